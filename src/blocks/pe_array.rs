@@ -1,0 +1,250 @@
+//! Weight-stationary systolic array of R×C PEs with double-buffered weights (TPU style).
+//!
+//! Computes, for each activation vector `a` (R lanes, one per array row, i.e. one K index each),
+//! the C partial sums `out[c] = Σ_r a[r] · W[r][c]` with the tile's weights `W` (R×C). A GEMM of
+//! M×K×N is streamed as ceil(K/R)·ceil(N/C) tiles of M vectors each.
+//!
+//! Interfaces (all valid/ready; a beat moves when both are high):
+//! - `weight_*`: R beats per tile, beat i carrying weight row R−1−i (lane c = column c), because the
+//!   rows shift down and the first beat travels furthest. They load the idle bank while the other
+//!   bank computes, so the next tile's weights are ready when the current tile's last vector passes.
+//! - `act_*`: one vector per beat, lane r = array row r; `act_last` marks a tile's last vector, after
+//!   which the array switches to the other bank.
+//! - `out_*`: one result vector per accepted activation vector, lane c = column c, in order, with
+//!   `out_last` on a tile's last vector.
+//!
+//! Timing: row r sees vector m's activation r cycles after row 0 (the input skew), and column c's
+//! psum leaves the bottom c cycles after column 0's; the output de-skew delays column c by C−1−c so
+//! a whole vector leaves together, R+C−1 cycles after it entered. The datapath advances whenever the
+//! output is not blocked (`out_ready` or no valid output): a global stall, so skew is never lost.
+//!
+//! Latency: R+C−1 cycles. Throughput: one vector (R·C MACs) per cycle. A bank may load once the last
+//! vector that used it has left the array.
+
+use super::pe;
+use crate::config::{PeArraySpec, PeSpec};
+use crate::hdl::{add_module, bits_for, lane, pack_lanes, Design, Expr, HdlError, ModuleId, Type};
+
+/// `pe_array_ws_r8c8_ai8_wi8_acc32`.
+pub fn module_name(array: &PeArraySpec, pe: &PeSpec) -> String {
+    format!(
+        "pe_array_{}_r{}c{}_a{}_w{}_acc{}",
+        array.dataflow.tag(),
+        array.rows,
+        array.cols,
+        pe.act.tag(),
+        pe.weight.tag(),
+        pe.acc_bits
+    )
+}
+
+/// Cycles from an activation vector's acceptance to its results on `out_data`: R + C − 1.
+pub fn latency(array: &PeArraySpec) -> u32 {
+    array.rows + array.cols - 1
+}
+
+/// Builds the array (and its PE) into `design`.
+pub fn build(
+    array: &PeArraySpec,
+    pe_spec: &PeSpec,
+    design: &mut Design,
+) -> Result<ModuleId, HdlError> {
+    let pe_id = pe::build(pe_spec, design)?;
+    let (rows, cols) = (array.rows, array.cols);
+    let act_bits = pe_spec.act.bits;
+    let weight_bits = pe_spec.weight.bits;
+    let acc_bits = pe_spec.acc_bits;
+    let depth = latency(array);
+
+    add_module(design, module_name(array, pe_spec), |m, design| {
+        m.doc(format!(
+            "Weight-stationary {rows}x{cols} systolic array, double-buffered weights."
+        ))
+        .doc("Latency R+C-1 cycles from act beat to out beat; one vector (R*C MACs) per cycle.")
+        .doc("Weight beat i of a tile carries weight row R-1-i (lane c = column c).");
+        m.parameter("ROWS", rows.into())
+            .parameter("COLS", cols.into())
+            .parameter("ACT_BITS", act_bits.into())
+            .parameter("WEIGHT_BITS", weight_bits.into())
+            .parameter("ACC_BITS", acc_bits.into());
+
+        let weight_valid = m.input("weight_valid", Type::bit());
+        let weight_data = m.input_doc(
+            "weight_data",
+            Type::unsigned(cols * weight_bits),
+            "one weight row; lane c = column c",
+        );
+        let act_valid = m.input("act_valid", Type::bit());
+        let act_data = m.input_doc(
+            "act_data",
+            Type::unsigned(rows * act_bits),
+            "one activation vector; lane r = row r",
+        );
+        let act_last = m.input_doc("act_last", Type::bit(), "last vector of the tile");
+        let out_ready = m.input("out_ready", Type::bit());
+        let out_valid = m.output_port("out_valid", Type::bit(), None);
+
+        // The datapath moves unless a valid result is waiting for a consumer.
+        let advance = m.wire("advance", &out_ready.or(&out_valid.value().not()));
+
+        // ---- weight banks: which is loading, which computes, which are full or in use --------
+        let inflight_type = Type::unsigned(bits_for(u64::from(depth)));
+        let load_bank = m.reg_reset("load_bank", Type::bit(), 0);
+        let compute_bank = m.reg_reset("compute_bank", Type::bit(), 0);
+        let load_count = m.reg_reset(
+            "load_count",
+            Type::unsigned(bits_for(u64::from(rows - 1))),
+            0,
+        );
+        let loaded = [
+            m.reg_reset("loaded0", Type::bit(), 0),
+            m.reg_reset("loaded1", Type::bit(), 0),
+        ];
+        let inflight = [
+            m.reg_reset("inflight0", inflight_type, 0),
+            m.reg_reset("inflight1", inflight_type, 0),
+        ];
+        let by_bank = |bank: &Expr, pair: [Expr; 2]| bank.select(&pair[1], &pair[0]);
+
+        // A bank accepts weights when it holds no tile and no vector that used it is in flight.
+        let load_bank_loaded = by_bank(&load_bank.q(), [loaded[0].q(), loaded[1].q()]);
+        let load_bank_inflight = by_bank(&load_bank.q(), [inflight[0].q(), inflight[1].q()]);
+        let weight_ready = m.wire(
+            "weight_ready_w",
+            &load_bank_loaded
+                .not()
+                .and(&load_bank_inflight.eq(&Expr::zero(inflight_type))),
+        );
+        m.output("weight_ready", &weight_ready);
+        let weight_fire = m.wire("weight_fire", &weight_valid.and(&weight_ready));
+        let last_row = Expr::constant(i128::from(rows - 1), load_count.q().ty());
+        let load_done = m.wire("load_done", &weight_fire.and(&load_count.q().eq(&last_row)));
+        let count_up = (load_count.q() + Expr::constant(1, load_count.q().ty()))
+            .truncate(load_count.q().width());
+        m.next_when(
+            &load_count,
+            &weight_fire,
+            &load_done.select(&Expr::zero(load_count.q().ty()), &count_up),
+        );
+        m.next_when(&load_bank, &load_done, &load_bank.q().not());
+
+        // Activations flow only when the computing bank holds a full tile.
+        let compute_loaded = by_bank(&compute_bank.q(), [loaded[0].q(), loaded[1].q()]);
+        let act_ready = m.wire("act_ready_w", &advance.and(&compute_loaded));
+        m.output("act_ready", &act_ready);
+        let act_fire = m.wire("act_fire", &act_valid.and(&act_ready));
+        let tile_done = m.wire("tile_done", &act_fire.and(&act_last));
+        m.next_when(&compute_bank, &tile_done, &compute_bank.q().not());
+
+        // ---- tracker: valid/last/bank of each vector, R+C-1 stages, in step with the datapath -----
+        let mut track_valid = act_fire.clone();
+        let mut track_last = act_last.clone();
+        let mut track_bank = compute_bank.q();
+        for stage in 1..=depth {
+            let valid = m.reg_reset(&format!("track_valid_d{stage}"), Type::bit(), 0);
+            m.next_when(&valid, &advance, &track_valid);
+            track_valid = valid.q();
+            track_last = m.pipe_when(&format!("track_last_d{stage}"), &advance, &track_last);
+            track_bank = m.pipe_when(&format!("track_bank_d{stage}"), &advance, &track_bank);
+        }
+        m.assign(&out_valid, &track_valid);
+        m.output_doc("out_last", &track_last, "last vector of the tile");
+        let retire = m.wire("retire", &advance.and(&track_valid));
+
+        for bank in 0..2 {
+            let is_bank = |b: &Expr| if bank == 0 { b.not() } else { b.clone() };
+            let filled = load_done.and(&is_bank(&load_bank.q()));
+            let released = tile_done.and(&is_bank(&compute_bank.q()));
+            m.next(
+                &loaded[bank],
+                &filled.select(
+                    &Expr::bit(true),
+                    &released.select(&Expr::bit(false), &loaded[bank].q()),
+                ),
+            );
+            let entering = act_fire.and(&is_bank(&compute_bank.q()));
+            let leaving = retire.and(&is_bank(&track_bank));
+            let count = inflight[bank].q();
+            let one = Expr::constant(1, inflight_type);
+            let plus = (&count + &one).truncate(inflight_type.width);
+            let minus = (&count - &one).truncate(inflight_type.width).as_unsigned();
+            let next = entering
+                .and(&leaving.not())
+                .select(&plus, &leaving.and(&entering.not()).select(&minus, &count));
+            m.next(&inflight[bank], &next);
+        }
+
+        // ---- input skew: row r's activation waits r cycles ---------------------------------------
+        let mut row_act = Vec::new();
+        let mut row_bank = Vec::new();
+        for row in 0..rows {
+            let act = lane(&act_data, row, act_bits);
+            let act = if pe_spec.act.signed {
+                act.as_signed()
+            } else {
+                act
+            };
+            row_act.push(m.delay(&format!("act_skew_r{row}"), &advance, &act, row));
+            row_bank.push(m.delay(
+                &format!("bank_skew_r{row}"),
+                &advance,
+                &compute_bank.q(),
+                row,
+            ));
+        }
+
+        // ---- the PE grid ---------------------------------------------------------------------------
+        let zero_psum = Expr::zero(Type::signed(acc_bits));
+        let mut psum_from_above: Vec<Expr> = vec![zero_psum; cols as usize];
+        let mut weight_from_above: Vec<Expr> = (0..cols)
+            .map(|c| {
+                let w = lane(&weight_data, c, weight_bits);
+                if pe_spec.weight.signed {
+                    w.as_signed()
+                } else {
+                    w
+                }
+            })
+            .collect();
+        for row in 0..rows {
+            let mut act_from_left = row_act[row as usize].clone();
+            let mut bank_from_left = row_bank[row as usize].clone();
+            for col in 0..cols {
+                let name = format!("pe_r{row}_c{col}");
+                let pe_instance = m.instance(&name, design, pe_id);
+                m.connect(pe_instance, "enable", &advance);
+                m.connect(pe_instance, "act_in", &act_from_left);
+                m.connect(pe_instance, "act_bank_in", &bank_from_left);
+                m.connect(pe_instance, "psum_in", &psum_from_above[col as usize]);
+                m.connect(pe_instance, "weight_in", &weight_from_above[col as usize]);
+                m.connect(pe_instance, "weight_shift", &weight_fire);
+                m.connect(pe_instance, "weight_bank", &load_bank.q());
+                act_from_left = m.connect_output(pe_instance, "act_out");
+                bank_from_left = m.connect_output(pe_instance, "act_bank_out");
+                psum_from_above[col as usize] = m.connect_output(pe_instance, "psum_out");
+                weight_from_above[col as usize] = m.connect_output(pe_instance, "weight_out");
+            }
+            m.sink(
+                &Expr::concat(&[act_from_left, bank_from_left]),
+                "activations leaving the last column",
+            );
+        }
+        m.sink(
+            &Expr::concat(&weight_from_above),
+            "weights shifting out of the bottom row",
+        );
+
+        // ---- output de-skew: column c waits C-1-c cycles so a vector leaves together ----------
+        let columns: Vec<Expr> = (0..cols)
+            .map(|col| {
+                m.delay(
+                    &format!("psum_deskew_c{col}"),
+                    &advance,
+                    &psum_from_above[col as usize],
+                    cols - 1 - col,
+                )
+            })
+            .collect();
+        m.output_doc("out_data", &pack_lanes(&columns), "lane c = column c");
+    })
+}

@@ -1,0 +1,111 @@
+//! The validated accelerator description: what every downstream stage reads.
+//!
+//! An [`AcceleratorSpec`] is only ever produced by `config::validate`, so code that holds one may
+//! trust it: every size is in range, every derived value (widths, periods) is computed once here and
+//! carries its formula in its doc comment.
+
+/// A validated accelerator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceleratorSpec {
+    /// Name of the accelerator; also the Verilog top module's name (a valid, non-keyword identifier).
+    pub name: String,
+    pub clock: ClockSpec,
+    pub pe_array: PeArraySpec,
+    pub pe: PeSpec,
+    /// First 16 hex digits of the SHA-256 of the config file's bytes; stamped into every banner.
+    pub config_hash: String,
+}
+
+/// The clock the design is constrained for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClockSpec {
+    pub frequency_mhz: f64,
+    /// period_ns = 1000 / frequency_mhz.
+    pub period_ns: f64,
+}
+
+/// Shape and dataflow of the PE array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeArraySpec {
+    pub rows: u32,
+    pub cols: u32,
+    pub dataflow: Dataflow,
+}
+
+impl PeArraySpec {
+    /// Number of processing elements, rows·cols.
+    pub fn pe_count(&self) -> u32 {
+        self.rows * self.cols
+    }
+}
+
+/// Which operand stays in the PE while the others stream past it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dataflow {
+    /// TPU style: weights are preloaded, activations stream left→right, psums flow down.
+    WeightStationary,
+    /// ShiDianNao style: each PE owns one output and accumulates it in place.
+    OutputStationary,
+    /// Inputs are preloaded, weights stream, psums flow down.
+    InputStationary,
+    /// Eyeriss style: a filter row and an ifmap row meet in each PE.
+    RowStationary,
+}
+
+impl Dataflow {
+    /// The config spelling, e.g. `weight_stationary`.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            Dataflow::WeightStationary => "weight_stationary",
+            Dataflow::OutputStationary => "output_stationary",
+            Dataflow::InputStationary => "input_stationary",
+            Dataflow::RowStationary => "row_stationary",
+        }
+    }
+
+    /// Two-letter tag used in module names (`ws`, `os`, `is`, `rs`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Dataflow::WeightStationary => "ws",
+            Dataflow::OutputStationary => "os",
+            Dataflow::InputStationary => "is",
+            Dataflow::RowStationary => "rs",
+        }
+    }
+}
+
+/// An integer operand format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OperandSpec {
+    /// Width in bits, 2..=16.
+    pub bits: u32,
+    pub signed: bool,
+}
+
+impl OperandSpec {
+    /// Short tag for module names: `i8` (signed) or `u8` (unsigned).
+    pub fn tag(self) -> String {
+        format!("{}{}", if self.signed { "i" } else { "u" }, self.bits)
+    }
+}
+
+/// How one processing element computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeKind {
+    /// One full-width MAC per cycle.
+    Parallel,
+}
+
+/// One processing element: operand formats and accumulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeSpec {
+    pub kind: PeKind,
+    /// Activation (ifmap) operand.
+    pub act: OperandSpec,
+    /// Weight (filter) operand.
+    pub weight: OperandSpec,
+    /// Accumulator width in bits; always signed (psums of zero-point-corrected operands are signed).
+    /// Unless the config fixes it: act.bits + weight.bits + ceil(log2(max_reduction)), with
+    /// max_reduction defaulting to 65536, so int8×int8 gets the int32 TFLite accumulates in.
+    pub acc_bits: u32,
+}
