@@ -1,0 +1,124 @@
+//! The raw YAML schema: serde structs that mirror a config file key for key.
+//!
+//! Nothing here checks ranges or relations between keys; that is `validate`'s job, so that every
+//! rule and its message live in one place. These types only fix the shape: which keys exist
+//! (`deny_unknown_fields` everywhere, so a misspelt key is an error, not a silently ignored one),
+//! which are required, and the YAML type of each value.
+//!
+//! Numbers are read as wide signed integers (`i64`) rather than the spec's `u32`, so that `rows: 0`,
+//! `rows: -3` and `rows: 100000` reach `validate` and get a message naming the key and its allowed
+//! range, instead of a generic "expected u32" from serde. Every value that a rule may reject is
+//! wrapped in [`Spanned`] so the error can point at it in the file.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::error::ConfigError;
+
+/// A whole config file (schema v1).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Accelerator name; also the Verilog top module name.
+    pub name: Spanned<String>,
+    pub clock: RawClock,
+    pub pe_array: RawPeArray,
+    pub pe: RawPe,
+}
+
+/// `clock:` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClock {
+    /// Target clock frequency in MHz; integers are accepted.
+    pub frequency_mhz: Spanned<f64>,
+}
+
+/// `pe_array:` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPeArray {
+    pub rows: Spanned<i64>,
+    pub cols: Spanned<i64>,
+    pub dataflow: Spanned<RawDataflow>,
+}
+
+/// The dataflow spellings the schema knows. Whether this version implements one is a validation
+/// rule (`validate::IMPLEMENTED_DATAFLOWS`), not a schema question: a known-but-unimplemented
+/// dataflow deserves a different message than a typo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawDataflow {
+    WeightStationary,
+    OutputStationary,
+    InputStationary,
+    RowStationary,
+}
+
+/// `pe:` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPe {
+    pub kind: Spanned<RawPeKind>,
+    pub act: RawOperand,
+    pub weight: RawOperand,
+    /// Absent: derived from the operand widths and `max_reduction`.
+    #[serde(default)]
+    pub accumulator_bits: Option<Spanned<i64>>,
+    /// Absent: 65536 (`validate::DEFAULT_MAX_REDUCTION`).
+    #[serde(default)]
+    pub max_reduction: Option<Spanned<i64>>,
+}
+
+/// The PE kinds the schema knows; as with dataflows, `bit_serial` parses so that `validate` can
+/// say it is not implemented yet rather than call it unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawPeKind {
+    Parallel,
+    BitSerial,
+}
+
+/// An operand format, `{bits: 8, signed: true}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOperand {
+    pub bits: Spanned<i64>,
+    pub signed: bool,
+}
+
+/// Parses `source` into a [`RawConfig`]. YAML syntax errors become [`ConfigError::Syntax`]; shape
+/// errors (unknown or missing key, wrong type, unknown mode) become [`ConfigError::Schema`] naming
+/// the key path, which serde-saphyr locates but does not name, so the deserializer is wrapped in a
+/// path tracker.
+pub fn parse(source: &str, file_name: &str) -> Result<RawConfig, ConfigError> {
+    // Strict booleans: `signed: no` must not silently mean false (the YAML 1.1 "Norway problem").
+    let options = serde_saphyr::options! { strict_booleans: true };
+    let mut track = serde_path_to_error::Track::new();
+    let result =
+        serde_saphyr::with_deserializer_from_str_with_options(source, options, |deserializer| {
+            RawConfig::deserialize(serde_path_to_error::Deserializer::new(
+                deserializer,
+                &mut track,
+            ))
+        });
+    result.map_err(|error| {
+        let parent_path = key_path_from_segments(&track.path());
+        ConfigError::from_yaml(&error, parent_path, source, file_name)
+    })
+}
+
+/// Dotted key path (`pe_array.rows`) from a serde path, leaving out the fields of serde-saphyr's
+/// internal `Spanned` representation, which are not keys of the file.
+fn key_path_from_segments(path: &serde_path_to_error::Path) -> Vec<String> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Map { key } if key == "value" || key.starts_with("__serde_saphyr") => None,
+            Segment::Map { key } => Some(key.clone()),
+            Segment::Seq { index } => Some(index.to_string()),
+            Segment::Enum { variant } => Some(variant.clone()),
+            Segment::Unknown => None,
+        })
+        .collect()
+}
