@@ -1,0 +1,33 @@
+//! The bit-exact golden model: the independent software reference every RTL result is checked
+//! against.
+//!
+//! It implements the numeric contract of DESIGN.md §5 and never reads the hardware IR.
+//!
+//! - [`requant`]: all requantization arithmetic (TFLite integer multipliers, ONNX fp32, raw).
+//! - [`gemm`]: integer GEMM with a fixed-width wrapping accumulator (what a PE array computes).
+//! - [`layer`]: conv2d, depthwise conv2d and fully connected layers on quantized tensors.
+//! - [`tensor`]: integer tensors, `.npy` I/O and element-wise comparison.
+//! - [`bundle`]: layer bundles (`layer.yaml` + `.npy`), loaded and validated.
+
+pub mod bundle;
+pub mod gemm;
+pub mod layer;
+pub mod requant;
+pub mod tensor;
+
+pub use bundle::{BundleError, LayerBundle};
+pub use layer::{LayerError, LayerOp, LayerParams};
+pub use requant::{QuantizedMultiplier, RequantMode, Requantizer};
+pub use tensor::{compare, read_npy, write_npy, Comparison, Dtype, Mismatch, Tensor};
+
+/// Runs a loaded bundle's layer through the golden model.
+///
+/// Errors only if the bundle's public fields were changed after [`LayerBundle::load`] validated them.
+pub fn run_layer(bundle: &LayerBundle) -> Result<Tensor, LayerError> {
+    layer::run(
+        &bundle.params,
+        &bundle.input,
+        &bundle.weight,
+        bundle.bias.as_deref(),
+    )
+}
