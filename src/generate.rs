@@ -22,7 +22,9 @@ pub enum GenerateError {
 }
 
 /// Loads and validates `config_path`, builds its design and renders every output file.
-pub fn build(config_path: &Path) -> Result<(AcceleratorSpec, Design, Vec<OutputFile>), GenerateError> {
+pub fn build(
+    config_path: &Path,
+) -> Result<(AcceleratorSpec, Design, Vec<OutputFile>), GenerateError> {
     let spec = config::load(config_path)?;
     let design = crate::blocks::build_design(&spec).map_err(GenerateError::Design)?;
     let files = render_package(&spec, &design);
@@ -30,7 +32,11 @@ pub fn build(config_path: &Path) -> Result<(AcceleratorSpec, Design, Vec<OutputF
 }
 
 /// `accelgen --config FILE -o DIR`: generates and writes the package atomically.
-pub fn generate(config_path: &Path, output: &Path, force: bool) -> Result<Vec<OutputFile>, GenerateError> {
+pub fn generate(
+    config_path: &Path,
+    output: &Path,
+    force: bool,
+) -> Result<Vec<OutputFile>, GenerateError> {
     let (_, _, files) = build(config_path)?;
     write_package(output, &files, force)?;
     Ok(files)

@@ -35,7 +35,10 @@ fn run_generate(args: GenerateArgs) -> Result<(), Report> {
         ));
     };
     let files = generate::generate(&config, &output, args.force).map_err(report)?;
-    let rtl = files.iter().filter(|f| f.path.extension().is_some_and(|e| e == "v")).count();
+    let rtl = files
+        .iter()
+        .filter(|f| f.path.extension().is_some_and(|e| e == "v"))
+        .count();
     println!(
         "wrote {} files ({rtl} Verilog modules) to {}",
         files.len(),

@@ -162,7 +162,7 @@ impl<'a> ExpressionPrinter<'a> {
                 let b = self.print_inner(b, target, false);
                 // Its own wire: in an unsigned context `>>>` would shift in zeros.
                 let text = format!("$signed({a}) >>> {b}");
-                return self.hoist(text, ty.width, target);
+                self.hoist(text, ty.width, target)
             }
             BinaryOp::Shr => {
                 let a = self.print_inner(a, target, false);
@@ -192,6 +192,13 @@ impl<'a> ExpressionPrinter<'a> {
                 sign_extend_bits(*bits, expr.ty(), width),
                 Type::unsigned(width),
             );
+        }
+        // Extending an extension is one extension of the original, when the fill agrees: an
+        // unsigned value's fill is zero however it is later reinterpreted.
+        if let ExprKind::Extend(inner) = peel(expr).kind() {
+            if !inner.ty().signed || expr.ty().signed == inner.ty().signed {
+                return self.extended(inner, width, target);
+            }
         }
         let name = self.named(expr, target);
         let fill = if expr.ty().signed {

@@ -6,5 +6,5 @@ pub mod expression;
 pub mod package;
 pub mod verilog;
 
-pub use verilog::{filelist, render_design, render_module, Banner, VerilogFile};
 pub use package::{render_package, write_package, OutputError, OutputFile};
+pub use verilog::{filelist, render_design, render_module, Banner, VerilogFile};

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::expr::{Expr, ExprKind, MemoryId, SignalId};
+use super::expr::{Expr, ExprKind, MemoryId, Owner, SignalId};
 use super::ir::{
     Connection, Design, Instance, Memory, MemoryWrite, Module, ModuleId, Parameter, Register,
     Signal, SignalKind, Sink, StateEncoding,
@@ -79,7 +79,7 @@ impl Mem {
         Expr::new(
             self.ty,
             ExprKind::MemoryRead {
-                owner: self.owner,
+                owner: Owner(self.owner),
                 memory: self.id,
                 name: self.name.as_str().into(),
                 address: address.clone(),
@@ -209,7 +209,7 @@ impl ModuleBuilder {
         Expr::new(
             ty,
             ExprKind::Signal {
-                owner: self.owner,
+                owner: Owner(self.owner),
                 id,
                 name: name.into(),
             },

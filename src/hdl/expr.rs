@@ -22,6 +22,18 @@ pub struct SignalId(pub usize);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemoryId(pub usize);
 
+/// Which module builder made a signal: catches a signal used in the wrong module while building.
+/// It is construction bookkeeping, not structure: any two tags compare equal, so two modules built
+/// the same way by different builders are equal (and emitted once).
+#[derive(Debug, Clone, Copy, Eq)]
+pub struct Owner(pub u32);
+
+impl PartialEq for Owner {
+    fn eq(&self, _: &Owner) -> bool {
+        true
+    }
+}
+
 /// A typed combinational expression. Cheap to clone (shared tree).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
@@ -63,7 +75,7 @@ pub enum BinaryOp {
 pub enum ExprKind {
     /// A signal of module builder `owner` (the owner tag catches signals used in the wrong module).
     Signal {
-        owner: u32,
+        owner: Owner,
         id: SignalId,
         name: Rc<str>,
     },
@@ -94,7 +106,7 @@ pub enum ExprKind {
     Reinterpret(Expr),
     /// Asynchronous read of a memory word.
     MemoryRead {
-        owner: u32,
+        owner: Owner,
         memory: MemoryId,
         name: Rc<str>,
         address: Expr,
@@ -195,7 +207,7 @@ impl Expr {
 
     fn reads_within(&self, low: u32, width: u32, visit: &mut dyn FnMut(u32, SignalId, u32, u32)) {
         match &*self.kind {
-            ExprKind::Signal { owner, id, .. } => visit(*owner, *id, low, width),
+            ExprKind::Signal { owner, id, .. } => visit(owner.0, *id, low, width),
             ExprKind::Const(_) | ExprKind::NamedConst { .. } | ExprKind::Invalid(_) => {}
             ExprKind::Slice {
                 base,
@@ -600,7 +612,7 @@ mod tests {
         Expr::new(
             ty,
             ExprKind::Signal {
-                owner: 0,
+                owner: Owner(0),
                 id: SignalId(0),
                 name: name.into(),
             },

@@ -1,0 +1,218 @@
+//! The `accelgen` command as a user runs it: generation is deterministic and atomic, bad configs
+//! fail with a located message and leave `-o` untouched, foreign directories are never replaced,
+//! and `generated/` is exactly what the current generator writes.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn accelgen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_accelgen"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("the accelgen binary runs")
+}
+
+/// Every file below `dir`, by relative path.
+fn read_tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        for entry in fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.insert(
+                    path.strip_prefix(dir).unwrap().to_owned(),
+                    fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    files
+}
+
+fn shipped_configs() -> Vec<PathBuf> {
+    let mut configs: Vec<PathBuf> = fs::read_dir(repo().join("configs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    configs.sort();
+    assert!(!configs.is_empty());
+    configs
+}
+
+fn generate_into(config: &Path, out: &Path) {
+    let result = accelgen(&[
+        "--config",
+        config.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "generating {} failed:\n{}",
+        config.display(),
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+#[test]
+fn generating_twice_gives_identical_bytes() {
+    let scratch = tempfile::tempdir().unwrap();
+    for config in shipped_configs() {
+        let (first, second) = (scratch.path().join("a"), scratch.path().join("b"));
+        generate_into(&config, &first);
+        generate_into(&config, &second);
+        assert_eq!(
+            read_tree(&first),
+            read_tree(&second),
+            "{}",
+            config.display()
+        );
+    }
+}
+
+#[test]
+fn generated_directory_matches_the_current_generator() {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut stale = Vec::new();
+    for config in shipped_configs() {
+        let stem = config.file_stem().unwrap().to_str().unwrap().to_owned();
+        let fresh = scratch.path().join(&stem);
+        generate_into(&config, &fresh);
+        let committed = repo().join("generated").join(&stem);
+        let (fresh, committed) = (
+            read_tree(&fresh),
+            if committed.is_dir() {
+                read_tree(&committed)
+            } else {
+                BTreeMap::new()
+            },
+        );
+        for path in fresh.keys().chain(committed.keys()) {
+            if fresh.get(path) != committed.get(path) {
+                stale.push(format!("generated/{stem}/{}", path.display()));
+            }
+        }
+    }
+    stale.dedup();
+    assert!(
+        stale.is_empty(),
+        "generated/ is stale; run scripts/regenerate.sh and commit. Differing files:\n  {}",
+        stale.join("\n  ")
+    );
+}
+
+#[test]
+fn every_invalid_config_fails_with_a_located_message_and_leaves_output_untouched() {
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("out");
+    // A previous good run: its files must survive every failing run byte for byte.
+    generate_into(&repo().join("configs/tiny_2x2.yaml"), &out);
+    let before = read_tree(&out);
+    let mut fixtures: Vec<PathBuf> = fs::read_dir(repo().join("tests/config_errors"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    fixtures.sort();
+    assert!(fixtures.len() >= 15, "only {} fixtures", fixtures.len());
+    for fixture in &fixtures {
+        let relative = fixture
+            .strip_prefix(repo())
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let result = accelgen(&["--config", &relative, "-o", out.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(
+            result.status.code(),
+            Some(1),
+            "{relative} should fail with exit 1:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{relative}:")),
+            "{relative}: message names no file:line\n{stderr}"
+        );
+        assert_eq!(
+            read_tree(&out),
+            before,
+            "{relative} changed the output directory"
+        );
+    }
+    let leftovers: Vec<_> = fs::read_dir(scratch.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        vec![std::ffi::OsString::from("out")],
+        "staging directories left behind"
+    );
+}
+
+#[test]
+fn a_directory_accelgen_did_not_write_is_refused_unless_forced() {
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("precious");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("notes.txt"), "mine").unwrap();
+    let config = repo().join("configs/tiny_2x2.yaml");
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let refused = accelgen(&args);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+
+    let forced = accelgen(&[&args[..], &["--force"]].concat());
+    assert!(forced.status.success());
+    assert!(!out.join("notes.txt").exists());
+    assert!(out.join("manifest.json").exists());
+}
+
+#[test]
+fn check_validates_without_writing_and_reports_the_array() {
+    let result = accelgen(&["check", "--config", "configs/edge_tpu.yaml"]);
+    assert!(result.status.success());
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(stdout.contains("8x8 weight_stationary"), "{stdout}");
+    let bad = accelgen(&["check", "--config", "tests/config_errors/rows_zero.yaml"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("pe_array.rows"));
+}
+
+#[test]
+fn missing_output_flag_is_a_clear_usage_error() {
+    let result = accelgen(&["--config", "configs/edge_tpu.yaml"]);
+    assert!(!result.status.success());
+    assert!(String::from_utf8_lossy(&result.stderr).contains("-o DIR"));
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let help = String::from_utf8_lossy(&accelgen(&["--help"]).stdout).into_owned();
+    for flag in ["--config", "--output", "--force", "check"] {
+        assert!(
+            help.contains(flag),
+            "--help does not mention {flag}:\n{help}"
+        );
+    }
+}
