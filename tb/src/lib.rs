@@ -1,0 +1,1 @@
+//! Testbenches: drive generated RTL through the Verilator bridge and compare with golden.
