@@ -20,6 +20,8 @@ pub struct HoistedWire {
     pub name: String,
     pub width: u32,
     pub value: String,
+    /// A slice reads only part of it (the rest is intentionally unused).
+    pub partially_read: bool,
 }
 
 /// Prints expressions of one module, collecting the helper wires they need.
@@ -68,7 +70,14 @@ impl<'a> ExpressionPrinter<'a> {
                     let text = format!("{a} {} {b}", arithmetic_symbol(*op));
                     return if top { text } else { format!("({text})") };
                 }
+                let hoisted_before = self.hoisted.len();
                 let base_name = self.named(base, target);
+                if self.hoisted.len() > hoisted_before && expr.width() < base.width() {
+                    // Only some bits of this helper are read, by design: say so to the linter.
+                    if let Some(helper) = self.hoisted.last_mut() {
+                        helper.partially_read = true;
+                    }
+                }
                 let high = low + expr.width() - 1;
                 return if base.width() == 1 {
                     base_name
@@ -232,6 +241,7 @@ impl<'a> ExpressionPrinter<'a> {
             name: name.clone(),
             width,
             value,
+            partially_read: false,
         });
         name
     }

@@ -83,6 +83,8 @@ struct ModuleTemplate {
     parameters: Vec<(String, i64)>,
     states: Vec<StateView>,
     declarations: Vec<DeclarationView>,
+    /// (range, name) of helper wires of which only a slice is read.
+    partial_helpers: Vec<(String, String)>,
     assigns: Vec<(String, String)>,
     registers: Vec<RegisterView>,
     memory_writes: Vec<MemoryWriteView>,
@@ -224,13 +226,25 @@ pub fn render_module(module: &Module, design: &Design, banner: &Banner) -> Strin
         .iter()
         .map(|h| (h.name.clone(), h.value.clone()))
         .collect();
-    declarations.extend(printer.hoisted.iter().map(|h| DeclarationView {
-        kind: "wire",
-        range: range(h.width),
-        name: h.name.clone(),
-        array: String::new(),
-        comment: "helper".to_string(),
-    }));
+    declarations.extend(
+        printer
+            .hoisted
+            .iter()
+            .filter(|h| !h.partially_read)
+            .map(|h| DeclarationView {
+                kind: "wire",
+                range: range(h.width),
+                name: h.name.clone(),
+                array: String::new(),
+                comment: "helper".to_string(),
+            }),
+    );
+    let partial_helpers: Vec<(String, String)> = printer
+        .hoisted
+        .iter()
+        .filter(|h| h.partially_read)
+        .map(|h| (range(h.width), h.name.clone()))
+        .collect();
     let mut all_assigns = hoisted_assigns;
     all_assigns.extend(assigns);
 
@@ -259,6 +273,7 @@ pub fn render_module(module: &Module, design: &Design, banner: &Banner) -> Strin
             .collect(),
         states,
         declarations,
+        partial_helpers,
         assigns: all_assigns,
         registers,
         memory_writes,

@@ -298,10 +298,15 @@ impl Expr {
         if low == 0 && high + 1 == self.width() && !self.ty.signed {
             return self.clone();
         }
+        // A slice of a slice (seen through reinterpretations) is one slice of the original.
+        let mut inner = self;
+        while let ExprKind::Reinterpret(seen) = &*inner.kind {
+            inner = seen;
+        }
         if let ExprKind::Slice {
             base,
             low: base_low,
-        } = &*self.kind
+        } = &*inner.kind
         {
             return Expr::new(
                 Type::unsigned(high - low + 1),

@@ -19,7 +19,11 @@ module {{ name }} (
 {% endfor %}    /* verilator lint_on UNUSEDPARAM */
 {% endif %}{% if !declarations.is_empty() %}
 {% for d in declarations %}    {{ d.kind }} {{ d.range|fmt("{:<8}") }} {{ d.name }}{{ d.array }};{% if !d.comment.is_empty() %}  // {{ d.comment }}{% endif %}
-{% endfor %}{% endif %}{% if !assigns.is_empty() %}
+{% endfor %}{% endif %}{% if !partial_helpers.is_empty() %}    // Helpers of which only a slice is read (the truncation is intended).
+    /* verilator lint_off UNUSEDSIGNAL */
+{% for h in partial_helpers %}    wire {{ h.0|fmt("{:<8}") }} {{ h.1 }};
+{% endfor %}    /* verilator lint_on UNUSEDSIGNAL */
+{% endif %}{% if !assigns.is_empty() %}
 {% for a in assigns %}    assign {{ a.0 }} = {{ a.1 }};
 {% endfor %}{% endif %}{% if !registers.is_empty() %}
 {% endif %}{% for r in registers %}{% if let Some(reset) = r.reset %}    always @(posedge clk) begin
