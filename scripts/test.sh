@@ -8,4 +8,4 @@ bash scripts/setup.sh
 export CCACHE_DIR="${CCACHE_DIR:-$PWD/target/ccache}"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast

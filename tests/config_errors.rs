@@ -44,8 +44,14 @@ fn render(error: &ConfigError) -> String {
     rendered.replace(&format!("{MANIFEST_DIR}/"), "")
 }
 
+/// Loads a fixture under its repository-relative name, so that rendered reports (and where
+/// miette wraps their lines) do not depend on where the checkout lives.
 fn load_fixture(path: &Path) -> Result<config::AcceleratorSpec, ConfigError> {
-    config::load(path)
+    let source = std::fs::read_to_string(path).expect("fixtures are readable");
+    let relative = path
+        .strip_prefix(MANIFEST_DIR)
+        .expect("fixtures live in the repository");
+    config::load_str(&source, &relative.display().to_string())
 }
 
 /// True if `text` contains `needle:LINE:COLUMN` with both numbers present.

@@ -7,7 +7,8 @@
 //! Interfaces (all valid/ready; a beat moves when both are high):
 //! - `weight_*`: R beats per tile, beat i carrying weight row R−1−i (lane c = column c), because the
 //!   rows shift down and the first beat travels furthest. They load the idle bank while the other
-//!   bank computes, so the next tile's weights are ready when the current tile's last vector passes.
+//!   bank computes, so the next tile's weights are ready when the current tile's last vector passes
+//!   (for tiles of at least 2R+C−1 vectors; see Throughput).
 //! - `act_*`: one vector per beat, lane r = array row r; `act_last` marks a tile's last vector, after
 //!   which the array switches to the other bank.
 //! - `out_*`: one result vector per accepted activation vector, lane c = column c, in order, with
@@ -19,7 +20,9 @@
 //! output is not blocked (`out_ready` or no valid output): a global stall, so skew is never lost.
 //!
 //! Latency: R+C−1 cycles. Throughput: one vector (R·C MACs) per cycle. A bank may load once the last
-//! vector that used it has left the array.
+//! vector that used it has left the array, so tile t+2's weights (R beats) wait for tile t's last
+//! vector to drain (R+C−1 cycles): tiles stream back to back when each has M ≥ 2R+C−1 vectors, and a
+//! GEMM takes R + tiles·M + (R+C−1) cycles at full rate (measured in tb/tests/ws_array.rs).
 
 use super::pe;
 use crate::config::{PeArraySpec, PeSpec};
