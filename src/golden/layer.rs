@@ -685,6 +685,65 @@ fn input_coordinate(
         .filter(|&coordinate| coordinate < extent)
 }
 
+/// Walks the receptive field of every output pixel: calls `visit(output_pixel, input_pixel, tap)`
+/// for each kernel tap that lands inside the input, with pixels as flat NHW indices and `tap` as
+/// `kernel_row · kernel_width + kernel_column`. Taps in the padding are skipped: they read the
+/// input zero point, which contributes nothing once the input is centred on it.
+fn for_each_tap(
+    dims: &ConvDims,
+    geometry: &ConvGeometry,
+    mut visit: impl FnMut(usize, usize, usize),
+) {
+    for n in 0..dims.batch {
+        for output_row in 0..dims.output_height {
+            for output_column in 0..dims.output_width {
+                let output_pixel =
+                    (n * dims.output_height + output_row) * dims.output_width + output_column;
+                for kernel_row in 0..dims.kernel_height {
+                    let Some(input_row) = input_coordinate(
+                        output_row,
+                        kernel_row,
+                        geometry.stride[0],
+                        geometry.dilation[0],
+                        geometry.padding.top,
+                        dims.input_height,
+                    ) else {
+                        continue;
+                    };
+                    for kernel_column in 0..dims.kernel_width {
+                        let Some(input_column) = input_coordinate(
+                            output_column,
+                            kernel_column,
+                            geometry.stride[1],
+                            geometry.dilation[1],
+                            geometry.padding.left,
+                            dims.input_width,
+                        ) else {
+                            continue;
+                        };
+                        let input_pixel =
+                            (n * dims.input_height + input_row) * dims.input_width + input_column;
+                        visit(
+                            output_pixel,
+                            input_pixel,
+                            kernel_row * dims.kernel_width + kernel_column,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Starts every output channel of every pixel at its bias (or zero).
+fn fill_bias(output: &mut [i32], channels: usize, bias: Option<&[i32]>) {
+    if let Some(bias) = bias {
+        for pixel in output.chunks_exact_mut(channels) {
+            pixel.copy_from_slice(bias);
+        }
+    }
+}
+
 fn conv2d_accumulators(
     dims: &ConvDims,
     geometry: &ConvGeometry,
@@ -694,56 +753,20 @@ fn conv2d_accumulators(
     output: &mut [i32],
 ) {
     let channels = dims.input_channels;
-    for n in 0..dims.batch {
-        for output_row in 0..dims.output_height {
-            for output_column in 0..dims.output_width {
-                let output_base = ((n * dims.output_height + output_row) * dims.output_width
-                    + output_column)
-                    * dims.output_channels;
-                for output_channel in 0..dims.output_channels {
-                    let mut accumulator = bias.map_or(0, |bias| bias[output_channel]);
-                    for kernel_row in 0..dims.kernel_height {
-                        let Some(input_row) = input_coordinate(
-                            output_row,
-                            kernel_row,
-                            geometry.stride[0],
-                            geometry.dilation[0],
-                            geometry.padding.top,
-                            dims.input_height,
-                        ) else {
-                            continue;
-                        };
-                        for kernel_column in 0..dims.kernel_width {
-                            let Some(input_column) = input_coordinate(
-                                output_column,
-                                kernel_column,
-                                geometry.stride[1],
-                                geometry.dilation[1],
-                                geometry.padding.left,
-                                dims.input_width,
-                            ) else {
-                                continue;
-                            };
-                            let input_base = ((n * dims.input_height + input_row)
-                                * dims.input_width
-                                + input_column)
-                                * channels;
-                            let weight_base = ((output_channel * dims.kernel_height + kernel_row)
-                                * dims.kernel_width
-                                + kernel_column)
-                                * channels;
-                            let input_pixel = &input[input_base..input_base + channels];
-                            let weight_pixel = &weight[weight_base..weight_base + channels];
-                            for (&x, &w) in input_pixel.iter().zip(weight_pixel) {
-                                accumulator = accumulator.wrapping_add(x * w);
-                            }
-                        }
-                    }
-                    output[output_base + output_channel] = accumulator;
-                }
+    let taps = dims.kernel_height * dims.kernel_width;
+    fill_bias(output, dims.output_channels, bias);
+    for_each_tap(dims, geometry, |output_pixel, input_pixel, tap| {
+        let input_base = input_pixel * channels;
+        let input_values = &input[input_base..input_base + channels];
+        for output_channel in 0..dims.output_channels {
+            let weight_base = (output_channel * taps + tap) * channels;
+            let weight_values = &weight[weight_base..weight_base + channels];
+            let accumulator = &mut output[output_pixel * dims.output_channels + output_channel];
+            for (&x, &w) in input_values.iter().zip(weight_values) {
+                *accumulator = accumulator.wrapping_add(x * w);
             }
         }
-    }
+    });
 }
 
 fn depthwise_accumulators(
@@ -755,52 +778,15 @@ fn depthwise_accumulators(
     output: &mut [i32],
 ) {
     let multiplier = dims.output_channels / dims.input_channels;
-    for n in 0..dims.batch {
-        for output_row in 0..dims.output_height {
-            for output_column in 0..dims.output_width {
-                let output_base = ((n * dims.output_height + output_row) * dims.output_width
-                    + output_column)
-                    * dims.output_channels;
-                for output_channel in 0..dims.output_channels {
-                    let input_channel = output_channel / multiplier;
-                    let mut accumulator = bias.map_or(0, |bias| bias[output_channel]);
-                    for kernel_row in 0..dims.kernel_height {
-                        let Some(input_row) = input_coordinate(
-                            output_row,
-                            kernel_row,
-                            geometry.stride[0],
-                            geometry.dilation[0],
-                            geometry.padding.top,
-                            dims.input_height,
-                        ) else {
-                            continue;
-                        };
-                        for kernel_column in 0..dims.kernel_width {
-                            let Some(input_column) = input_coordinate(
-                                output_column,
-                                kernel_column,
-                                geometry.stride[1],
-                                geometry.dilation[1],
-                                geometry.padding.left,
-                                dims.input_width,
-                            ) else {
-                                continue;
-                            };
-                            let x = input[((n * dims.input_height + input_row) * dims.input_width
-                                + input_column)
-                                * dims.input_channels
-                                + input_channel];
-                            let w = weight[(kernel_row * dims.kernel_width + kernel_column)
-                                * dims.output_channels
-                                + output_channel];
-                            accumulator = accumulator.wrapping_add(x * w);
-                        }
-                    }
-                    output[output_base + output_channel] = accumulator;
-                }
-            }
+    fill_bias(output, dims.output_channels, bias);
+    for_each_tap(dims, geometry, |output_pixel, input_pixel, tap| {
+        for output_channel in 0..dims.output_channels {
+            let x = input[input_pixel * dims.input_channels + output_channel / multiplier];
+            let w = weight[tap * dims.output_channels + output_channel];
+            let accumulator = &mut output[output_pixel * dims.output_channels + output_channel];
+            *accumulator = accumulator.wrapping_add(x * w);
         }
-    }
+    });
 }
 
 fn fully_connected_accumulators(
