@@ -62,7 +62,7 @@ impl<'a> ExpressionPrinter<'a> {
                 if let (
                     0,
                     ExprKind::Binary(op @ (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul), a, b),
-                ) = (*low, peel(base).kind())
+                ) = (*low, base.without_reinterpret().kind())
                 {
                     let width = expr.width();
                     let a = self.fitted(a, width, target);
@@ -204,7 +204,7 @@ impl<'a> ExpressionPrinter<'a> {
         }
         // Extending an extension is one extension of the original, when the fill agrees: an
         // unsigned value's fill is zero however it is later reinterpreted.
-        if let ExprKind::Extend(inner) = peel(expr).kind() {
+        if let ExprKind::Extend(inner) = expr.without_reinterpret().kind() {
             if !inner.ty().signed || expr.ty().signed == inner.ty().signed {
                 return self.extended(inner, width, target);
             }
@@ -244,14 +244,6 @@ impl<'a> ExpressionPrinter<'a> {
             partially_read: false,
         });
         name
-    }
-}
-
-/// The expression under any reinterpretations (they print as nothing).
-fn peel(expr: &Expr) -> &Expr {
-    match expr.kind() {
-        ExprKind::Reinterpret(inner) => peel(inner),
-        _ => expr,
     }
 }
 

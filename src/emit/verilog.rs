@@ -220,32 +220,24 @@ pub fn render_module(module: &Module, design: &Design, banner: &Banner) -> Strin
         array: format!(" [0:{}]", m.depth - 1),
         comment: format!("{} words", m.depth),
     }));
-    // Helper wires are declared and driven in one statement, right after the named ones.
-    let hoisted_assigns: Vec<(String, String)> = printer
-        .hoisted
-        .iter()
-        .map(|h| (h.name.clone(), h.value.clone()))
-        .collect();
-    declarations.extend(
-        printer
-            .hoisted
-            .iter()
-            .filter(|h| !h.partially_read)
-            .map(|h| DeclarationView {
+    // Helper wires are declared after the named signals and assigned before them. Those of which
+    // only a slice is read are declared apart, under a lint waiver.
+    let mut all_assigns = Vec::with_capacity(printer.hoisted.len() + assigns.len());
+    let mut partial_helpers = Vec::new();
+    for helper in printer.hoisted {
+        if helper.partially_read {
+            partial_helpers.push((range(helper.width), helper.name.clone()));
+        } else {
+            declarations.push(DeclarationView {
                 kind: "wire",
-                range: range(h.width),
-                name: h.name.clone(),
+                range: range(helper.width),
+                name: helper.name.clone(),
                 array: String::new(),
                 comment: "helper".to_string(),
-            }),
-    );
-    let partial_helpers: Vec<(String, String)> = printer
-        .hoisted
-        .iter()
-        .filter(|h| h.partially_read)
-        .map(|h| (range(h.width), h.name.clone()))
-        .collect();
-    let mut all_assigns = hoisted_assigns;
+            });
+        }
+        all_assigns.push((helper.name, helper.value));
+    }
     all_assigns.extend(assigns);
 
     let states = module

@@ -179,6 +179,15 @@ impl Expr {
         }
     }
 
+    /// The expression under any reinterpretations: the same bits, whatever signedness they are
+    /// seen with.
+    pub fn without_reinterpret(&self) -> &Expr {
+        match &*self.kind {
+            ExprKind::Reinterpret(inner) => inner.without_reinterpret(),
+            _ => self,
+        }
+    }
+
     /// The first construction error inside this expression, if any.
     pub fn first_error(&self) -> Option<Rc<str>> {
         match &*self.kind {
@@ -299,14 +308,10 @@ impl Expr {
             return self.clone();
         }
         // A slice of a slice (seen through reinterpretations) is one slice of the original.
-        let mut inner = self;
-        while let ExprKind::Reinterpret(seen) = &*inner.kind {
-            inner = seen;
-        }
         if let ExprKind::Slice {
             base,
             low: base_low,
-        } = &*inner.kind
+        } = self.without_reinterpret().kind()
         {
             return Expr::new(
                 Type::unsigned(high - low + 1),
