@@ -3,7 +3,7 @@
 //! a PE is stable (snapshots at two parameter points).
 
 use accelgen::blocks::pe;
-use accelgen::config::{OperandSpec, PeKind, PeSpec};
+use accelgen::config::{Dataflow, OperandSpec, PeKind, PeSpec};
 use accelgen::emit::{render_module, Banner};
 use accelgen::hdl::{Design, Expr, Fsm, HdlError, ModuleBuilder, Type};
 
@@ -226,16 +226,31 @@ fn identical_modules_are_kept_once_and_name_collisions_are_errors() {
     assert!(matches!(error, HdlError::NameCollision { ref module } if module == "passthrough"));
 }
 
+/// Builds the PE of a stationary-operand dataflow (WS or IS).
+fn stationary_pe(
+    dataflow: Dataflow,
+    spec: &PeSpec,
+    design: &mut Design,
+) -> accelgen::hdl::ModuleId {
+    let roles = pe::Roles::of(dataflow, spec).unwrap();
+    pe::stationary::build(&roles, spec, design).unwrap()
+}
+
 #[test]
 fn pe_modules_are_shared_between_identical_parameter_points() {
     let spec = pe_spec(8, true, 8, true, 32);
     let mut design = Design::new();
-    let first = pe::build(&spec, &mut design).unwrap();
-    let second = pe::build(&spec, &mut design).unwrap();
+    let ws = Dataflow::WeightStationary;
+    let first = stationary_pe(ws, &spec, &mut design);
+    let second = stationary_pe(ws, &spec, &mut design);
     assert_eq!(first, second);
-    let other = pe::build(&pe_spec(4, false, 8, true, 20), &mut design).unwrap();
+    let other = stationary_pe(ws, &pe_spec(4, false, 8, true, 20), &mut design);
     assert_ne!(first, other);
     assert_eq!(design.module(other).name, "pe_ws_au4_wi8_acc20");
+    let input_stationary = stationary_pe(Dataflow::InputStationary, &spec, &mut design);
+    assert_eq!(design.module(input_stationary).name, "pe_is_ai8_wi8_acc32");
+    let output_stationary = pe::output_stationary::build(&spec, &mut design).unwrap();
+    assert_eq!(design.module(output_stationary).name, "pe_os_ai8_wi8_acc32");
 }
 
 #[test]
@@ -309,8 +324,15 @@ fn banner() -> Banner {
 }
 
 fn emitted_pe(spec: &PeSpec) -> String {
+    emitted_pe_of(Dataflow::WeightStationary, spec)
+}
+
+fn emitted_pe_of(dataflow: Dataflow, spec: &PeSpec) -> String {
     let mut design = Design::new();
-    let id = pe::build(spec, &mut design).unwrap();
+    let id = match dataflow {
+        Dataflow::OutputStationary => pe::output_stationary::build(spec, &mut design).unwrap(),
+        _ => stationary_pe(dataflow, spec, &mut design),
+    };
     render_module(design.module(id), &design, &banner())
 }
 
@@ -322,4 +344,20 @@ fn pe_verilog_int8_signed_acc32_snapshot() {
 #[test]
 fn pe_verilog_uint4_act_int8_weight_acc20_snapshot() {
     insta::assert_snapshot!(emitted_pe(&pe_spec(4, false, 8, true, 20)));
+}
+
+#[test]
+fn output_stationary_pe_verilog_int8_acc32_snapshot() {
+    insta::assert_snapshot!(emitted_pe_of(
+        Dataflow::OutputStationary,
+        &pe_spec(8, true, 8, true, 32)
+    ));
+}
+
+#[test]
+fn input_stationary_pe_verilog_uint8_act_int8_weight_acc24_snapshot() {
+    insta::assert_snapshot!(emitted_pe_of(
+        Dataflow::InputStationary,
+        &pe_spec(8, false, 8, true, 24)
+    ));
 }

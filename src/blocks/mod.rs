@@ -56,12 +56,19 @@ pub(crate) mod test_specs {
         };
         spec(rows, cols, i8, i8, 32)
     }
+
+    /// `int8(rows, cols)` with another dataflow.
+    pub fn int8_with(dataflow: Dataflow, rows: u32, cols: u32) -> AcceleratorSpec {
+        let mut spec = int8(rows, cols);
+        spec.pe_array.dataflow = dataflow;
+        spec
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::test_specs::{int8, spec};
-    use crate::config::OperandSpec;
+    use super::test_specs::{int8, int8_with, spec};
+    use crate::config::{Dataflow, OperandSpec};
     use crate::hdl::{Design, SignalKind};
 
     fn array_of(design: &Design) -> &crate::hdl::Module {
@@ -152,5 +159,89 @@ mod tests {
     fn smallest_and_largest_shipped_shapes_build() {
         assert!(super::build_design(&int8(1, 1)).is_ok());
         assert!(super::build_design(&int8(16, 16)).is_ok());
+    }
+
+    #[test]
+    fn every_built_dataflow_names_its_array_and_pe_by_dataflow() {
+        for (dataflow, array, pe) in [
+            (
+                Dataflow::WeightStationary,
+                "pe_array_ws_r3c5_ai8_wi8_acc32",
+                "pe_ws_ai8_wi8_acc32",
+            ),
+            (
+                Dataflow::OutputStationary,
+                "pe_array_os_r3c5_ai8_wi8_acc32",
+                "pe_os_ai8_wi8_acc32",
+            ),
+            (
+                Dataflow::InputStationary,
+                "pe_array_is_r3c5_ai8_wi8_acc32",
+                "pe_is_ai8_wi8_acc32",
+            ),
+        ] {
+            let design = super::build_design(&int8_with(dataflow, 3, 5)).unwrap();
+            assert_eq!(array_of(&design).name, array);
+            assert_eq!(design.instance_counts()[&design.find(pe).unwrap()], 15);
+        }
+    }
+
+    #[test]
+    fn input_stationary_holds_activations_and_streams_weights() {
+        let u4 = OperandSpec {
+            bits: 4,
+            signed: false,
+        };
+        let i6 = OperandSpec {
+            bits: 6,
+            signed: true,
+        };
+        let mut spec = spec(3, 5, u4, i6, 24);
+        spec.pe_array.dataflow = Dataflow::InputStationary;
+        let design = super::build_design(&spec).unwrap();
+        let array = array_of(&design);
+        let width = |name: &str| array.port(name).unwrap().1.ty.width;
+        // Stationary activations load one row of C lanes per beat; weights stream R lanes.
+        assert_eq!(width("act_data"), 5 * 4);
+        assert_eq!(width("weight_data"), 3 * 6);
+        assert_eq!(width("weight_last"), 1);
+        assert_eq!(width("out_data"), 5 * 24);
+        assert!(array.port("act_last").is_none());
+    }
+
+    #[test]
+    fn output_stationary_streams_both_operands_and_skews_weights_by_column() {
+        let (rows, cols) = (4, 6);
+        let design =
+            super::build_design(&int8_with(Dataflow::OutputStationary, rows, cols)).unwrap();
+        let array = array_of(&design);
+        let width = |name: &str| array.port(name).unwrap().1.ty.width;
+        assert_eq!(width("act_data"), rows * 8);
+        assert_eq!(width("weight_data"), cols * 8);
+        assert_eq!(width("out_data"), cols * 32);
+        let stages = |prefix: &str| {
+            array
+                .signals
+                .iter()
+                .filter(|s| s.kind == SignalKind::Register && s.name.starts_with(prefix))
+                .count() as u32
+        };
+        for row in 0..rows {
+            assert_eq!(stages(&format!("act_skew_r{row}_d")), row, "row {row}");
+        }
+        for col in 0..cols {
+            assert_eq!(
+                stages(&format!("weight_skew_c{col}_d")),
+                col,
+                "column {col}"
+            );
+            assert_eq!(stages(&format!("result_deskew_c{col}_d")), cols - 1 - col);
+        }
+    }
+
+    #[test]
+    fn row_stationary_is_refused_by_the_block_layer_too() {
+        let error = super::build_design(&int8_with(Dataflow::RowStationary, 2, 2)).unwrap_err();
+        assert!(error.to_string().contains("row_stationary"), "{error}");
     }
 }

@@ -16,7 +16,11 @@ use super::spec::{AcceleratorSpec, ClockSpec, Dataflow, OperandSpec, PeArraySpec
 
 /// Dataflows this version can build. A dataflow the schema knows but this list lacks is rejected
 /// with "not implemented in this version"; extend the list as dataflows land.
-pub const IMPLEMENTED_DATAFLOWS: &[Dataflow] = &[Dataflow::WeightStationary];
+pub const IMPLEMENTED_DATAFLOWS: &[Dataflow] = &[
+    Dataflow::WeightStationary,
+    Dataflow::OutputStationary,
+    Dataflow::InputStationary,
+];
 
 /// PE kinds this version can build.
 pub const IMPLEMENTED_PE_KINDS: &[PeKind] = &[PeKind::Parallel];

@@ -15,6 +15,9 @@ pub enum HdlError {
         "two different modules are named `{module}`: a module name must encode every parameter that changes its RTL"
     )]
     NameCollision { module: String },
+    /// A block was asked for a variant it does not build (the config layer should have refused it).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 }
 
 fn bullet_list(problems: &[String]) -> String {

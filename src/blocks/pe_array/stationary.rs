@@ -1,4 +1,8 @@
-//! Weight-stationary systolic array of R×C PEs with double-buffered weights (TPU style).
+//! Stationary-operand systolic array of R×C PEs with a double-buffered stationary operand: the
+//! weight-stationary array (TPU style) and, with the operand roles swapped, the input-stationary
+//! array. Port and register names follow the roles; the text below uses the WS names (`weight_*`
+//! is the stationary stream, `act_*` the streaming one). IS computes the transposed product: it
+//! holds an R×C tile of Aᵀ (lane c = output row m) and streams columns of B (lane r = K index).
 //!
 //! Computes, for each activation vector `a` (R lanes, one per array row, i.e. one K index each),
 //! the C partial sums `out[c] = Σ_r a[r] · W[r][c]` with the tile's weights `W` (R×C). A GEMM of
@@ -22,75 +26,79 @@
 //! Latency: R+C−1 cycles. Throughput: one vector (R·C MACs) per cycle. A bank may load once the last
 //! vector that used it has left the array, so tile t+2's weights (R beats) wait for tile t's last
 //! vector to drain (R+C−1 cycles): tiles stream back to back when each has M ≥ 2R+C−1 vectors, and a
-//! GEMM takes R + tiles·M + (R+C−1) cycles at full rate (measured in tb/tests/ws_array.rs).
+//! GEMM takes R + tiles·M + (R+C−1) cycles at full rate. `golden::cycles` models shorter tiles too;
+//! tb/tests/arrays.rs checks the model against this RTL.
 
-use super::pe;
+use crate::blocks::pe::{self, noun, Roles};
 use crate::config::{PeArraySpec, PeSpec};
 use crate::hdl::{add_module, bits_for, lane, pack_lanes, Design, Expr, HdlError, ModuleId, Type};
 
-/// `pe_array_ws_r8c8_ai8_wi8_acc32`.
-pub fn module_name(array: &PeArraySpec, pe: &PeSpec) -> String {
-    format!(
-        "pe_array_{}_r{}c{}_a{}_w{}_acc{}",
-        array.dataflow.tag(),
-        array.rows,
-        array.cols,
-        pe.act.tag(),
-        pe.weight.tag(),
-        pe.acc_bits
-    )
-}
-
-/// Cycles from an activation vector's acceptance to its results on `out_data`: R + C − 1.
+/// Cycles from a stream beat's acceptance to its results on `out_data`: R + C − 1.
 pub fn latency(array: &PeArraySpec) -> u32 {
     array.rows + array.cols - 1
 }
 
-/// Builds the array (and its PE) into `design`.
+/// Builds the array (and its PE) for `roles` into `design`, named `name`.
 pub fn build(
+    name: String,
+    roles: &Roles,
     array: &PeArraySpec,
     pe_spec: &PeSpec,
     design: &mut Design,
 ) -> Result<ModuleId, HdlError> {
-    let pe_id = pe::build(pe_spec, design)?;
+    let pe_id = pe::stationary::build(roles, pe_spec, design)?;
     let (rows, cols) = (array.rows, array.cols);
-    let act_bits = pe_spec.act.bits;
-    let weight_bits = pe_spec.weight.bits;
+    let held = roles.stationary.name;
+    let streamed = roles.stream.name;
+    let held_bits = roles.stationary.spec.bits;
+    let stream_bits = roles.stream.spec.bits;
     let acc_bits = pe_spec.acc_bits;
     let depth = latency(array);
+    let port = |suffix: &str| format!("{streamed}_{suffix}");
+    let load_port = |suffix: &str| format!("{held}_{suffix}");
 
-    add_module(design, module_name(array, pe_spec), |m, design| {
-        m.doc(format!(
-            "Weight-stationary {rows}x{cols} systolic array, double-buffered weights."
+    add_module(design, name, |m, design| {
+        match held {
+            "weight" => m.doc(format!(
+                "Weight-stationary {rows}x{cols} systolic array, double-buffered weights."
+            )),
+            _ => m.doc(format!(
+                "Input-stationary {rows}x{cols} systolic array, double-buffered activations: out = (A*B)^T tiles."
+            )),
+        }
+        .doc(format!(
+            "Latency R+C-1 cycles from {streamed} beat to out beat; one vector (R*C MACs) per cycle."
         ))
-        .doc("Latency R+C-1 cycles from act beat to out beat; one vector (R*C MACs) per cycle.")
-        .doc("Weight beat i of a tile carries weight row R-1-i (lane c = column c).");
+        .doc(format!(
+            "{} beat i of a tile carries {held} row R-1-i (lane c = column c).",
+            capitalized(held)
+        ));
         m.parameter("ROWS", rows.into())
             .parameter("COLS", cols.into())
-            .parameter("ACT_BITS", act_bits.into())
-            .parameter("WEIGHT_BITS", weight_bits.into())
+            .parameter("ACT_BITS", pe_spec.act.bits.into())
+            .parameter("WEIGHT_BITS", pe_spec.weight.bits.into())
             .parameter("ACC_BITS", acc_bits.into());
 
-        let weight_valid = m.input("weight_valid", Type::bit());
-        let weight_data = m.input_doc(
-            "weight_data",
-            Type::unsigned(cols * weight_bits),
-            "one weight row; lane c = column c",
+        let load_valid = m.input(&load_port("valid"), Type::bit());
+        let load_data = m.input_doc(
+            &load_port("data"),
+            Type::unsigned(cols * held_bits),
+            &format!("one {held} row; lane c = column c"),
         );
-        let act_valid = m.input("act_valid", Type::bit());
-        let act_data = m.input_doc(
-            "act_data",
-            Type::unsigned(rows * act_bits),
-            "one activation vector; lane r = row r",
+        let stream_valid = m.input(&port("valid"), Type::bit());
+        let stream_data = m.input_doc(
+            &port("data"),
+            Type::unsigned(rows * stream_bits),
+            &format!("one {} vector; lane r = row r", noun(streamed)),
         );
-        let act_last = m.input_doc("act_last", Type::bit(), "last vector of the tile");
+        let stream_last = m.input_doc(&port("last"), Type::bit(), "last vector of the tile");
         let out_ready = m.input("out_ready", Type::bit());
         let out_valid = m.output_port("out_valid", Type::bit(), None);
 
         // The datapath moves unless a valid result is waiting for a consumer.
         let advance = m.wire("advance", &out_ready.or(&out_valid.value().not()));
 
-        // ---- weight banks: which is loading, which computes, which are full or in use --------
+        // ---- stationary banks: which is loading, which computes, which are full or in use ------
         let inflight_type = Type::unsigned(bits_for(u64::from(depth)));
         let load_bank = m.reg_reset("load_bank", Type::bit(), 0);
         let compute_bank = m.reg_reset("compute_bank", Type::bit(), 0);
@@ -109,39 +117,39 @@ pub fn build(
         ];
         let by_bank = |bank: &Expr, pair: [Expr; 2]| bank.select(&pair[1], &pair[0]);
 
-        // A bank accepts weights when it holds no tile and no vector that used it is in flight.
+        // A bank accepts a tile when it holds none and no beat that used it is in flight.
         let load_bank_loaded = by_bank(&load_bank.q(), [loaded[0].q(), loaded[1].q()]);
         let load_bank_inflight = by_bank(&load_bank.q(), [inflight[0].q(), inflight[1].q()]);
-        let weight_ready = m.wire(
-            "weight_ready_w",
+        let load_ready = m.wire(
+            &load_port("ready_w"),
             &load_bank_loaded
                 .not()
                 .and(&load_bank_inflight.eq(&Expr::zero(inflight_type))),
         );
-        m.output("weight_ready", &weight_ready);
-        let weight_fire = m.wire("weight_fire", &weight_valid.and(&weight_ready));
+        m.output(&load_port("ready"), &load_ready);
+        let load_fire = m.wire(&load_port("fire"), &load_valid.and(&load_ready));
         let last_row = Expr::constant(i128::from(rows - 1), load_count.q().ty());
-        let load_done = m.wire("load_done", &weight_fire.and(&load_count.q().eq(&last_row)));
+        let load_done = m.wire("load_done", &load_fire.and(&load_count.q().eq(&last_row)));
         let count_up = (load_count.q() + Expr::constant(1, load_count.q().ty()))
             .truncate(load_count.q().width());
         m.next_when(
             &load_count,
-            &weight_fire,
+            &load_fire,
             &load_done.select(&Expr::zero(load_count.q().ty()), &count_up),
         );
         m.next_when(&load_bank, &load_done, &load_bank.q().not());
 
-        // Activations flow only when the computing bank holds a full tile.
+        // The stream flows only when the computing bank holds a full tile.
         let compute_loaded = by_bank(&compute_bank.q(), [loaded[0].q(), loaded[1].q()]);
-        let act_ready = m.wire("act_ready_w", &advance.and(&compute_loaded));
-        m.output("act_ready", &act_ready);
-        let act_fire = m.wire("act_fire", &act_valid.and(&act_ready));
-        let tile_done = m.wire("tile_done", &act_fire.and(&act_last));
+        let stream_ready = m.wire(&port("ready_w"), &advance.and(&compute_loaded));
+        m.output(&port("ready"), &stream_ready);
+        let stream_fire = m.wire(&port("fire"), &stream_valid.and(&stream_ready));
+        let tile_done = m.wire("tile_done", &stream_fire.and(&stream_last));
         m.next_when(&compute_bank, &tile_done, &compute_bank.q().not());
 
         // ---- tracker: valid/last/bank of each vector, R+C-1 stages, in step with the datapath -----
-        let mut track_valid = act_fire.clone();
-        let mut track_last = act_last.clone();
+        let mut track_valid = stream_fire.clone();
+        let mut track_last = stream_last.clone();
         let mut track_bank = compute_bank.q();
         for stage in 1..=depth {
             let valid = m.reg_reset(&format!("track_valid_d{stage}"), Type::bit(), 0);
@@ -165,7 +173,7 @@ pub fn build(
                     &released.select(&Expr::bit(false), &loaded[bank].q()),
                 ),
             );
-            let entering = act_fire.and(&is_bank(&compute_bank.q()));
+            let entering = stream_fire.and(&is_bank(&compute_bank.q()));
             let leaving = retire.and(&is_bank(&track_bank));
             let count = inflight[bank].q();
             let one = Expr::constant(1, inflight_type);
@@ -177,17 +185,16 @@ pub fn build(
             m.next(&inflight[bank], &next);
         }
 
-        // ---- input skew: row r's activation waits r cycles ---------------------------------------
-        let mut row_act = Vec::new();
+        // ---- input skew: row r's stream operand waits r cycles ----------------------------------
+        let typed = |value: Expr, signed: bool| if signed { value.as_signed() } else { value };
+        let mut row_stream = Vec::new();
         let mut row_bank = Vec::new();
         for row in 0..rows {
-            let act = lane(&act_data, row, act_bits);
-            let act = if pe_spec.act.signed {
-                act.as_signed()
-            } else {
-                act
-            };
-            row_act.push(m.delay(&format!("act_skew_r{row}"), &advance, &act, row));
+            let value = typed(
+                lane(&stream_data, row, stream_bits),
+                roles.stream.spec.signed,
+            );
+            row_stream.push(m.delay(&port(&format!("skew_r{row}")), &advance, &value, row));
             row_bank.push(m.delay(
                 &format!("bank_skew_r{row}"),
                 &advance,
@@ -199,42 +206,39 @@ pub fn build(
         // ---- the PE grid ---------------------------------------------------------------------------
         let zero_psum = Expr::zero(Type::signed(acc_bits));
         let mut psum_from_above: Vec<Expr> = vec![zero_psum; cols as usize];
-        let mut weight_from_above: Vec<Expr> = (0..cols)
-            .map(|c| {
-                let w = lane(&weight_data, c, weight_bits);
-                if pe_spec.weight.signed {
-                    w.as_signed()
-                } else {
-                    w
-                }
-            })
+        let mut held_from_above: Vec<Expr> = (0..cols)
+            .map(|c| typed(lane(&load_data, c, held_bits), roles.stationary.spec.signed))
             .collect();
         for row in 0..rows {
-            let mut act_from_left = row_act[row as usize].clone();
+            let mut stream_from_left = row_stream[row as usize].clone();
             let mut bank_from_left = row_bank[row as usize].clone();
             for col in 0..cols {
                 let name = format!("pe_r{row}_c{col}");
                 let pe_instance = m.instance(&name, design, pe_id);
                 m.connect(pe_instance, "enable", &advance);
-                m.connect(pe_instance, "act_in", &act_from_left);
-                m.connect(pe_instance, "act_bank_in", &bank_from_left);
+                m.connect(pe_instance, &port("in"), &stream_from_left);
+                m.connect(pe_instance, &port("bank_in"), &bank_from_left);
                 m.connect(pe_instance, "psum_in", &psum_from_above[col as usize]);
-                m.connect(pe_instance, "weight_in", &weight_from_above[col as usize]);
-                m.connect(pe_instance, "weight_shift", &weight_fire);
-                m.connect(pe_instance, "weight_bank", &load_bank.q());
-                act_from_left = m.connect_output(pe_instance, "act_out");
-                bank_from_left = m.connect_output(pe_instance, "act_bank_out");
+                m.connect(
+                    pe_instance,
+                    &load_port("in"),
+                    &held_from_above[col as usize],
+                );
+                m.connect(pe_instance, &load_port("shift"), &load_fire);
+                m.connect(pe_instance, &load_port("bank"), &load_bank.q());
+                stream_from_left = m.connect_output(pe_instance, &port("out"));
+                bank_from_left = m.connect_output(pe_instance, &port("bank_out"));
                 psum_from_above[col as usize] = m.connect_output(pe_instance, "psum_out");
-                weight_from_above[col as usize] = m.connect_output(pe_instance, "weight_out");
+                held_from_above[col as usize] = m.connect_output(pe_instance, &load_port("out"));
             }
             m.sink(
-                &Expr::concat(&[act_from_left, bank_from_left]),
-                "activations leaving the last column",
+                &Expr::concat(&[stream_from_left, bank_from_left]),
+                &format!("{}s leaving the last column", noun(streamed)),
             );
         }
         m.sink(
-            &Expr::concat(&weight_from_above),
-            "weights shifting out of the bottom row",
+            &Expr::concat(&held_from_above),
+            &format!("{held}s shifting out of the bottom row"),
         );
 
         // ---- output de-skew: column c waits C-1-c cycles so a vector leaves together ----------
@@ -250,4 +254,12 @@ pub fn build(
             .collect();
         m.output_doc("out_data", &pack_lanes(&columns), "lane c = column c");
     })
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
