@@ -4,12 +4,14 @@
 //! It implements the numeric contract of DESIGN.md §5 and never reads the hardware IR.
 //!
 //! - [`requant`]: all requantization arithmetic (TFLite integer multipliers, ONNX fp32, raw).
+//! - [`cycles`]: the cycle model of the generated PE arrays, the ideal and SCALE-Sim counts.
 //! - [`gemm`]: integer GEMM with a fixed-width wrapping accumulator (what a PE array computes).
 //! - [`layer`]: conv2d, depthwise conv2d and fully connected layers on quantized tensors.
 //! - [`tensor`]: integer tensors, `.npy` I/O and element-wise comparison.
 //! - [`bundle`]: layer bundles (`layer.yaml` + `.npy`), loaded and validated.
 
 pub mod bundle;
+pub mod cycles;
 pub mod gemm;
 pub mod layer;
 pub mod requant;
