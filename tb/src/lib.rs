@@ -1,10 +1,17 @@
 //! Testbenches: drive generated RTL through the Verilator bridge and compare with golden.
 //!
-//! - [`ws_array`]: the weight-stationary systolic array driver (tiled GEMM over valid/ready).
+//! - [`array`]: the systolic-array driver for every dataflow (GEMM → beats → result).
+//! - [`stream`]: the generic valid/ready stream driver underneath it.
+//! - [`bits`]: packing lanes into the words of wide ports.
+//! - [`error`]: what a run reports instead of a result.
 //! - [`rng`]: the deterministic PRNG behind traffic patterns and test data.
 
+pub mod array;
+pub mod bits;
+pub mod error;
 pub mod rng;
-pub mod ws_array;
+pub mod stream;
 
+pub use array::{ArrayBench, GemmRun, Traffic};
+pub use error::BenchError;
 pub use rng::Rng;
-pub use ws_array::{BenchError, GemmRun, TileOutput, Traffic, WsArrayBench};

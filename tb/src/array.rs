@@ -1,0 +1,519 @@
+//! Driver for the systolic PE arrays of every dataflow (`blocks::pe_array`, behind the top of
+//! `blocks::build_design`): builds the Verilator model once per spec, then runs GEMMs through the
+//! array's valid/ready streams with seeded random traffic and reassembles the result.
+//!
+//! How a GEMM `C = A·B` (A: M×K activations, B: K×N weights) becomes beats:
+//! - weight-stationary: per tile of B (R×C, N-fold major, K-fold minor) R `weight` beats (row
+//!   R−1−i first), then the M rows of A's K-slice as `act` beats; M output rows of C partial sums;
+//! - input-stationary: the same with the roles swapped, on Bᵀ·Aᵀ = Cᵀ: per tile of Aᵀ (R×C) R
+//!   `act` beats, then the N columns of B's K-slice as `weight` beats; N output rows of Cᵀ;
+//! - output-stationary: per tile of C (R×C, M-fold major) K `act`/`weight` pairs; R output rows,
+//!   bottom row first.
+//!
+//! Partial tiles are zero-padded; K-fold partial sums are added with the accumulator's wrap.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::Path;
+
+use accelgen::blocks::build_design;
+use accelgen::config::{
+    AcceleratorSpec, ClockSpec, Dataflow, OperandSpec, PeArraySpec, PeKind, PeSpec,
+};
+use accelgen::emit::{render_design, Banner};
+use accelgen::golden::gemm::wrap_signed;
+use accelgen::hdl::SignalKind;
+use accelgen_sim::{cache_root, Model, ModelSpec, PortId};
+use ndarray::Array2;
+
+use crate::error::BenchError;
+use crate::stream::{self, Beat, Sink, Source};
+
+/// An array spec built directly (not from YAML). The name encodes every parameter so that
+/// different arrays never share a top name or a source directory.
+pub fn array_spec(
+    dataflow: Dataflow,
+    rows: u32,
+    cols: u32,
+    act: OperandSpec,
+    weight: OperandSpec,
+    acc_bits: u32,
+) -> AcceleratorSpec {
+    AcceleratorSpec {
+        name: format!(
+            "tb_{}_r{rows}c{cols}_a{}_w{}_acc{acc_bits}",
+            dataflow.tag(),
+            act.tag(),
+            weight.tag()
+        ),
+        clock: ClockSpec {
+            frequency_mhz: 100.0,
+            period_ns: 10.0,
+        },
+        pe_array: PeArraySpec {
+            rows,
+            cols,
+            dataflow,
+        },
+        pe: PeSpec {
+            kind: PeKind::Parallel,
+            act,
+            weight,
+            acc_bits,
+        },
+        config_hash: "0000000000000000".into(),
+    }
+}
+
+/// Signed int8 × int8 into a 32-bit accumulator.
+pub fn int8_spec(dataflow: Dataflow, rows: u32, cols: u32) -> AcceleratorSpec {
+    let i8 = OperandSpec {
+        bits: 8,
+        signed: true,
+    };
+    array_spec(dataflow, rows, cols, i8, i8, 32)
+}
+
+/// Smallest and largest value of an operand format.
+pub fn operand_range(operand: OperandSpec) -> (i64, i64) {
+    if operand.signed {
+        (
+            -(1i64 << (operand.bits - 1)),
+            (1i64 << (operand.bits - 1)) - 1,
+        )
+    } else {
+        (0, (1i64 << operand.bits) - 1)
+    }
+}
+
+/// Handshake patterns: each source raises valid with its probability when it has a beat (then
+/// holds it until accepted); `out_ready` is drawn afresh every cycle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Traffic {
+    pub seed: u64,
+    pub weight_valid: f64,
+    pub act_valid: f64,
+    pub out_ready: f64,
+    /// Cycles without any beat moving before the watchdog reports a hang.
+    pub stall_limit: u64,
+}
+
+impl Traffic {
+    /// Every valid and ready high whenever possible: the array's best case, which
+    /// `golden::cycles` predicts.
+    pub fn full_rate() -> Traffic {
+        Traffic::random(0, 1.0, 1.0, 1.0)
+    }
+
+    pub fn random(seed: u64, weight_valid: f64, act_valid: f64, out_ready: f64) -> Traffic {
+        Traffic {
+            seed,
+            weight_valid,
+            act_valid,
+            out_ready,
+            stall_limit: 2_000,
+        }
+    }
+
+    fn valid_probability(&self, stream: &str) -> f64 {
+        if stream == "act" {
+            self.act_valid
+        } else {
+            self.weight_valid
+        }
+    }
+}
+
+/// Everything one GEMM run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GemmRun {
+    /// M × N, wrapped to the accumulator width.
+    pub result: Array2<i64>,
+    /// Rising edges from reset release up to and including the one that took the last output.
+    pub cycles: u64,
+    /// Edge at which the first activation beat moved.
+    pub first_act_cycle: u64,
+}
+
+/// A built model of one array spec, reusable for any number of GEMMs.
+pub struct ArrayBench {
+    spec: AcceleratorSpec,
+    model: Model,
+    clock: (PortId, PortId),
+}
+
+impl ArrayBench {
+    /// Builds the design, writes its Verilog to a content-addressed directory under the
+    /// simulator cache (the cache key includes source paths, so they must be stable) and builds
+    /// (or loads) the Verilator model.
+    pub fn new(spec: &AcceleratorSpec) -> Result<ArrayBench, BenchError> {
+        if spec.pe_array.dataflow == Dataflow::RowStationary {
+            return Err(BenchError::UnsupportedDataflow(spec.pe_array.dataflow));
+        }
+        let design = build_design(spec)?;
+        let top = design.module(design.top().expect("build_design marks the top"));
+        let files = render_design(
+            &design,
+            &Banner {
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+                config_name: spec.name.clone(),
+                config_hash: spec.config_hash.clone(),
+            },
+        );
+        let mut hasher = DefaultHasher::new();
+        for file in &files {
+            file.file_name.hash(&mut hasher);
+            file.contents.hash(&mut hasher);
+        }
+        let directory = cache_root(&ModelSpec::new(top.name.clone()))
+            .join("tb-sources")
+            .join(format!("{}-{:016x}", top.name, hasher.finish()));
+        let mut model_spec = ModelSpec::new(top.name.clone());
+        for file in &files {
+            let path = directory.join(&file.file_name);
+            write_if_changed(&path, &file.contents)?;
+            model_spec = model_spec.source(path);
+        }
+        for (_, port) in top.ports() {
+            model_spec = match port.kind {
+                SignalKind::Input => model_spec.input(port.name.clone(), port.ty.width),
+                _ => model_spec.output(port.name.clone(), port.ty.width),
+            };
+        }
+        let model = Model::build(&model_spec)?;
+        let clock = (model.port("clk")?, model.port("rst")?);
+        Ok(ArrayBench {
+            spec: spec.clone(),
+            model,
+            clock,
+        })
+    }
+
+    pub fn spec(&self) -> &AcceleratorSpec {
+        &self.spec
+    }
+
+    /// The Verilator model (whether the build was a cache hit, how long it took).
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Runs C = A·B (A is M×K activations, B is K×N weights) on the array after a reset.
+    pub fn run_gemm(
+        &mut self,
+        a: &Array2<i64>,
+        b: &Array2<i64>,
+        traffic: &Traffic,
+    ) -> Result<GemmRun, BenchError> {
+        let (m_dim, k_dim) = a.dim();
+        let (b_rows, n_dim) = b.dim();
+        if k_dim != b_rows || m_dim == 0 || k_dim == 0 || n_dim == 0 {
+            return Err(BenchError::Shape {
+                a_rows: m_dim,
+                a_cols: k_dim,
+                b_rows,
+                b_cols: n_dim,
+            });
+        }
+        check_range("A", a, self.spec.pe.act)?;
+        check_range("B", b, self.spec.pe.weight)?;
+        match self.spec.pe_array.dataflow {
+            Dataflow::WeightStationary => self.run_stationary(a, b, ("weight", "act"), traffic),
+            Dataflow::InputStationary => {
+                let (at, bt) = (a.t().to_owned(), b.t().to_owned());
+                let run = self.run_stationary(&bt, &at, ("act", "weight"), traffic)?;
+                Ok(GemmRun {
+                    result: run.result.t().to_owned(),
+                    ..run
+                })
+            }
+            Dataflow::OutputStationary => self.run_output_stationary(a, b, traffic),
+            other => Err(BenchError::UnsupportedDataflow(other)),
+        }
+    }
+
+    /// Streams the P rows of `streamed` (P×K) past tiles of `held` (K×Q): returns P×Q.
+    /// `names` are the port prefixes of (held, streamed).
+    fn run_stationary(
+        &mut self,
+        streamed: &Array2<i64>,
+        held: &Array2<i64>,
+        names: (&'static str, &'static str),
+        traffic: &Traffic,
+    ) -> Result<GemmRun, BenchError> {
+        let (rows, cols) = self.shape();
+        let (p_dim, k_dim) = streamed.dim();
+        let q_dim = held.ncols();
+        let k_folds = k_dim.div_ceil(rows);
+        let tiles = k_folds * q_dim.div_ceil(cols);
+        // Tile t covers K-fold t % k_folds and Q-fold t / k_folds.
+        let origin = |t: usize| ((t % k_folds) * rows, (t / k_folds) * cols);
+        let mut held_beats = Vec::with_capacity(tiles * rows);
+        let mut stream_beats = Vec::with_capacity(tiles * p_dim);
+        for t in 0..tiles {
+            let (k0, q0) = origin(t);
+            for i in 0..rows {
+                let k = k0 + rows - 1 - i;
+                let lanes = (0..cols).map(|c| padded(held, k, q0 + c)).collect();
+                held_beats.push(Beat { lanes, last: false });
+            }
+            for p in 0..p_dim {
+                let lanes = (0..rows).map(|r| padded(streamed, p, k0 + r)).collect();
+                stream_beats.push(Beat {
+                    lanes,
+                    last: p == p_dim - 1,
+                });
+            }
+        }
+        let (held_name, stream_name) = names;
+        let sources = [
+            self.source(held_name, held_beats, false, traffic)?,
+            self.source(stream_name, stream_beats, true, traffic)?,
+        ];
+        let sink = self.sink(tiles * p_dim, p_dim, traffic)?;
+        let run = stream::run(
+            &mut self.model,
+            self.clock,
+            &sources,
+            &sink,
+            traffic.seed,
+            traffic.stall_limit,
+        )?;
+        let mut result = Array2::<i64>::zeros((p_dim, q_dim));
+        for (beat, lanes) in run.beats.iter().enumerate() {
+            let (t, p) = (beat / p_dim, beat % p_dim);
+            let (_, q0) = origin(t);
+            for (c, value) in lanes.iter().enumerate() {
+                if q0 + c < q_dim {
+                    result[[p, q0 + c]] = result[[p, q0 + c]].wrapping_add(*value);
+                }
+            }
+        }
+        let act_source = if stream_name == "act" { 1 } else { 0 };
+        Ok(self.finish(result, run.cycles, run.first_fire[act_source]))
+    }
+
+    /// Streams K act/weight pairs per R×C tile of C (M-fold major); R result rows per tile.
+    fn run_output_stationary(
+        &mut self,
+        a: &Array2<i64>,
+        b: &Array2<i64>,
+        traffic: &Traffic,
+    ) -> Result<GemmRun, BenchError> {
+        let (rows, cols) = self.shape();
+        let ((m_dim, k_dim), n_dim) = (a.dim(), b.ncols());
+        let n_folds = n_dim.div_ceil(cols);
+        let tiles = m_dim.div_ceil(rows) * n_folds;
+        let origin = |t: usize| ((t / n_folds) * rows, (t % n_folds) * cols);
+        let mut act_beats = Vec::with_capacity(tiles * k_dim);
+        let mut weight_beats = Vec::with_capacity(tiles * k_dim);
+        for t in 0..tiles {
+            let (m0, n0) = origin(t);
+            for k in 0..k_dim {
+                act_beats.push(Beat {
+                    lanes: (0..rows).map(|r| padded(a, m0 + r, k)).collect(),
+                    last: k == k_dim - 1,
+                });
+                weight_beats.push(Beat {
+                    lanes: (0..cols).map(|c| padded(b, k, n0 + c)).collect(),
+                    last: false,
+                });
+            }
+        }
+        let sources = [
+            self.source("act", act_beats, true, traffic)?,
+            self.source("weight", weight_beats, false, traffic)?,
+        ];
+        let sink = self.sink(tiles * rows, rows, traffic)?;
+        let run = stream::run(
+            &mut self.model,
+            self.clock,
+            &sources,
+            &sink,
+            traffic.seed,
+            traffic.stall_limit,
+        )?;
+        let mut result = Array2::<i64>::zeros((m_dim, n_dim));
+        for (beat, lanes) in run.beats.iter().enumerate() {
+            // Results leave bottom row first.
+            let (t, row) = (beat / rows, rows - 1 - beat % rows);
+            let (m0, n0) = origin(t);
+            for (c, value) in lanes.iter().enumerate() {
+                if m0 + row < m_dim && n0 + c < n_dim {
+                    result[[m0 + row, n0 + c]] = *value;
+                }
+            }
+        }
+        Ok(self.finish(result, run.cycles, run.first_fire[0]))
+    }
+
+    fn shape(&self) -> (usize, usize) {
+        (
+            self.spec.pe_array.rows as usize,
+            self.spec.pe_array.cols as usize,
+        )
+    }
+
+    fn source(
+        &self,
+        name: &'static str,
+        beats: Vec<Beat>,
+        has_last: bool,
+        traffic: &Traffic,
+    ) -> Result<Source, BenchError> {
+        let port = |suffix: &str| self.model.port(&format!("{name}_{suffix}"));
+        let operand = if name == "act" {
+            self.spec.pe.act
+        } else {
+            self.spec.pe.weight
+        };
+        Ok(Source {
+            name,
+            valid: port("valid")?,
+            ready: port("ready")?,
+            data: port("data")?,
+            last: if has_last { Some(port("last")?) } else { None },
+            lane_bits: operand.bits,
+            beats,
+            valid_probability: traffic.valid_probability(name),
+        })
+    }
+
+    fn sink(
+        &self,
+        beats: usize,
+        beats_per_tile: usize,
+        traffic: &Traffic,
+    ) -> Result<Sink, BenchError> {
+        Ok(Sink {
+            valid: self.model.port("out_valid")?,
+            ready: self.model.port("out_ready")?,
+            data: self.model.port("out_data")?,
+            last: self.model.port("out_last")?,
+            lanes: self.spec.pe_array.cols,
+            lane_bits: self.spec.pe.acc_bits,
+            beats,
+            beats_per_tile,
+            ready_probability: traffic.out_ready,
+        })
+    }
+
+    fn finish(&self, mut result: Array2<i64>, cycles: u64, first_act: Option<u64>) -> GemmRun {
+        let acc_bits = self.spec.pe.acc_bits;
+        result.mapv_inplace(|v| wrap_signed(v, acc_bits));
+        GemmRun {
+            result,
+            cycles,
+            first_act_cycle: first_act.expect("every run moves activations"),
+        }
+    }
+}
+
+/// `matrix[row, col]`, or 0 outside it: the zero padding of partial tiles.
+fn padded(matrix: &Array2<i64>, row: usize, col: usize) -> i64 {
+    matrix.get((row, col)).copied().unwrap_or(0)
+}
+
+/// Up to `limit` mismatches of `actual` against `expected`, as
+/// `(row, column, expected, actual)`, row-major; plus the total count.
+pub fn mismatches(
+    expected: &Array2<i64>,
+    actual: &Array2<i64>,
+    limit: usize,
+) -> (Vec<(usize, usize, i64, i64)>, usize) {
+    assert_eq!(expected.dim(), actual.dim(), "mismatches: shapes differ");
+    let mut first = Vec::new();
+    let mut total = 0;
+    for ((index, e), a) in expected.indexed_iter().zip(actual.iter()) {
+        if e != a {
+            total += 1;
+            if first.len() < limit {
+                first.push((index.0, index.1, *e, *a));
+            }
+        }
+    }
+    (first, total)
+}
+
+fn check_range(
+    matrix: &'static str,
+    values: &Array2<i64>,
+    operand: OperandSpec,
+) -> Result<(), BenchError> {
+    let (low, high) = operand_range(operand);
+    match values
+        .indexed_iter()
+        .find(|(_, v)| !(low..=high).contains(*v))
+    {
+        None => Ok(()),
+        Some(((row, col), value)) => Err(BenchError::OperandRange {
+            matrix,
+            row,
+            col,
+            value: *value,
+            operand: operand.tag(),
+            low,
+            high,
+        }),
+    }
+}
+
+fn write_if_changed(path: &Path, contents: &str) -> Result<(), BenchError> {
+    let io = |source| BenchError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if std::fs::read_to_string(path).ok().as_deref() == Some(contents) {
+        return Ok(());
+    }
+    let directory = path.parent().expect("source paths have a directory");
+    std::fs::create_dir_all(directory).map_err(io)?;
+    // Write then rename, so a concurrent reader never sees a half-written file.
+    let temporary = directory.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&temporary, contents).map_err(io)?;
+    std::fs::rename(&temporary, path).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn padding_reads_zero_outside_the_matrix() {
+        let a = array![[1i64, 2], [3, 4]];
+        assert_eq!(padded(&a, 1, 1), 4);
+        assert_eq!(padded(&a, 2, 0), 0);
+        assert_eq!(padded(&a, 0, 5), 0);
+    }
+
+    #[test]
+    fn mismatches_reports_the_first_ones_in_row_major_order_and_counts_all() {
+        let e = array![[1i64, 2], [3, 4]];
+        let a = array![[1i64, 9], [8, 7]];
+        let (first, total) = mismatches(&e, &a, 2);
+        assert_eq!(first, vec![(0, 1, 2, 9), (1, 0, 3, 8)]);
+        assert_eq!(total, 3);
+    }
+
+    #[test]
+    fn operand_ranges_follow_width_and_signedness() {
+        let op = |bits, signed| OperandSpec { bits, signed };
+        assert_eq!(operand_range(op(8, true)), (-128, 127));
+        assert_eq!(operand_range(op(8, false)), (0, 255));
+        assert_eq!(operand_range(op(4, true)), (-8, 7));
+    }
+
+    #[test]
+    fn row_stationary_has_no_bench() {
+        let spec = int8_spec(Dataflow::RowStationary, 2, 2);
+        assert!(matches!(
+            ArrayBench::new(&spec),
+            Err(BenchError::UnsupportedDataflow(Dataflow::RowStationary))
+        ));
+    }
+}
