@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Generate:  accelgen --config configs/edge_tpu.yaml -o out/
 /// Validate:  accelgen check --config configs/edge_tpu.yaml
+/// Measure:   accelgen bench gemm --config configs/edge_tpu.yaml --m 64 --k 64 --n 64
 #[derive(Debug, Parser)]
 #[command(name = "accelgen", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -25,6 +26,40 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Validate a config and print a summary of what it describes, writing nothing.
     Check(CheckArgs),
+    /// Run a workload on the configured RTL in Verilator and print measurements as JSON.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// One random M×K×N GEMM on the configured PE array at full rate: RTL cycles next to the
+    /// cycle model, the ideal count and SCALE-Sim's, and the element mismatches against the
+    /// golden model. Exits non-zero on any mismatch or if the model misses the RTL count.
+    Gemm(GemmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GemmArgs {
+    /// The accelerator description (YAML) whose PE array runs the GEMM.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Rows of A and C.
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub m: u64,
+
+    /// Columns of A, rows of B: the reduction length.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub k: u64,
+
+    /// Columns of B and C.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub n: u64,
+
+    /// Seed of the random operands (uniform over each operand's range).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]

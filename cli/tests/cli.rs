@@ -209,10 +209,67 @@ fn missing_output_flag_is_a_clear_usage_error() {
 #[test]
 fn help_explains_every_flag() {
     let help = String::from_utf8_lossy(&accelgen(&["--help"]).stdout).into_owned();
-    for flag in ["--config", "--output", "--force", "check"] {
+    for flag in ["--config", "--output", "--force", "check", "bench"] {
         assert!(
             help.contains(flag),
             "--help does not mention {flag}:\n{help}"
         );
     }
+}
+
+/// `accelgen bench gemm` on `config` with M×K×N: (exit code, parsed JSON or Null, stderr).
+fn bench_gemm(
+    config: &str,
+    (m, k, n): (u32, u32, u32),
+) -> (Option<i32>, serde_json::Value, String) {
+    let (m, k, n) = (m.to_string(), k.to_string(), n.to_string());
+    let result = accelgen(&[
+        "bench", "gemm", "--config", config, "--m", &m, "--k", &k, "--n", &n, "--seed", "7",
+    ]);
+    let json = serde_json::from_slice(&result.stdout).unwrap_or(serde_json::Value::Null);
+    (
+        result.status.code(),
+        json,
+        String::from_utf8_lossy(&result.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bench_gemm_prints_rtl_model_scalesim_and_ideal_cycles_with_zero_mismatches() {
+    for config in ["configs/tiny_2x2.yaml", "configs/small_is_u8.yaml"] {
+        let (code, json, stderr) = bench_gemm(config, (9, 7, 5));
+        assert_eq!(code, Some(0), "{config}: {stderr}");
+        for key in [
+            "rtl_cycles",
+            "model_cycles",
+            "scalesim_cycles",
+            "ideal_cycles",
+            "utilization",
+            "mismatches",
+        ] {
+            assert!(!json[key].is_null(), "{config}: no `{key}` in {json}");
+        }
+        assert_eq!(json["mismatches"], 0, "{json}");
+        assert_eq!(json["rtl_cycles"], json["model_cycles"], "{json}");
+        let (rows, cols) = (
+            json["rows"].as_u64().unwrap(),
+            json["cols"].as_u64().unwrap(),
+        );
+        assert_eq!(
+            json["ideal_cycles"].as_u64().unwrap(),
+            (9 * 7 * 5u64).div_ceil(rows * cols)
+        );
+        let utilization = json["utilization"].as_f64().unwrap();
+        assert!(utilization > 0.0 && utilization <= 1.0, "{json}");
+    }
+}
+
+#[test]
+fn bench_gemm_refuses_zero_sizes_and_bad_configs() {
+    let (code, _, stderr) = bench_gemm("configs/tiny_2x2.yaml", (0, 4, 4));
+    assert_eq!(code, Some(2), "a zero size is a usage error: {stderr}");
+    assert!(stderr.contains("--m"), "{stderr}");
+    let (code, _, stderr) = bench_gemm("tests/config_errors/rows_zero.yaml", (4, 4, 4));
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("pe_array.rows"), "{stderr}");
 }

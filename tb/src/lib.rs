@@ -1,6 +1,7 @@
 //! Testbenches: drive generated RTL through the Verilator bridge and compare with golden.
 //!
 //! - [`array`]: the systolic-array driver for every dataflow (GEMM → beats → result).
+//! - [`gemm_bench`]: one measured GEMM on a configured array (`accelgen bench gemm`).
 //! - [`stream`]: the generic valid/ready stream driver underneath it.
 //! - [`bits`]: packing lanes into the words of wide ports.
 //! - [`error`]: what a run reports instead of a result.
@@ -9,6 +10,7 @@
 pub mod array;
 pub mod bits;
 pub mod error;
+pub mod gemm_bench;
 pub mod rng;
 pub mod stream;
 
