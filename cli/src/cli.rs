@@ -60,6 +60,11 @@ pub struct GemmArgs {
     /// Seed of the random operands (uniform over each operand's range).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+
+    /// Run the GEMM this many times on the one built model and report the median simulation
+    /// time (the machines are noisy).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub repeat: u64,
 }
 
 #[derive(Debug, Args)]

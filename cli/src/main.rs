@@ -77,7 +77,8 @@ fn run_bench_gemm(args: GemmArgs) -> Result<(), Report> {
         k: args.k,
         n: args.n,
     };
-    let bench = gemm_bench::run(&spec, shape, args.seed).map_err(|e| miette::miette!("{e}"))?;
+    let bench = gemm_bench::run(&spec, shape, args.seed, args.repeat as usize)
+        .map_err(|e| miette::miette!("{e}"))?;
     let report = GemmReport::new(&spec, args.seed, &bench);
     println!(
         "{}",
@@ -109,7 +110,8 @@ fn run_bench_gemm(args: GemmArgs) -> Result<(), Report> {
 }
 
 /// The JSON `accelgen bench gemm` prints, in this field order. Ratios are rounded to 4 decimals,
-/// times to the microsecond and rates to whole units: the machines are noisy beyond that.
+/// times to the microsecond and rates to whole units: the machines are noisy beyond that. The
+/// simulation time and the rates are medians over `repeats` runs.
 #[derive(serde::Serialize)]
 struct GemmReport {
     config: String,
@@ -132,6 +134,7 @@ struct GemmReport {
     verilator_cache_hit: bool,
     verilator_build_seconds: f64,
     simulation_seconds: f64,
+    repeats: usize,
     cycles_per_second: u64,
     macs_per_second: u64,
 }
@@ -164,6 +167,7 @@ impl GemmReport {
             verilator_cache_hit: bench.build_cache_hit,
             verilator_build_seconds: round(bench.build_seconds, 6),
             simulation_seconds: round(bench.simulation_seconds, 6),
+            repeats: bench.repeats,
             cycles_per_second: bench.cycles_per_second().round() as u64,
             macs_per_second: bench.macs_per_second().round() as u64,
         }

@@ -34,8 +34,10 @@ pub struct GemmBench {
     /// Whether the Verilator model came from the cache, and the build (or load) wall time.
     pub build_cache_hit: bool,
     pub build_seconds: f64,
-    /// Wall time of the RTL run alone (driving, stepping, collecting).
+    /// Wall time of the RTL run alone (driving, stepping, collecting): the median over the
+    /// repeats.
     pub simulation_seconds: f64,
+    pub repeats: usize,
 }
 
 impl GemmBench {
@@ -49,8 +51,14 @@ impl GemmBench {
 }
 
 /// Builds (or loads) the model of `spec`, runs a random M×K×N GEMM drawn from `seed` at full
-/// rate and compares it with golden.
-pub fn run(spec: &AcceleratorSpec, shape: GemmShape, seed: u64) -> Result<GemmBench, BenchError> {
+/// rate `repeats` times (at least once) and compares it with golden. Every repeat must give the
+/// same result and cycle count; the first is reported, with the median simulation time.
+pub fn run(
+    spec: &AcceleratorSpec,
+    shape: GemmShape,
+    seed: u64,
+    repeats: usize,
+) -> Result<GemmBench, BenchError> {
     let dataflow = spec.pe_array.dataflow;
     let array = ArrayShape {
         rows: spec.pe_array.rows.into(),
@@ -74,9 +82,20 @@ pub fn run(spec: &AcceleratorSpec, shape: GemmShape, seed: u64) -> Result<GemmBe
 
     let mut bench = ArrayBench::new(spec)?;
     let build = bench.model().build_info().clone();
-    let started = Instant::now();
-    let run = bench.run_gemm(&a, &b, &Traffic::full_rate())?;
-    let simulation_seconds = started.elapsed().as_secs_f64();
+    let mut times = Vec::new();
+    let mut runs = Vec::new();
+    for _ in 0..repeats.max(1) {
+        let started = Instant::now();
+        runs.push(bench.run_gemm(&a, &b, &Traffic::full_rate())?);
+        times.push(started.elapsed().as_secs_f64());
+    }
+    let run = &runs[0];
+    assert!(
+        runs.iter().all(|other| other == run),
+        "a full-rate run is deterministic: every repeat gives the same result and cycles"
+    );
+    times.sort_by(f64::total_cmp);
+    let simulation_seconds = times[times.len() / 2];
 
     let expected = gemm(&a, &b, spec.pe.acc_bits);
     let (first_mismatches, mismatches) = mismatches(&expected, &run.result, 8);
@@ -93,5 +112,6 @@ pub fn run(spec: &AcceleratorSpec, shape: GemmShape, seed: u64) -> Result<GemmBe
         build_cache_hit: build.cache_hit,
         build_seconds: build.seconds,
         simulation_seconds,
+        repeats: runs.len(),
     })
 }
