@@ -20,7 +20,7 @@ pub fn build_design(spec: &AcceleratorSpec) -> Result<Design, HdlError> {
 pub(crate) mod test_specs {
     use crate::config::*;
 
-    /// A spec built directly (not from YAML), for block tests.
+    /// A weight-stationary spec built directly (not from YAML), for block tests.
     pub fn spec(
         rows: u32,
         cols: u32,
@@ -28,25 +28,12 @@ pub(crate) mod test_specs {
         weight: OperandSpec,
         acc_bits: u32,
     ) -> AcceleratorSpec {
-        AcceleratorSpec {
-            name: "test_top".into(),
-            clock: ClockSpec {
-                frequency_mhz: 100.0,
-                period_ns: 10.0,
-            },
-            pe_array: PeArraySpec {
-                rows,
-                cols,
-                dataflow: Dataflow::WeightStationary,
-            },
-            pe: PeSpec {
-                kind: PeKind::Parallel,
-                act,
-                weight,
-                acc_bits,
-            },
-            config_hash: "0123456789abcdef".into(),
-        }
+        let array = PeArraySpec {
+            rows,
+            cols,
+            dataflow: Dataflow::WeightStationary,
+        };
+        AcceleratorSpec::for_array("test_top", array, act, weight, acc_bits)
     }
 
     pub fn int8(rows: u32, cols: u32) -> AcceleratorSpec {
@@ -74,6 +61,15 @@ mod tests {
     fn array_of(design: &Design) -> &crate::hdl::Module {
         let top = design.module(design.top().unwrap());
         design.module(top.instances[0].module)
+    }
+
+    /// How many registers of `module` have names starting with `prefix` (pipeline stages).
+    fn stages(module: &crate::hdl::Module, prefix: &str) -> u32 {
+        module
+            .signals
+            .iter()
+            .filter(|s| s.kind == SignalKind::Register && s.name.starts_with(prefix))
+            .count() as u32
     }
 
     #[test]
@@ -126,13 +122,7 @@ mod tests {
         let (rows, cols) = (4, 6);
         let design = super::build_design(&int8(rows, cols)).unwrap();
         let array = array_of(&design);
-        let stages = |prefix: &str| {
-            array
-                .signals
-                .iter()
-                .filter(|s| s.kind == SignalKind::Register && s.name.starts_with(prefix))
-                .count() as u32
-        };
+        let stages = |prefix: &str| stages(array, prefix);
         for row in 0..rows {
             assert_eq!(stages(&format!("act_skew_r{row}_d")), row, "row {row}");
         }
@@ -219,13 +209,7 @@ mod tests {
         assert_eq!(width("act_data"), rows * 8);
         assert_eq!(width("weight_data"), cols * 8);
         assert_eq!(width("out_data"), cols * 32);
-        let stages = |prefix: &str| {
-            array
-                .signals
-                .iter()
-                .filter(|s| s.kind == SignalKind::Register && s.name.starts_with(prefix))
-                .count() as u32
-        };
+        let stages = |prefix: &str| stages(array, prefix);
         for row in 0..rows {
             assert_eq!(stages(&format!("act_skew_r{row}_d")), row, "row {row}");
         }

@@ -16,6 +16,35 @@ pub struct AcceleratorSpec {
     pub config_hash: String,
 }
 
+impl AcceleratorSpec {
+    /// A spec for one PE array built directly rather than from YAML, for block tests and
+    /// testbenches: 100 MHz, parallel PEs, a placeholder config hash. Nothing is validated, so
+    /// the caller keeps every size in the ranges `config::validate` enforces.
+    pub fn for_array(
+        name: impl Into<String>,
+        array: PeArraySpec,
+        act: OperandSpec,
+        weight: OperandSpec,
+        acc_bits: u32,
+    ) -> AcceleratorSpec {
+        AcceleratorSpec {
+            name: name.into(),
+            clock: ClockSpec {
+                frequency_mhz: 100.0,
+                period_ns: 10.0,
+            },
+            pe_array: array,
+            pe: PeSpec {
+                kind: PeKind::Parallel,
+                act,
+                weight,
+                acc_bits,
+            },
+            config_hash: "0000000000000000".into(),
+        }
+    }
+}
+
 /// The clock the design is constrained for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClockSpec {

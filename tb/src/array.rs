@@ -17,9 +17,7 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 
 use accelgen::blocks::build_design;
-use accelgen::config::{
-    AcceleratorSpec, ClockSpec, Dataflow, OperandSpec, PeArraySpec, PeKind, PeSpec,
-};
+use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec, PeArraySpec};
 use accelgen::emit::{render_design, Banner};
 use accelgen::golden::gemm::wrap_signed;
 use accelgen::hdl::SignalKind;
@@ -39,30 +37,18 @@ pub fn array_spec(
     weight: OperandSpec,
     acc_bits: u32,
 ) -> AcceleratorSpec {
-    AcceleratorSpec {
-        name: format!(
-            "tb_{}_r{rows}c{cols}_a{}_w{}_acc{acc_bits}",
-            dataflow.tag(),
-            act.tag(),
-            weight.tag()
-        ),
-        clock: ClockSpec {
-            frequency_mhz: 100.0,
-            period_ns: 10.0,
-        },
-        pe_array: PeArraySpec {
-            rows,
-            cols,
-            dataflow,
-        },
-        pe: PeSpec {
-            kind: PeKind::Parallel,
-            act,
-            weight,
-            acc_bits,
-        },
-        config_hash: "0000000000000000".into(),
-    }
+    let name = format!(
+        "tb_{}_r{rows}c{cols}_a{}_w{}_acc{acc_bits}",
+        dataflow.tag(),
+        act.tag(),
+        weight.tag()
+    );
+    let array = PeArraySpec {
+        rows,
+        cols,
+        dataflow,
+    };
+    AcceleratorSpec::for_array(name, array, act, weight, acc_bits)
 }
 
 /// Signed int8 × int8 into a 32-bit accumulator.
@@ -271,14 +257,7 @@ impl ArrayBench {
             self.source(stream_name, stream_beats, true, traffic)?,
         ];
         let sink = self.sink(tiles * p_dim, p_dim, traffic)?;
-        let run = stream::run(
-            &mut self.model,
-            self.clock,
-            &sources,
-            &sink,
-            traffic.seed,
-            traffic.stall_limit,
-        )?;
+        let run = self.stream(&sources, &sink, traffic)?;
         let mut result = Array2::<i64>::zeros((p_dim, q_dim));
         for (beat, lanes) in run.beats.iter().enumerate() {
             let (t, p) = (beat / p_dim, beat % p_dim);
@@ -325,14 +304,7 @@ impl ArrayBench {
             self.source("weight", weight_beats, false, traffic)?,
         ];
         let sink = self.sink(tiles * rows, rows, traffic)?;
-        let run = stream::run(
-            &mut self.model,
-            self.clock,
-            &sources,
-            &sink,
-            traffic.seed,
-            traffic.stall_limit,
-        )?;
+        let run = self.stream(&sources, &sink, traffic)?;
         let mut result = Array2::<i64>::zeros((m_dim, n_dim));
         for (beat, lanes) in run.beats.iter().enumerate() {
             // Results leave bottom row first.
@@ -345,6 +317,24 @@ impl ArrayBench {
             }
         }
         Ok(self.finish(result, run.cycles, run.first_fire[0]))
+    }
+
+    /// Resets the array and runs the streams with `traffic`'s seed and stall limit.
+    fn stream(
+        &mut self,
+        sources: &[Source],
+        sink: &Sink,
+        traffic: &Traffic,
+    ) -> Result<stream::StreamRun, BenchError> {
+        let limit = traffic.stall_limit;
+        stream::run(
+            &mut self.model,
+            self.clock,
+            sources,
+            sink,
+            traffic.seed,
+            limit,
+        )
     }
 
     fn shape(&self) -> (usize, usize) {
