@@ -1,10 +1,14 @@
 //! Every construct of the DSL emits Verilog that Verilator's `-Wall` lint and Yosys accept: a
 //! module exercising memories (with a registered read), an FSM, signed comparisons, arithmetic
-//! shifts, wrap-around arithmetic, concatenation, muxes, sinks and an instance.
+//! shifts, wrap-around arithmetic, concatenation, muxes, sinks and an instance; and every block
+//! variant whose optional logic depends on its parameters (arrays at degenerate shapes,
+//! post-process units with narrow and wide accumulators).
 
 use std::fs;
 use std::process::Command;
 
+use accelgen::blocks::{build_design, post_process};
+use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec, PeArraySpec};
 use accelgen::emit::{render_design, Banner};
 use accelgen::hdl::{Design, Expr, Fsm, ModuleBuilder, Type};
 
@@ -60,31 +64,35 @@ fn kitchen_sink() -> Design {
     design
 }
 
-#[test]
-fn every_dsl_construct_emits_verilog_clean_under_verilator_wall_and_yosys() {
-    let design = kitchen_sink();
+/// Lints `design` with `verilator --lint-only -Wall` (zero warnings) and synthesizes it in Yosys
+/// with `check -assert` and no latch; panics with the tool's log otherwise.
+fn assert_lint_and_synth_clean(design: &Design, name: &str) {
+    let top = design.module(design.top().unwrap()).name.clone();
     let banner = Banner {
         tool_version: "test".into(),
-        config_name: "kitchen_sink".into(),
+        config_name: name.into(),
         config_hash: "0".into(),
     };
     let dir = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
-    for file in render_design(&design, &banner) {
+    for file in render_design(design, &banner) {
         let path = dir.path().join(&file.file_name);
         fs::write(&path, &file.contents).unwrap();
         paths.push(path.to_str().unwrap().to_owned());
     }
     let lint = Command::new("verilator")
-        .args(["--lint-only", "-Wall", "--top-module", "dsl_kitchen_sink"])
+        .args(["--lint-only", "-Wall", "--top-module", &top])
         .args(&paths)
         .output()
         .expect("verilator runs (install: sudo apt-get install verilator, or scripts/setup.sh)");
     let log = String::from_utf8_lossy(&lint.stderr);
-    assert!(lint.status.success() && !log.contains("%Warning"), "{log}");
+    assert!(
+        lint.status.success() && !log.contains("%Warning"),
+        "{name}: {log}"
+    );
 
     let script = format!(
-        "read_verilog {}; synth -top dsl_kitchen_sink; check -assert; select -assert-none t:$_DLATCH*",
+        "read_verilog {}; synth -top {top}; check -assert; select -assert-none t:$_DLATCH*",
         paths.join(" ")
     );
     let synth = Command::new("yosys")
@@ -93,8 +101,53 @@ fn every_dsl_construct_emits_verilog_clean_under_verilator_wall_and_yosys() {
         .expect("yosys runs (install: sudo apt-get install yosys, or scripts/setup.sh)");
     assert!(
         synth.status.success(),
-        "{}{}",
+        "{name}: {}{}",
         String::from_utf8_lossy(&synth.stdout),
         String::from_utf8_lossy(&synth.stderr)
     );
+}
+
+#[test]
+fn every_dsl_construct_emits_verilog_clean_under_verilator_wall_and_yosys() {
+    assert_lint_and_synth_clean(&kitchen_sink(), "kitchen_sink");
+}
+
+#[test]
+fn arrays_of_every_dataflow_at_degenerate_shapes_lint_and_synthesize_clean() {
+    // Shapes that switch optional logic on and off: one row (no OS tile spacing or drain
+    // schedule), one column (no de-skew), two rows (the shortest drain).
+    let i8 = OperandSpec {
+        bits: 8,
+        signed: true,
+    };
+    let u4 = OperandSpec {
+        bits: 4,
+        signed: false,
+    };
+    for dataflow in [
+        Dataflow::WeightStationary,
+        Dataflow::OutputStationary,
+        Dataflow::InputStationary,
+    ] {
+        for (rows, cols, act) in [(1, 1, i8), (1, 3, u4), (2, 1, i8), (3, 2, u4)] {
+            let array = PeArraySpec {
+                rows,
+                cols,
+                dataflow,
+            };
+            let spec = AcceleratorSpec::for_array("lint_top", array, act, i8, 18);
+            let design = build_design(&spec).unwrap();
+            assert_lint_and_synth_clean(&design, &format!("{dataflow:?} {rows}x{cols}"));
+        }
+    }
+}
+
+#[test]
+fn post_process_units_lint_and_synthesize_clean_for_narrow_and_wide_accumulators() {
+    for (lanes, acc_bits) in [(1, 20), (2, 32), (3, 40)] {
+        let mut design = Design::new();
+        let top = post_process::build(lanes, acc_bits, &mut design).unwrap();
+        design.set_top(top);
+        assert_lint_and_synth_clean(&design, &post_process::module_name(lanes, acc_bits));
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod pe;
 pub mod pe_array;
+pub mod post_process;
 pub mod top;
 
 use crate::config::AcceleratorSpec;

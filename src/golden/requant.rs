@@ -270,6 +270,18 @@ impl Requantizer {
         Requantizer { scaling, clamp }
     }
 
+    /// A TFLite-mode requantizer from integer multipliers already computed (one per channel): what
+    /// the hardware's per-channel registers hold.
+    pub fn from_multipliers(
+        multipliers: Vec<QuantizedMultiplier>,
+        clamp: OutputClamp,
+    ) -> Requantizer {
+        Requantizer {
+            scaling: ChannelScaling::Tflite(multipliers),
+            clamp,
+        }
+    }
+
     /// The identity requantizer of [`RequantMode::None`].
     pub fn identity() -> Requantizer {
         Requantizer {

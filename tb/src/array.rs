@@ -12,20 +12,15 @@
 //!
 //! Partial tiles are zero-padded; K-fold partial sums are added with the accumulator's wrap.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-use std::path::Path;
-
 use accelgen::blocks::build_design;
 use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec, PeArraySpec};
-use accelgen::emit::{render_design, Banner};
 use accelgen::golden::gemm::wrap_signed;
-use accelgen::hdl::SignalKind;
-use accelgen_sim::{cache_root, Model, ModelSpec, PortId};
+use accelgen_sim::{Model, PortId};
 use ndarray::Array2;
 
+use crate::build::build_model;
 use crate::error::BenchError;
-use crate::stream::{self, Beat, Sink, Source};
+use crate::stream::{self, Beat, DataPort, Sink, Source};
 
 /// An array spec built directly (not from YAML). The name encodes every parameter so that
 /// different arrays never share a top name or a source directory.
@@ -129,44 +124,13 @@ pub struct ArrayBench {
 }
 
 impl ArrayBench {
-    /// Builds the design, writes its Verilog to a content-addressed directory under the
-    /// simulator cache (the cache key includes source paths, so they must be stable) and builds
-    /// (or loads) the Verilator model.
+    /// Builds the design and its Verilator model (or loads it from the cache).
     pub fn new(spec: &AcceleratorSpec) -> Result<ArrayBench, BenchError> {
         if spec.pe_array.dataflow == Dataflow::RowStationary {
             return Err(BenchError::UnsupportedDataflow(spec.pe_array.dataflow));
         }
         let design = build_design(spec)?;
-        let top = design.module(design.top().expect("build_design marks the top"));
-        let files = render_design(
-            &design,
-            &Banner {
-                tool_version: env!("CARGO_PKG_VERSION").into(),
-                config_name: spec.name.clone(),
-                config_hash: spec.config_hash.clone(),
-            },
-        );
-        let mut hasher = DefaultHasher::new();
-        for file in &files {
-            file.file_name.hash(&mut hasher);
-            file.contents.hash(&mut hasher);
-        }
-        let directory = cache_root(&ModelSpec::new(top.name.clone()))
-            .join("tb-sources")
-            .join(format!("{}-{:016x}", top.name, hasher.finish()));
-        let mut model_spec = ModelSpec::new(top.name.clone());
-        for file in &files {
-            let path = directory.join(&file.file_name);
-            write_if_changed(&path, &file.contents)?;
-            model_spec = model_spec.source(path);
-        }
-        for (_, port) in top.ports() {
-            model_spec = match port.kind {
-                SignalKind::Input => model_spec.input(port.name.clone(), port.ty.width),
-                _ => model_spec.output(port.name.clone(), port.ty.width),
-            };
-        }
-        let model = Model::build(&model_spec)?;
+        let model = build_model(&design, &spec.name, &spec.config_hash)?;
         let clock = (model.port("clk")?, model.port("rst")?);
         Ok(ArrayBench {
             spec: spec.clone(),
@@ -241,14 +205,11 @@ impl ArrayBench {
             for i in 0..rows {
                 let k = k0 + rows - 1 - i;
                 let lanes = (0..cols).map(|c| padded(held, k, q0 + c)).collect();
-                held_beats.push(Beat { lanes, last: false });
+                held_beats.push(Beat::lanes(lanes, false));
             }
             for p in 0..p_dim {
                 let lanes = (0..rows).map(|r| padded(streamed, p, k0 + r)).collect();
-                stream_beats.push(Beat {
-                    lanes,
-                    last: p == p_dim - 1,
-                });
+                stream_beats.push(Beat::lanes(lanes, p == p_dim - 1));
             }
         }
         let (held_name, stream_name) = names;
@@ -289,14 +250,10 @@ impl ArrayBench {
         for t in 0..tiles {
             let (m0, n0) = origin(t);
             for k in 0..k_dim {
-                act_beats.push(Beat {
-                    lanes: (0..rows).map(|r| padded(a, m0 + r, k)).collect(),
-                    last: k == k_dim - 1,
-                });
-                weight_beats.push(Beat {
-                    lanes: (0..cols).map(|c| padded(b, k, n0 + c)).collect(),
-                    last: false,
-                });
+                let acts = (0..rows).map(|r| padded(a, m0 + r, k)).collect();
+                act_beats.push(Beat::lanes(acts, k == k_dim - 1));
+                let weights = (0..cols).map(|c| padded(b, k, n0 + c)).collect();
+                weight_beats.push(Beat::lanes(weights, false));
             }
         }
         let sources = [
@@ -361,9 +318,11 @@ impl ArrayBench {
             name,
             valid: port("valid")?,
             ready: port("ready")?,
-            data: port("data")?,
+            data: vec![DataPort {
+                port: port("data")?,
+                lane_bits: operand.bits,
+            }],
             last: if has_last { Some(port("last")?) } else { None },
-            lane_bits: operand.bits,
             beats,
             valid_probability: traffic.valid_probability(name),
         })
@@ -446,26 +405,6 @@ fn check_range(
             high,
         }),
     }
-}
-
-fn write_if_changed(path: &Path, contents: &str) -> Result<(), BenchError> {
-    let io = |source| BenchError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if std::fs::read_to_string(path).ok().as_deref() == Some(contents) {
-        return Ok(());
-    }
-    let directory = path.parent().expect("source paths have a directory");
-    std::fs::create_dir_all(directory).map_err(io)?;
-    // Write then rename, so a concurrent reader never sees a half-written file.
-    let temporary = directory.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().unwrap().to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::write(&temporary, contents).map_err(io)?;
-    std::fs::rename(&temporary, path).map_err(io)
 }
 
 #[cfg(test)]

@@ -2,15 +2,19 @@
 //!
 //! - [`array`]: the systolic-array driver for every dataflow (GEMM → beats → result).
 //! - [`gemm_bench`]: one measured GEMM on a configured array (`accelgen bench gemm`).
+//! - [`post_process`]: the post-processing unit on its own.
 //! - [`stream`]: the generic valid/ready stream driver underneath it.
+//! - [`build`]: from a checked design to a live Verilator model.
 //! - [`bits`]: packing lanes into the words of wide ports.
 //! - [`error`]: what a run reports instead of a result.
 //! - [`rng`]: the deterministic PRNG behind traffic patterns and test data.
 
 pub mod array;
 pub mod bits;
+pub mod build;
 pub mod error;
 pub mod gemm_bench;
+pub mod post_process;
 pub mod rng;
 pub mod stream;
 

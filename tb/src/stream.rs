@@ -11,21 +11,40 @@ use crate::bits::{garbage, pack, unpack};
 use crate::error::BenchError;
 use crate::rng::Rng;
 
-/// One beat of a source: its lanes and, if the stream has one, its `last` flag.
+/// One beat of a source: the lanes of each of its data ports and, if the stream has one, its
+/// `last` flag.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Beat {
-    pub lanes: Vec<i64>,
+    /// One entry per data port of the source, in the order of [`Source::data`].
+    pub fields: Vec<Vec<i64>>,
     pub last: bool,
 }
 
-/// An input stream: `<name>_valid`, `<name>_ready`, `<name>_data` and an optional `<name>_last`.
+impl Beat {
+    /// A beat of a source with a single data port.
+    pub fn lanes(lanes: Vec<i64>, last: bool) -> Beat {
+        Beat {
+            fields: vec![lanes],
+            last,
+        }
+    }
+}
+
+/// A data port of a source: the port and the width of each of its lanes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DataPort {
+    pub port: PortId,
+    pub lane_bits: u32,
+}
+
+/// An input stream: `<name>_valid`, `<name>_ready`, one or more data ports (`<name>_data`, …)
+/// and an optional `<name>_last`.
 pub struct Source {
     pub name: &'static str,
     pub valid: PortId,
     pub ready: PortId,
-    pub data: PortId,
+    pub data: Vec<DataPort>,
     pub last: Option<PortId>,
-    pub lane_bits: u32,
     pub beats: Vec<Beat>,
     /// Chance per cycle that an idle source offers its next beat.
     pub valid_probability: f64,
@@ -69,7 +88,10 @@ pub fn run(
 ) -> Result<StreamRun, BenchError> {
     let mut rng = Rng::new(seed);
     let words = |model: &Model, port: PortId| vec![0u32; model.width(port).div_ceil(32) as usize];
-    let mut source_words: Vec<Vec<u32>> = sources.iter().map(|s| words(model, s.data)).collect();
+    let mut source_words: Vec<Vec<Vec<u32>>> = sources
+        .iter()
+        .map(|s| s.data.iter().map(|d| words(model, d.port)).collect())
+        .collect();
     let mut out_words = words(model, sink.data);
 
     for source in sources {
@@ -90,20 +112,23 @@ pub fn run(
     let (mut cycles, mut idle) = (0u64, 0u64);
     while beats.len() < sink.beats {
         for (index, source) in sources.iter().enumerate() {
-            let words = &mut source_words[index];
             if !held[index] && sent[index] < source.beats.len() {
                 held[index] = rng.chance(source.valid_probability);
             }
-            let last = if held[index] {
-                let beat = &source.beats[sent[index]];
-                pack(beat.lanes.iter().copied(), source.lane_bits, words);
-                beat.last
-            } else {
-                garbage(&mut rng, model.width(source.data), words);
-                rng.chance(0.5)
+            let beat = held[index].then(|| &source.beats[sent[index]]);
+            for (field, data) in source.data.iter().enumerate() {
+                let words = &mut source_words[index][field];
+                match beat {
+                    Some(beat) => pack(beat.fields[field].iter().copied(), data.lane_bits, words),
+                    None => garbage(&mut rng, model.width(data.port), words),
+                }
+                model.poke_wide(data.port, words);
+            }
+            let last = match beat {
+                Some(beat) => beat.last,
+                None => rng.chance(0.5),
             };
             model.poke(source.valid, u64::from(held[index]));
-            model.poke_wide(source.data, words);
             if let Some(port) = source.last {
                 model.poke(port, u64::from(last));
             }
