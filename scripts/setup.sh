@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build, run and verify accelgen: Verilator (RTL
-# simulation and lint), Yosys (synthesis checks), Icarus Verilog, ccache (Verilator build cache) and a
-# C++ toolchain. Tools already on PATH are skipped. Rust itself is expected (rustup's cargo).
+# simulation and lint), Yosys (synthesis checks), OpenSTA (`sta`, timing in `accelgen synth`), Icarus
+# Verilog, ccache (Verilator build cache) and a C++ toolchain. Tools already on PATH are skipped. Rust itself is expected (rustup's cargo).
 set -euo pipefail
 
 need=()
-for tool in verilator yosys iverilog ccache make g++; do
+for tool in verilator yosys sta iverilog ccache make g++; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         case "$tool" in
             g++) need+=(g++) ;;
             make) need+=(make) ;;
+            sta) need+=(opensta) ;;
             *) need+=("$tool") ;;
         esac
     fi
@@ -22,7 +23,7 @@ if [ ${#need[@]} -gt 0 ]; then
     $sudo_cmd apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}"
 else
-    echo "setup: verilator, yosys, iverilog, ccache, make and g++ already present"
+    echo "setup: verilator, yosys, sta, iverilog, ccache, make and g++ already present"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -8,6 +8,7 @@
 pub mod blocks;
 pub mod config;
 pub mod emit;
+pub mod flow;
 pub mod generate;
 pub mod golden;
 pub mod hdl;

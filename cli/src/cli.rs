@@ -7,11 +7,17 @@ use clap::{Args, Parser, Subcommand};
 /// accelgen turns a YAML description of an edge DNN inference accelerator into synthesizable,
 /// lint-clean Verilog-2005 and the files the next engineer needs.
 ///
-/// Generate:  accelgen --config configs/edge_tpu.yaml -o out/
-/// Validate:  accelgen check --config configs/edge_tpu.yaml
-/// Measure:   accelgen bench gemm --config configs/edge_tpu.yaml --m 64 --k 64 --n 64
+/// Generate:   accelgen --config configs/edge_tpu.yaml -o out/
+/// Validate:   accelgen check --config configs/edge_tpu.yaml
+/// Measure:    accelgen bench gemm --config configs/edge_tpu.yaml --m 64 --k 64 --n 64
+/// Synthesise: accelgen synth --config configs/edge_tpu.yaml
 #[derive(Debug, Parser)]
-#[command(name = "accelgen", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "accelgen",
+    version,
+    args_conflicts_with_subcommands = true,
+    verbatim_doc_comment
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -29,6 +35,14 @@ pub enum Command {
     /// Run a workload on the configured RTL in Verilator and print measurements as JSON.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Synthesise the design in Yosys (sky130hd) and time it in OpenSTA: area per block, clock.
+    ///
+    /// Generates the package into a temporary directory and runs its flow/synth.ys against a
+    /// sky130hd liberty, then, when OpenSTA (`sta`) is installed, times the netlist against
+    /// flow/constraint.sdc. Reports area and cells per module (per instance and multiplied out),
+    /// flip-flops, area per MAC, worst slack and the achievable clock. Needs Yosys
+    /// (`sudo apt-get install yosys`); OpenSTA is `sudo apt-get install opensta`.
+    Synth(SynthArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,6 +95,22 @@ pub struct GenerateArgs {
     /// Replace the output directory even if it holds files accelgen did not write.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// The accelerator description (YAML) to synthesise.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// The standard-cell liberty (.lib or .lib.gz). Default: sky130_fd_sc_hd__tt_025C_1v80.lib.gz
+    /// in $ACCELGEN_PDK, or in ../shared/pdk/sky130 next to the accelgen checkout.
+    #[arg(long, value_name = "PATH")]
+    pub liberty: Option<PathBuf>,
+
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

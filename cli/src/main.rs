@@ -2,6 +2,7 @@
 //! 1 a reported error, 2 a usage error from clap).
 
 mod cli;
+mod synth;
 
 use std::process::ExitCode;
 
@@ -9,10 +10,11 @@ use clap::Parser;
 use miette::Report;
 
 use accelgen::config::AcceleratorSpec;
+use accelgen::flow::{self, SynthOptions};
 use accelgen::generate::{self, GenerateError};
 use accelgen::golden::cycles::GemmShape;
 use accelgen_tb::gemm_bench::{self, GemmBench};
-use cli::{BenchCommand, CheckArgs, Cli, Command, GemmArgs, GenerateArgs};
+use cli::{BenchCommand, CheckArgs, Cli, Command, GemmArgs, GenerateArgs, SynthArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
         Some(Command::Generate(args)) => run_generate(args),
         Some(Command::Check(args)) => run_check(args),
         Some(Command::Bench(BenchCommand::Gemm(args))) => run_bench_gemm(args),
+        Some(Command::Synth(args)) => run_synth(args),
         None => run_generate(cli.generate),
     };
     match result {
@@ -67,6 +70,23 @@ fn run_check(args: CheckArgs) -> Result<(), Report> {
         top.name,
         design.dependency_order().len()
     );
+    Ok(())
+}
+
+fn run_synth(args: SynthArgs) -> Result<(), Report> {
+    let options = SynthOptions {
+        liberty: args.liberty,
+    };
+    let report = flow::synth(&args.config, &options, &mut |line| eprintln!("{line}"))
+        .map_err(Report::new)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("the report serializes")
+        );
+    } else {
+        print!("{}", synth::table(&report));
+    }
     Ok(())
 }
 

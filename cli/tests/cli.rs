@@ -273,3 +273,90 @@ fn bench_gemm_refuses_zero_sizes_and_bad_configs() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("pe_array.rows"), "{stderr}");
 }
+
+// ---- accelgen synth ------------------------------------------------------------------------
+
+#[test]
+fn synth_reports_area_per_block_flops_area_per_mac_and_timing_as_json() {
+    let result = accelgen(&["synth", "--config", "configs/tiny_2x2.yaml", "--json"]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert!(stderr.contains("synth: running"), "no progress: {stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert_eq!(json["config"], "tiny_2x2");
+    assert_eq!(json["top"], "tiny_2x2");
+    assert_eq!(json["macs"], 4);
+    let blocks = json["blocks"].as_array().unwrap();
+    let block = |name: &str| {
+        blocks
+            .iter()
+            .find(|b| b["module"] == name)
+            .unwrap_or_else(|| panic!("no block {name} in {json}"))
+    };
+    assert_eq!(blocks[0]["module"], "tiny_2x2", "the top comes first");
+    let pe = block(json["pe_module"].as_str().unwrap());
+    let array = block("pe_array_ws_r2c2_ai8_wi8_acc32");
+    assert_eq!(pe["instances"], 4);
+    assert_eq!(array["instances"], 1);
+    let area = |b: &serde_json::Value, key: &str| b[key].as_f64().unwrap();
+    assert!(area(pe, "area_um2") > 1000.0, "{pe}");
+    assert!(
+        pe["flops"].as_u64().unwrap() >= 16,
+        "a PE holds at least its operands: {pe}"
+    );
+    // Multiplied out: the array's subtree is its own logic plus four PEs.
+    let subtree = area(array, "area_um2") + 4.0 * area(pe, "subtree_area_um2");
+    assert!(
+        (area(array, "subtree_area_um2") - subtree).abs() < 0.1,
+        "{json}"
+    );
+    let sum: f64 = blocks.iter().map(|b| area(b, "total_area_um2")).sum();
+    assert!((json["hierarchical_area_um2"].as_f64().unwrap() - sum).abs() < 0.1);
+    let flat = json["area_um2"].as_f64().unwrap();
+    assert!(flat > 4.0 * 1000.0, "{json}");
+    assert!((json["area_per_mac_um2"].as_f64().unwrap() - flat / 4.0).abs() < 0.1);
+    assert!(json["cells"].as_u64().unwrap() > 0 && json["flops"].as_u64().unwrap() > 0);
+    match (json["timing"].as_object(), json["sta_skipped"].as_str()) {
+        (Some(timing), None) => {
+            let slack = timing["worst_slack_ns"].as_f64().unwrap();
+            let mhz = timing["achievable_mhz"].as_f64().unwrap();
+            let expected = 1000.0 / (json["period_ns"].as_f64().unwrap() - slack);
+            assert!((mhz - expected).abs() < 0.1, "{json}");
+        }
+        (None, Some(reason)) => {
+            assert!(reason.contains("sudo apt-get install opensta"), "{reason}");
+            eprintln!("OpenSTA not installed: {reason}");
+        }
+        _ => panic!("either timing or sta_skipped: {json}"),
+    }
+
+    let table = accelgen(&["synth", "--config", "configs/tiny_2x2.yaml"]);
+    assert!(table.status.success());
+    let table = String::from_utf8_lossy(&table.stdout);
+    for needle in ["pe_array_", "flat netlist:", "per MAC:", "timing:"] {
+        assert!(table.contains(needle), "no `{needle}` in:\n{table}");
+    }
+}
+
+#[test]
+fn synth_without_yosys_names_the_install_command() {
+    let empty = tempfile::tempdir().unwrap();
+    let result = Command::new(env!("CARGO_BIN_EXE_accelgen"))
+        .args(["synth", "--config", "configs/tiny_2x2.yaml"])
+        .current_dir(repo())
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("sudo apt-get install yosys"), "{stderr}");
+    let missing = accelgen(&[
+        "synth",
+        "--config",
+        "configs/tiny_2x2.yaml",
+        "--liberty",
+        "no/such.lib",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such.lib"));
+}

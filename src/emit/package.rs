@@ -1,5 +1,7 @@
 //! The output package: every file `accelgen -o DIR` writes, rendered in memory first and then
-//! written atomically.
+//! written atomically: `rtl/*.v`, `filelist.f`, the hand-off files (`flow/constraint.sdc`,
+//! `flow/config.mk`, `flow/synth.ys`, `flow/abc.constr`, `<name>.core`, `sw/<name>.h`) and
+//! `manifest.json`, which lists them.
 //!
 //! Writing goes to a temporary sibling of DIR that is renamed into place only when every file is
 //! written, so a failure leaves DIR exactly as it was. accelgen never deletes what it did not
@@ -13,6 +15,7 @@ use serde_json::json;
 use thiserror::Error;
 
 use super::verilog::{filelist, render_design, Banner};
+use super::{c_header, fusesoc, orfs, sdc, yosys};
 use crate::config::AcceleratorSpec;
 use crate::hdl::Design;
 
@@ -66,11 +69,44 @@ pub fn render_package(spec: &AcceleratorSpec, design: &Design) -> Vec<OutputFile
         path: PathBuf::from("filelist.f"),
         contents: filelist(&verilog, RTL_DIR),
     });
+    let rtl = rtl_paths(&verilog);
+    let handoff = [
+        (sdc::PATH.to_string(), sdc::render(spec, design, &banner)),
+        (
+            orfs::PATH.to_string(),
+            orfs::render(spec, design, &rtl, &banner),
+        ),
+        (
+            yosys::SCRIPT.to_string(),
+            yosys::render_script(spec, design, &rtl, &banner),
+        ),
+        (yosys::ABC_CONSTR.to_string(), yosys::render_abc_constr()),
+        (
+            fusesoc::path(spec),
+            fusesoc::render(spec, design, &rtl, &banner),
+        ),
+        (
+            c_header::path(spec),
+            c_header::render(spec, design, &banner),
+        ),
+    ];
+    files.extend(handoff.into_iter().map(|(path, contents)| OutputFile {
+        path: PathBuf::from(path),
+        contents,
+    }));
     files.push(OutputFile {
         path: PathBuf::from(MANIFEST),
         contents: manifest(spec, design, &verilog),
     });
     files
+}
+
+/// The RTL files as package-relative paths, in filelist order.
+fn rtl_paths(verilog: &[super::VerilogFile]) -> Vec<String> {
+    verilog
+        .iter()
+        .map(|f| format!("{RTL_DIR}/{}", f.file_name))
+        .collect()
 }
 
 fn manifest(spec: &AcceleratorSpec, design: &Design, verilog: &[super::VerilogFile]) -> String {
@@ -123,7 +159,15 @@ fn manifest(spec: &AcceleratorSpec, design: &Design, verilog: &[super::VerilogFi
         },
         "ports": ports,
         "modules": modules,
-        "rtl": verilog.iter().map(|f| format!("{RTL_DIR}/{}", f.file_name)).collect::<Vec<_>>(),
+        "rtl": rtl_paths(verilog),
+        "handoff": {
+            "sdc": sdc::PATH,
+            "orfs_config": orfs::PATH,
+            "yosys_script": yosys::SCRIPT,
+            "abc_constraints": yosys::ABC_CONSTR,
+            "fusesoc_core": fusesoc::path(spec),
+            "c_header": c_header::path(spec),
+        },
     });
     let mut text = serde_json::to_string_pretty(&value).expect("JSON values serialise");
     text.push('\n');

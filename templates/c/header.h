@@ -1,0 +1,42 @@
+{% for line in banner %}/* {{ line }} */
+{% endfor %}
+/*
+ * Configuration of the `{{ top }}` accelerator, for its driver. Every name starts with
+ * {{ prefix }}_ so that headers of several accelerators can be included together.
+ */
+
+#ifndef {{ guard }}
+#define {{ guard }}
+
+/* The config this header was generated from (first 16 hex digits of its SHA-256). */
+#define {{ prefix }}_CONFIG_HASH "{{ config_hash }}"
+
+/* Target clock: {{ frequency_mhz }} MHz. */
+#define {{ prefix }}_CLOCK_HZ {{ clock_hz }}UL
+#define {{ prefix }}_CLOCK_PERIOD_PS {{ period_ps }}UL
+
+/* PE array: {{ rows }} x {{ cols }} processing elements, one MAC each per cycle. */
+#define {{ prefix }}_ARRAY_ROWS {{ rows }}U
+#define {{ prefix }}_ARRAY_COLS {{ cols }}U
+#define {{ prefix }}_PE_COUNT {{ pe_count }}U
+
+/* Dataflow: {{ dataflow_name }}. Codes: 0 weight-, 1 output-, 2 input-, 3 row-stationary. */
+#define {{ prefix }}_DATAFLOW {{ dataflow_code }}U
+#define {{ prefix }}_DATAFLOW_NAME "{{ dataflow_name }}"
+
+/* Operand formats: width in bits; SIGNED is 1 for two's complement, 0 for unsigned. */
+#define {{ prefix }}_ACT_BITS {{ act_bits }}U
+#define {{ prefix }}_ACT_SIGNED {{ act_signed }}
+#define {{ prefix }}_WEIGHT_BITS {{ weight_bits }}U
+#define {{ prefix }}_WEIGHT_SIGNED {{ weight_signed }}
+
+/* Accumulator width in bits (always signed). */
+#define {{ prefix }}_ACC_BITS {{ acc_bits }}U
+
+/*
+ * CSR map: none yet. This accelerator exposes its PE array's streams directly as top-level ports
+ * and has no register block; the AXI4-Lite CSRs come with the inference core, and their offsets
+ * will be generated here as {{ prefix }}_REG_<NAME> from the same IR as the RTL.
+ */
+
+#endif /* {{ guard }} */
