@@ -2,6 +2,7 @@
 //!
 //! - [`array`]: the systolic-array driver for every dataflow (GEMM → beats → result).
 //! - [`gemm_bench`]: one measured GEMM on a configured array (`accelgen bench gemm`).
+//! - [`layer`]: a whole layer bundle through the array and the post-process unit.
 //! - [`post_process`]: the post-processing unit on its own.
 //! - [`stream`]: the generic valid/ready stream driver underneath it.
 //! - [`build`]: from a checked design to a live Verilator model.
@@ -14,6 +15,7 @@ pub mod bits;
 pub mod build;
 pub mod error;
 pub mod gemm_bench;
+pub mod layer;
 pub mod post_process;
 pub mod rng;
 pub mod stream;
