@@ -2,6 +2,7 @@
 //! 1 a reported error, 2 a usage error from clap).
 
 mod cli;
+mod run_layer;
 
 use std::process::ExitCode;
 
@@ -12,7 +13,7 @@ use accelgen::config::AcceleratorSpec;
 use accelgen::generate::{self, GenerateError};
 use accelgen::golden::cycles::GemmShape;
 use accelgen_tb::gemm_bench::{self, GemmBench};
-use cli::{BenchCommand, CheckArgs, Cli, Command, GemmArgs, GenerateArgs};
+use cli::{BenchCommand, CheckArgs, Cli, Command, GemmArgs, GenerateArgs, RunLayerArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
         Some(Command::Generate(args)) => run_generate(args),
         Some(Command::Check(args)) => run_check(args),
         Some(Command::Bench(BenchCommand::Gemm(args))) => run_bench_gemm(args),
+        Some(Command::RunLayer(args)) => run_layers(args),
         None => run_generate(cli.generate),
     };
     match result {
@@ -107,6 +109,44 @@ fn run_bench_gemm(args: GemmArgs) -> Result<(), Report> {
         ));
     }
     Ok(())
+}
+
+fn run_layers(args: RunLayerArgs) -> Result<(), Report> {
+    let (spec, _, _) = generate::build(&args.config).map_err(report)?;
+    let reports = run_layer::run(
+        &spec,
+        &args.bundles,
+        args.golden_only,
+        args.output.as_deref(),
+    )?;
+    if args.json {
+        let json = serde_json::json!({
+            "config": spec.name,
+            "scope": if args.golden_only { "golden" } else { run_layer::SCOPE },
+            "layers": reports,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).expect("the report serializes")
+        );
+    } else {
+        println!("{}", run_layer::table(&reports, args.golden_only));
+    }
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.failed())
+        .map(|r| r.layer.as_str())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(miette::miette!(
+            "{} of {} layers failed: {}",
+            failed.len(),
+            reports.len(),
+            failed.join(", ")
+        ))
+    }
 }
 
 /// The JSON `accelgen bench gemm` prints, in this field order. Ratios are rounded to 4 decimals,
