@@ -19,6 +19,13 @@ pub enum GenerateError {
     Design(#[source] HdlError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A validated section whose hardware this version does not generate yet.
+    #[error("`{section}:` is validated (`accelgen check` shows what it describes) but this version does not generate its hardware yet")]
+    #[diagnostic(
+        code(accelgen::generate::not_yet_generated),
+        help("remove the `{section}:` section to generate the PE array on its own")
+    )]
+    NotYetGenerated { section: &'static str },
 }
 
 /// Loads and validates `config_path`, builds its design and renders every output file.
@@ -26,6 +33,9 @@ pub fn build(
     config_path: &Path,
 ) -> Result<(AcceleratorSpec, Design, Vec<OutputFile>), GenerateError> {
     let spec = config::load(config_path)?;
+    if spec.buffers.is_some() {
+        return Err(GenerateError::NotYetGenerated { section: "buffers" });
+    }
     let design = crate::blocks::build_design(&spec).map_err(GenerateError::Design)?;
     let files = render_package(&spec, &design);
     Ok((spec, design, files))

@@ -363,3 +363,26 @@ fn run_layer_names_the_file_and_field_of_a_bad_bundle_and_exits_non_zero() {
     assert!(stdout.contains("resnet8/op06_conv_2d"), "{stdout}");
     assert!(String::from_utf8_lossy(&result.stderr).contains("1 of 2 layers failed"));
 }
+
+#[test]
+fn check_reports_buffer_geometry_and_generate_refuses_buffers_it_cannot_build_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("buffered.yaml");
+    let text = fs::read_to_string(repo().join("configs/edge_tpu.yaml")).unwrap()
+        + "buffers:\n  ifmap: {capacity: 64 kib, banks: 4}\n  weight: {capacity: 32 kib}\n  psum: {capacity: 1024 words}\n";
+    fs::write(&config, text).unwrap();
+    let config = config.to_str().unwrap();
+    let check = accelgen(&["check", "--config", config]);
+    assert!(check.status.success());
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        stdout.contains("buffers.ifmap       8192 words x   64 bits")
+            && stdout.contains("4 bank(s) of 2048 words, 11-bit bank address"),
+        "{stdout}"
+    );
+    let out = dir.path().join("out");
+    let generate = accelgen(&["--config", config, "-o", out.to_str().unwrap()]);
+    assert_eq!(generate.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&generate.stderr).contains("`buffers:` is validated"));
+    assert!(!out.exists(), "nothing is written");
+}
