@@ -365,7 +365,7 @@ fn run_layer_names_the_file_and_field_of_a_bad_bundle_and_exits_non_zero() {
 }
 
 #[test]
-fn check_reports_buffer_geometry_and_generate_refuses_buffers_it_cannot_build_yet() {
+fn check_reports_buffer_geometry_and_generate_refuses_banks_it_cannot_build_yet() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("buffered.yaml");
     let text = fs::read_to_string(repo().join("configs/edge_tpu.yaml")).unwrap()
@@ -383,6 +383,10 @@ fn check_reports_buffer_geometry_and_generate_refuses_buffers_it_cannot_build_ye
     let out = dir.path().join("out");
     let generate = accelgen(&["--config", config, "-o", out.to_str().unwrap()]);
     assert_eq!(generate.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&generate.stderr).contains("`buffers:` is validated"));
+    let stderr = String::from_utf8_lossy(&generate.stderr);
+    assert!(
+        stderr.contains("`buffers.ifmap.banks: 4` is validated"),
+        "{stderr}"
+    );
     assert!(!out.exists(), "nothing is written");
 }

@@ -47,7 +47,8 @@ pub struct RawBuffer {
     /// Absent: 1.
     #[serde(default)]
     pub banks: Option<Spanned<i64>>,
-    /// Absent: true — the DMA fills one half while the array reads the other.
+    /// Absent: false. True splits the region in halves: the DMA fills one while the array reads
+    /// the other.
     #[serde(default)]
     pub double_buffered: Option<bool>,
 }

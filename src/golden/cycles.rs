@@ -71,6 +71,16 @@ pub fn predicted_cycles(dataflow: Dataflow, array: ArrayShape, gemm: GemmShape) 
     })
 }
 
+/// Cycles of the buffered GEMM core (`blocks::gemm_core`, weight-stationary) from the edge that
+/// accepts `start` (counted as 1) to the edge that takes the last result, at full rate: its
+/// buffers feed the array every cycle, so it is the array's count plus the descriptor latch.
+pub fn gemm_core_cycles(array: ArrayShape, gemm: GemmShape) -> u64 {
+    stationary(
+        array,
+        tiling(Dataflow::WeightStationary, array, gemm).expect("WS is modelled"),
+    ) + 1
+}
+
 /// Weight- and input-stationary (`blocks::pe_array::stationary`). Edges are numbered from 1,
 /// the first after reset. Per tile t: the R loading beats occupy edges F..=W (one per edge), and
 /// the P streamed beats S..S+P−1. Rules of the RTL:

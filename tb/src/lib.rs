@@ -1,6 +1,7 @@
 //! Testbenches: drive generated RTL through the Verilator bridge and compare with golden.
 //!
 //! - [`array`]: the systolic-array driver for every dataflow (GEMM → beats → result).
+//! - [`core`]: the buffered GEMM core: buffer loads, descriptor, results.
 //! - [`gemm_bench`]: one measured GEMM on a configured array (`accelgen bench gemm`).
 //! - [`layer`]: a whole layer bundle through the array and the post-process unit.
 //! - [`post_process`]: the post-processing unit on its own.
@@ -13,6 +14,7 @@
 pub mod array;
 pub mod bits;
 pub mod build;
+pub mod core;
 pub mod error;
 pub mod gemm_bench;
 pub mod layer;

@@ -63,7 +63,7 @@ fn validate_region(
             u64::try_from(banks.value).expect("range-checked above")
         }
     };
-    let double_buffered = raw.double_buffered.unwrap_or(true);
+    let double_buffered = raw.double_buffered.unwrap_or(false);
     let parts = if double_buffered { 2 * banks } else { banks };
     if depth % parts != 0 {
         let (value, path) = match &raw.banks {
@@ -76,8 +76,8 @@ fn validate_region(
                     format!(
                         "gives {depth} words of {word_bits} bits, which do not split into two halves"
                     ),
-                    "the region is double-buffered (double_buffered: true by default), so it needs \
-                     an even number of words"
+                    "the region is double-buffered (double_buffered: true), so it needs an even \
+                     number of words"
                         .to_owned(),
                 ));
             }
@@ -219,7 +219,7 @@ mod tests {
             "weight_stationary",
             8,
             8,
-            "  ifmap: {capacity: 64 kib, banks: 4}\n  weight: {capacity: 16 kib}\n  psum: {capacity: 512 words, double_buffered: false}\n",
+            "  ifmap: {capacity: 64 kib, banks: 4, double_buffered: true}\n  weight: {capacity: 16 kib}\n  psum: {capacity: 512 words}\n",
         );
         let buffers = load_str(&text, "t.yaml").unwrap().buffers.unwrap();
         // 64 KiB of 8 int8 lanes (64-bit words) in 4 banks.
