@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use accelgen::config::AcceleratorSpec;
 use accelgen::golden::cycles::ArrayShape;
 use accelgen::golden::{self, compare, write_npy, Comparison, LayerBundle, Tensor};
-use accelgen_tb::layer::DatapathBench;
+use accelgen_tb::layer::{DatapathBench, LayerRunError};
 use accelgen_tb::Traffic;
 use miette::{miette, Report};
 use serde::Serialize;
@@ -27,15 +27,26 @@ pub struct LayerReport {
     pub directory: PathBuf,
     pub op: &'static str,
     pub outputs: usize,
+    /// The layer's multiply-accumulates (taps in the padding not counted).
     pub macs: u64,
     /// Golden model vs `expected.npy` (None without an expected output).
     pub golden_mismatches: Option<usize>,
     /// RTL vs `expected.npy`, or vs the golden model when the bundle has none.
     pub rtl_mismatches: Option<usize>,
-    pub rtl_cycles: Option<u64>,
+    /// PE-array cycles of the layer's GEMMs, each run from reset at full rate.
+    pub array_cycles: Option<u64>,
+    /// The cycle model's prediction of `array_cycles`.
     pub model_cycles: Option<u64>,
+    /// Post-process unit cycles (pipelined behind the array in a core; listed apart here).
+    pub post_process_cycles: Option<u64>,
+    /// `macs / PEs`: every PE busy every cycle.
     pub ideal_cycles: u64,
+    /// `macs / (PEs · array_cycles)`. Depthwise layers lower to one single-column GEMM per
+    /// channel, so they use at most 1/COLS of the array.
     pub utilization: Option<f64>,
+    /// Why the RTL did not run a layer the golden model ran (an unsupported feature, not a
+    /// failure).
+    pub rtl_skipped: Option<String>,
     /// Set when the bundle could not be loaded or run; the layer counts as failed.
     pub error: Option<String>,
 }
@@ -45,7 +56,7 @@ impl LayerReport {
         self.error.is_some()
             || self.golden_mismatches.is_some_and(|m| m > 0)
             || self.rtl_mismatches.is_some_and(|m| m > 0)
-            || matches!((self.rtl_cycles, self.model_cycles), (Some(r), Some(m)) if r != m)
+            || matches!((self.array_cycles, self.model_cycles), (Some(r), Some(m)) if r != m)
     }
 }
 
@@ -80,10 +91,12 @@ pub fn run(
             macs: 0,
             golden_mismatches: None,
             rtl_mismatches: None,
-            rtl_cycles: None,
+            array_cycles: None,
             model_cycles: None,
+            post_process_cycles: None,
             ideal_cycles: 0,
             utilization: None,
+            rtl_skipped: None,
             error: None,
         };
         if let Err(error) = run_one(&mut report, directory, bench.as_mut(), array, output) {
@@ -114,34 +127,34 @@ fn run_one(
     if let Some(expected) = &bundle.expected {
         report.golden_mismatches = Some(mismatches(expected, &golden)?);
     }
-    let written = match bench {
+    let lowered = golden::lowering::lower(
+        &bundle.params,
+        &bundle.input,
+        &bundle.weight,
+        bundle.bias.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
+    report.macs = lowered.layer_macs;
+    // Every PE busy every cycle: the layer's MACs over the array's.
+    let pes = array.rows * array.cols;
+    report.ideal_cycles = report.macs.div_ceil(pes);
+    let written = match bench.map(|bench| bench.run(&bundle, &Traffic::full_rate())) {
         None => golden,
-        Some(bench) => {
-            let run = bench
-                .run(&bundle, &Traffic::full_rate())
-                .map_err(|e| format!("RTL: {e}"))?;
+        Some(Err(LayerRunError::OnnxRequant)) => {
+            report.rtl_skipped = Some(LayerRunError::OnnxRequant.to_string());
+            golden
+        }
+        Some(Err(error)) => return Err(format!("RTL: {error}")),
+        Some(Ok(run)) => {
             let reference = bundle.expected.as_ref().unwrap_or(&golden);
             report.rtl_mismatches = Some(mismatches(reference, &run.output)?);
-            report.macs = run.macs;
-            report.rtl_cycles = Some(run.array_cycles);
+            report.array_cycles = Some(run.array_cycles);
             report.model_cycles = Some(run.model_cycles);
-            let pes = array.rows * array.cols;
+            report.post_process_cycles = Some(run.post_process_cycles);
             report.utilization = Some(run.macs as f64 / (pes * run.array_cycles) as f64);
             run.output
         }
     };
-    if report.macs == 0 {
-        let lowered = golden::lowering::lower(
-            &bundle.params,
-            &bundle.input,
-            &bundle.weight,
-            bundle.bias.as_deref(),
-        )
-        .map_err(|e| e.to_string())?;
-        report.macs = lowered.macs();
-    }
-    // Every PE busy every cycle: the layer's MACs over the array's.
-    report.ideal_cycles = report.macs.div_ceil(array.rows * array.cols);
     if let Some(output) = output {
         let path = output.join(format!("{}.npy", bundle.name.replace('/', "__")));
         write_npy(&path, &written).map_err(|e| format!("writing {}: {e}", path.display()))?;
@@ -154,7 +167,7 @@ pub fn table(reports: &[LayerReport], golden_only: bool) -> String {
     let dash = || "-".to_string();
     let mut lines = vec![format!(
         "{:<34} {:<17} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6}",
-        "layer", "op", "outputs", "MACs", "golden", "rtl", "rtl_cyc", "model", "ideal", "util"
+        "layer", "op", "outputs", "MACs", "golden", "rtl", "array_cyc", "model", "ideal", "util"
     )];
     for r in reports {
         if let Some(error) = &r.error {
@@ -170,14 +183,17 @@ pub fn table(reports: &[LayerReport], golden_only: bool) -> String {
             r.macs,
             count(r.golden_mismatches),
             count(r.rtl_mismatches),
-            r.rtl_cycles.map_or_else(dash, |v| v.to_string()),
+            r.array_cycles.map_or_else(dash, |v| v.to_string()),
             r.model_cycles.map_or_else(dash, |v| v.to_string()),
             r.ideal_cycles,
             r.utilization.map_or_else(dash, |u| format!("{:.3}", u)),
         ));
+        if let Some(skipped) = &r.rtl_skipped {
+            lines.push(format!("{:<34} rtl skipped: {skipped}", ""));
+        }
     }
     let failed = reports.iter().filter(|r| r.failed()).count();
-    let rtl: u64 = reports.iter().filter_map(|r| r.rtl_cycles).sum();
+    let rtl: u64 = reports.iter().filter_map(|r| r.array_cycles).sum();
     let ideal: u64 = reports.iter().map(|r| r.ideal_cycles).sum();
     lines.push(format!(
         "{} layers, {failed} failed; {}",
@@ -185,7 +201,7 @@ pub fn table(reports: &[LayerReport], golden_only: bool) -> String {
         if golden_only {
             "golden only".to_string()
         } else {
-            format!("RTL {rtl} cycles vs ideal {ideal}; scope: {SCOPE}")
+            format!("PE array {rtl} cycles vs ideal {ideal}; scope: {SCOPE}")
         }
     ));
     lines.join("\n")

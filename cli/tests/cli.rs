@@ -305,7 +305,7 @@ fn run_layer_reports_zero_mismatches_and_model_equal_cycles_on_real_layers() {
     for layer in layers {
         assert_eq!(layer["golden_mismatches"], 0, "{layer}");
         assert_eq!(layer["rtl_mismatches"], 0, "{layer}");
-        assert_eq!(layer["rtl_cycles"], layer["model_cycles"], "{layer}");
+        assert_eq!(layer["array_cycles"], layer["model_cycles"], "{layer}");
         assert!(layer["macs"].as_u64().unwrap() > 0, "{layer}");
     }
     assert_eq!(layers[1]["op"], "depthwise_conv2d");

@@ -51,6 +51,8 @@ pub struct LoweredLayer {
     pub output_channels: usize,
     /// The layer's output shape (NHWC or [M, N]).
     pub output_shape: Vec<usize>,
+    /// The layer's own multiply-accumulates: taps that land in the padding are not counted.
+    pub layer_macs: u64,
 }
 
 impl LoweredLayer {
@@ -68,7 +70,8 @@ impl LoweredLayer {
         output
     }
 
-    /// Multiply-accumulates the GEMMs perform (M·K·N summed), padding taps included.
+    /// Multiply-accumulates the GEMMs perform (M·K·N summed), padding taps included; compare
+    /// [`LoweredLayer::layer_macs`].
     pub fn macs(&self) -> u64 {
         self.gemms
             .iter()
@@ -98,6 +101,7 @@ pub fn lower(
     let x_zp = i64::from(params.input_zero_point);
     let x = input.as_slice();
     let w = weight.as_slice();
+    let mut layer_macs = 0u64;
     let (pixels, operands) = match &params.op {
         LayerOp::Conv2d(geometry) => {
             let dims = conv_dims(&params.op, geometry, input.shape(), weight.shape())?;
@@ -105,11 +109,14 @@ pub fn lower(
             let depth = dims.kernel_height * dims.kernel_width * ic;
             let pixels = dims.batch * dims.output_height * dims.output_width;
             let mut a = Array2::from_elem((pixels, depth), x_zp);
+            let mut taps_inside = 0u64;
             for_each_tap(&dims, geometry, |output_pixel, input_pixel, tap| {
+                taps_inside += 1;
                 for c in 0..ic {
                     a[[output_pixel, tap * ic + c]] = i64::from(x[input_pixel * ic + c]);
                 }
             });
+            layer_macs = taps_inside * (ic * channels) as u64;
             // OHWI: output channel o's K weights are contiguous.
             let b = Array2::from_shape_fn((depth, channels), |(k, o)| i64::from(w[o * depth + k]));
             (pixels, vec![(a, b, (0..channels).collect())])
@@ -125,6 +132,7 @@ pub fn lower(
                 let source_channel = o / multiplier;
                 let mut a = Array2::from_elem((pixels, taps), x_zp);
                 for_each_tap(&dims, geometry, |output_pixel, input_pixel, tap| {
+                    layer_macs += 1;
                     a[[output_pixel, tap]] = i64::from(x[input_pixel * ic + source_channel]);
                 });
                 // 1HWC: tap t of output channel o sits at t·C + o.
@@ -135,6 +143,7 @@ pub fn lower(
         }
         LayerOp::FullyConnected => {
             let dims = fully_connected_dims(&params.op, input.shape(), weight.shape())?;
+            layer_macs = (dims.rows * dims.depth * dims.columns) as u64;
             let a = Array2::from_shape_fn((dims.rows, dims.depth), |(m, k)| {
                 i64::from(x[m * dims.depth + k])
             });
@@ -175,6 +184,7 @@ pub fn lower(
         pixels,
         output_channels: channels,
         output_shape: shape.output_shape,
+        layer_macs,
     })
 }
 
@@ -300,5 +310,42 @@ mod tests {
             }
         }
         assert_eq!(lowered.macs(), 4 * 5 * 3);
+        assert_eq!(lowered.layer_macs, 4 * 5 * 3);
+    }
+}
+
+#[cfg(test)]
+mod mac_counts {
+    use super::*;
+    use crate::golden::layer::{ConvGeometry, Padding, PerChannel};
+    use crate::golden::requant::RequantMode;
+    use crate::golden::tensor::Dtype;
+
+    #[test]
+    fn layer_macs_leave_out_taps_in_the_padding() {
+        // A 3×3 kernel with padding 1 on a 2×2 single-channel input: each of the 4 outputs sees
+        // 4 of its 9 taps inside the input.
+        let geometry = ConvGeometry {
+            stride: [1, 1],
+            dilation: [1, 1],
+            padding: Padding {
+                top: 1,
+                bottom: 1,
+                left: 1,
+                right: 1,
+            },
+        };
+        let params = LayerParams {
+            op: LayerOp::Conv2d(geometry),
+            input_zero_point: 0,
+            weight_zero_point: PerChannel::PerTensor(0),
+            requant: RequantMode::None,
+            output: None,
+        };
+        let input = Tensor::from_vec(Dtype::Int8, &[1, 2, 2, 1], vec![1, 2, 3, 4]).unwrap();
+        let weight = Tensor::from_vec(Dtype::Int8, &[1, 3, 3, 1], vec![1; 9]).unwrap();
+        let lowered = lower(&params, &input, &weight, None).unwrap();
+        assert_eq!(lowered.layer_macs, 4 * 4);
+        assert_eq!(lowered.macs(), 4 * 9);
     }
 }

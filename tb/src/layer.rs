@@ -45,8 +45,10 @@ pub enum LayerRunError {
 pub struct LayerRun {
     /// The RTL's output, in the layer's output shape and dtype.
     pub output: Tensor,
-    /// Multiply-accumulates of the lowered GEMMs (padding taps included).
+    /// The layer's multiply-accumulates (taps in the padding not counted).
     pub macs: u64,
+    /// Multiply-accumulates of the lowered GEMMs the array ran (padding taps included).
+    pub array_macs: u64,
     /// PE-array cycles, summed over the layer's GEMMs (each run from reset at full rate).
     pub array_cycles: u64,
     /// The cycle model's prediction of `array_cycles`.
@@ -165,7 +167,8 @@ impl DatapathBench {
             })?;
         Ok(LayerRun {
             output,
-            macs: lowered.macs(),
+            macs: lowered.layer_macs,
+            array_macs: lowered.macs(),
             array_cycles,
             model_cycles,
             post_process_cycles,

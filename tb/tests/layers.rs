@@ -5,11 +5,21 @@
 
 use std::path::{Path, PathBuf};
 
-use accelgen::config::Dataflow;
-use accelgen::golden::{compare, LayerBundle};
-use accelgen_tb::array::int8_spec;
+use accelgen::config::{Dataflow, OperandSpec};
+use accelgen::golden::layer::PerChannel;
+use accelgen::golden::{self, compare, Dtype, LayerBundle, RequantMode, Tensor};
+use accelgen_tb::array::{array_spec, int8_spec};
 use accelgen_tb::layer::DatapathBench;
 use accelgen_tb::Traffic;
+
+const I8: OperandSpec = OperandSpec {
+    bits: 8,
+    signed: true,
+};
+const U8: OperandSpec = OperandSpec {
+    bits: 8,
+    signed: false,
+};
 
 fn bundles() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/tflm");
@@ -20,7 +30,11 @@ fn bundles() -> Vec<PathBuf> {
         .filter(|path| path.join("layer.yaml").is_file())
         .collect();
     directories.sort();
-    assert!(directories.len() >= 20, "found {} bundles", directories.len());
+    assert!(
+        directories.len() >= 20,
+        "found {} bundles",
+        directories.len()
+    );
     directories
 }
 
@@ -35,7 +49,10 @@ fn every_layer_matches_tflite_micro(dataflow: Dataflow, traffic: &Traffic) {
         let run = bench
             .run(&bundle, traffic)
             .unwrap_or_else(|e| panic!("{}: {e}", directory.display()));
-        let expected = bundle.expected.as_ref().expect("TFLM bundles carry expected.npy");
+        let expected = bundle
+            .expected
+            .as_ref()
+            .expect("TFLM bundles carry expected.npy");
         let comparison = compare(expected, &run.output).unwrap();
         if !comparison.is_exact() {
             failures.push(format!("{}: {comparison}", bundle.name));
@@ -71,4 +88,46 @@ fn every_tflm_layer_still_matches_under_random_back_pressure() {
         Dataflow::WeightStationary,
         &Traffic::random(77, 0.7, 0.8, 0.6),
     );
+}
+
+/// `resnet8/op06_conv_2d` (a strided 1×1 conv) changed to raw int32 outputs with per-channel
+/// weight zero points and, if `unsigned_input`, uint8 activations (x + 128, zero point + 128).
+fn raw_variant(unsigned_input: bool) -> LayerBundle {
+    let directory = bundles()
+        .into_iter()
+        .find(|d| d.ends_with("resnet8/op06_conv_2d"))
+        .unwrap();
+    let mut bundle = LayerBundle::load(&directory).unwrap();
+    let channels = *bundle.output_shape.last().unwrap();
+    bundle.params.weight_zero_point =
+        PerChannel::PerChannel((0..channels).map(|c| (c as i32 % 7) - 3).collect());
+    bundle.params.requant = RequantMode::None;
+    bundle.params.output = None;
+    bundle.output_dtype = Dtype::Int32;
+    if unsigned_input {
+        let shifted: Vec<i32> = bundle.input.as_slice().iter().map(|x| x + 128).collect();
+        bundle.input = Tensor::from_vec(Dtype::Uint8, bundle.input.shape(), shifted).unwrap();
+        bundle.params.input_zero_point += 128;
+    }
+    bundle.expected = None;
+    bundle
+}
+
+#[test]
+fn weight_zero_points_raw_int32_outputs_and_uint8_inputs_match_golden_on_the_datapath() {
+    for (unsigned_input, act) in [(false, I8), (true, U8)] {
+        let bundle = raw_variant(unsigned_input);
+        let expected = golden::run_layer(&bundle).unwrap();
+        assert_eq!(expected.dtype(), Dtype::Int32);
+        let spec = array_spec(Dataflow::WeightStationary, 4, 4, act, I8, 32);
+        let run = DatapathBench::new(&spec)
+            .unwrap()
+            .run(&bundle, &Traffic::random(3, 0.8, 0.8, 0.7))
+            .unwrap();
+        let comparison = compare(&expected, &run.output).unwrap();
+        assert!(
+            comparison.is_exact(),
+            "uint8 input {unsigned_input}: {comparison}"
+        );
+    }
 }
