@@ -6,7 +6,7 @@ use std::path::Path;
 use miette::Diagnostic;
 use thiserror::Error;
 
-use crate::config::{self, AcceleratorSpec, ConfigError};
+use crate::config::{self, AcceleratorSpec, ConfigError, Dataflow};
 use crate::emit::{render_package, write_package, OutputError, OutputFile};
 use crate::hdl::{Design, HdlError};
 
@@ -19,6 +19,13 @@ pub enum GenerateError {
     Design(#[source] HdlError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A validated setting whose hardware this version does not generate yet.
+    #[error("{what} is validated (`accelgen check` shows the buffer geometry) but this version does not generate its hardware yet")]
+    #[diagnostic(
+        code(accelgen::generate::not_yet_generated),
+        help("the buffered core is built for weight_stationary with single-bank, single-buffered regions; remove the `buffers:` section to generate the PE array on its own")
+    )]
+    NotYetGenerated { what: String },
 }
 
 /// Loads and validates `config_path`, builds its design and renders every output file.
@@ -26,6 +33,9 @@ pub fn build(
     config_path: &Path,
 ) -> Result<(AcceleratorSpec, Design, Vec<OutputFile>), GenerateError> {
     let spec = config::load(config_path)?;
+    if let Some(what) = not_yet_generated(&spec) {
+        return Err(GenerateError::NotYetGenerated { what });
+    }
     let design = crate::blocks::build_design(&spec).map_err(GenerateError::Design)?;
     let files = render_package(&spec, &design);
     Ok((spec, design, files))
@@ -40,4 +50,24 @@ pub fn generate(
     let (_, _, files) = build(config_path)?;
     write_package(output, &files, force)?;
     Ok(files)
+}
+
+/// The first setting of `spec` that validates but has no generator yet.
+fn not_yet_generated(spec: &AcceleratorSpec) -> Option<String> {
+    let buffers = spec.buffers.as_ref()?;
+    if spec.pe_array.dataflow != Dataflow::WeightStationary {
+        return Some(format!(
+            "`buffers:` with the {} dataflow",
+            spec.pe_array.dataflow.config_name()
+        ));
+    }
+    buffers.regions().into_iter().find_map(|(region, buffer)| {
+        if buffer.banks > 1 {
+            Some(format!("`buffers.{region}.banks: {}`", buffer.banks))
+        } else if buffer.double_buffered {
+            Some(format!("`buffers.{region}.double_buffered: true`"))
+        } else {
+            None
+        }
+    })
 }

@@ -8,7 +8,9 @@ use std::fs;
 use std::process::Command;
 
 use accelgen::blocks::{build_design, post_process};
-use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec, PeArraySpec};
+use accelgen::config::{
+    AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, OperandSpec, PeArraySpec,
+};
 use accelgen::emit::{render_design, Banner};
 use accelgen::hdl::{Design, Expr, Fsm, ModuleBuilder, Type};
 
@@ -149,5 +151,40 @@ fn post_process_units_lint_and_synthesize_clean_for_narrow_and_wide_accumulators
         let top = post_process::build(lanes, acc_bits, &mut design).unwrap();
         design.set_top(top);
         assert_lint_and_synth_clean(&design, &post_process::module_name(lanes, acc_bits));
+    }
+}
+
+#[test]
+fn buffered_gemm_cores_lint_and_synthesize_clean() {
+    let i8 = OperandSpec {
+        bits: 8,
+        signed: true,
+    };
+    // Power-of-two and odd buffer depths, one and several rows.
+    for (rows, cols, ifmap, weight, psum) in
+        [(2, 3, 16, 12, 8), (1, 1, 5, 3, 3), (4, 2, 64, 32, 17)]
+    {
+        let array = PeArraySpec {
+            rows,
+            cols,
+            dataflow: Dataflow::WeightStationary,
+        };
+        let mut spec = AcceleratorSpec::for_array("lint_core", array, i8, i8, 20);
+        let region = |word_bits: u32, depth: u64| BufferSpec {
+            word_bits,
+            depth,
+            banks: 1,
+            bank_depth: depth,
+            bank_address_bits: 1,
+            address_bits: 1,
+            double_buffered: false,
+        };
+        spec.buffers = Some(BuffersSpec {
+            ifmap: region(rows * 8, ifmap),
+            weight: region(cols * 8, weight),
+            psum: region(cols * 20, psum),
+        });
+        let design = build_design(&spec).unwrap();
+        assert_lint_and_synth_clean(&design, &format!("core {rows}x{cols}"));
     }
 }

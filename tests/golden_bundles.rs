@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use accelgen::golden::{self, compare, read_npy, write_npy, BundleError, LayerBundle, Tensor};
+use accelgen::golden::{
+    self, compare, lowering, read_npy, write_npy, BundleError, LayerBundle, Tensor,
+};
 
 fn vectors_root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors"))
@@ -79,6 +81,39 @@ fn golden_reproduces_every_tflm_bundle_with_zero_mismatches() {
         directories.len()
     );
     assert!(total_outputs > 0, "no outputs compared:\n{report}");
+}
+
+#[test]
+fn every_tflm_layer_lowered_to_gemms_on_stored_values_reproduces_its_accumulators() {
+    // What the PE arrays compute (A·B on the stored int8 values, zero points folded into the
+    // bias) must equal the layer's accumulators bit for bit.
+    for directory in tflm_bundle_directories() {
+        let bundle = LayerBundle::load(&directory).unwrap();
+        let bias = bundle.bias.as_deref();
+        let lowered = lowering::lower(&bundle.params, &bundle.input, &bundle.weight, bias)
+            .unwrap_or_else(|e| panic!("{}: {e}", directory.display()));
+        let products: Vec<_> = lowered
+            .gemms
+            .iter()
+            .map(|g| golden::gemm::gemm(&g.a, &g.b, 32))
+            .collect();
+        let expected =
+            golden::layer::accumulators(&bundle.params, &bundle.input, &bundle.weight, bias)
+                .unwrap();
+        let actual = lowered.accumulators(&products);
+        let differing = expected
+            .as_slice()
+            .iter()
+            .zip(&actual)
+            .filter(|(e, a)| e != a)
+            .count();
+        assert_eq!(
+            differing,
+            0,
+            "{}: {differing} accumulators differ",
+            directory.display()
+        );
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 /// Generate:   accelgen --config configs/edge_tpu.yaml -o out/
 /// Validate:   accelgen check --config configs/edge_tpu.yaml
 /// Measure:    accelgen bench gemm --config configs/edge_tpu.yaml --m 64 --k 64 --n 64
+/// Layers:     accelgen run-layer --config configs/edge_tpu.yaml ../shared/vectors/tflm/*/*
 /// Synthesise: accelgen synth --config configs/edge_tpu.yaml
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +44,33 @@ pub enum Command {
     /// flip-flops, area per MAC, worst slack and the achievable clock. Needs Yosys
     /// (`sudo apt-get install yosys`); OpenSTA is `sudo apt-get install opensta`.
     Synth(SynthArgs),
+    /// Run layer bundles through the golden model and the RTL, compare both with TFLite
+    /// Micro's expected output, and report mismatches, MACs and cycles per layer. Exits
+    /// non-zero on any mismatch or bad bundle.
+    RunLayer(RunLayerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunLayerArgs {
+    /// The accelerator description (YAML) whose RTL runs the layers.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Layer bundle directories (layer.yaml + .npy files; see ../shared/vectors/README.md).
+    #[arg(value_name = "BUNDLE_DIR", required = true)]
+    pub bundles: Vec<PathBuf>,
+
+    /// Run the golden model only (no Verilator).
+    #[arg(long)]
+    pub golden_only: bool,
+
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Write each layer's output (RTL, or golden with --golden-only) as `<OUT>/<model>__<op>.npy`.
+    #[arg(long = "output", short = 'o', value_name = "OUT")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -209,7 +209,15 @@ fn missing_output_flag_is_a_clear_usage_error() {
 #[test]
 fn help_explains_every_flag() {
     let help = String::from_utf8_lossy(&accelgen(&["--help"]).stdout).into_owned();
-    for flag in ["--config", "--output", "--force", "check", "bench"] {
+    for flag in [
+        "--config",
+        "--output",
+        "--force",
+        "check",
+        "bench",
+        "run-layer",
+        "synth",
+    ] {
         assert!(
             help.contains(flag),
             "--help does not mention {flag}:\n{help}"
@@ -359,4 +367,121 @@ fn synth_without_yosys_names_the_install_command() {
     ]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such.lib"));
+}
+
+fn tflm_bundle(model_op: &str) -> String {
+    repo()
+        .join("../shared/vectors/tflm")
+        .join(model_op)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn run_layer_reports_zero_mismatches_and_model_equal_cycles_on_real_layers() {
+    let conv = tflm_bundle("resnet8/op06_conv_2d");
+    let depthwise = tflm_bundle("kws_dscnn/op01_depthwise_conv_2d");
+    let fc = tflm_bundle("resnet8/op14_fully_connected");
+    let result = accelgen(&[
+        "run-layer",
+        "--config",
+        "configs/tiny_2x2.yaml",
+        "--json",
+        &conv,
+        &depthwise,
+        &fc,
+    ]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let layers = json["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3);
+    for layer in layers {
+        assert_eq!(layer["golden_mismatches"], 0, "{layer}");
+        assert_eq!(layer["rtl_mismatches"], 0, "{layer}");
+        assert_eq!(layer["array_cycles"], layer["model_cycles"], "{layer}");
+        assert!(layer["macs"].as_u64().unwrap() > 0, "{layer}");
+    }
+    assert_eq!(layers[1]["op"], "depthwise_conv2d");
+}
+
+#[test]
+fn run_layer_golden_only_writes_each_output_as_npy() {
+    let out = tempfile::tempdir().unwrap();
+    let result = accelgen(&[
+        "run-layer",
+        "--config",
+        "configs/tiny_2x2.yaml",
+        "--golden-only",
+        "-o",
+        out.path().to_str().unwrap(),
+        &tflm_bundle("resnet8/op14_fully_connected"),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let written = out.path().join("resnet8__op14_fully_connected.npy");
+    let tensor = accelgen::golden::read_npy(&written).unwrap();
+    assert_eq!(tensor.shape(), &[1, 10]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(stdout.contains("golden only"), "{stdout}");
+}
+
+#[test]
+fn run_layer_names_the_file_and_field_of_a_bad_bundle_and_exits_non_zero() {
+    let bad = tempfile::tempdir().unwrap();
+    let source = repo().join("../shared/vectors/tflm/resnet8/op14_fully_connected");
+    for entry in fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != "weight.npy" {
+            fs::copy(entry.path(), bad.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let good = tflm_bundle("resnet8/op06_conv_2d");
+    let result = accelgen(&[
+        "run-layer",
+        "--config",
+        "configs/tiny_2x2.yaml",
+        bad.path().to_str().unwrap(),
+        &good,
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        stdout.contains("weight.npy") && stdout.contains("files.weight"),
+        "{stdout}"
+    );
+    // The good layer still ran.
+    assert!(stdout.contains("resnet8/op06_conv_2d"), "{stdout}");
+    assert!(String::from_utf8_lossy(&result.stderr).contains("1 of 2 layers failed"));
+}
+
+#[test]
+fn check_reports_buffer_geometry_and_generate_refuses_banks_it_cannot_build_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("buffered.yaml");
+    let text = fs::read_to_string(repo().join("configs/edge_tpu.yaml")).unwrap()
+        + "buffers:\n  ifmap: {capacity: 64 kib, banks: 4}\n  weight: {capacity: 32 kib}\n  psum: {capacity: 1024 words}\n";
+    fs::write(&config, text).unwrap();
+    let config = config.to_str().unwrap();
+    let check = accelgen(&["check", "--config", config]);
+    assert!(check.status.success());
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        stdout.contains("buffers.ifmap       8192 words x   64 bits")
+            && stdout.contains("4 bank(s) of 2048 words, 11-bit bank address"),
+        "{stdout}"
+    );
+    let out = dir.path().join("out");
+    let generate = accelgen(&["--config", config, "-o", out.to_str().unwrap()]);
+    assert_eq!(generate.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&generate.stderr);
+    assert!(
+        stderr.contains("`buffers.ifmap.banks: 4` is validated"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing is written");
 }

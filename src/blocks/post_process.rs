@@ -14,11 +14,15 @@
 //! multiplier and shift (so a lane can serve any output channel); `zero_point`, `clamp_min`,
 //! `clamp_max` and `bypass` are per-layer settings that must stay stable while beats are in flight.
 //! `out_*` carries one signed 32-bit value per lane (an int8/uint8 output sits in its low bits).
-//! Shifts are 6-bit signed, −31..=31 (what `golden::requant::quantize_multiplier` produces).
+//! Shifts are 6-bit signed, −31..=31 (what `golden::requant::quantize_multiplier` produces); −32
+//! is outside the contract (drivers reject it). The clamp is TFLite's `min(max(y, lo), hi)`.
 //!
 //! Pipeline: 3 stages — (1) bias add and left shift, (2) 32×32 multiply, nudge and the division by
 //! 2^31 truncating toward zero, with INT32_MIN² saturating, (3) rounding right shift, zero point and
 //! clamp. Latency 3 cycles, one beat per cycle, stalling as a whole when the output is blocked.
+//! The stall (`advance`) is one net from `out_ready` to every stage's enable and back to
+//! `in_ready`, as in the PE arrays; a skid buffer at the output will cut that path when timing at
+//! large arrays needs it.
 
 use crate::hdl::{add_module, lane, pack_lanes, Design, Expr, HdlError, ModuleId, Type};
 
@@ -162,12 +166,14 @@ pub fn build(lanes: u32, acc_bits: u32, design: &mut Design) -> Result<ModuleId,
             let offset = m.wire(&format!("offset_l{c}"), &(&rounded + &zero_point));
             let low = clamp_min.resize(offset.width());
             let top = clamp_max.resize(offset.width());
-            let clamped = offset.lt(&low).select(
-                &clamp_min,
-                &offset
-                    .gt(&top)
-                    .select(&clamp_max, &offset.truncate(WORD_BITS)),
+            // TFLite's order, min(max(y, lo), hi): hi wins even if a layer sets lo > hi.
+            let raised = m.wire(
+                &format!("raised_l{c}"),
+                &offset.lt(&low).select(&low, &offset),
             );
+            let clamped = raised
+                .gt(&top)
+                .select(&clamp_max, &raised.truncate(WORD_BITS));
             outputs.push(stage(m, 3, "out", &bypass.select(&raw, &clamped)));
         }
         m.output_doc(

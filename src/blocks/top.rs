@@ -1,13 +1,20 @@
-//! The accelerator's top module, named after the config: today the PE array behind its
-//! streaming interfaces; the controller, buffers and bus interfaces attach here as they are built.
+//! The accelerator's top module, named after the config: the PE array behind its streaming
+//! interfaces, or, when the config has `buffers:`, the buffered GEMM core around it. The DMA and
+//! bus interfaces attach here as they are built.
 
-use super::pe_array;
+use super::{gemm_core, pe_array};
 use crate::config::AcceleratorSpec;
 use crate::hdl::{add_module, Design, HdlError, ModuleId};
 
 /// Builds the top (and everything below it) and marks it as the design's top.
 pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, HdlError> {
-    let array_id = pe_array::build(&spec.pe_array, &spec.pe, design)?;
+    let (inner_id, inner_name) = match spec.buffers {
+        Some(_) => (gemm_core::build(spec, design)?, "core"),
+        None => (
+            pe_array::build(&spec.pe_array, &spec.pe, design)?,
+            "pe_array",
+        ),
+    };
     let top = add_module(design, spec.name.clone(), |m, design| {
         m.doc(format!(
             "{}: {}x{} {} array of {} x {} PEs, {}-bit accumulators.",
@@ -19,10 +26,10 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             spec.pe.weight.tag(),
             spec.pe.acc_bits
         ));
-        let array = design.module(array_id).clone();
-        let instance = m.instance("pe_array", design, array_id);
-        // Every array port is a top port of the same name: the streaming interfaces.
-        for (_, port) in array.ports() {
+        let inner = design.module(inner_id).clone();
+        let instance = m.instance(inner_name, design, inner_id);
+        // Every port of the inner block is a top port of the same name.
+        for (_, port) in inner.ports() {
             if port.name == crate::hdl::CLOCK || port.name == crate::hdl::RESET {
                 continue;
             }

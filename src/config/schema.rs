@@ -24,6 +24,33 @@ pub struct RawConfig {
     pub clock: RawClock,
     pub pe_array: RawPeArray,
     pub pe: RawPe,
+    /// Absent: no on-chip buffers (the top is the bare PE array).
+    #[serde(default)]
+    pub buffers: Option<RawBuffers>,
+}
+
+/// `buffers:` section: the global buffer's regions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuffers {
+    pub ifmap: RawBuffer,
+    pub weight: RawBuffer,
+    pub psum: RawBuffer,
+}
+
+/// One buffer region, e.g. `{capacity: 64 kib, banks: 4}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuffer {
+    /// A number and a unit: `64 kib` (bytes, rounded down to whole words) or `2048 words`.
+    pub capacity: Spanned<String>,
+    /// Absent: 1.
+    #[serde(default)]
+    pub banks: Option<Spanned<i64>>,
+    /// Absent: false. True splits the region in halves: the DMA fills one while the array reads
+    /// the other.
+    #[serde(default)]
+    pub double_buffered: Option<bool>,
 }
 
 /// `clock:` section.

@@ -12,6 +12,8 @@ pub struct AcceleratorSpec {
     pub clock: ClockSpec,
     pub pe_array: PeArraySpec,
     pub pe: PeSpec,
+    /// The global buffer's regions; `None` when the config has no `buffers:` section.
+    pub buffers: Option<BuffersSpec>,
     /// First 16 hex digits of the SHA-256 of the config file's bytes; stamped into every banner.
     pub config_hash: String,
 }
@@ -40,6 +42,7 @@ impl AcceleratorSpec {
                 weight,
                 acc_bits,
             },
+            buffers: None,
             config_hash: "0000000000000000".into(),
         }
     }
@@ -137,4 +140,50 @@ pub struct PeSpec {
     /// Unless the config fixes it: act.bits + weight.bits + ceil(log2(max_reduction)), with
     /// max_reduction defaulting to 65536, so int8×int8 gets the int32 TFLite accumulates in.
     pub acc_bits: u32,
+}
+
+/// The global buffer: one region per operand stream, each sized in words of what the array
+/// consumes or produces per beat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuffersSpec {
+    pub ifmap: BufferSpec,
+    pub weight: BufferSpec,
+    pub psum: BufferSpec,
+}
+
+impl BuffersSpec {
+    /// The regions with their names, in config order.
+    pub fn regions(&self) -> [(&'static str, &BufferSpec); 3] {
+        [
+            ("ifmap", &self.ifmap),
+            ("weight", &self.weight),
+            ("psum", &self.psum),
+        ]
+    }
+}
+
+/// One buffer region, derived from its capacity and the array's word widths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BufferSpec {
+    /// Bits per word: one array beat (ifmap: the activation lanes, weight: the weight lanes,
+    /// psum: C accumulators).
+    pub word_bits: u32,
+    /// Words in the region (all banks, both halves).
+    pub depth: u64,
+    pub banks: u32,
+    /// Words per bank.
+    pub bank_depth: u64,
+    /// Address bits within a bank.
+    pub bank_address_bits: u32,
+    /// Address bits across the region: bank select and bank address.
+    pub address_bits: u32,
+    /// Split in two halves: the DMA fills one while the array reads the other.
+    pub double_buffered: bool,
+}
+
+impl BufferSpec {
+    /// Capacity in bytes (whole words).
+    pub fn bytes(&self) -> u64 {
+        self.depth * u64::from(self.word_bits) / 8
+    }
 }

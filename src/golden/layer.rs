@@ -220,24 +220,24 @@ pub enum LayerError {
 
 /// Sizes of a convolution, resolved once.
 #[derive(Debug, Clone, Copy)]
-struct ConvDims {
-    batch: usize,
-    input_height: usize,
-    input_width: usize,
-    input_channels: usize,
-    kernel_height: usize,
-    kernel_width: usize,
-    output_height: usize,
-    output_width: usize,
-    output_channels: usize,
+pub(crate) struct ConvDims {
+    pub(crate) batch: usize,
+    pub(crate) input_height: usize,
+    pub(crate) input_width: usize,
+    pub(crate) input_channels: usize,
+    pub(crate) kernel_height: usize,
+    pub(crate) kernel_width: usize,
+    pub(crate) output_height: usize,
+    pub(crate) output_width: usize,
+    pub(crate) output_channels: usize,
 }
 
 /// Sizes of a fully connected layer: `[rows, depth] · [columns, depth]ᵀ`.
 #[derive(Debug, Clone, Copy)]
-struct FullyConnectedDims {
-    rows: usize,
-    depth: usize,
-    columns: usize,
+pub(crate) struct FullyConnectedDims {
+    pub(crate) rows: usize,
+    pub(crate) depth: usize,
+    pub(crate) columns: usize,
 }
 
 fn check_rank(
@@ -298,7 +298,7 @@ fn output_extent(
     Ok((padded_extent - kernel_extent) / stride + 1)
 }
 
-fn conv_dims(
+pub(crate) fn conv_dims(
     op: &LayerOp,
     geometry: &ConvGeometry,
     input_shape: &[usize],
@@ -378,7 +378,7 @@ fn conv_dims(
     })
 }
 
-fn fully_connected_dims(
+pub(crate) fn fully_connected_dims(
     op: &LayerOp,
     input_shape: &[usize],
     weight_shape: &[usize],
@@ -427,7 +427,7 @@ fn check_scale(field: String, value: f64) -> Result<(), LayerError> {
     }
 }
 
-fn expand_per_channel<T: Copy>(
+pub(crate) fn expand_per_channel<T: Copy>(
     field: &'static str,
     values: &PerChannel<T>,
     output_channels: usize,
@@ -689,7 +689,7 @@ fn input_coordinate(
 /// for each kernel tap that lands inside the input, with pixels as flat NHW indices and `tap` as
 /// `kernel_row · kernel_width + kernel_column`. Taps in the padding are skipped: they read the
 /// input zero point, which contributes nothing once the input is centred on it.
-fn for_each_tap(
+pub(crate) fn for_each_tap(
     dims: &ConvDims,
     geometry: &ConvGeometry,
     mut visit: impl FnMut(usize, usize, usize),

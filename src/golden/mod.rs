@@ -6,6 +6,7 @@
 //! - [`requant`]: all requantization arithmetic (TFLite integer multipliers, ONNX fp32, raw).
 //! - [`cycles`]: the cycle model of the generated PE arrays, the ideal and SCALE-Sim counts.
 //! - [`gemm`]: integer GEMM with a fixed-width wrapping accumulator (what a PE array computes).
+//! - [`lowering`]: layers as GEMMs on raw operands, zero points folded into the bias.
 //! - [`layer`]: conv2d, depthwise conv2d and fully connected layers on quantized tensors.
 //! - [`tensor`]: integer tensors, `.npy` I/O and element-wise comparison.
 //! - [`bundle`]: layer bundles (`layer.yaml` + `.npy`), loaded and validated.
@@ -14,6 +15,7 @@ pub mod bundle;
 pub mod cycles;
 pub mod gemm;
 pub mod layer;
+pub mod lowering;
 pub mod requant;
 pub mod tensor;
 

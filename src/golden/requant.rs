@@ -342,9 +342,12 @@ impl Requantizer {
             }
             ChannelScaling::Onnx(multipliers) => onnx_scale(accumulator, multipliers[channel]),
         };
-        // In i64 so that adding the zero point to an extreme value cannot overflow before the clamp.
+        // In i64 so that adding the zero point to an extreme value cannot overflow before the clamp;
+        // TFLite's order, min(max(y, lo), hi), so that lo > hi gives hi rather than a panic.
         let shifted = scaled + i64::from(self.clamp.zero_point);
-        shifted.clamp(i64::from(self.clamp.min), i64::from(self.clamp.max)) as i32
+        shifted
+            .max(i64::from(self.clamp.min))
+            .min(i64::from(self.clamp.max)) as i32
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use accelgen::emit::{render_design, Banner};
 use accelgen::hdl::{Design, SignalKind};
@@ -61,11 +62,14 @@ fn write_if_changed(path: &Path, contents: &str) -> Result<(), BenchError> {
     }
     let directory = path.parent().expect("source paths have a directory");
     std::fs::create_dir_all(directory).map_err(io)?;
-    // Write then rename, so a concurrent reader never sees a half-written file.
+    // Write then rename, so a concurrent reader never sees a half-written file; the temporary
+    // name is unique per process and per call, as several test threads may write the same file.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let temporary = directory.join(format!(
-        ".{}.{}.tmp",
+        ".{}.{}.{}.tmp",
         path.file_name().unwrap().to_string_lossy(),
-        std::process::id()
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::write(&temporary, contents).map_err(io)?;
     std::fs::rename(&temporary, path).map_err(io)

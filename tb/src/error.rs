@@ -46,6 +46,9 @@ pub enum BenchError {
         /// Beats moved per stream and the handshake signals in the last cycle.
         state: String,
     },
+    /// The design or the request broke a rule of the interface (named in the message).
+    #[error("protocol: {0}")]
+    Protocol(String),
     #[error("protocol: output beat {beat} (beat {index} of {per_tile} in tile {tile}) has out_last={actual}, expected {expected}")]
     OutLast {
         beat: usize,

@@ -16,6 +16,10 @@ use crate::array::{mismatches, operand_range, ArrayBench, Traffic};
 use crate::error::BenchError;
 use crate::rng::Rng;
 
+/// Largest M·K + K·N accepted: 2^26 elements (512 MiB of i64 operands), far beyond any
+/// simulation that finishes in minutes.
+pub const MAX_OPERAND_ELEMENTS: u64 = 1 << 26;
+
 /// Everything one benchmark run measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GemmBench {
@@ -70,6 +74,14 @@ pub fn run(
     ) else {
         return Err(BenchError::UnsupportedDataflow(dataflow));
     };
+    // The operands live in memory as i64 matrices; refuse sizes no simulation would finish.
+    let elements = shape.m.saturating_mul(shape.k) + shape.k.saturating_mul(shape.n);
+    if elements > MAX_OPERAND_ELEMENTS {
+        return Err(BenchError::Protocol(format!(
+            "{}x{}x{} has {elements} operand elements; the bench takes at most {MAX_OPERAND_ELEMENTS}",
+            shape.m, shape.k, shape.n
+        )));
+    }
     let mut rng = Rng::new(seed);
     let mut random = |rows: u64, cols: u64, operand| {
         let (low, high) = operand_range(operand);
@@ -90,10 +102,12 @@ pub fn run(
         times.push(started.elapsed().as_secs_f64());
     }
     let run = &runs[0];
-    assert!(
-        runs.iter().all(|other| other == run),
-        "a full-rate run is deterministic: every repeat gives the same result and cycles"
-    );
+    if let Some(other) = runs.iter().find(|other| *other != run) {
+        return Err(BenchError::Protocol(format!(
+            "repeats of one full-rate GEMM differ: {} cycles, then {}",
+            run.cycles, other.cycles
+        )));
+    }
     times.sort_by(f64::total_cmp);
     let simulation_seconds = times[times.len() / 2];
 

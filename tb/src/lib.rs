@@ -1,7 +1,9 @@
 //! Testbenches: drive generated RTL through the Verilator bridge and compare with golden.
 //!
 //! - [`array`]: the systolic-array driver for every dataflow (GEMM → beats → result).
+//! - [`core`]: the buffered GEMM core: buffer loads, descriptor, results.
 //! - [`gemm_bench`]: one measured GEMM on a configured array (`accelgen bench gemm`).
+//! - [`layer`]: a whole layer bundle through the array and the post-process unit.
 //! - [`post_process`]: the post-processing unit on its own.
 //! - [`stream`]: the generic valid/ready stream driver underneath it.
 //! - [`build`]: from a checked design to a live Verilator model.
@@ -12,8 +14,10 @@
 pub mod array;
 pub mod bits;
 pub mod build;
+pub mod core;
 pub mod error;
 pub mod gemm_bench;
+pub mod layer;
 pub mod post_process;
 pub mod rng;
 pub mod stream;

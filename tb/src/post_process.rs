@@ -62,6 +62,16 @@ impl PostProcessBench {
         beats_per_group: usize,
         traffic: &Traffic,
     ) -> Result<(Vec<Vec<i64>>, u64), BenchError> {
+        if let Some((index, shift)) = beats.iter().enumerate().find_map(|(index, beat)| {
+            beat.shift
+                .iter()
+                .find(|shift| !(-31..=31).contains(*shift))
+                .map(|shift| (index, *shift))
+        }) {
+            return Err(BenchError::Protocol(format!(
+                "beat {index} has shift {shift}; the post-process unit takes -31..=31"
+            )));
+        }
         for (name, value) in [
             ("zero_point", settings.zero_point),
             ("clamp_min", settings.clamp_min),
@@ -116,6 +126,7 @@ impl PostProcessBench {
             beats: beats.len(),
             beats_per_tile: beats_per_group,
             ready_probability: traffic.out_ready,
+            quiet_cycles: u64::from(post_process::LATENCY) + 4,
         };
         let run = stream::run(
             &mut self.model,

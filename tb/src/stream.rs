@@ -63,6 +63,9 @@ pub struct Sink {
     pub beats_per_tile: usize,
     /// Chance per cycle that the sink is ready.
     pub ready_probability: f64,
+    /// Cycles after the last expected beat during which `out_valid` must stay low (longer than
+    /// the design's latency), so a spurious trailing beat is caught.
+    pub quiet_cycles: u64,
 }
 
 /// What a run collected.
@@ -72,8 +75,6 @@ pub struct StreamRun {
     pub beats: Vec<Vec<i64>>,
     /// Rising edges from reset release up to and including the one that took the last output.
     pub cycles: u64,
-    /// Per source (in order), the edge at which its first beat moved.
-    pub first_fire: Vec<Option<u64>>,
 }
 
 /// Resets the model (two edges with `rst` high and every valid and ready low), then runs the
@@ -107,7 +108,6 @@ pub fn run(
 
     let mut sent = vec![0usize; sources.len()];
     let mut held = vec![false; sources.len()];
-    let mut first_fire = vec![None; sources.len()];
     let mut beats: Vec<Vec<i64>> = Vec::with_capacity(sink.beats);
     let (mut cycles, mut idle) = (0u64, 0u64);
     while beats.len() < sink.beats {
@@ -170,7 +170,6 @@ pub fn run(
             if held[index] && readies[index] {
                 held[index] = false;
                 sent[index] += 1;
-                first_fire[index].get_or_insert(cycles);
                 moved = true;
             }
         }
@@ -204,9 +203,31 @@ pub fn run(
             });
         }
     }
-    Ok(StreamRun {
-        beats,
-        cycles,
-        first_fire,
-    })
+    for (index, source) in sources.iter().enumerate() {
+        if sent[index] != source.beats.len() {
+            return Err(BenchError::Protocol(format!(
+                "all {} output beats arrived but {} accepted only {} of its {} beats",
+                sink.beats,
+                source.name,
+                sent[index],
+                source.beats.len()
+            )));
+        }
+    }
+    // Nothing more may come out, even with the consumer ready and nothing going in.
+    for source in sources {
+        model.poke(source.valid, 0);
+    }
+    model.poke(sink.ready, 1);
+    for extra in 1..=sink.quiet_cycles {
+        model.eval();
+        if model.peek(sink.valid) == 1 {
+            return Err(BenchError::Protocol(format!(
+                "out_valid rose {extra} cycle(s) after the last of the {} expected beats",
+                sink.beats
+            )));
+        }
+        model.step(clk);
+    }
+    Ok(StreamRun { beats, cycles })
 }

@@ -258,6 +258,13 @@ fn zero_points_and_clamps_of_uint8_relu6_and_extreme_zero_points_match_golden() 
             clamp_max: MAX,
             bypass: false,
         },
+        // An inverted clamp: TFLite's min(max(y, lo), hi) gives hi everywhere.
+        Settings {
+            zero_point: 0,
+            clamp_min: 100,
+            clamp_max: -100,
+            bypass: false,
+        },
     ] {
         check(8, 32, &beats, settings, &back_pressure(5));
     }

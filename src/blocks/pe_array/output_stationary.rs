@@ -24,8 +24,12 @@
 //! Latency: the first result row of a tile leaves R+C−1 cycles after its last pair entered.
 //! Throughput: one pair (R·C MACs) per cycle. A tile's R result rows need R cycles in the drain,
 //! so a tile's last pair is held back until R cycles after the previous tile's: tiles of K ≥ R
-//! pairs stream back to back, and a GEMM takes tiles·K + 2R + C − 2 cycles at full rate
-//! (`golden::cycles`, checked against this RTL in tb/tests/arrays.rs).
+//! pairs stream back to back, and a GEMM takes K + (tiles−1)·max(K, R) + 2R + C − 2 cycles at
+//! full rate (`golden::cycles`, checked against this RTL in tb/tests/arrays.rs).
+//!
+//! The stall (`advance`) is one net from `out_ready` to every register enable and to the input
+//! readies, as in the other arrays: simple and exact, but a long path at 16×16 and beyond; an
+//! output skid buffer of about R+C entries will cut it when timing closure needs it.
 
 use crate::blocks::pe::{self, operand_type};
 use crate::config::{Dataflow, PeArraySpec, PeSpec};

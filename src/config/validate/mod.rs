@@ -4,6 +4,8 @@
 //! Rules are checked in file order and the first broken one is reported, pointing at the offending
 //! value. Each message names the key path, the value as written, the rule and the reason.
 
+mod buffers;
+
 use crate::hdl::naming;
 use std::ops::RangeInclusive;
 
@@ -66,11 +68,21 @@ pub fn validate(
         dataflow: validate_dataflow(&file, &raw.pe_array.dataflow)?,
     };
     let pe = validate_pe(&file, &raw.pe)?;
+    let buffers = match &raw.buffers {
+        Some(raw_buffers) => Some(buffers::validate_buffers(
+            &file,
+            raw_buffers,
+            &pe_array,
+            &pe,
+        )?),
+        None => None,
+    };
     Ok(AcceleratorSpec {
         name,
         clock,
         pe_array,
         pe,
+        buffers,
         config_hash,
     })
 }

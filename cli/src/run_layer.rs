@@ -1,0 +1,208 @@
+//! `accelgen run-layer`: layer bundles through the golden model and the RTL datapath, compared
+//! with TFLite Micro's `expected.npy`, reported per layer as a table or JSON.
+//!
+//! The RTL scope today is the datapath (`accelgen_tb::layer`): the configured PE array and the
+//! post-process unit in Verilator, with the tiling and data movement done by the host. The
+//! report says so in its `scope` field, so numbers from later, fuller scopes are never confused
+//! with these.
+
+use std::path::{Path, PathBuf};
+
+use accelgen::config::AcceleratorSpec;
+use accelgen::golden::cycles::ArrayShape;
+use accelgen::golden::{self, compare, write_npy, Comparison, LayerBundle, Tensor};
+use accelgen_tb::layer::{DatapathBench, LayerRunError};
+use accelgen_tb::Traffic;
+use miette::{miette, Report};
+use serde::Serialize;
+
+/// What the RTL side of a report covers.
+pub const SCOPE: &str =
+    "datapath: PE array + post-process in Verilator; host tiling and data movement";
+
+/// One layer's line of the report.
+#[derive(Debug, Serialize)]
+pub struct LayerReport {
+    pub layer: String,
+    pub directory: PathBuf,
+    pub op: &'static str,
+    pub outputs: usize,
+    /// The layer's multiply-accumulates (taps in the padding not counted).
+    pub macs: u64,
+    /// Golden model vs `expected.npy` (None without an expected output).
+    pub golden_mismatches: Option<usize>,
+    /// RTL vs `expected.npy`, or vs the golden model when the bundle has none.
+    pub rtl_mismatches: Option<usize>,
+    /// PE-array cycles of the layer's GEMMs, each run from reset at full rate.
+    pub array_cycles: Option<u64>,
+    /// The cycle model's prediction of `array_cycles`.
+    pub model_cycles: Option<u64>,
+    /// Post-process unit cycles (pipelined behind the array in a core; listed apart here).
+    pub post_process_cycles: Option<u64>,
+    /// `macs / PEs`: every PE busy every cycle.
+    pub ideal_cycles: u64,
+    /// `macs / (PEs · array_cycles)`. Depthwise layers lower to one single-column GEMM per
+    /// channel, so they use at most 1/COLS of the array.
+    pub utilization: Option<f64>,
+    /// Why the RTL did not run a layer the golden model ran (an unsupported feature, not a
+    /// failure).
+    pub rtl_skipped: Option<String>,
+    /// Set when the bundle could not be loaded or run; the layer counts as failed.
+    pub error: Option<String>,
+}
+
+impl LayerReport {
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+            || self.golden_mismatches.is_some_and(|m| m > 0)
+            || self.rtl_mismatches.is_some_and(|m| m > 0)
+            || matches!((self.array_cycles, self.model_cycles), (Some(r), Some(m)) if r != m)
+    }
+}
+
+/// Runs every bundle; writes each output as `<OUT>/<layer name with / as __>.npy` when `output`
+/// is given. Errors of single bundles are reported in their line, not returned.
+pub fn run(
+    spec: &AcceleratorSpec,
+    directories: &[PathBuf],
+    golden_only: bool,
+    output: Option<&Path>,
+) -> Result<Vec<LayerReport>, Report> {
+    let mut bench = if golden_only {
+        None
+    } else {
+        Some(DatapathBench::new(spec).map_err(|e| miette!("building the RTL datapath: {e}"))?)
+    };
+    if let Some(output) = output {
+        std::fs::create_dir_all(output)
+            .map_err(|e| miette!("cannot create {}: {e}", output.display()))?;
+    }
+    let array = ArrayShape {
+        rows: spec.pe_array.rows.into(),
+        cols: spec.pe_array.cols.into(),
+    };
+    let mut reports = Vec::new();
+    for directory in directories {
+        let mut report = LayerReport {
+            layer: directory.display().to_string(),
+            directory: directory.clone(),
+            op: "?",
+            outputs: 0,
+            macs: 0,
+            golden_mismatches: None,
+            rtl_mismatches: None,
+            array_cycles: None,
+            model_cycles: None,
+            post_process_cycles: None,
+            ideal_cycles: 0,
+            utilization: None,
+            rtl_skipped: None,
+            error: None,
+        };
+        if let Err(error) = run_one(&mut report, directory, bench.as_mut(), array, output) {
+            report.error = Some(error);
+        }
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+fn run_one(
+    report: &mut LayerReport,
+    directory: &Path,
+    bench: Option<&mut DatapathBench>,
+    array: ArrayShape,
+    output: Option<&Path>,
+) -> Result<(), String> {
+    let bundle = LayerBundle::load(directory).map_err(|e| e.to_string())?;
+    report.layer = bundle.name.clone();
+    report.op = bundle.params.op.name();
+    let golden = golden::run_layer(&bundle).map_err(|e| format!("golden model: {e}"))?;
+    report.outputs = golden.len();
+    let mismatches = |expected: &Tensor, actual: &Tensor| -> Result<usize, String> {
+        compare(expected, actual)
+            .map(|c: Comparison| c.mismatches)
+            .map_err(|e| e.to_string())
+    };
+    if let Some(expected) = &bundle.expected {
+        report.golden_mismatches = Some(mismatches(expected, &golden)?);
+    }
+    let lowered = golden::lowering::lower(
+        &bundle.params,
+        &bundle.input,
+        &bundle.weight,
+        bundle.bias.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
+    report.macs = lowered.layer_macs;
+    // Every PE busy every cycle: the layer's MACs over the array's.
+    let pes = array.rows * array.cols;
+    report.ideal_cycles = report.macs.div_ceil(pes);
+    let written = match bench.map(|bench| bench.run(&bundle, &Traffic::full_rate())) {
+        None => golden,
+        Some(Err(LayerRunError::OnnxRequant)) => {
+            report.rtl_skipped = Some(LayerRunError::OnnxRequant.to_string());
+            golden
+        }
+        Some(Err(error)) => return Err(format!("RTL: {error}")),
+        Some(Ok(run)) => {
+            let reference = bundle.expected.as_ref().unwrap_or(&golden);
+            report.rtl_mismatches = Some(mismatches(reference, &run.output)?);
+            report.array_cycles = Some(run.array_cycles);
+            report.model_cycles = Some(run.model_cycles);
+            report.post_process_cycles = Some(run.post_process_cycles);
+            report.utilization = Some(run.macs as f64 / (pes * run.array_cycles) as f64);
+            run.output
+        }
+    };
+    if let Some(output) = output {
+        let path = output.join(format!("{}.npy", bundle.name.replace('/', "__")));
+        write_npy(&path, &written).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The report as an aligned table, one line per layer, then a total line.
+pub fn table(reports: &[LayerReport], golden_only: bool) -> String {
+    let dash = || "-".to_string();
+    let mut lines = vec![format!(
+        "{:<34} {:<17} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6}",
+        "layer", "op", "outputs", "MACs", "golden", "rtl", "array_cyc", "model", "ideal", "util"
+    )];
+    for r in reports {
+        if let Some(error) = &r.error {
+            lines.push(format!("{:<34} error: {error}", r.layer));
+            continue;
+        }
+        let count = |value: Option<usize>| value.map_or_else(dash, |v| v.to_string());
+        lines.push(format!(
+            "{:<34} {:<17} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6}",
+            r.layer,
+            r.op,
+            r.outputs,
+            r.macs,
+            count(r.golden_mismatches),
+            count(r.rtl_mismatches),
+            r.array_cycles.map_or_else(dash, |v| v.to_string()),
+            r.model_cycles.map_or_else(dash, |v| v.to_string()),
+            r.ideal_cycles,
+            r.utilization.map_or_else(dash, |u| format!("{:.3}", u)),
+        ));
+        if let Some(skipped) = &r.rtl_skipped {
+            lines.push(format!("{:<34} rtl skipped: {skipped}", ""));
+        }
+    }
+    let failed = reports.iter().filter(|r| r.failed()).count();
+    let rtl: u64 = reports.iter().filter_map(|r| r.array_cycles).sum();
+    let ideal: u64 = reports.iter().map(|r| r.ideal_cycles).sum();
+    lines.push(format!(
+        "{} layers, {failed} failed; {}",
+        reports.len(),
+        if golden_only {
+            "golden only".to_string()
+        } else {
+            format!("PE array {rtl} cycles vs ideal {ideal}; scope: {SCOPE}")
+        }
+    ));
+    lines.join("\n")
+}

@@ -1,0 +1,277 @@
+//! The buffered GEMM core of a weight-stationary array: on-chip ifmap, weight and psum buffers,
+//! the controller that streams a tiled GEMM out of them through the PE array, and the K-fold
+//! accumulation in the psum buffer. The first step of the inference core; the DMA, the CSR block
+//! and the post-process stage attach to its ports.
+//!
+//! A GEMM `C[M×N] = A[M×K]·B[K×N]` runs as N-folds of C columns, each as K-folds of R rows
+//! (tile t = n·KF + k), from this buffer layout (the host's or the DMA's job):
+//!
+//! - ifmap word `k·M + m` = A[m][k·R .. k·R+R−1] (lane r = row r, zero-padded);
+//! - weight word `t·R + i` = B[k·R + R−1−i][n·C .. n·C+C−1] (the array's weight-beat order);
+//! - results leave N-fold major, row minor: beat `n·M + m` = C[m][n·C .. n·C+C−1], with
+//!   `result_last` on each N-fold's last row.
+//!
+//! Ports: `<buffer>_wr_*` write one word per cycle (always accepted); `start` with the descriptor
+//! (`m_vectors` ≤ the psum depth, `k_folds`, `n_folds`) begins a GEMM when idle; `busy` is high
+//! until the last result has left and `done` pulses once then. A descriptor with a zero field
+//! finishes at once.
+//!
+//! Timing: the buffers are register files with asynchronous read, so both feeders offer a beat
+//! every cycle and the array runs at full rate; the psum buffer is read, added and written back in
+//! the cycle an output leaves the array, and only a fold's final row waits for `result_ready`.
+//! A GEMM takes the array's own count (`golden::cycles`) plus one cycle to latch the descriptor.
+
+use super::pe_array;
+use crate::config::{AcceleratorSpec, BufferSpec};
+use crate::hdl::{
+    add_module, bits_for, lane, pack_lanes, Design, Expr, HdlError, ModuleBuilder, ModuleId, Reg,
+    Type,
+};
+
+/// Width of the `k_folds` and `n_folds` descriptor fields.
+pub const FOLD_BITS: u32 = 16;
+
+/// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array and the buffer depths.
+pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String {
+    format!(
+        "gemm_core_{}_r{}c{}_a{}_w{}_acc{}_i{}_w{}_p{}",
+        spec.pe_array.dataflow.tag(),
+        spec.pe_array.rows,
+        spec.pe_array.cols,
+        spec.pe.act.tag(),
+        spec.pe.weight.tag(),
+        spec.pe.acc_bits,
+        buffers[0].depth,
+        buffers[1].depth,
+        buffers[2].depth
+    )
+}
+
+/// Builds the core (and the array below it) for a spec with `buffers`.
+pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, HdlError> {
+    let buffers = spec
+        .buffers
+        .as_ref()
+        .ok_or_else(|| HdlError::Unsupported("the GEMM core needs a buffers: section".into()))?;
+    let array_id = pe_array::build(&spec.pe_array, &spec.pe, design)?;
+    let (rows, cols) = (spec.pe_array.rows, spec.pe_array.cols);
+    let acc_bits = spec.pe.acc_bits;
+    let (ifmap, weight, psum) = (&buffers.ifmap, &buffers.weight, &buffers.psum);
+    let name = module_name(spec, &[ifmap, weight, psum]);
+    add_module(design, name, |m, design| {
+        m.doc(format!(
+            "Buffered GEMM core: {}-word ifmap, {}-word weight and {}-word psum buffers feeding",
+            ifmap.depth, weight.depth, psum.depth
+        ))
+        .doc(format!(
+            "a {rows}x{cols} weight-stationary array; K-folds accumulate in the psum buffer."
+        ));
+        m.parameter("ROWS", rows.into())
+            .parameter("COLS", cols.into())
+            .parameter("IFMAP_DEPTH", ifmap.depth as i64)
+            .parameter("WEIGHT_DEPTH", weight.depth as i64)
+            .parameter("PSUM_DEPTH", psum.depth as i64);
+
+        // ---- buffers and their write ports ----------------------------------------------------
+        let ifmap_mem = buffer(m, "ifmap", ifmap);
+        let weight_mem = buffer(m, "weight", weight);
+        let psum_mem = m.memory("psum_buffer", Type::unsigned(psum.word_bits), psum.depth);
+
+        // ---- descriptor --------------------------------------------------------------------------
+        let count_type = Type::unsigned(bits_for(psum.depth));
+        let fold_type = Type::unsigned(FOLD_BITS);
+        let start = m.input_doc(
+            "start",
+            Type::bit(),
+            "begin the GEMM described below (when idle)",
+        );
+        let m_vectors = m.input_doc(
+            "m_vectors",
+            count_type,
+            "M: rows of A, at most the psum depth",
+        );
+        let k_folds = m.input_doc("k_folds", fold_type, "ceil(K / ROWS)");
+        let n_folds = m.input_doc("n_folds", fold_type, "ceil(N / COLS)");
+        let result_ready = m.input("result_ready", Type::bit());
+
+        let busy = m.reg_reset("busy", Type::bit(), 0);
+        let accept = m.wire("accept", &start.and(&busy.q().not()));
+        let m_q = m.reg("m_vectors", count_type);
+        let k_q = m.reg("k_folds", fold_type);
+        let n_q = m.reg("n_folds", fold_type);
+        m.next_when(&m_q, &accept, &m_vectors);
+        m.next_when(&k_q, &accept, &k_folds);
+        m.next_when(&n_q, &accept, &n_folds);
+        let last_m = m.wire("last_m", &minus_one(&m_q.q()));
+        let last_k = m.wire("last_k", &minus_one(&k_q.q()));
+
+        // ---- the array -------------------------------------------------------------------------
+        let array = m.instance("pe_array", design, array_id);
+
+        // ---- weight feeder: every word in order, R per tile -----------------------------------
+        let w_row = m.reg("w_row", Type::unsigned(bits_for(u64::from(rows - 1))));
+        let w_k = m.reg("w_k", fold_type);
+        let w_n = m.reg("w_n", fold_type);
+        let w_addr = m.reg("w_addr", Type::unsigned(clog2(weight.depth)));
+        let weight_valid = m.wire("weight_valid", &busy.q().and(&w_n.q().ne(&n_q.q())));
+        m.connect(array, "weight_valid", &weight_valid);
+        m.connect(array, "weight_data", &weight_mem.read(&w_addr.q()));
+        let weight_ready = m.connect_output(array, "weight_ready");
+        let weight_fire = m.wire("weight_fire", &weight_valid.and(&weight_ready));
+        let last_row = Expr::constant(i128::from(rows - 1), w_row.q().ty());
+        let row_wraps = w_row.q().eq(&last_row);
+        let w_k_wraps = row_wraps.and(&w_k.q().eq(&last_k));
+        count(m, &w_row, &accept, &weight_fire, &row_wraps);
+        count(m, &w_k, &accept, &weight_fire.and(&row_wraps), &w_k_wraps);
+        count(
+            m,
+            &w_n,
+            &accept,
+            &weight_fire.and(&w_k_wraps),
+            &Expr::bit(false),
+        );
+        count(m, &w_addr, &accept, &weight_fire, &Expr::bit(false));
+
+        // ---- activation feeder: word k·M + m, M per tile, the K-folds again for every N-fold -----
+        let a_m = m.reg("a_m", count_type);
+        let a_k = m.reg("a_k", fold_type);
+        let a_n = m.reg("a_n", fold_type);
+        let ifmap_address = Type::unsigned(clog2(ifmap.depth));
+        let a_base = m.reg("a_base", ifmap_address);
+        let act_valid = m.wire("act_valid", &busy.q().and(&a_n.q().ne(&n_q.q())));
+        let a_last = m.wire("a_last", &a_m.q().eq(&last_m));
+        let act_address =
+            (&a_base.q() + &a_m.q().resize(ifmap_address.width)).truncate(ifmap_address.width);
+        m.connect(array, "act_valid", &act_valid);
+        m.connect(array, "act_data", &ifmap_mem.read(&act_address));
+        m.connect(array, "act_last", &a_last);
+        let act_ready = m.connect_output(array, "act_ready");
+        let act_fire = m.wire("act_fire", &act_valid.and(&act_ready));
+        let a_k_wraps = a_last.and(&a_k.q().eq(&last_k));
+        count(m, &a_m, &accept, &act_fire, &a_last);
+        count(m, &a_k, &accept, &act_fire.and(&a_last), &a_k_wraps);
+        count(
+            m,
+            &a_n,
+            &accept,
+            &act_fire.and(&a_k_wraps),
+            &Expr::bit(false),
+        );
+        let next_base = a_k_wraps.select(
+            &Expr::zero(ifmap_address),
+            &(&a_base.q() + &m_q.q().resize(ifmap_address.width)).truncate(ifmap_address.width),
+        );
+        m.next(
+            &a_base,
+            &accept.select(
+                &Expr::zero(ifmap_address),
+                &act_fire.and(&a_last).select(&next_base, &a_base.q()),
+            ),
+        );
+
+        // ---- outputs: accumulate K-folds in the psum buffer, pass each final row on ----------------
+        let o_m = m.reg("o_m", count_type);
+        let o_k = m.reg("o_k", fold_type);
+        let o_n = m.reg("o_n", fold_type);
+        let out_valid = m.connect_output(array, "out_valid");
+        let out_data = m.connect_output(array, "out_data");
+        let out_last = m.connect_output(array, "out_last");
+        m.sink(&out_last, "the core counts rows itself (o_m)");
+        let first_fold = m.wire("first_fold", &o_k.q().eq(&Expr::zero(fold_type)));
+        let final_fold = m.wire("final_fold", &o_k.q().eq(&last_k));
+        let out_ready = m.wire("out_ready", &final_fold.not().or(&result_ready));
+        m.connect(array, "out_ready", &out_ready);
+        let out_fire = m.wire("out_fire", &out_valid.and(&out_ready));
+        let psum_address = o_m.q().resize(clog2(psum.depth));
+        let stored = psum_mem.read(&psum_address);
+        let sums: Vec<Expr> = (0..cols)
+            .map(|c| {
+                let previous = first_fold.select(
+                    &Expr::zero(Type::unsigned(acc_bits)),
+                    &lane(&stored, c, acc_bits),
+                );
+                (&previous + &lane(&out_data, c, acc_bits)).truncate(acc_bits)
+            })
+            .collect();
+        let sum = m.wire("sum", &pack_lanes(&sums));
+        m.write(
+            &psum_mem,
+            &out_fire.and(&final_fold.not()),
+            &psum_address,
+            &sum,
+        );
+        m.output("result_valid", &out_valid.and(&final_fold));
+        m.output_doc("result_data", &sum, "lane c = column n·COLS + c of row o_m");
+        let o_last = m.wire("o_last", &o_m.q().eq(&last_m));
+        m.output_doc("result_last", &o_last, "last row of an N-fold");
+        let o_k_wraps = o_last.and(&final_fold);
+        count(m, &o_m, &accept, &out_fire, &o_last);
+        count(m, &o_k, &accept, &out_fire.and(&o_last), &o_k_wraps);
+        count(
+            m,
+            &o_n,
+            &accept,
+            &out_fire.and(&o_k_wraps),
+            &Expr::bit(false),
+        );
+
+        // ---- run state -------------------------------------------------------------------------
+        let degenerate = m_vectors
+            .eq(&Expr::zero(count_type))
+            .or(&k_folds.eq(&Expr::zero(fold_type)))
+            .or(&n_folds.eq(&Expr::zero(fold_type)));
+        let finished = m.wire("finished", &busy.q().and(&o_n.q().eq(&n_q.q())));
+        m.next(
+            &busy,
+            &accept.select(
+                &degenerate.not(),
+                &finished.select(&Expr::bit(false), &busy.q()),
+            ),
+        );
+        let done = m.reg_reset("done", Type::bit(), 0);
+        m.next(&done, &finished.or(&accept.and(&degenerate)));
+        m.output_doc("busy", &busy.q(), "a GEMM is running");
+        m.output_doc("done", &done.q(), "one-cycle pulse after the last result");
+    })
+}
+
+/// A buffer with its write port `<name>_wr_{valid,addr,data}`.
+fn buffer(m: &mut ModuleBuilder, name: &str, spec: &BufferSpec) -> crate::hdl::Mem {
+    let memory = m.memory(
+        &format!("{name}_buffer"),
+        Type::unsigned(spec.word_bits),
+        spec.depth,
+    );
+    let valid = m.input(&format!("{name}_wr_valid"), Type::bit());
+    let address = m.input(
+        &format!("{name}_wr_addr"),
+        Type::unsigned(clog2(spec.depth)),
+    );
+    let data = m.input(&format!("{name}_wr_data"), Type::unsigned(spec.word_bits));
+    m.write(&memory, &valid, &address, &data);
+    memory
+}
+
+/// A counter register: cleared by `clear`, else on `step` wraps to 0 when `wraps` or counts up.
+fn count(m: &mut ModuleBuilder, counter: &Reg, clear: &Expr, step: &Expr, wraps: &Expr) {
+    let ty = counter.q().ty();
+    let up = (&counter.q() + &Expr::constant(1, ty)).truncate(ty.width);
+    let stepped = wraps.select(&Expr::zero(ty), &up);
+    m.next(
+        counter,
+        &clear.select(&Expr::zero(ty), &step.select(&stepped, &counter.q())),
+    );
+}
+
+/// `value − 1` in `value`'s width (wrapping; callers never use it when `value` is 0).
+fn minus_one(value: &Expr) -> Expr {
+    let ty = value.ty();
+    (value - &Expr::constant(1, ty))
+        .truncate(ty.width)
+        .as_unsigned()
+}
+
+/// Address bits of a memory of `depth` words.
+fn clog2(depth: u64) -> u32 {
+    bits_for(depth - 1).max(1)
+}

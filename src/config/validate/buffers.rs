@@ -1,0 +1,263 @@
+//! Rules of the `buffers:` section: capacities with units, bank counts and double buffering,
+//! and the geometry derived from them (words, depths, address widths) for each region.
+
+use std::ops::RangeInclusive;
+
+use serde_saphyr::Spanned;
+
+use super::{ceil_log2, ConfigError, SourceFile, Violation};
+use crate::config::schema::{RawBuffer, RawBuffers};
+use crate::config::spec::{BufferSpec, BuffersSpec, Dataflow, PeArraySpec, PeSpec};
+
+/// Allowed banks per region.
+pub const BANKS_RANGE: RangeInclusive<i64> = 1..=64;
+
+/// Largest region: 64 MiB, far beyond any edge SRAM, so a bigger number is a unit mistake.
+pub const MAX_REGION_BYTES: u64 = 64 << 20;
+
+/// Validates every region against the array it feeds.
+pub(super) fn validate_buffers(
+    file: &SourceFile<'_>,
+    raw: &RawBuffers,
+    array: &PeArraySpec,
+    pe: &PeSpec,
+) -> Result<BuffersSpec, ConfigError> {
+    // The lanes of a beat: stationary-operand arrays load the held operand across the columns
+    // and stream the other down the rows; input-stationary swaps which operand is which.
+    let (act_lanes, weight_lanes) = match array.dataflow {
+        Dataflow::InputStationary => (array.cols, array.rows),
+        _ => (array.rows, array.cols),
+    };
+    Ok(BuffersSpec {
+        ifmap: validate_region(file, "ifmap", &raw.ifmap, act_lanes * pe.act.bits)?,
+        weight: validate_region(file, "weight", &raw.weight, weight_lanes * pe.weight.bits)?,
+        psum: validate_region(file, "psum", &raw.psum, array.cols * pe.acc_bits)?,
+    })
+}
+
+/// The key paths of one region's keys (static, as the error type wants).
+fn key_paths(region: &str) -> (&'static str, &'static str) {
+    match region {
+        "ifmap" => ("buffers.ifmap.capacity", "buffers.ifmap.banks"),
+        "weight" => ("buffers.weight.capacity", "buffers.weight.banks"),
+        _ => ("buffers.psum.capacity", "buffers.psum.banks"),
+    }
+}
+
+fn validate_region(
+    file: &SourceFile<'_>,
+    region: &str,
+    raw: &RawBuffer,
+    word_bits: u32,
+) -> Result<BufferSpec, ConfigError> {
+    let (capacity_path, banks_path) = key_paths(region);
+    let depth = parse_capacity(file, capacity_path, &raw.capacity, word_bits)?;
+    let banks = match &raw.banks {
+        None => 1,
+        Some(banks) => {
+            file.check_range(banks_path, banks, &BANKS_RANGE, || {
+                "each bank is one SRAM macro with its own port; more than 64 per region would \
+                 not route"
+                    .to_owned()
+            })?;
+            u64::try_from(banks.value).expect("range-checked above")
+        }
+    };
+    let double_buffered = raw.double_buffered.unwrap_or(false);
+    let parts = if double_buffered { 2 * banks } else { banks };
+    if depth % parts != 0 {
+        let (value, path) = match &raw.banks {
+            Some(banks) => (banks, banks_path),
+            None => {
+                return Err(capacity_violation(
+                    file,
+                    capacity_path,
+                    &raw.capacity,
+                    format!(
+                        "gives {depth} words of {word_bits} bits, which do not split into two halves"
+                    ),
+                    "the region is double-buffered (double_buffered: true), so it needs an even \
+                     number of words"
+                        .to_owned(),
+                ));
+            }
+        };
+        let halves = if double_buffered {
+            " in each of the two halves"
+        } else {
+            ""
+        };
+        return Err(file.invalid(
+            value,
+            file.written(value, || value.value.to_string()),
+            Violation {
+                key_path: path,
+                rule: format!("does not divide the region's {depth} words evenly{halves}"),
+                reason: format!(
+                    "every bank holds the same number of words; choose a bank count that divides \
+                     {} words, or change the capacity",
+                    depth / if double_buffered { 2 } else { 1 }
+                ),
+                label: "uneven banks".to_owned(),
+            },
+        ));
+    }
+    let bank_depth = depth / banks;
+    Ok(BufferSpec {
+        word_bits,
+        depth,
+        banks: u32::try_from(banks).expect("at most 64"),
+        bank_depth,
+        bank_address_bits: ceil_log2(bank_depth).max(1),
+        address_bits: ceil_log2(depth).max(1),
+        double_buffered,
+    })
+}
+
+/// `64 kib` → words of `word_bits` (rounded down); `2048 words` → 2048.
+fn parse_capacity(
+    file: &SourceFile<'_>,
+    key_path: &'static str,
+    capacity: &Spanned<String>,
+    word_bits: u32,
+) -> Result<u64, ConfigError> {
+    let text = capacity.value.trim();
+    let mut parts = text.split_whitespace();
+    let (number, unit) = (parts.next().unwrap_or(""), parts.next());
+    let units = "kib (1024 bytes, rounded down to whole words) or words";
+    let Ok(amount) = number.parse::<u64>() else {
+        return Err(capacity_violation(
+            file,
+            key_path,
+            capacity,
+            "is not a whole number followed by a unit".to_owned(),
+            format!(
+                "write it as a number and a unit, e.g. `64 kib` or `4096 words`; units: {units}"
+            ),
+        ));
+    };
+    let words = match (unit, parts.next()) {
+        (Some("kib"), None) => amount.saturating_mul(8192) / u64::from(word_bits),
+        (Some("words"), None) => amount,
+        (None, _) => {
+            return Err(capacity_violation(
+                file,
+                key_path,
+                capacity,
+                "has no unit".to_owned(),
+                format!("write `{amount} words` or `{amount} kib`; units: {units}"),
+            ));
+        }
+        (Some(other), _) => {
+            let suggestion = match other.to_ascii_lowercase().as_str() {
+                "kib" | "kb" | "k" | "kbyte" | "kbytes" => " (did you mean kib?)",
+                "word" | "w" => " (did you mean words?)",
+                _ => "",
+            };
+            return Err(capacity_violation(
+                file,
+                key_path,
+                capacity,
+                format!("has an unknown unit `{other}`{suggestion}"),
+                format!("units: {units}"),
+            ));
+        }
+    };
+    let bytes = words.saturating_mul(u64::from(word_bits)) / 8;
+    if words == 0 || bytes > MAX_REGION_BYTES {
+        return Err(capacity_violation(
+            file,
+            key_path,
+            capacity,
+            format!(
+                "gives {words} words of {word_bits} bits; a region holds at least one word and at \
+                 most {} MiB",
+                MAX_REGION_BYTES >> 20
+            ),
+            "words are one array beat wide, so a capacity in kib smaller than one word rounds \
+             down to nothing; edge SRAMs are far below 64 MiB"
+                .to_owned(),
+        ));
+    }
+    Ok(words)
+}
+
+fn capacity_violation(
+    file: &SourceFile<'_>,
+    key_path: &'static str,
+    capacity: &Spanned<String>,
+    rule: String,
+    reason: String,
+) -> ConfigError {
+    file.invalid(
+        capacity,
+        file.written(capacity, || capacity.value.clone()),
+        Violation {
+            key_path,
+            rule,
+            reason,
+            label: "not a buffer capacity".to_owned(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load_str, Dataflow};
+
+    fn config(dataflow: &str, rows: u32, cols: u32, buffers: &str) -> String {
+        format!(
+            "name: t\nclock: {{frequency_mhz: 100}}\npe_array: {{rows: {rows}, cols: {cols}, dataflow: {dataflow}}}\n\
+             pe: {{kind: parallel, act: {{bits: 8, signed: true}}, weight: {{bits: 8, signed: true}}}}\n\
+             buffers:\n{buffers}"
+        )
+    }
+
+    #[test]
+    fn capacities_in_kib_and_words_give_depths_banks_and_address_widths() {
+        let text = config(
+            "weight_stationary",
+            8,
+            8,
+            "  ifmap: {capacity: 64 kib, banks: 4, double_buffered: true}\n  weight: {capacity: 16 kib}\n  psum: {capacity: 512 words}\n",
+        );
+        let buffers = load_str(&text, "t.yaml").unwrap().buffers.unwrap();
+        // 64 KiB of 8 int8 lanes (64-bit words) in 4 banks.
+        assert_eq!(buffers.ifmap.word_bits, 64);
+        assert_eq!(buffers.ifmap.depth, 8192);
+        assert_eq!(buffers.ifmap.bank_depth, 2048);
+        assert_eq!(buffers.ifmap.bank_address_bits, 11);
+        assert_eq!(buffers.ifmap.address_bits, 13);
+        assert!(buffers.ifmap.double_buffered);
+        assert_eq!(buffers.ifmap.bytes(), 64 * 1024);
+        // 8 int32 accumulators per psum word.
+        assert_eq!(buffers.psum.word_bits, 256);
+        assert_eq!(buffers.psum.depth, 512);
+        assert!(!buffers.psum.double_buffered);
+    }
+
+    #[test]
+    fn kib_rounds_down_to_whole_words_and_input_stationary_swaps_the_lanes() {
+        let text = config(
+            "input_stationary",
+            4,
+            6,
+            "  ifmap: {capacity: 1 kib}\n  weight: {capacity: 1 kib}\n  psum: {capacity: 64 words}\n",
+        );
+        let spec = load_str(&text, "t.yaml").unwrap();
+        assert_eq!(spec.pe_array.dataflow, Dataflow::InputStationary);
+        let buffers = spec.buffers.unwrap();
+        // IS holds activations across the 6 columns: 48-bit words; 8192 / 48 = 170.67 → 170.
+        assert_eq!(buffers.ifmap.word_bits, 48);
+        assert_eq!(buffers.ifmap.depth, 170);
+        // Weights stream down the 4 rows: 32-bit words.
+        assert_eq!(buffers.weight.word_bits, 32);
+        assert_eq!(buffers.weight.depth, 256);
+    }
+
+    #[test]
+    fn a_config_without_buffers_has_none() {
+        let text = config("output_stationary", 2, 2, "").replace("buffers:\n", "");
+        assert!(load_str(&text, "t.yaml").unwrap().buffers.is_none());
+    }
+}

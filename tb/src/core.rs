@@ -1,0 +1,241 @@
+//! Driver for the buffered GEMM core (`blocks::gemm_core`, as the top of a config with
+//! `buffers:`): writes the operands into the buffers in the core's layout through its write ports,
+//! starts the GEMM with its descriptor, collects the results under a random `result_ready` and
+//! counts the cycles from the start to the last result.
+
+use accelgen::blocks::build_design;
+use accelgen::config::AcceleratorSpec;
+use accelgen::golden::gemm::wrap_signed;
+use accelgen_sim::{Model, PortId};
+use ndarray::Array2;
+
+use crate::array::operand_range;
+use crate::bits::{pack, unpack};
+use crate::build::build_model;
+use crate::error::BenchError;
+use crate::rng::Rng;
+
+/// What one GEMM on the core produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoreRun {
+    /// M × N, wrapped to the accumulator width.
+    pub result: Array2<i64>,
+    /// Edges from the one that accepted `start` (counted as 1) to the one that took the last
+    /// result.
+    pub cycles: u64,
+    /// Cycles spent writing the buffers before the start (one word per cycle).
+    pub load_cycles: u64,
+}
+
+/// A built model of one buffered core.
+pub struct CoreBench {
+    spec: AcceleratorSpec,
+    model: Model,
+}
+
+impl CoreBench {
+    pub fn new(spec: &AcceleratorSpec) -> Result<CoreBench, BenchError> {
+        if spec.buffers.is_none() {
+            return Err(BenchError::Protocol(format!(
+                "{} has no buffers: section, so its top is the bare array (use ArrayBench)",
+                spec.name
+            )));
+        }
+        let design = build_design(spec)?;
+        let model = build_model(&design, &spec.name, &spec.config_hash)?;
+        Ok(CoreBench {
+            spec: spec.clone(),
+            model,
+        })
+    }
+
+    fn port(&self, name: &str) -> Result<PortId, BenchError> {
+        Ok(self.model.port(name)?)
+    }
+
+    /// Runs C = A·B through the buffers; `result_ready` is the chance per cycle that the result
+    /// consumer is ready, drawn from `seed`.
+    pub fn run_gemm(
+        &mut self,
+        a: &Array2<i64>,
+        b: &Array2<i64>,
+        result_ready: f64,
+        seed: u64,
+    ) -> Result<CoreRun, BenchError> {
+        let buffers = self.spec.buffers.clone().expect("checked in new");
+        let (rows, cols) = (
+            self.spec.pe_array.rows as usize,
+            self.spec.pe_array.cols as usize,
+        );
+        let ((m_dim, k_dim), n_dim) = (a.dim(), b.ncols());
+        if k_dim != b.nrows() || m_dim == 0 || k_dim == 0 || n_dim == 0 {
+            return Err(BenchError::Shape {
+                a_rows: m_dim,
+                a_cols: k_dim,
+                b_rows: b.nrows(),
+                b_cols: n_dim,
+            });
+        }
+        for (matrix, values, operand) in [("A", a, self.spec.pe.act), ("B", b, self.spec.pe.weight)]
+        {
+            let (low, high) = operand_range(operand);
+            if let Some(((row, col), value)) = values
+                .indexed_iter()
+                .find(|(_, v)| !(low..=high).contains(*v))
+            {
+                return Err(BenchError::OperandRange {
+                    matrix,
+                    row,
+                    col,
+                    value: *value,
+                    operand: operand.tag(),
+                    low,
+                    high,
+                });
+            }
+        }
+        let (k_folds, n_folds) = (k_dim.div_ceil(rows), n_dim.div_ceil(cols));
+        for (buffer, needed, depth) in [
+            ("ifmap", k_folds * m_dim, buffers.ifmap.depth),
+            ("weight", n_folds * k_folds * rows, buffers.weight.depth),
+            ("psum", m_dim, buffers.psum.depth),
+        ] {
+            if needed as u64 > depth {
+                return Err(BenchError::Protocol(format!(
+                    "{m_dim}x{k_dim}x{n_dim} needs {needed} {buffer} words; the buffer holds {depth}"
+                )));
+            }
+        }
+        let padded = |matrix: &Array2<i64>, row: usize, col: usize| {
+            matrix.get((row, col)).copied().unwrap_or(0)
+        };
+
+        let (clk, rst) = (self.port("clk")?, self.port("rst")?);
+        let inputs = ["ifmap_wr_valid", "weight_wr_valid", "start", "result_ready"];
+        for name in inputs {
+            let port = self.port(name)?;
+            self.model.poke(port, 0);
+        }
+        self.model.poke(rst, 1);
+        self.model.step_n(clk, 2);
+        self.model.poke(rst, 0);
+
+        // Load the buffers, one word per cycle.
+        let mut load_cycles = 0;
+        let act_bits = self.spec.pe.act.bits;
+        let weight_bits = self.spec.pe.weight.bits;
+        let mut ifmap_words = Vec::new();
+        for k in 0..k_folds {
+            for m in 0..m_dim {
+                let lanes: Vec<i64> = (0..rows).map(|r| padded(a, m, k * rows + r)).collect();
+                ifmap_words.push(((k * m_dim + m) as u64, lanes));
+            }
+        }
+        let mut weight_words = Vec::new();
+        for n in 0..n_folds {
+            for k in 0..k_folds {
+                for i in 0..rows {
+                    let row = k * rows + rows - 1 - i;
+                    let lanes: Vec<i64> = (0..cols).map(|c| padded(b, row, n * cols + c)).collect();
+                    weight_words.push((((n * k_folds + k) * rows + i) as u64, lanes));
+                }
+            }
+        }
+        for (name, words, lane_bits) in [
+            ("ifmap", ifmap_words, act_bits),
+            ("weight", weight_words, weight_bits),
+        ] {
+            let valid = self.port(&format!("{name}_wr_valid"))?;
+            let address = self.port(&format!("{name}_wr_addr"))?;
+            let data = self.port(&format!("{name}_wr_data"))?;
+            let mut packed = vec![0u32; self.model.width(data).div_ceil(32) as usize];
+            self.model.poke(valid, 1);
+            for (word, lanes) in words {
+                pack(lanes.into_iter(), lane_bits, &mut packed);
+                self.model.poke(address, word);
+                self.model.poke_wide(data, &packed);
+                self.model.step(clk);
+                load_cycles += 1;
+            }
+            self.model.poke(valid, 0);
+        }
+
+        // Start: the descriptor is latched on this edge.
+        for (name, value) in [
+            ("m_vectors", m_dim),
+            ("k_folds", k_folds),
+            ("n_folds", n_folds),
+        ] {
+            let port = self.port(name)?;
+            self.model.poke(port, value as u64);
+        }
+        let (start, done) = (self.port("start")?, self.port("done")?);
+        let (ready, valid) = (self.port("result_ready")?, self.port("result_valid")?);
+        let (data, last) = (self.port("result_data")?, self.port("result_last")?);
+        self.model.poke(start, 1);
+        self.model.step(clk);
+        self.model.poke(start, 0);
+
+        let acc_bits = self.spec.pe.acc_bits;
+        let mut words = vec![0u32; self.model.width(data).div_ceil(32) as usize];
+        let mut result = Array2::<i64>::zeros((m_dim, n_dim));
+        let mut rng = Rng::new(seed);
+        let (mut received, mut cycles, mut last_result_cycle, mut idle) =
+            (0usize, 1u64, 0u64, 0u64);
+        let expected = n_folds * m_dim;
+        loop {
+            let is_ready = rng.chance(result_ready);
+            self.model.poke(ready, u64::from(is_ready));
+            self.model.eval();
+            if self.model.peek(done) == 1 {
+                break;
+            }
+            let fire = is_ready && self.model.peek(valid) == 1;
+            if fire {
+                if received == expected {
+                    return Err(BenchError::Protocol(format!(
+                        "the core sent more than the {expected} result rows of {m_dim}x{k_dim}x{n_dim}"
+                    )));
+                }
+                let (n, m) = (received / m_dim, received % m_dim);
+                let is_last = self.model.peek(last) == 1;
+                if is_last != (m == m_dim - 1) {
+                    return Err(BenchError::Protocol(format!(
+                        "result row {m} of N-fold {n} has result_last={is_last}"
+                    )));
+                }
+                self.model.peek_wide_into(data, &mut words);
+                for c in 0..cols.min(n_dim - n * cols) {
+                    result[[m, n * cols + c]] = unpack(&words, c as u32, acc_bits, true);
+                }
+                received += 1;
+            }
+            self.model.step(clk);
+            cycles += 1;
+            if fire {
+                last_result_cycle = cycles;
+                idle = 0;
+            } else {
+                idle += 1;
+                if idle > 10_000 {
+                    return Err(BenchError::Hang {
+                        cycles,
+                        idle,
+                        state: format!("results {received}/{expected}, done never pulsed"),
+                    });
+                }
+            }
+        }
+        if received != expected {
+            return Err(BenchError::Protocol(format!(
+                "done pulsed after {received} of {expected} result rows"
+            )));
+        }
+        result.mapv_inplace(|v| wrap_signed(v, acc_bits));
+        Ok(CoreRun {
+            result,
+            cycles: last_result_cycle,
+            load_cycles,
+        })
+    }
+}

@@ -1,0 +1,133 @@
+//! Real layers of real networks through the RTL datapath: every TFLite Micro bundle in
+//! `../shared/vectors` (ResNet-8 and DS-CNN, int8) lowered to GEMMs, run on the PE array of each
+//! dataflow and requantized by the post-process unit in Verilator, must equal TFLite Micro's
+//! output exactly; the array's cycles must equal the cycle model's.
+
+use std::path::{Path, PathBuf};
+
+use accelgen::config::{Dataflow, OperandSpec};
+use accelgen::golden::layer::PerChannel;
+use accelgen::golden::{self, compare, Dtype, LayerBundle, RequantMode, Tensor};
+use accelgen_tb::array::{array_spec, int8_spec};
+use accelgen_tb::layer::DatapathBench;
+use accelgen_tb::Traffic;
+
+const I8: OperandSpec = OperandSpec {
+    bits: 8,
+    signed: true,
+};
+const U8: OperandSpec = OperandSpec {
+    bits: 8,
+    signed: false,
+};
+
+fn bundles() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/tflm");
+    let mut directories: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .flat_map(|model| std::fs::read_dir(model.unwrap().path()).unwrap())
+        .map(|layer| layer.unwrap().path())
+        .filter(|path| path.join("layer.yaml").is_file())
+        .collect();
+    directories.sort();
+    assert!(
+        directories.len() >= 20,
+        "found {} bundles",
+        directories.len()
+    );
+    directories
+}
+
+/// Runs every bundle on `dataflow`'s 8×8 array with `traffic`; panics listing each layer that
+/// differs from TFLite Micro (with its first mismatches) or whose cycles miss the model.
+fn every_layer_matches_tflite_micro(dataflow: Dataflow, traffic: &Traffic) {
+    let spec = int8_spec(dataflow, 8, 8);
+    let mut bench = DatapathBench::new(&spec).unwrap();
+    let mut failures = Vec::new();
+    for directory in bundles() {
+        let bundle = LayerBundle::load(&directory).unwrap();
+        let run = bench
+            .run(&bundle, traffic)
+            .unwrap_or_else(|e| panic!("{}: {e}", directory.display()));
+        let expected = bundle
+            .expected
+            .as_ref()
+            .expect("TFLM bundles carry expected.npy");
+        let comparison = compare(expected, &run.output).unwrap();
+        if !comparison.is_exact() {
+            failures.push(format!("{}: {comparison}", bundle.name));
+        }
+        if *traffic == Traffic::full_rate() && run.array_cycles != run.model_cycles {
+            failures.push(format!(
+                "{}: array took {} cycles, the model predicts {}",
+                bundle.name, run.array_cycles, run.model_cycles
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_exactly_on_the_weight_stationary_datapath() {
+    every_layer_matches_tflite_micro(Dataflow::WeightStationary, &Traffic::full_rate());
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_exactly_on_the_output_stationary_datapath() {
+    every_layer_matches_tflite_micro(Dataflow::OutputStationary, &Traffic::full_rate());
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_exactly_on_the_input_stationary_datapath() {
+    every_layer_matches_tflite_micro(Dataflow::InputStationary, &Traffic::full_rate());
+}
+
+#[test]
+fn every_tflm_layer_still_matches_under_random_back_pressure() {
+    every_layer_matches_tflite_micro(
+        Dataflow::WeightStationary,
+        &Traffic::random(77, 0.7, 0.8, 0.6),
+    );
+}
+
+/// `resnet8/op06_conv_2d` (a strided 1×1 conv) changed to raw int32 outputs with per-channel
+/// weight zero points and, if `unsigned_input`, uint8 activations (x + 128, zero point + 128).
+fn raw_variant(unsigned_input: bool) -> LayerBundle {
+    let directory = bundles()
+        .into_iter()
+        .find(|d| d.ends_with("resnet8/op06_conv_2d"))
+        .unwrap();
+    let mut bundle = LayerBundle::load(&directory).unwrap();
+    let channels = *bundle.output_shape.last().unwrap();
+    bundle.params.weight_zero_point =
+        PerChannel::PerChannel((0..channels).map(|c| (c as i32 % 7) - 3).collect());
+    bundle.params.requant = RequantMode::None;
+    bundle.params.output = None;
+    bundle.output_dtype = Dtype::Int32;
+    if unsigned_input {
+        let shifted: Vec<i32> = bundle.input.as_slice().iter().map(|x| x + 128).collect();
+        bundle.input = Tensor::from_vec(Dtype::Uint8, bundle.input.shape(), shifted).unwrap();
+        bundle.params.input_zero_point += 128;
+    }
+    bundle.expected = None;
+    bundle
+}
+
+#[test]
+fn weight_zero_points_raw_int32_outputs_and_uint8_inputs_match_golden_on_the_datapath() {
+    for (unsigned_input, act) in [(false, I8), (true, U8)] {
+        let bundle = raw_variant(unsigned_input);
+        let expected = golden::run_layer(&bundle).unwrap();
+        assert_eq!(expected.dtype(), Dtype::Int32);
+        let spec = array_spec(Dataflow::WeightStationary, 4, 4, act, I8, 32);
+        let run = DatapathBench::new(&spec)
+            .unwrap()
+            .run(&bundle, &Traffic::random(3, 0.8, 0.8, 0.7))
+            .unwrap();
+        let comparison = compare(&expected, &run.output).unwrap();
+        assert!(
+            comparison.is_exact(),
+            "uint8 input {unsigned_input}: {comparison}"
+        );
+    }
+}
