@@ -554,13 +554,14 @@ impl LayerParams {
     }
 }
 
-/// The int32 accumulators `bias + Σ (x − x_zp)·(w − w_zp[c])` of the layer, in the output's shape.
-pub fn accumulators(
+/// Checks the layer against its tensors ([`LayerParams::check`]) and expands the weight zero
+/// points to one per output channel.
+pub(crate) fn checked_shape(
     params: &LayerParams,
     input: &Tensor,
     weight: &Tensor,
     bias: Option<&[i32]>,
-) -> Result<Tensor, LayerError> {
+) -> Result<(LayerShape, Vec<i32>), LayerError> {
     let shape = params.check(
         input.shape(),
         input.dtype(),
@@ -573,6 +574,17 @@ pub fn accumulators(
         &params.weight_zero_point,
         shape.output_channels,
     )?;
+    Ok((shape, weight_zero_points))
+}
+
+/// The int32 accumulators `bias + Σ (x − x_zp)·(w − w_zp[c])` of the layer, in the output's shape.
+pub fn accumulators(
+    params: &LayerParams,
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&[i32]>,
+) -> Result<Tensor, LayerError> {
+    let (shape, weight_zero_points) = checked_shape(params, input, weight, bias)?;
     // Subtract the zero points once per element rather than once per MAC.
     let centered_input: Vec<i32> = input
         .as_slice()

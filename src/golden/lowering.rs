@@ -22,8 +22,7 @@ use ndarray::Array2;
 
 use super::gemm::wrap_signed;
 use super::layer::{
-    conv_dims, expand_per_channel, for_each_tap, fully_connected_dims, LayerError, LayerOp,
-    LayerParams,
+    checked_shape, conv_dims, for_each_tap, fully_connected_dims, LayerError, LayerOp, LayerParams,
 };
 use super::tensor::Tensor;
 
@@ -88,16 +87,8 @@ pub fn lower(
     weight: &Tensor,
     bias: Option<&[i32]>,
 ) -> Result<LoweredLayer, LayerError> {
-    let shape = params.check(
-        input.shape(),
-        input.dtype(),
-        weight.shape(),
-        weight.dtype(),
-        bias.map(<[i32]>::len),
-    )?;
+    let (shape, weight_zero_points) = checked_shape(params, input, weight, bias)?;
     let channels = shape.output_channels;
-    let weight_zero_points =
-        expand_per_channel("weight.zero_point", &params.weight_zero_point, channels)?;
     let x_zp = i64::from(params.input_zero_point);
     let x = input.as_slice();
     let w = weight.as_slice();

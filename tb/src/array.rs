@@ -153,18 +153,7 @@ impl ArrayBench {
         b: &Array2<i64>,
         traffic: &Traffic,
     ) -> Result<GemmRun, BenchError> {
-        let (m_dim, k_dim) = a.dim();
-        let (b_rows, n_dim) = b.dim();
-        if k_dim != b_rows || m_dim == 0 || k_dim == 0 || n_dim == 0 {
-            return Err(BenchError::Shape {
-                a_rows: m_dim,
-                a_cols: k_dim,
-                b_rows,
-                b_cols: n_dim,
-            });
-        }
-        check_range("A", a, self.spec.pe.act)?;
-        check_range("B", b, self.spec.pe.weight)?;
+        check_operands(&self.spec, a, b)?;
         match self.spec.pe_array.dataflow {
             Dataflow::WeightStationary => self.run_stationary(a, b, ("weight", "act"), traffic),
             Dataflow::InputStationary => {
@@ -376,6 +365,28 @@ pub fn mismatches(
         }
     }
     (first, total)
+}
+
+/// Checks that A (M×K) and B (K×N) chain, are not empty and hold values of `spec`'s operand
+/// formats; returns (M, K, N).
+pub(crate) fn check_operands(
+    spec: &AcceleratorSpec,
+    a: &Array2<i64>,
+    b: &Array2<i64>,
+) -> Result<(usize, usize, usize), BenchError> {
+    let (m_dim, k_dim) = a.dim();
+    let (b_rows, n_dim) = b.dim();
+    if k_dim != b_rows || m_dim == 0 || k_dim == 0 || n_dim == 0 {
+        return Err(BenchError::Shape {
+            a_rows: m_dim,
+            a_cols: k_dim,
+            b_rows,
+            b_cols: n_dim,
+        });
+    }
+    check_range("A", a, spec.pe.act)?;
+    check_range("B", b, spec.pe.weight)?;
+    Ok((m_dim, k_dim, n_dim))
 }
 
 fn check_range(

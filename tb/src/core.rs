@@ -9,7 +9,7 @@ use accelgen::golden::gemm::wrap_signed;
 use accelgen_sim::{Model, PortId};
 use ndarray::Array2;
 
-use crate::array::operand_range;
+use crate::array::check_operands;
 use crate::bits::{pack, unpack};
 use crate::build::build_model;
 use crate::error::BenchError;
@@ -67,33 +67,7 @@ impl CoreBench {
             self.spec.pe_array.rows as usize,
             self.spec.pe_array.cols as usize,
         );
-        let ((m_dim, k_dim), n_dim) = (a.dim(), b.ncols());
-        if k_dim != b.nrows() || m_dim == 0 || k_dim == 0 || n_dim == 0 {
-            return Err(BenchError::Shape {
-                a_rows: m_dim,
-                a_cols: k_dim,
-                b_rows: b.nrows(),
-                b_cols: n_dim,
-            });
-        }
-        for (matrix, values, operand) in [("A", a, self.spec.pe.act), ("B", b, self.spec.pe.weight)]
-        {
-            let (low, high) = operand_range(operand);
-            if let Some(((row, col), value)) = values
-                .indexed_iter()
-                .find(|(_, v)| !(low..=high).contains(*v))
-            {
-                return Err(BenchError::OperandRange {
-                    matrix,
-                    row,
-                    col,
-                    value: *value,
-                    operand: operand.tag(),
-                    low,
-                    high,
-                });
-            }
-        }
+        let (m_dim, k_dim, n_dim) = check_operands(&self.spec, a, b)?;
         let (k_folds, n_folds) = (k_dim.div_ceil(rows), n_dim.div_ceil(cols));
         for (buffer, needed, depth) in [
             ("ifmap", k_folds * m_dim, buffers.ifmap.depth),
