@@ -1,27 +1,31 @@
-//! The buffered GEMM core of a weight-stationary array: on-chip ifmap, weight and psum buffers,
-//! the controller that streams a tiled GEMM out of them through the PE array, and the K-fold
-//! accumulation in the psum buffer. The first step of the inference core; the DMA, the CSR block
-//! and the post-process stage attach to its ports.
+//! The buffered GEMM core of a weight-stationary array: on-chip ifmap, weight, psum and parameter
+//! buffers, the controller that streams a tiled GEMM out of them through the PE array, the K-fold
+//! accumulation in the psum buffer and the post-process unit that requantizes each finished row.
+//! The first step of the inference core; the DMA and the CSR block attach to its ports.
 //!
 //! A GEMM `C[M×N] = A[M×K]·B[K×N]` runs as N-folds of C columns, each as K-folds of R rows
 //! (tile t = n·KF + k), from this buffer layout (the host's or the DMA's job):
 //!
 //! - ifmap word `k·M + m` = A[m][k·R .. k·R+R−1] (lane r = row r, zero-padded);
 //! - weight word `t·R + i` = B[k·R + R−1−i][n·C .. n·C+C−1] (the array's weight-beat order);
-//! - results leave N-fold major, row minor: beat `n·M + m` = C[m][n·C .. n·C+C−1], with
-//!   `result_last` on each N-fold's last row.
+//! - param word `n` = the per-channel bias, multiplier and shift of columns n·C .. n·C+C−1
+//!   (see [`param_word_bits`]);
+//! - results leave N-fold major, row minor: beat `n·M + m` = the post-processed
+//!   C[m][n·C .. n·C+C−1] as signed 32-bit lanes, with `result_last` on each N-fold's last row.
 //!
 //! Ports: `<buffer>_wr_*` write one word per cycle (always accepted); `start` with the descriptor
-//! (`m_vectors` ≤ the psum depth, `k_folds`, `n_folds`) begins a GEMM when idle; `busy` is high
-//! until the last result has left and `done` pulses once then. A descriptor with a zero field
-//! finishes at once.
+//! (`m_vectors` ≤ the psum depth, `k_folds`, `n_folds`, and the layer's `zero_point`, `clamp_min`,
+//! `clamp_max`, `bypass`, all latched at the start) begins a GEMM when idle; `busy` is high until
+//! the last result has left and `done` pulses once then. A descriptor with a zero fold or row
+//! count finishes at once.
 //!
 //! Timing: the buffers are register files with asynchronous read, so both feeders offer a beat
 //! every cycle and the array runs at full rate; the psum buffer is read, added and written back in
-//! the cycle an output leaves the array, and only a fold's final row waits for `result_ready`.
-//! A GEMM takes the array's own count (`golden::cycles`) plus one cycle to latch the descriptor.
+//! the cycle an output leaves the array, and only a fold's final row waits for the post-process
+//! unit. A GEMM takes the array's own count (`golden::cycles`) plus one cycle to latch the
+//! descriptor and the post-process latency.
 
-use super::pe_array;
+use super::{pe_array, post_process};
 use crate::config::{AcceleratorSpec, BufferSpec};
 use crate::hdl::{
     add_module, bits_for, lane, pack_lanes, Design, Expr, HdlError, ModuleBuilder, ModuleId, Reg,
@@ -30,6 +34,18 @@ use crate::hdl::{
 
 /// Width of the `k_folds` and `n_folds` descriptor fields.
 pub const FOLD_BITS: u32 = 16;
+
+/// Bits of a param word for `cols` lanes: the biases (32-bit lanes), then the multipliers (32-bit
+/// lanes), then the shifts (6-bit lanes), lane 0 lowest in each field.
+pub fn param_word_bits(cols: u32) -> u32 {
+    cols * (2 * post_process::WORD_BITS + post_process::SHIFT_BITS)
+}
+
+/// Words of the param buffer: one per N-fold, and a GEMM has at most one N-fold per R weight
+/// words.
+pub fn param_depth(spec: &AcceleratorSpec, weight: &BufferSpec) -> u64 {
+    (weight.depth / u64::from(spec.pe_array.rows)).max(2)
+}
 
 /// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array and the buffer depths.
 pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String {
@@ -54,7 +70,9 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         .as_ref()
         .ok_or_else(|| HdlError::Unsupported("the GEMM core needs a buffers: section".into()))?;
     let array_id = pe_array::build(&spec.pe_array, &spec.pe, design)?;
+    let post_process_id = post_process::build(spec.pe_array.cols, spec.pe.acc_bits, design)?;
     let (rows, cols) = (spec.pe_array.rows, spec.pe_array.cols);
+    let params_depth = param_depth(spec, &buffers.weight);
     let acc_bits = spec.pe.acc_bits;
     let (ifmap, weight, psum) = (&buffers.ifmap, &buffers.weight, &buffers.psum);
     let name = module_name(spec, &[ifmap, weight, psum]);
@@ -64,8 +82,9 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             ifmap.depth, weight.depth, psum.depth
         ))
         .doc(format!(
-            "a {rows}x{cols} weight-stationary array; K-folds accumulate in the psum buffer."
-        ));
+            "a {rows}x{cols} weight-stationary array; K-folds accumulate in the psum buffer, and"
+        ))
+        .doc("each finished row is requantized with its channels' parameters.");
         m.parameter("ROWS", rows.into())
             .parameter("COLS", cols.into())
             .parameter("IFMAP_DEPTH", ifmap.depth as i64)
@@ -76,6 +95,12 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         let ifmap_mem = buffer(m, "ifmap", ifmap);
         let weight_mem = buffer(m, "weight", weight);
         let psum_mem = m.memory("psum_buffer", Type::unsigned(psum.word_bits), psum.depth);
+        let param_spec = BufferSpec {
+            word_bits: param_word_bits(cols),
+            depth: params_depth,
+            ..*psum
+        };
+        let param_mem = buffer(m, "param", &param_spec);
 
         // ---- descriptor --------------------------------------------------------------------------
         let count_type = Type::unsigned(bits_for(psum.depth));
@@ -92,6 +117,20 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         );
         let k_folds = m.input_doc("k_folds", fold_type, "ceil(K / ROWS)");
         let n_folds = m.input_doc("n_folds", fold_type, "ceil(N / COLS)");
+        let word = Type::signed(post_process::WORD_BITS);
+        let settings: Vec<(Expr, Reg)> = [
+            ("zero_point", word, "output zero point"),
+            ("clamp_min", word, "lowest output value"),
+            ("clamp_max", word, "highest output value"),
+            (
+                "bypass",
+                Type::bit(),
+                "1: raw int32 acc + bias, no requantization",
+            ),
+        ]
+        .into_iter()
+        .map(|(name, ty, doc)| (m.input_doc(name, ty, doc), m.reg(name, ty)))
+        .collect();
         let result_ready = m.input("result_ready", Type::bit());
 
         let busy = m.reg_reset("busy", Type::bit(), 0);
@@ -102,6 +141,9 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         m.next_when(&m_q, &accept, &m_vectors);
         m.next_when(&k_q, &accept, &k_folds);
         m.next_when(&n_q, &accept, &n_folds);
+        for (input, reg) in &settings {
+            m.next_when(reg, &accept, input);
+        }
         let last_m = m.wire("last_m", &minus_one(&m_q.q()));
         let last_k = m.wire("last_k", &minus_one(&k_q.q()));
 
@@ -179,7 +221,9 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         m.sink(&out_last, "the core counts rows itself (o_m)");
         let first_fold = m.wire("first_fold", &o_k.q().eq(&Expr::zero(fold_type)));
         let final_fold = m.wire("final_fold", &o_k.q().eq(&last_k));
-        let out_ready = m.wire("out_ready", &final_fold.not().or(&result_ready));
+        let post = m.instance("post_process", design, post_process_id);
+        let post_ready = m.connect_output(post, "in_ready");
+        let out_ready = m.wire("out_ready", &final_fold.not().or(&post_ready));
         m.connect(array, "out_ready", &out_ready);
         let out_fire = m.wire("out_fire", &out_valid.and(&out_ready));
         let psum_address = o_m.q().resize(clog2(psum.depth));
@@ -200,10 +244,39 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             &psum_address,
             &sum,
         );
-        m.output("result_valid", &out_valid.and(&final_fold));
-        m.output_doc("result_data", &sum, "lane c = column n·COLS + c of row o_m");
         let o_last = m.wire("o_last", &o_m.q().eq(&last_m));
-        m.output_doc("result_last", &o_last, "last row of an N-fold");
+
+        // ---- post-process: the final fold's rows with their N-fold's parameters ----------------
+        let params = param_mem.read(&o_n.q().resize(clog2(params_depth)));
+        let field = |index: u32, bits: u32| {
+            let low = index * cols * post_process::WORD_BITS;
+            params.slice(low + cols * bits - 1, low)
+        };
+        m.connect(post, "in_valid", &out_valid.and(&final_fold));
+        m.connect(post, "in_data", &sum);
+        m.connect(post, "in_bias", &field(0, post_process::WORD_BITS));
+        m.connect(post, "in_multiplier", &field(1, post_process::WORD_BITS));
+        m.connect(post, "in_shift", &field(2, post_process::SHIFT_BITS));
+        m.connect(post, "in_last", &o_last);
+        for ((_, reg), port) in
+            settings
+                .iter()
+                .zip(["zero_point", "clamp_min", "clamp_max", "bypass"])
+        {
+            m.connect(post, port, &reg.q());
+        }
+        m.connect(post, "out_ready", &result_ready);
+        let result_valid = m.connect_output(post, "out_valid");
+        m.output("result_valid", &result_valid);
+        let result_data = m.connect_output(post, "out_data");
+        let result_last = m.connect_output(post, "out_last");
+        m.output_doc(
+            "result_data",
+            &result_data,
+            "signed 32-bit lane c = column n·COLS + c of the row",
+        );
+        m.output_doc("result_last", &result_last, "last row of an N-fold");
+        let result_fire = m.wire("result_fire", &result_valid.and(&result_ready));
         let o_k_wraps = o_last.and(&final_fold);
         count(m, &o_m, &accept, &out_fire, &o_last);
         count(m, &o_k, &accept, &out_fire.and(&o_last), &o_k_wraps);
@@ -220,7 +293,19 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             .eq(&Expr::zero(count_type))
             .or(&k_folds.eq(&Expr::zero(fold_type)))
             .or(&n_folds.eq(&Expr::zero(fold_type)));
-        let finished = m.wire("finished", &busy.q().and(&o_n.q().eq(&n_q.q())));
+        // Results leaving the post-process unit, counted like the array's outputs.
+        let r_m = m.reg("r_m", count_type);
+        let r_n = m.reg("r_n", fold_type);
+        let r_last = r_m.q().eq(&last_m);
+        count(m, &r_m, &accept, &result_fire, &r_last);
+        count(
+            m,
+            &r_n,
+            &accept,
+            &result_fire.and(&r_last),
+            &Expr::bit(false),
+        );
+        let finished = m.wire("finished", &busy.q().and(&r_n.q().eq(&n_q.q())));
         m.next(
             &busy,
             &accept.select(

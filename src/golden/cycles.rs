@@ -75,14 +75,17 @@ pub fn predicted_cycles(dataflow: Dataflow, array: ArrayShape, gemm: GemmShape) 
     })
 }
 
+/// Pipeline stages of the post-process unit (`blocks::post_process::LATENCY`; the core's tests
+/// check that this model and the RTL agree).
+pub const POST_PROCESS_LATENCY: u64 = 3;
+
 /// Cycles of the buffered GEMM core (`blocks::gemm_core`, weight-stationary) from the edge that
 /// accepts `start` (counted as 1) to the edge that takes the last result, at full rate: its
-/// buffers feed the array every cycle, so it is the array's count plus the descriptor latch.
+/// buffers feed the array every cycle, so it is the array's count plus the descriptor latch and
+/// the post-process pipeline.
 pub fn gemm_core_cycles(array: ArrayShape, gemm: GemmShape) -> u64 {
-    stationary(
-        array,
-        tiling(Dataflow::WeightStationary, array, gemm).expect("WS is modelled"),
-    ) + 1
+    let tiling = tiling(Dataflow::WeightStationary, array, gemm).expect("WS is modelled");
+    1 + stationary(array, tiling) + POST_PROCESS_LATENCY
 }
 
 /// Weight- and input-stationary (`blocks::pe_array::stationary`). Edges are numbered from 1,

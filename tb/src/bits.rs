@@ -13,6 +13,19 @@ pub fn pack(values: impl Iterator<Item = i64>, bits: u32, words: &mut [u32]) {
     }
 }
 
+/// Packs consecutive fields, each a run of lanes of its own width, from the low bits up: what a
+/// word holding several lane-packed fields (e.g. biases, then multipliers, then shifts) looks like.
+pub fn pack_fields(fields: &[(&[i64], u32)], words: &mut [u32]) {
+    words.fill(0);
+    let mut offset = 0;
+    for (lanes, bits) in fields {
+        for value in lanes.iter() {
+            set_bits(words, offset, *bits, *value as u64);
+            offset += bits;
+        }
+    }
+}
+
 /// Lane `lane` of `bits`-wide lanes, as a signed value when `signed`.
 pub fn unpack(words: &[u32], lane: u32, bits: u32, signed: bool) -> i64 {
     let raw = get_bits(words, lane * bits, bits) as i64;
@@ -94,6 +107,14 @@ mod tests {
         assert_eq!(words[0], 0x00ff_0201);
         assert_eq!(unpack(&words, 2, 8, false), 255);
         assert_eq!(unpack(&words, 2, 8, true), -1);
+    }
+
+    #[test]
+    fn fields_follow_each_other_from_the_low_bits() {
+        let mut words = [0u32; 2];
+        pack_fields(&[(&[1, -1], 4), (&[0x2a], 8)], &mut words);
+        assert_eq!(words[0], 0x2a_f1);
+        assert_eq!(unpack(&words, 1, 4, true), -1);
     }
 
     #[test]

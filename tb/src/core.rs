@@ -1,24 +1,58 @@
 //! Driver for the buffered GEMM core (`blocks::gemm_core`, as the top of a config with
-//! `buffers:`): writes the operands into the buffers in the core's layout through its write ports,
-//! starts the GEMM with its descriptor, collects the results under a random `result_ready` and
-//! counts the cycles from the start to the last result.
+//! `buffers:`): writes the operands and the per-channel post-processing parameters into the
+//! buffers in the core's layout through its write ports, starts the GEMM with its descriptor,
+//! collects the results under a random `result_ready` and counts the cycles from the start to
+//! the last result.
 
 use accelgen::blocks::build_design;
+use accelgen::blocks::post_process::{SHIFT_BITS, WORD_BITS};
 use accelgen::config::AcceleratorSpec;
-use accelgen::golden::gemm::wrap_signed;
+use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen_sim::{Model, PortId};
 use ndarray::Array2;
 
 use crate::array::check_operands;
-use crate::bits::{pack, unpack};
+use crate::bits::{pack, pack_fields, unpack};
 use crate::build::build_model;
 use crate::error::BenchError;
+use crate::post_process::Settings;
 use crate::rng::Rng;
+
+/// What the core's post-process stage does to column n of the result: add `bias[n]`, then
+/// requantize with `multipliers[n]` under `settings` (or pass `acc + bias` through with bypass).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostProcessing {
+    pub bias: Vec<i32>,
+    pub multipliers: Vec<QuantizedMultiplier>,
+    pub settings: Settings,
+}
+
+impl PostProcessing {
+    /// Raw accumulators for `columns` columns: zero bias, bypass.
+    pub fn raw(columns: usize) -> PostProcessing {
+        PostProcessing {
+            bias: vec![0; columns],
+            multipliers: vec![
+                QuantizedMultiplier {
+                    multiplier: 0,
+                    shift: 0
+                };
+                columns
+            ],
+            settings: Settings {
+                zero_point: 0,
+                clamp_min: i32::MIN,
+                clamp_max: i32::MAX,
+                bypass: true,
+            },
+        }
+    }
+}
 
 /// What one GEMM on the core produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoreRun {
-    /// M × N, wrapped to the accumulator width.
+    /// M × N post-processed values (signed 32-bit).
     pub result: Array2<i64>,
     /// Edges from the one that accepted `start` (counted as 1) to the one that took the last
     /// result.
@@ -53,12 +87,13 @@ impl CoreBench {
         Ok(self.model.port(name)?)
     }
 
-    /// Runs C = A·B through the buffers; `result_ready` is the chance per cycle that the result
-    /// consumer is ready, drawn from `seed`.
+    /// Runs C = post(A·B) through the buffers; `result_ready` is the chance per cycle that the
+    /// result consumer is ready, drawn from `seed`.
     pub fn run_gemm(
         &mut self,
         a: &Array2<i64>,
         b: &Array2<i64>,
+        post: &PostProcessing,
         result_ready: f64,
         seed: u64,
     ) -> Result<CoreRun, BenchError> {
@@ -69,10 +104,29 @@ impl CoreBench {
         );
         let (m_dim, k_dim, n_dim) = check_operands(&self.spec, a, b)?;
         let (k_folds, n_folds) = (k_dim.div_ceil(rows), n_dim.div_ceil(cols));
+        if post.bias.len() != n_dim || post.multipliers.len() != n_dim {
+            return Err(BenchError::Protocol(format!(
+                "post-processing for {} biases and {} multipliers, but B has {n_dim} columns",
+                post.bias.len(),
+                post.multipliers.len()
+            )));
+        }
+        if let Some(bad) = post
+            .multipliers
+            .iter()
+            .find(|q| !(-31..=31).contains(&q.shift))
+        {
+            return Err(BenchError::Protocol(format!(
+                "shift {} is outside the post-process unit's -31..=31",
+                bad.shift
+            )));
+        }
+        let param_depth = (buffers.weight.depth / rows as u64).max(2);
         for (buffer, needed, depth) in [
             ("ifmap", k_folds * m_dim, buffers.ifmap.depth),
             ("weight", n_folds * k_folds * rows, buffers.weight.depth),
             ("psum", m_dim, buffers.psum.depth),
+            ("param", n_folds, param_depth),
         ] {
             if needed as u64 > depth {
                 return Err(BenchError::Protocol(format!(
@@ -115,6 +169,28 @@ impl CoreBench {
                 }
             }
         }
+        // Param word n: biases, then multipliers, then shifts of columns n·C .. n·C+C−1.
+        let param_words: Vec<(u64, [Vec<i64>; 3])> = (0..n_folds)
+            .map(|n| {
+                let lanes = |value: &dyn Fn(usize) -> i64| -> Vec<i64> {
+                    (0..cols)
+                        .map(|c| {
+                            if n * cols + c < n_dim {
+                                value(n * cols + c)
+                            } else {
+                                0
+                            }
+                        })
+                        .collect()
+                };
+                let fields = [
+                    lanes(&|j| i64::from(post.bias[j])),
+                    lanes(&|j| i64::from(post.multipliers[j].multiplier)),
+                    lanes(&|j| i64::from(post.multipliers[j].shift)),
+                ];
+                (n as u64, fields)
+            })
+            .collect();
         for (name, words, lane_bits) in [
             ("ifmap", ifmap_words, act_bits),
             ("weight", weight_words, weight_bits),
@@ -133,15 +209,40 @@ impl CoreBench {
             }
             self.model.poke(valid, 0);
         }
+        let (valid, address, data) = (
+            self.port("param_wr_valid")?,
+            self.port("param_wr_addr")?,
+            self.port("param_wr_data")?,
+        );
+        let mut packed = vec![0u32; self.model.width(data).div_ceil(32) as usize];
+        self.model.poke(valid, 1);
+        for (word, [biases, multipliers, shifts]) in param_words {
+            let fields = [
+                (&biases[..], WORD_BITS),
+                (&multipliers[..], WORD_BITS),
+                (&shifts[..], SHIFT_BITS),
+            ];
+            pack_fields(&fields, &mut packed);
+            self.model.poke(address, word);
+            self.model.poke_wide(data, &packed);
+            self.model.step(clk);
+            load_cycles += 1;
+        }
+        self.model.poke(valid, 0);
 
         // Start: the descriptor is latched on this edge.
+        let settings = post.settings;
         for (name, value) in [
-            ("m_vectors", m_dim),
-            ("k_folds", k_folds),
-            ("n_folds", n_folds),
+            ("m_vectors", m_dim as u64),
+            ("k_folds", k_folds as u64),
+            ("n_folds", n_folds as u64),
+            ("zero_point", u64::from(settings.zero_point as u32)),
+            ("clamp_min", u64::from(settings.clamp_min as u32)),
+            ("clamp_max", u64::from(settings.clamp_max as u32)),
+            ("bypass", u64::from(settings.bypass)),
         ] {
             let port = self.port(name)?;
-            self.model.poke(port, value as u64);
+            self.model.poke(port, value);
         }
         let (start, done) = (self.port("start")?, self.port("done")?);
         let (ready, valid) = (self.port("result_ready")?, self.port("result_valid")?);
@@ -150,7 +251,6 @@ impl CoreBench {
         self.model.step(clk);
         self.model.poke(start, 0);
 
-        let acc_bits = self.spec.pe.acc_bits;
         let mut words = vec![0u32; self.model.width(data).div_ceil(32) as usize];
         let mut result = Array2::<i64>::zeros((m_dim, n_dim));
         let mut rng = Rng::new(seed);
@@ -180,7 +280,7 @@ impl CoreBench {
                 }
                 self.model.peek_wide_into(data, &mut words);
                 for c in 0..cols.min(n_dim - n * cols) {
-                    result[[m, n * cols + c]] = unpack(&words, c as u32, acc_bits, true);
+                    result[[m, n * cols + c]] = unpack(&words, c as u32, WORD_BITS, true);
                 }
                 received += 1;
             }
@@ -205,7 +305,6 @@ impl CoreBench {
                 "done pulsed after {received} of {expected} result rows"
             )));
         }
-        result.mapv_inplace(|v| wrap_signed(v, acc_bits));
         Ok(CoreRun {
             result,
             cycles: last_result_cycle,

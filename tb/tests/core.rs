@@ -1,12 +1,16 @@
-//! RTL-vs-golden tests of the buffered GEMM core: operands loaded into its buffers, one start,
-//! results through K-fold accumulation in the psum buffer, compared bit-exactly with
-//! `golden::gemm::gemm`; at full rate the cycles equal the array's model plus the start cycle.
+//! RTL-vs-golden tests of the buffered GEMM core: operands and per-channel parameters loaded into
+//! its buffers, one start, results through K-fold accumulation in the psum buffer and the
+//! post-process unit, compared bit-exactly with `golden::gemm::gemm` and `golden::requant`; at
+//! full rate the cycles equal `golden::cycles::gemm_core_cycles`.
 
 use accelgen::config::{AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, OperandSpec};
 use accelgen::golden::cycles::{gemm_core_cycles, ArrayShape, GemmShape};
-use accelgen::golden::gemm::gemm;
+use accelgen::golden::gemm::{gemm, wrap_signed};
+use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
+use accelgen::golden::Requantizer;
 use accelgen_tb::array::{array_spec, mismatches, operand_range};
-use accelgen_tb::core::CoreBench;
+use accelgen_tb::core::{CoreBench, PostProcessing};
+use accelgen_tb::post_process::Settings;
 use accelgen_tb::Rng;
 use ndarray::Array2;
 
@@ -41,20 +45,68 @@ fn random(rng: &mut Rng, rows: usize, cols: usize) -> Array2<i64> {
     Array2::from_shape_fn((rows, cols), |_| rng.range_inclusive(low, high))
 }
 
-/// Runs a random M×K×N GEMM and checks it against golden; at full rate also the cycles.
+/// Per-channel biases and multipliers like a real layer's, int8 output with a zero point.
+fn requantization(rng: &mut Rng, columns: usize) -> PostProcessing {
+    PostProcessing {
+        bias: (0..columns)
+            .map(|_| rng.range_inclusive(-5000, 5000) as i32)
+            .collect(),
+        multipliers: (0..columns)
+            .map(|_| quantize_multiplier(rng.range_inclusive(1, 1 << 20) as f64 * 1e-9))
+            .collect(),
+        settings: Settings {
+            zero_point: -7,
+            clamp_min: -128,
+            clamp_max: 127,
+            bypass: false,
+        },
+    }
+}
+
+/// What the core must output: the golden GEMM, plus bias, through the golden requantizer.
+fn golden(a: &Array2<i64>, b: &Array2<i64>, post: &PostProcessing) -> Array2<i64> {
+    let settings = post.settings;
+    let requantizer = Requantizer::from_multipliers(
+        post.multipliers.clone(),
+        OutputClamp {
+            zero_point: settings.zero_point,
+            min: settings.clamp_min,
+            max: settings.clamp_max,
+        },
+    );
+    let mut product = gemm(a, b, 32);
+    for ((_, n), value) in product.indexed_iter_mut() {
+        let sum = wrap_signed(*value + i64::from(post.bias[n]), 32) as i32;
+        *value = i64::from(if settings.bypass {
+            sum
+        } else {
+            requantizer.requantize(sum, n)
+        });
+    }
+    product
+}
+
+/// Runs a random M×K×N GEMM (raw or requantized) and checks it against golden; at full rate
+/// also the cycles.
 fn check(
     bench: &mut CoreBench,
     spec: &AcceleratorSpec,
     (m, k, n): (usize, usize, usize),
+    requantize: bool,
     ready: f64,
     seed: u64,
 ) {
     let mut rng = Rng::new(seed);
     let (a, b) = (random(&mut rng, m, k), random(&mut rng, k, n));
+    let post = if requantize {
+        requantization(&mut rng, n)
+    } else {
+        PostProcessing::raw(n)
+    };
     let run = bench
-        .run_gemm(&a, &b, ready, seed)
+        .run_gemm(&a, &b, &post, ready, seed)
         .unwrap_or_else(|e| panic!("{m}x{k}x{n}: {e}"));
-    let (first, count) = mismatches(&gemm(&a, &b, 32), &run.result, 8);
+    let (first, count) = mismatches(&golden(&a, &b, &post), &run.result, 8);
     assert_eq!(count, 0, "{m}x{k}x{n}: {count} mismatches, first {first:?}");
     if ready == 1.0 {
         let array = ArrayShape {
@@ -85,8 +137,18 @@ fn core_accumulates_k_folds_in_the_psum_buffer_bit_exactly_with_and_without_back
         ((3, 9, 7), 4),
         ((12, 5, 2), 5),
     ] {
-        check(&mut bench, &spec, shape, 1.0, seed);
-        check(&mut bench, &spec, shape, 0.4, seed + 100);
+        check(&mut bench, &spec, shape, false, 1.0, seed);
+        check(&mut bench, &spec, shape, false, 0.4, seed + 100);
+    }
+}
+
+#[test]
+fn core_requantizes_each_channel_with_its_own_bias_multiplier_and_shift() {
+    let spec = core_spec(2, 3, 64, 64, 16);
+    let mut bench = CoreBench::new(&spec).unwrap();
+    for (shape, seed) in [((5, 7, 8), 11), ((16, 4, 9), 12), ((1, 13, 1), 13)] {
+        check(&mut bench, &spec, shape, true, 1.0, seed);
+        check(&mut bench, &spec, shape, true, 0.3, seed + 100);
     }
 }
 
@@ -94,8 +156,8 @@ fn core_accumulates_k_folds_in_the_psum_buffer_bit_exactly_with_and_without_back
 fn eight_by_eight_core_runs_64_cubed_from_its_buffers_at_the_arrays_full_rate() {
     let spec = core_spec(8, 8, 512, 512, 64);
     let mut bench = CoreBench::new(&spec).unwrap();
-    check(&mut bench, &spec, (64, 64, 64), 1.0, 7);
-    check(&mut bench, &spec, (19, 21, 13), 0.5, 8);
+    check(&mut bench, &spec, (64, 64, 64), true, 1.0, 7);
+    check(&mut bench, &spec, (19, 21, 13), true, 0.5, 8);
 }
 
 #[test]
@@ -103,7 +165,13 @@ fn a_gemm_larger_than_a_buffer_is_refused_naming_the_buffer() {
     let spec = core_spec(2, 3, 64, 64, 16);
     let mut bench = CoreBench::new(&spec).unwrap();
     let error = bench
-        .run_gemm(&Array2::zeros((17, 2)), &Array2::zeros((2, 2)), 1.0, 0)
+        .run_gemm(
+            &Array2::zeros((17, 2)),
+            &Array2::zeros((2, 2)),
+            &PostProcessing::raw(2),
+            1.0,
+            0,
+        )
         .unwrap_err();
     assert!(
         error

@@ -2,7 +2,8 @@
 // Do not edit: change the config or the generator and regenerate.
 //
 // Buffered GEMM core: 128-word ifmap, 64-word weight and 32-word psum buffers feeding
-// a 2x2 weight-stationary array; K-folds accumulate in the psum buffer.
+// a 2x2 weight-stationary array; K-folds accumulate in the psum buffer, and
+// each finished row is requantized with its channels' parameters.
 
 `default_nettype none
 
@@ -15,13 +16,20 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     input  wire          weight_wr_valid,
     input  wire [5:0]    weight_wr_addr,
     input  wire [15:0]   weight_wr_data,
+    input  wire          param_wr_valid,
+    input  wire [4:0]    param_wr_addr,
+    input  wire [139:0]  param_wr_data,
     input  wire          start,  // begin the GEMM described below (when idle)
     input  wire [5:0]    m_vectors,  // M: rows of A, at most the psum depth
     input  wire [15:0]   k_folds,  // ceil(K / ROWS)
     input  wire [15:0]   n_folds,  // ceil(N / COLS)
+    input  wire [31:0]   zero_point,  // signed; output zero point
+    input  wire [31:0]   clamp_min,  // signed; lowest output value
+    input  wire [31:0]   clamp_max,  // signed; highest output value
+    input  wire          bypass,  // 1: raw int32 acc + bias, no requantization
     input  wire          result_ready,
     output wire          result_valid,
-    output wire [63:0]   result_data,  // lane c = column n·COLS + c of row o_m
+    output wire [63:0]   result_data,  // signed 32-bit lane c = column n·COLS + c of the row
     output wire          result_last,  // last row of an N-fold
     output wire          busy,  // a GEMM is running
     output wire          done  // one-cycle pulse after the last result
@@ -36,6 +44,10 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     localparam integer PSUM_DEPTH = 32;
     /* verilator lint_on UNUSEDPARAM */
 
+    reg  [31:0]   zero_point_q;  // signed
+    reg  [31:0]   clamp_min_q;  // signed
+    reg  [31:0]   clamp_max_q;  // signed
+    reg           bypass_q;
     reg           busy_q;
     wire          accept;
     reg  [5:0]    m_vectors_q;
@@ -66,23 +78,37 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     wire          pe_array_out_last;
     wire          first_fold;
     wire          final_fold;
+    wire          post_process_in_ready;
     wire          out_ready;
     wire          out_fire;
     wire [63:0]   sum;
     wire          o_last;
+    wire          post_process_out_valid;
+    wire [63:0]   post_process_out_data;
+    wire          post_process_out_last;
+    wire          result_fire;
+    reg  [5:0]    r_m_q;
+    reg  [15:0]   r_n_q;
     wire          finished;
     reg           done_q;
     reg  [15:0]   ifmap_buffer [0:127];  // 128 words
     reg  [15:0]   weight_buffer [0:63];  // 64 words
     reg  [63:0]   psum_buffer [0:31];  // 32 words
+    reg  [139:0]  param_buffer [0:31];  // 32 words
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
     wire [63:0]   _sum_0;
     wire [63:0]   _sum_1;
+    wire [139:0]  _post_process_in_bias_2;
+    wire [139:0]  _post_process_in_multiplier_3;
+    wire [139:0]  _post_process_in_shift_4;
     /* verilator lint_on UNUSEDSIGNAL */
 
     assign _sum_0 = psum_buffer[o_m_q[4:0]];
     assign _sum_1 = psum_buffer[o_m_q[4:0]];
+    assign _post_process_in_bias_2 = param_buffer[o_n_q[4:0]];
+    assign _post_process_in_multiplier_3 = param_buffer[o_n_q[4:0]];
+    assign _post_process_in_shift_4 = param_buffer[o_n_q[4:0]];
     assign accept = start & (~busy_q);
     assign last_m = m_vectors_q - 6'd1;
     assign last_k = k_folds_q - 16'd1;
@@ -93,17 +119,22 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     assign act_fire = act_valid & pe_array_act_ready;
     assign first_fold = o_k_q == 16'd0;
     assign final_fold = o_k_q == last_k;
-    assign out_ready = (~final_fold) | result_ready;
+    assign out_ready = (~final_fold) | post_process_in_ready;
     assign out_fire = pe_array_out_valid & out_ready;
     assign sum = {(first_fold ? 32'd0 : _sum_0[63:32]) + pe_array_out_data[63:32], (first_fold ? 32'd0 : _sum_1[31:0]) + pe_array_out_data[31:0]};
-    assign result_valid = pe_array_out_valid & final_fold;
-    assign result_data = sum;
     assign o_last = o_m_q == last_m;
-    assign result_last = o_last;
-    assign finished = busy_q & (o_n_q == n_folds_q);
+    assign result_valid = post_process_out_valid;
+    assign result_data = post_process_out_data;
+    assign result_last = post_process_out_last;
+    assign result_fire = post_process_out_valid & result_ready;
+    assign finished = busy_q & (r_n_q == n_folds_q);
     assign busy = busy_q;
     assign done = done_q;
 
+    always @(posedge clk) if (accept) zero_point_q <= zero_point;
+    always @(posedge clk) if (accept) clamp_min_q <= clamp_min;
+    always @(posedge clk) if (accept) clamp_max_q <= clamp_max;
+    always @(posedge clk) if (accept) bypass_q <= bypass;
     always @(posedge clk) begin
         if (rst) busy_q <= 1'd0;
         else busy_q <= accept ? (~(((m_vectors == 6'd0) | (k_folds == 16'd0)) | (n_folds == 16'd0))) : finished ? 1'd0 : busy_q;
@@ -122,6 +153,8 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     always @(posedge clk) o_m_q <= accept ? 6'd0 : out_fire ? (o_last ? 6'd0 : o_m_q + 6'd1) : o_m_q;
     always @(posedge clk) o_k_q <= accept ? 16'd0 : (out_fire & o_last) ? ((o_last & final_fold) ? 16'd0 : o_k_q + 16'd1) : o_k_q;
     always @(posedge clk) o_n_q <= accept ? 16'd0 : (out_fire & (o_last & final_fold)) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
+    always @(posedge clk) r_m_q <= accept ? 6'd0 : result_fire ? ((r_m_q == last_m) ? 6'd0 : r_m_q + 6'd1) : r_m_q;
+    always @(posedge clk) r_n_q <= accept ? 16'd0 : (result_fire & (r_m_q == last_m)) ? (1'd0 ? 16'd0 : r_n_q + 16'd1) : r_n_q;
     always @(posedge clk) begin
         if (rst) done_q <= 1'd0;
         else done_q <= finished | (accept & (((m_vectors == 6'd0) | (k_folds == 16'd0)) | (n_folds == 16'd0)));
@@ -130,6 +163,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     always @(posedge clk) if (ifmap_wr_valid) ifmap_buffer[ifmap_wr_addr] <= ifmap_wr_data;
     always @(posedge clk) if (weight_wr_valid) weight_buffer[weight_wr_addr] <= weight_wr_data;
     always @(posedge clk) if (out_fire & (~final_fold)) psum_buffer[o_m_q[4:0]] <= sum;
+    always @(posedge clk) if (param_wr_valid) param_buffer[param_wr_addr] <= param_wr_data;
 
     pe_array_ws_r2c2_ai8_wi8_acc32 pe_array (
         .clk(clk),
@@ -145,6 +179,26 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
         .act_ready(pe_array_act_ready),
         .out_last(pe_array_out_last),
         .out_data(pe_array_out_data)
+    );
+
+    post_process_l2_acc32 post_process (
+        .clk(clk),
+        .rst(rst),
+        .in_valid(pe_array_out_valid & final_fold),
+        .in_data(sum),
+        .in_bias(_post_process_in_bias_2[63:0]),
+        .in_multiplier(_post_process_in_multiplier_3[127:64]),
+        .in_shift(_post_process_in_shift_4[139:128]),
+        .in_last(o_last),
+        .zero_point(zero_point_q),
+        .clamp_min(clamp_min_q),
+        .clamp_max(clamp_max_q),
+        .bypass(bypass_q),
+        .out_ready(result_ready),
+        .out_valid(post_process_out_valid),
+        .in_ready(post_process_in_ready),
+        .out_last(post_process_out_last),
+        .out_data(post_process_out_data)
     );
 
     // Deliberately unused: the core counts rows itself (o_m)

@@ -14,13 +14,20 @@ module tiny_core (
     input  wire          weight_wr_valid,
     input  wire [5:0]    weight_wr_addr,
     input  wire [15:0]   weight_wr_data,
+    input  wire          param_wr_valid,
+    input  wire [4:0]    param_wr_addr,
+    input  wire [139:0]  param_wr_data,
     input  wire          start,  // begin the GEMM described below (when idle)
     input  wire [5:0]    m_vectors,  // M: rows of A, at most the psum depth
     input  wire [15:0]   k_folds,  // ceil(K / ROWS)
     input  wire [15:0]   n_folds,  // ceil(N / COLS)
+    input  wire [31:0]   zero_point,  // signed; output zero point
+    input  wire [31:0]   clamp_min,  // signed; lowest output value
+    input  wire [31:0]   clamp_max,  // signed; highest output value
+    input  wire          bypass,  // 1: raw int32 acc + bias, no requantization
     input  wire          result_ready,
     output wire          result_valid,
-    output wire [63:0]   result_data,  // lane c = column n·COLS + c of row o_m
+    output wire [63:0]   result_data,  // signed 32-bit lane c = column n·COLS + c of the row
     output wire          result_last,  // last row of an N-fold
     output wire          busy,  // a GEMM is running
     output wire          done  // one-cycle pulse after the last result
@@ -47,10 +54,17 @@ module tiny_core (
         .weight_wr_valid(weight_wr_valid),
         .weight_wr_addr(weight_wr_addr),
         .weight_wr_data(weight_wr_data),
+        .param_wr_valid(param_wr_valid),
+        .param_wr_addr(param_wr_addr),
+        .param_wr_data(param_wr_data),
         .start(start),
         .m_vectors(m_vectors),
         .k_folds(k_folds),
         .n_folds(n_folds),
+        .zero_point(zero_point),
+        .clamp_min(clamp_min),
+        .clamp_max(clamp_max),
+        .bypass(bypass),
         .result_ready(result_ready),
         .result_valid(core_result_valid),
         .result_data(core_result_data),
