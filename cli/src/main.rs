@@ -174,7 +174,7 @@ fn run_layers(args: RunLayerArgs) -> Result<(), Report> {
     if args.json {
         let json = serde_json::json!({
             "config": spec.name,
-            "scope": if args.golden_only { "golden" } else { run_layer::SCOPE },
+            "scope": run_layer::scope(&spec, args.golden_only),
             "layers": reports,
         });
         println!(
@@ -182,7 +182,10 @@ fn run_layers(args: RunLayerArgs) -> Result<(), Report> {
             serde_json::to_string_pretty(&json).expect("the report serializes")
         );
     } else {
-        println!("{}", run_layer::table(&reports, args.golden_only));
+        println!(
+            "{}",
+            run_layer::table(&reports, run_layer::scope(&spec, args.golden_only))
+        );
     }
     let failed: Vec<&str> = reports
         .iter()

@@ -1,24 +1,44 @@
 //! `accelgen run-layer`: layer bundles through the golden model and the RTL datapath, compared
 //! with TFLite Micro's `expected.npy`, reported per layer as a table or JSON.
 //!
-//! The RTL scope today is the datapath (`accelgen_tb::layer`): the configured PE array and the
-//! post-process unit in Verilator, with the tiling and data movement done by the host. The
-//! report says so in its `scope` field, so numbers from later, fuller scopes are never confused
-//! with these.
+//! The RTL scope depends on the config (`accelgen_tb::layer`): with `buffers:`, the buffered
+//! core (buffers, controller, array, psum accumulation, post-process) with the host loading the
+//! buffers; without, the datapath (array and post-process unit) with the host doing the rest.
+//! Every report names its scope, so numbers of different scopes are never confused.
 
 use std::path::{Path, PathBuf};
 
 use accelgen::config::AcceleratorSpec;
 use accelgen::golden::cycles::ArrayShape;
 use accelgen::golden::{self, compare, write_npy, Comparison, LayerBundle, Tensor};
-use accelgen_tb::layer::{DatapathBench, LayerRunError};
+use accelgen_tb::layer::{self, CoreBench, DatapathBench, LayerRun, LayerRunError};
 use accelgen_tb::Traffic;
 use miette::{miette, Report};
 use serde::Serialize;
 
-/// What the RTL side of a report covers.
-pub const SCOPE: &str =
-    "datapath: PE array + post-process in Verilator; host tiling and data movement";
+/// The RTL a report runs layers on.
+enum Bench {
+    Datapath(DatapathBench),
+    Core(CoreBench),
+}
+
+impl Bench {
+    fn run(&mut self, bundle: &LayerBundle) -> Result<LayerRun, LayerRunError> {
+        match self {
+            Bench::Datapath(bench) => bench.run(bundle, &Traffic::full_rate()),
+            Bench::Core(bench) => bench.run(bundle, 1.0),
+        }
+    }
+}
+
+/// What the RTL side of a report on `spec` covers.
+pub fn scope(spec: &AcceleratorSpec, golden_only: bool) -> &'static str {
+    match (golden_only, &spec.buffers) {
+        (true, _) => "golden",
+        (false, Some(_)) => layer::CORE_SCOPE,
+        (false, None) => layer::DATAPATH_SCOPE,
+    }
+}
 
 /// One layer's line of the report.
 #[derive(Debug, Serialize)]
@@ -33,15 +53,18 @@ pub struct LayerReport {
     pub golden_mismatches: Option<usize>,
     /// RTL vs `expected.npy`, or vs the golden model when the bundle has none.
     pub rtl_mismatches: Option<usize>,
-    /// PE-array cycles of the layer's GEMMs, each run from reset at full rate.
-    pub array_cycles: Option<u64>,
-    /// The cycle model's prediction of `array_cycles`.
+    /// RTL cycles at full rate, summed over the layer's GEMM runs (what they cover: the
+    /// report's scope).
+    pub rtl_cycles: Option<u64>,
+    /// The cycle model's prediction of `rtl_cycles`.
     pub model_cycles: Option<u64>,
-    /// Post-process unit cycles (pipelined behind the array in a core; listed apart here).
+    /// Datapath scope: the separate post-process unit's cycles.
     pub post_process_cycles: Option<u64>,
+    /// Core scope: cycles spent loading the buffers (the DMA's job, one word per cycle).
+    pub load_cycles: Option<u64>,
     /// `macs / PEs`: every PE busy every cycle.
     pub ideal_cycles: u64,
-    /// `macs / (PEs · array_cycles)`. Depthwise layers lower to one single-column GEMM per
+    /// `macs / (PEs · rtl_cycles)`. Depthwise layers lower to one single-column GEMM per
     /// channel, so they use at most 1/COLS of the array.
     pub utilization: Option<f64>,
     /// Why the RTL did not run a layer the golden model ran (an unsupported feature, not a
@@ -56,7 +79,7 @@ impl LayerReport {
         self.error.is_some()
             || self.golden_mismatches.is_some_and(|m| m > 0)
             || self.rtl_mismatches.is_some_and(|m| m > 0)
-            || matches!((self.array_cycles, self.model_cycles), (Some(r), Some(m)) if r != m)
+            || matches!((self.rtl_cycles, self.model_cycles), (Some(r), Some(m)) if r != m)
     }
 }
 
@@ -68,10 +91,14 @@ pub fn run(
     golden_only: bool,
     output: Option<&Path>,
 ) -> Result<Vec<LayerReport>, Report> {
-    let mut bench = if golden_only {
-        None
-    } else {
-        Some(DatapathBench::new(spec).map_err(|e| miette!("building the RTL datapath: {e}"))?)
+    let mut bench = match (golden_only, &spec.buffers) {
+        (true, _) => None,
+        (false, Some(_)) => Some(Bench::Core(
+            CoreBench::new(spec).map_err(|e| miette!("building the buffered core: {e}"))?,
+        )),
+        (false, None) => Some(Bench::Datapath(
+            DatapathBench::new(spec).map_err(|e| miette!("building the RTL datapath: {e}"))?,
+        )),
     };
     if let Some(output) = output {
         std::fs::create_dir_all(output)
@@ -91,9 +118,10 @@ pub fn run(
             macs: 0,
             golden_mismatches: None,
             rtl_mismatches: None,
-            array_cycles: None,
+            rtl_cycles: None,
             model_cycles: None,
             post_process_cycles: None,
+            load_cycles: None,
             ideal_cycles: 0,
             utilization: None,
             rtl_skipped: None,
@@ -110,7 +138,7 @@ pub fn run(
 fn run_one(
     report: &mut LayerReport,
     directory: &Path,
-    bench: Option<&mut DatapathBench>,
+    bench: Option<&mut Bench>,
     array: ArrayShape,
     output: Option<&Path>,
 ) -> Result<(), String> {
@@ -138,7 +166,7 @@ fn run_one(
     // Every PE busy every cycle: the layer's MACs over the array's.
     let pes = array.rows * array.cols;
     report.ideal_cycles = report.macs.div_ceil(pes);
-    let written = match bench.map(|bench| bench.run(&bundle, &Traffic::full_rate())) {
+    let written = match bench.map(|bench| bench.run(&bundle)) {
         None => golden,
         Some(Err(LayerRunError::OnnxRequant)) => {
             report.rtl_skipped = Some(LayerRunError::OnnxRequant.to_string());
@@ -148,10 +176,11 @@ fn run_one(
         Some(Ok(run)) => {
             let reference = bundle.expected.as_ref().unwrap_or(&golden);
             report.rtl_mismatches = Some(mismatches(reference, &run.output)?);
-            report.array_cycles = Some(run.array_cycles);
+            report.rtl_cycles = Some(run.rtl_cycles);
             report.model_cycles = Some(run.model_cycles);
-            report.post_process_cycles = Some(run.post_process_cycles);
-            report.utilization = Some(run.macs as f64 / (pes * run.array_cycles) as f64);
+            report.post_process_cycles = run.post_process_cycles;
+            report.load_cycles = run.load_cycles;
+            report.utilization = Some(run.macs as f64 / (pes * run.rtl_cycles) as f64);
             run.output
         }
     };
@@ -162,12 +191,12 @@ fn run_one(
     Ok(())
 }
 
-/// The report as an aligned table, one line per layer, then a total line.
-pub fn table(reports: &[LayerReport], golden_only: bool) -> String {
+/// The report as an aligned table, one line per layer, then a total line naming the scope.
+pub fn table(reports: &[LayerReport], scope: &str) -> String {
     let dash = || "-".to_string();
     let mut lines = vec![format!(
         "{:<34} {:<17} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6}",
-        "layer", "op", "outputs", "MACs", "golden", "rtl", "array_cyc", "model", "ideal", "util"
+        "layer", "op", "outputs", "MACs", "golden", "rtl", "rtl_cyc", "model", "ideal", "util"
     )];
     for r in reports {
         if let Some(error) = &r.error {
@@ -183,7 +212,7 @@ pub fn table(reports: &[LayerReport], golden_only: bool) -> String {
             r.macs,
             count(r.golden_mismatches),
             count(r.rtl_mismatches),
-            r.array_cycles.map_or_else(dash, |v| v.to_string()),
+            r.rtl_cycles.map_or_else(dash, |v| v.to_string()),
             r.model_cycles.map_or_else(dash, |v| v.to_string()),
             r.ideal_cycles,
             r.utilization.map_or_else(dash, |u| format!("{:.3}", u)),
@@ -193,15 +222,15 @@ pub fn table(reports: &[LayerReport], golden_only: bool) -> String {
         }
     }
     let failed = reports.iter().filter(|r| r.failed()).count();
-    let rtl: u64 = reports.iter().filter_map(|r| r.array_cycles).sum();
+    let rtl: u64 = reports.iter().filter_map(|r| r.rtl_cycles).sum();
     let ideal: u64 = reports.iter().map(|r| r.ideal_cycles).sum();
     lines.push(format!(
         "{} layers, {failed} failed; {}",
         reports.len(),
-        if golden_only {
+        if scope == "golden" {
             "golden only".to_string()
         } else {
-            format!("PE array {rtl} cycles vs ideal {ideal}; scope: {SCOPE}")
+            format!("RTL {rtl} cycles vs ideal {ideal}; scope: {scope}")
         }
     ));
     lines.join("\n")

@@ -400,7 +400,7 @@ fn run_layer_reports_zero_mismatches_and_model_equal_cycles_on_real_layers() {
     for layer in layers {
         assert_eq!(layer["golden_mismatches"], 0, "{layer}");
         assert_eq!(layer["rtl_mismatches"], 0, "{layer}");
-        assert_eq!(layer["array_cycles"], layer["model_cycles"], "{layer}");
+        assert_eq!(layer["rtl_cycles"], layer["model_cycles"], "{layer}");
         assert!(layer["macs"].as_u64().unwrap() > 0, "{layer}");
     }
     assert_eq!(layers[1]["op"], "depthwise_conv2d");
@@ -484,4 +484,31 @@ fn check_reports_buffer_geometry_and_generate_refuses_banks_it_cannot_build_yet(
         "{stderr}"
     );
     assert!(!out.exists(), "nothing is written");
+}
+
+#[test]
+fn run_layer_on_a_buffered_config_runs_the_core_and_says_so() {
+    let result = accelgen(&[
+        "run-layer",
+        "--config",
+        "configs/tiny_core.yaml",
+        "--json",
+        &tflm_bundle("resnet8/op06_conv_2d"),
+        &tflm_bundle("kws_dscnn/op01_depthwise_conv_2d"),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert!(
+        json["scope"].as_str().unwrap().starts_with("core:"),
+        "{json}"
+    );
+    for layer in json["layers"].as_array().unwrap() {
+        assert_eq!(layer["rtl_mismatches"], 0, "{layer}");
+        assert_eq!(layer["rtl_cycles"], layer["model_cycles"], "{layer}");
+        assert!(layer["load_cycles"].as_u64().unwrap() > 0, "{layer}");
+    }
 }

@@ -14,16 +14,21 @@
 //!   C[m][n·C .. n·C+C−1] as signed 32-bit lanes, with `result_last` on each N-fold's last row.
 //!
 //! Ports: `<buffer>_wr_*` write one word per cycle (always accepted); `start` with the descriptor
-//! (`m_vectors` ≤ the psum depth, `k_folds`, `n_folds`, and the layer's `zero_point`, `clamp_min`,
-//! `clamp_max`, `bypass`, all latched at the start) begins a GEMM when idle; `busy` is high until
-//! the last result has left and `done` pulses once then. A descriptor with a zero fold or row
-//! count finishes at once.
+//! (`m_vectors` ≤ the psum depth, `k_folds`, `n_folds`, the layer's `zero_point`, `clamp_min`,
+//! `clamp_max`, `bypass`, and `accumulate`/`finish`, all latched at the start) begins a GEMM when
+//! idle; `busy` is high until the last result has left (or, without `finish`, the last sum is
+//! stored) and `done` pulses once then. A descriptor with a zero fold or row count finishes at
+//! once.
+//!
+//! A reduction longer than the buffers hold runs as several GEMMs over the same rows and one
+//! N-fold (psum word m holds row m): the first with `finish` = 0, the middle ones with
+//! `accumulate` = 1 and `finish` = 0, the last with `accumulate` = 1 and `finish` = 1.
 //!
 //! Timing: the buffers are register files with asynchronous read, so both feeders offer a beat
 //! every cycle and the array runs at full rate; the psum buffer is read, added and written back in
 //! the cycle an output leaves the array, and only a fold's final row waits for the post-process
-//! unit. A GEMM takes the array's own count (`golden::cycles`) plus one cycle to latch the
-//! descriptor and the post-process latency.
+//! unit. From the start to `done`, a GEMM takes the array's own count (`golden::cycles`), one
+//! cycle to latch the descriptor, the post-process latency when it finishes, and one for `done`.
 
 use super::{pe_array, post_process};
 use crate::config::{AcceleratorSpec, BufferSpec};
@@ -141,6 +146,20 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         m.next_when(&m_q, &accept, &m_vectors);
         m.next_when(&k_q, &accept, &k_folds);
         m.next_when(&n_q, &accept, &n_folds);
+        // A reduction longer than the buffers runs as several GEMMs over the same rows: all but
+        // the first add to the psum buffer, all but the last leave their sums there.
+        let accumulate = m.input_doc(
+            "accumulate",
+            Type::bit(),
+            "1: the first K-fold adds to the psum buffer instead of starting from zero",
+        );
+        let finish = m.input_doc(
+            "finish",
+            Type::bit(),
+            "1: the final K-fold is post-processed and sent out; 0: it stays in the psum buffer",
+        );
+        let accumulate_q = m.pipe_when("accumulate", &accept, &accumulate);
+        let finish_q = m.pipe_when("finish", &accept, &finish);
         for (input, reg) in &settings {
             m.next_when(reg, &accept, input);
         }
@@ -221,16 +240,18 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         m.sink(&out_last, "the core counts rows itself (o_m)");
         let first_fold = m.wire("first_fold", &o_k.q().eq(&Expr::zero(fold_type)));
         let final_fold = m.wire("final_fold", &o_k.q().eq(&last_k));
+        let from_zero = m.wire("from_zero", &first_fold.and(&accumulate_q.not()));
+        let emit = m.wire("emit", &final_fold.and(&finish_q));
         let post = m.instance("post_process", design, post_process_id);
         let post_ready = m.connect_output(post, "in_ready");
-        let out_ready = m.wire("out_ready", &final_fold.not().or(&post_ready));
+        let out_ready = m.wire("out_ready", &emit.not().or(&post_ready));
         m.connect(array, "out_ready", &out_ready);
         let out_fire = m.wire("out_fire", &out_valid.and(&out_ready));
         let psum_address = o_m.q().resize(clog2(psum.depth));
         let stored = psum_mem.read(&psum_address);
         let sums: Vec<Expr> = (0..cols)
             .map(|c| {
-                let previous = first_fold.select(
+                let previous = from_zero.select(
                     &Expr::zero(Type::unsigned(acc_bits)),
                     &lane(&stored, c, acc_bits),
                 );
@@ -238,12 +259,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             })
             .collect();
         let sum = m.wire("sum", &pack_lanes(&sums));
-        m.write(
-            &psum_mem,
-            &out_fire.and(&final_fold.not()),
-            &psum_address,
-            &sum,
-        );
+        m.write(&psum_mem, &out_fire.and(&emit.not()), &psum_address, &sum);
         let o_last = m.wire("o_last", &o_m.q().eq(&last_m));
 
         // ---- post-process: the final fold's rows with their N-fold's parameters ----------------
@@ -252,7 +268,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             let low = index * cols * post_process::WORD_BITS;
             params.slice(low + cols * bits - 1, low)
         };
-        m.connect(post, "in_valid", &out_valid.and(&final_fold));
+        m.connect(post, "in_valid", &out_valid.and(&emit));
         m.connect(post, "in_data", &sum);
         m.connect(post, "in_bias", &field(0, post_process::WORD_BITS));
         m.connect(post, "in_multiplier", &field(1, post_process::WORD_BITS));
@@ -305,7 +321,9 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             &result_fire.and(&r_last),
             &Expr::bit(false),
         );
-        let finished = m.wire("finished", &busy.q().and(&r_n.q().eq(&n_q.q())));
+        // Done when the last result has left (finish) or the last sum is stored (no finish).
+        let counted = finish_q.select(&r_n.q(), &o_n.q());
+        let finished = m.wire("finished", &busy.q().and(&counted.eq(&n_q.q())));
         m.next(
             &busy,
             &accept.select(

@@ -49,13 +49,37 @@ impl PostProcessing {
     }
 }
 
+/// Where a run sits in a reduction split over several runs (see `blocks::gemm_core`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KChunk {
+    /// Add to the psum buffer's contents instead of starting from zero.
+    pub accumulate: bool,
+    /// Post-process the sums and send them out (else leave them in the psum buffer).
+    pub finish: bool,
+}
+
+impl KChunk {
+    /// A whole reduction in one run.
+    pub const WHOLE: KChunk = KChunk {
+        accumulate: false,
+        finish: true,
+    };
+
+    /// Chunk `index` of `count`.
+    pub fn of(index: usize, count: usize) -> KChunk {
+        KChunk {
+            accumulate: index > 0,
+            finish: index + 1 == count,
+        }
+    }
+}
+
 /// What one GEMM on the core produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoreRun {
-    /// M × N post-processed values (signed 32-bit).
+    /// M × N post-processed values (signed 32-bit); zeros when the run does not finish.
     pub result: Array2<i64>,
-    /// Edges from the one that accepted `start` (counted as 1) to the one that took the last
-    /// result.
+    /// Edges from the one that accepted `start` (counted as 1) to the one that raised `done`.
     pub cycles: u64,
     /// Cycles spent writing the buffers before the start (one word per cycle).
     pub load_cycles: u64,
@@ -94,6 +118,7 @@ impl CoreBench {
         a: &Array2<i64>,
         b: &Array2<i64>,
         post: &PostProcessing,
+        chunk: KChunk,
         result_ready: f64,
         seed: u64,
     ) -> Result<CoreRun, BenchError> {
@@ -240,6 +265,8 @@ impl CoreBench {
             ("clamp_min", u64::from(settings.clamp_min as u32)),
             ("clamp_max", u64::from(settings.clamp_max as u32)),
             ("bypass", u64::from(settings.bypass)),
+            ("accumulate", u64::from(chunk.accumulate)),
+            ("finish", u64::from(chunk.finish)),
         ] {
             let port = self.port(name)?;
             self.model.poke(port, value);
@@ -254,9 +281,8 @@ impl CoreBench {
         let mut words = vec![0u32; self.model.width(data).div_ceil(32) as usize];
         let mut result = Array2::<i64>::zeros((m_dim, n_dim));
         let mut rng = Rng::new(seed);
-        let (mut received, mut cycles, mut last_result_cycle, mut idle) =
-            (0usize, 1u64, 0u64, 0u64);
-        let expected = n_folds * m_dim;
+        let (mut received, mut cycles, mut idle) = (0usize, 1u64, 0u64);
+        let expected = if chunk.finish { n_folds * m_dim } else { 0 };
         loop {
             let is_ready = rng.chance(result_ready);
             self.model.poke(ready, u64::from(is_ready));
@@ -286,12 +312,17 @@ impl CoreBench {
             }
             self.model.step(clk);
             cycles += 1;
+            // Without results to wait for, a run may take its whole full-rate length in silence.
+            let silence_limit = if chunk.finish {
+                10_000
+            } else {
+                10_000 + 4 * (n_folds * k_folds * (m_dim + rows)) as u64
+            };
             if fire {
-                last_result_cycle = cycles;
                 idle = 0;
             } else {
                 idle += 1;
-                if idle > 10_000 {
+                if idle > silence_limit {
                     return Err(BenchError::Hang {
                         cycles,
                         idle,
@@ -307,7 +338,7 @@ impl CoreBench {
         }
         Ok(CoreRun {
             result,
-            cycles: last_result_cycle,
+            cycles,
             load_cycles,
         })
     }

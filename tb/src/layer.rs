@@ -1,23 +1,27 @@
-//! A whole layer through the verified datapath: the layer is lowered to GEMMs on stored values
-//! (`golden::lowering`), every GEMM runs on the configured PE array in Verilator, and every
-//! accumulator goes through the post-processing unit in Verilator with its channel's bias,
-//! multiplier and shift. What this bench does in software is exactly what the inference core's
-//! controller, DMA and psum buffer will do in hardware: the im2col addressing, the K-fold psum
-//! accumulation of weight- and input-stationary arrays, and the row sums of layers with weight
-//! zero points.
+//! A whole layer through the RTL, at two scopes. Either way the layer is first lowered to GEMMs on
+//! stored values (`golden::lowering`, the im2col the core's controller will do).
+//!
+//! - [`DatapathBench`]: every GEMM runs on the configured PE array and every accumulator goes
+//!   through the post-processing unit, both in Verilator; the host adds K-fold partial sums and
+//!   the row sums of layers with weight zero points.
+//! - [`CoreBench`]: for configs with `buffers:`, every GEMM is cut into chunks that fit the
+//!   buffers and runs on the buffered core, which accumulates K-folds and requantizes itself;
+//!   the host only loads the buffers (the DMA's job).
 
+use accelgen::blocks::gemm_core;
 use accelgen::config::{AcceleratorSpec, OperandSpec};
-use accelgen::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
+use accelgen::golden::cycles::{gemm_core_cycles, predicted_cycles, ArrayShape, GemmShape};
 use accelgen::golden::lowering::{self, LoweredLayer};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen::golden::{Dtype, LayerBundle, LayerError, RequantMode, Tensor};
-use ndarray::Array2;
+use ndarray::{s, Array2};
 
 use crate::array::{ArrayBench, Traffic};
+use crate::core::{KChunk, PostProcessing};
 use crate::error::BenchError;
 use crate::post_process::{LaneBeat, PostProcessBench, Settings};
 
-/// Why a layer cannot run on the datapath.
+/// Why a layer cannot run on the RTL.
 #[derive(Debug, thiserror::Error)]
 pub enum LayerRunError {
     #[error(transparent)]
@@ -38,9 +42,13 @@ pub enum LayerRunError {
         dtype: &'static str,
         message: String,
     },
+    #[error("weight zero points need per-row bias corrections (row sums), which the buffered core does not compute yet; run this layer with a config without buffers:")]
+    RowSums,
+    #[error("{what} does not fit the buffers: {detail}")]
+    DoesNotFit { what: String, detail: String },
 }
 
-/// What one layer produced on the datapath.
+/// What one layer produced on the RTL.
 #[derive(Debug, Clone)]
 pub struct LayerRun {
     /// The RTL's output, in the layer's output shape and dtype.
@@ -49,13 +57,93 @@ pub struct LayerRun {
     pub macs: u64,
     /// Multiply-accumulates of the lowered GEMMs the array ran (padding taps included).
     pub array_macs: u64,
-    /// PE-array cycles, summed over the layer's GEMMs (each run from reset at full rate).
-    pub array_cycles: u64,
-    /// The cycle model's prediction of `array_cycles`.
+    /// What the cycle counts cover: [`DATAPATH_SCOPE`] or [`CORE_SCOPE`].
+    pub scope: &'static str,
+    /// RTL cycles at full rate, summed over the layer's GEMMs (datapath: the PE array's; core:
+    /// from each start to its last result).
+    pub rtl_cycles: u64,
+    /// The cycle model's prediction of `rtl_cycles`.
     pub model_cycles: u64,
-    /// Post-process cycles (one beat per output row and lane group, plus the pipeline).
-    pub post_process_cycles: u64,
-    pub gemms: usize,
+    /// Datapath only: the separate post-process unit's cycles.
+    pub post_process_cycles: Option<u64>,
+    /// Core only: cycles spent writing the buffers (one word per cycle).
+    pub load_cycles: Option<u64>,
+    /// GEMM runs on the RTL (core: after cutting GEMMs to fit the buffers).
+    pub runs: usize,
+}
+
+/// The scope of [`DatapathBench`]'s cycle counts.
+pub const DATAPATH_SCOPE: &str =
+    "datapath: PE array + post-process in Verilator; host tiling, psum accumulation, data movement";
+/// The scope of [`CoreBench`]'s cycle counts.
+pub const CORE_SCOPE: &str = "core: buffers, controller, PE array, psum accumulation and post-process in Verilator; host lowering and buffer loads";
+
+/// A lowered layer with what its post-processing needs.
+struct Prepared {
+    lowered: LoweredLayer,
+    multipliers: Vec<QuantizedMultiplier>,
+    settings: Settings,
+    output_dtype: Dtype,
+}
+
+/// Lowers `bundle` and derives its per-channel multipliers and layer settings, checking that its
+/// operands fit `spec`'s formats.
+fn prepare(spec: &AcceleratorSpec, bundle: &LayerBundle) -> Result<Prepared, LayerRunError> {
+    check_format("input.dtype", bundle.input.dtype(), spec.pe.act, "act")?;
+    check_format(
+        "weight.dtype",
+        bundle.weight.dtype(),
+        spec.pe.weight,
+        "weight",
+    )?;
+    let params = &bundle.params;
+    let lowered = lowering::lower(
+        params,
+        &bundle.input,
+        &bundle.weight,
+        bundle.bias.as_deref(),
+    )?;
+    let requantizer = params.requantizer(lowered.output_channels)?;
+    let (multipliers, settings, output_dtype) = match requantizer.mode() {
+        RequantMode::Onnx => return Err(LayerRunError::OnnxRequant),
+        RequantMode::None => {
+            let raw = PostProcessing::raw(lowered.output_channels);
+            (raw.multipliers, raw.settings, Dtype::Int32)
+        }
+        RequantMode::Tflite => {
+            let clamp = requantizer.clamp();
+            let multipliers = requantizer
+                .tflite_multipliers()
+                .expect("tflite mode")
+                .to_vec();
+            let settings = Settings {
+                zero_point: clamp.zero_point,
+                clamp_min: clamp.min,
+                clamp_max: clamp.max,
+                bypass: false,
+            };
+            (multipliers, settings, bundle.output_dtype)
+        }
+    };
+    Ok(Prepared {
+        lowered,
+        multipliers,
+        settings,
+        output_dtype,
+    })
+}
+
+impl Prepared {
+    /// The output tensor from flat channel-last values.
+    fn output(&self, values: Vec<i32>) -> Result<Tensor, LayerRunError> {
+        let dtype = self.output_dtype;
+        Tensor::from_vec(dtype, &self.lowered.output_shape, values).map_err(|e| {
+            LayerRunError::OutputRange {
+                dtype: dtype.name(),
+                message: e.to_string(),
+            }
+        })
+    }
 }
 
 /// The PE array and post-process unit of one config, built once, reused for any layer.
@@ -80,55 +168,8 @@ impl DatapathBench {
         bundle: &LayerBundle,
         traffic: &Traffic,
     ) -> Result<LayerRun, LayerRunError> {
-        check_format("input.dtype", bundle.input.dtype(), self.spec.pe.act, "act")?;
-        check_format(
-            "weight.dtype",
-            bundle.weight.dtype(),
-            self.spec.pe.weight,
-            "weight",
-        )?;
-        let params = &bundle.params;
-        let lowered = lowering::lower(
-            params,
-            &bundle.input,
-            &bundle.weight,
-            bundle.bias.as_deref(),
-        )?;
-        let requantizer = params.requantizer(lowered.output_channels)?;
-        let (multipliers, settings) = match requantizer.mode() {
-            RequantMode::Onnx => return Err(LayerRunError::OnnxRequant),
-            RequantMode::None => (
-                vec![
-                    QuantizedMultiplier {
-                        multiplier: 0,
-                        shift: 0
-                    };
-                    lowered.output_channels
-                ],
-                Settings {
-                    zero_point: 0,
-                    clamp_min: i32::MIN,
-                    clamp_max: i32::MAX,
-                    bypass: true,
-                },
-            ),
-            RequantMode::Tflite => {
-                let clamp = requantizer.clamp();
-                (
-                    requantizer
-                        .tflite_multipliers()
-                        .expect("tflite mode")
-                        .to_vec(),
-                    Settings {
-                        zero_point: clamp.zero_point,
-                        clamp_min: clamp.min,
-                        clamp_max: clamp.max,
-                        bypass: false,
-                    },
-                )
-            }
-        };
-
+        let prepared = prepare(&self.spec, bundle)?;
+        let lowered = &prepared.lowered;
         let array = ArrayShape {
             rows: self.spec.pe_array.rows.into(),
             cols: self.spec.pe_array.cols.into(),
@@ -148,31 +189,140 @@ impl DatapathBench {
             products.push(run.result);
         }
 
-        let beats = post_process_beats(&lowered, &products, &multipliers, self.spec.pe_array.cols);
+        let beats = post_process_beats(
+            lowered,
+            &products,
+            &prepared.multipliers,
+            self.spec.pe_array.cols,
+        );
         let (outputs, post_process_cycles) =
             self.post_process
-                .run(&beats, settings, beats.len(), traffic)?;
-        let values = assemble(&lowered, &outputs, self.spec.pe_array.cols as usize);
-        let output_dtype = if requantizer.mode() == RequantMode::None {
-            Dtype::Int32
-        } else {
-            bundle.output_dtype
-        };
-        let output =
-            Tensor::from_vec(output_dtype, &lowered.output_shape, values).map_err(|e| {
-                LayerRunError::OutputRange {
-                    dtype: output_dtype.name(),
-                    message: e.to_string(),
-                }
-            })?;
+                .run(&beats, prepared.settings, beats.len(), traffic)?;
+        let values = assemble(lowered, &outputs, self.spec.pe_array.cols as usize);
         Ok(LayerRun {
-            output,
+            output: prepared.output(values)?,
             macs: lowered.layer_macs,
             array_macs: lowered.macs(),
-            array_cycles,
+            scope: DATAPATH_SCOPE,
+            rtl_cycles: array_cycles,
             model_cycles,
-            post_process_cycles,
-            gemms: lowered.gemms.len(),
+            post_process_cycles: Some(post_process_cycles),
+            load_cycles: None,
+            runs: lowered.gemms.len(),
+        })
+    }
+}
+
+/// The buffered core of one config (`buffers:`), built once, reused for any layer.
+pub struct CoreBench {
+    spec: AcceleratorSpec,
+    core: crate::core::CoreBench,
+}
+
+impl CoreBench {
+    pub fn new(spec: &AcceleratorSpec) -> Result<CoreBench, BenchError> {
+        Ok(CoreBench {
+            spec: spec.clone(),
+            core: crate::core::CoreBench::new(spec)?,
+        })
+    }
+
+    /// Runs `bundle`'s layer on the core at full rate (results with `result_ready` drawn from
+    /// `ready`), cutting every GEMM into the largest chunks the buffers hold.
+    pub fn run(&mut self, bundle: &LayerBundle, ready: f64) -> Result<LayerRun, LayerRunError> {
+        let prepared = prepare(&self.spec, bundle)?;
+        let lowered = &prepared.lowered;
+        let buffers = self.spec.buffers.clone().expect("a core has buffers");
+        let (rows, cols) = (
+            self.spec.pe_array.rows as usize,
+            self.spec.pe_array.cols as usize,
+        );
+        let array = ArrayShape {
+            rows: rows as u64,
+            cols: cols as u64,
+        };
+        let param_depth = gemm_core::param_depth(&self.spec, &buffers.weight) as usize;
+        let mut values = vec![0i32; lowered.pixels * lowered.output_channels];
+        let (mut rtl_cycles, mut model_cycles, mut load_cycles, mut runs) = (0, 0, 0, 0);
+        for gemm in &lowered.gemms {
+            let (m_dim, k_dim) = gemm.a.dim();
+            let n_dim = gemm.b.ncols();
+            // The core adds one bias per column: the per-row part (weight zero points) is not
+            // in hardware yet.
+            if (0..n_dim).any(|n| gemm.bias.column(n).iter().any(|b| *b != gemm.bias[[0, n]])) {
+                return Err(LayerRunError::RowSums);
+            }
+            // The largest chunks the buffers hold: K-folds per run (a reduction longer than
+            // that runs as several accumulating runs over one N-fold), then rows, then N-folds.
+            let k_folds = k_dim.div_ceil(rows);
+            let folds_per_run = k_folds
+                .min(buffers.ifmap.depth as usize)
+                .min(buffers.weight.depth as usize / rows);
+            if folds_per_run == 0 {
+                return Err(LayerRunError::DoesNotFit {
+                    what: "one K-fold".to_string(),
+                    detail: format!(
+                        "it needs {rows} weight words; the weight buffer holds {}",
+                        buffers.weight.depth
+                    ),
+                });
+            }
+            let k_chunks = k_folds.div_ceil(folds_per_run);
+            let m_chunk =
+                (buffers.psum.depth as usize).min(buffers.ifmap.depth as usize / folds_per_run);
+            let n_chunk = if k_chunks == 1 {
+                (buffers.weight.depth as usize / (k_folds * rows)).min(param_depth) * cols
+            } else {
+                cols
+            };
+            for m0 in (0..m_dim).step_by(m_chunk) {
+                let m1 = (m0 + m_chunk).min(m_dim);
+                for n0 in (0..n_dim).step_by(n_chunk) {
+                    let n1 = (n0 + n_chunk).min(n_dim);
+                    let channels = &gemm.channels[n0..n1];
+                    let post = PostProcessing {
+                        bias: (n0..n1).map(|n| gemm.bias[[0, n]] as i32).collect(),
+                        multipliers: channels.iter().map(|&c| prepared.multipliers[c]).collect(),
+                        settings: prepared.settings,
+                    };
+                    for chunk in 0..k_chunks {
+                        let k0 = chunk * folds_per_run * rows;
+                        let k1 = (k0 + folds_per_run * rows).min(k_dim);
+                        let a = gemm.a.slice(s![m0..m1, k0..k1]).to_owned();
+                        let b = gemm.b.slice(s![k0..k1, n0..n1]).to_owned();
+                        let k_chunk = KChunk::of(chunk, k_chunks);
+                        let run = self
+                            .core
+                            .run_gemm(&a, &b, &post, k_chunk, ready, runs as u64)?;
+                        let shape = GemmShape {
+                            m: (m1 - m0) as u64,
+                            k: (k1 - k0) as u64,
+                            n: (n1 - n0) as u64,
+                        };
+                        rtl_cycles += run.cycles;
+                        model_cycles += gemm_core_cycles(array, shape, k_chunk.finish);
+                        load_cycles += run.load_cycles;
+                        runs += 1;
+                        if k_chunk.finish {
+                            for ((m, n), value) in run.result.indexed_iter() {
+                                values[(m0 + m) * lowered.output_channels + channels[n]] =
+                                    *value as i32;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(LayerRun {
+            output: prepared.output(values)?,
+            macs: lowered.layer_macs,
+            array_macs: lowered.macs(),
+            scope: CORE_SCOPE,
+            rtl_cycles,
+            model_cycles,
+            post_process_cycles: None,
+            load_cycles: Some(load_cycles),
+            runs,
         })
     }
 }

@@ -9,7 +9,7 @@ use accelgen::golden::gemm::{gemm, wrap_signed};
 use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
 use accelgen::golden::Requantizer;
 use accelgen_tb::array::{array_spec, mismatches, operand_range};
-use accelgen_tb::core::{CoreBench, PostProcessing};
+use accelgen_tb::core::{CoreBench, KChunk, PostProcessing};
 use accelgen_tb::post_process::Settings;
 use accelgen_tb::Rng;
 use ndarray::Array2;
@@ -104,7 +104,7 @@ fn check(
         PostProcessing::raw(n)
     };
     let run = bench
-        .run_gemm(&a, &b, &post, ready, seed)
+        .run_gemm(&a, &b, &post, KChunk::WHOLE, ready, seed)
         .unwrap_or_else(|e| panic!("{m}x{k}x{n}: {e}"));
     let (first, count) = mismatches(&golden(&a, &b, &post), &run.result, 8);
     assert_eq!(count, 0, "{m}x{k}x{n}: {count} mismatches, first {first:?}");
@@ -118,7 +118,7 @@ fn check(
             k: k as u64,
             n: n as u64,
         };
-        let model = gemm_core_cycles(array, shape);
+        let model = gemm_core_cycles(array, shape, true);
         assert_eq!(
             run.cycles, model,
             "{m}x{k}x{n}: core cycles vs golden::cycles"
@@ -169,6 +169,7 @@ fn a_gemm_larger_than_a_buffer_is_refused_naming_the_buffer() {
             &Array2::zeros((17, 2)),
             &Array2::zeros((2, 2)),
             &PostProcessing::raw(2),
+            KChunk::WHOLE,
             1.0,
             0,
         )
@@ -179,4 +180,39 @@ fn a_gemm_larger_than_a_buffer_is_refused_naming_the_buffer() {
             .contains("needs 17 psum words; the buffer holds 16"),
         "{error}"
     );
+}
+
+#[test]
+fn a_reduction_split_over_runs_accumulates_in_the_psum_buffer_and_finishes_once() {
+    // K = 40 in chunks of 14, 14 and 12: only the last run sends results, and they equal the
+    // whole GEMM's; the runs that do not finish take no post-process cycles.
+    let spec = core_spec(2, 3, 64, 64, 16);
+    let mut bench = CoreBench::new(&spec).unwrap();
+    let mut rng = Rng::new(21);
+    let (a, b) = (random(&mut rng, 9, 40), random(&mut rng, 40, 3));
+    let post = requantization(&mut rng, 3);
+    let array = ArrayShape { rows: 2, cols: 3 };
+    let chunks = [(0, 14), (14, 28), (28, 40)];
+    let mut last = None;
+    for (index, &(k0, k1)) in chunks.iter().enumerate() {
+        let chunk = KChunk::of(index, chunks.len());
+        let a_part = a.slice(ndarray::s![.., k0..k1]).to_owned();
+        let b_part = b.slice(ndarray::s![k0..k1, ..]).to_owned();
+        let run = bench
+            .run_gemm(&a_part, &b_part, &post, chunk, 1.0, 30 + index as u64)
+            .unwrap();
+        let shape = GemmShape {
+            m: 9,
+            k: (k1 - k0) as u64,
+            n: 3,
+        };
+        assert_eq!(
+            run.cycles,
+            gemm_core_cycles(array, shape, chunk.finish),
+            "chunk {index}"
+        );
+        last = Some(run);
+    }
+    let (first, count) = mismatches(&golden(&a, &b, &post), &last.unwrap().result, 8);
+    assert_eq!(count, 0, "{count} mismatches, first {first:?}");
 }

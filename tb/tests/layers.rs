@@ -1,15 +1,16 @@
-//! Real layers of real networks through the RTL datapath: every TFLite Micro bundle in
-//! `../shared/vectors` (ResNet-8 and DS-CNN, int8) lowered to GEMMs, run on the PE array of each
-//! dataflow and requantized by the post-process unit in Verilator, must equal TFLite Micro's
-//! output exactly; the array's cycles must equal the cycle model's.
+//! Real layers of real networks through the RTL: every TFLite Micro bundle in `../shared/vectors`
+//! (ResNet-8 and DS-CNN, int8) lowered to GEMMs must equal TFLite Micro's output exactly, run on
+//! the datapath (the PE array of each dataflow and the post-process unit) and on the buffered
+//! core (from its buffers, with K-fold accumulation and requantization inside, reductions split
+//! over several runs when the buffers are small); the RTL cycles must equal the cycle model's.
 
 use std::path::{Path, PathBuf};
 
-use accelgen::config::{Dataflow, OperandSpec};
+use accelgen::config::{AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, OperandSpec};
 use accelgen::golden::layer::PerChannel;
 use accelgen::golden::{self, compare, Dtype, LayerBundle, RequantMode, Tensor};
 use accelgen_tb::array::{array_spec, int8_spec};
-use accelgen_tb::layer::DatapathBench;
+use accelgen_tb::layer::{CoreBench, DatapathBench};
 use accelgen_tb::Traffic;
 
 const I8: OperandSpec = OperandSpec {
@@ -57,10 +58,10 @@ fn every_layer_matches_tflite_micro(dataflow: Dataflow, traffic: &Traffic) {
         if !comparison.is_exact() {
             failures.push(format!("{}: {comparison}", bundle.name));
         }
-        if *traffic == Traffic::full_rate() && run.array_cycles != run.model_cycles {
+        if *traffic == Traffic::full_rate() && run.rtl_cycles != run.model_cycles {
             failures.push(format!(
                 "{}: array took {} cycles, the model predicts {}",
-                bundle.name, run.array_cycles, run.model_cycles
+                bundle.name, run.rtl_cycles, run.model_cycles
             ));
         }
     }
@@ -130,4 +131,75 @@ fn weight_zero_points_raw_int32_outputs_and_uint8_inputs_match_golden_on_the_dat
             "uint8 input {unsigned_input}: {comparison}"
         );
     }
+}
+
+/// A weight-stationary core with single-bank regions of the given depths (in words).
+fn core_spec(rows: u32, cols: u32, ifmap: u64, weight: u64, psum: u64) -> AcceleratorSpec {
+    let mut spec = array_spec(Dataflow::WeightStationary, rows, cols, I8, I8, 32);
+    spec.name = format!("tb_layer_core_r{rows}c{cols}_i{ifmap}_w{weight}_p{psum}");
+    let region = |word_bits: u32, depth: u64| BufferSpec {
+        word_bits,
+        depth,
+        banks: 1,
+        bank_depth: depth,
+        bank_address_bits: 64 - (depth - 1).leading_zeros(),
+        address_bits: 64 - (depth - 1).leading_zeros(),
+        double_buffered: false,
+    };
+    spec.buffers = Some(BuffersSpec {
+        ifmap: region(rows * 8, ifmap),
+        weight: region(cols * 8, weight),
+        psum: region(cols * 32, psum),
+    });
+    spec
+}
+
+/// Runs every bundle on the buffered core of `spec`; panics listing each layer that differs
+/// from TFLite Micro or whose cycles miss `golden::cycles`.
+fn every_layer_matches_tflite_micro_on_the_core(spec: &AcceleratorSpec) {
+    let mut bench = CoreBench::new(spec).unwrap();
+    let mut failures = Vec::new();
+    for directory in bundles() {
+        let bundle = LayerBundle::load(&directory).unwrap();
+        let run = bench
+            .run(&bundle, 1.0)
+            .unwrap_or_else(|e| panic!("{}: {e}", directory.display()));
+        let comparison = compare(bundle.expected.as_ref().unwrap(), &run.output).unwrap();
+        if !comparison.is_exact() {
+            failures.push(format!("{}: {comparison}", bundle.name));
+        }
+        if run.rtl_cycles != run.model_cycles {
+            failures.push(format!(
+                "{}: core took {} cycles, the model predicts {}",
+                bundle.name, run.rtl_cycles, run.model_cycles
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_on_a_tiny_core_that_splits_every_reduction() {
+    // 32 ifmap, 16 weight words: reductions over 8 folds of 2 run as accumulating runs.
+    every_layer_matches_tflite_micro_on_the_core(&core_spec(2, 2, 32, 16, 16));
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_on_an_8x8_core() {
+    every_layer_matches_tflite_micro_on_the_core(&core_spec(8, 8, 4096, 2048, 1024));
+}
+
+#[test]
+fn a_layer_on_a_core_under_result_back_pressure_still_matches() {
+    let directory = bundles()
+        .into_iter()
+        .find(|d| d.ends_with("kws_dscnn/op02_conv_2d"))
+        .unwrap();
+    let bundle = LayerBundle::load(&directory).unwrap();
+    let run = CoreBench::new(&core_spec(4, 4, 256, 256, 64))
+        .unwrap()
+        .run(&bundle, 0.3)
+        .unwrap();
+    let comparison = compare(bundle.expected.as_ref().unwrap(), &run.output).unwrap();
+    assert!(comparison.is_exact(), "{comparison}");
 }

@@ -13,5 +13,5 @@
 # the integrating flow knows and this block does not.
 
 create_clock -name clk -period 5.000 [get_ports clk]
-set_input_delay 1.000 -clock clk [get_ports { rst ifmap_wr_valid ifmap_wr_addr ifmap_wr_data weight_wr_valid weight_wr_addr weight_wr_data param_wr_valid param_wr_addr param_wr_data start m_vectors k_folds n_folds zero_point clamp_min clamp_max bypass result_ready }]
+set_input_delay 1.000 -clock clk [get_ports { rst ifmap_wr_valid ifmap_wr_addr ifmap_wr_data weight_wr_valid weight_wr_addr weight_wr_data param_wr_valid param_wr_addr param_wr_data start m_vectors k_folds n_folds zero_point clamp_min clamp_max bypass result_ready accumulate finish }]
 set_output_delay 1.000 -clock clk [get_ports { result_valid result_data result_last busy done }]

@@ -28,6 +28,8 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     input  wire [31:0]   clamp_max,  // signed; highest output value
     input  wire          bypass,  // 1: raw int32 acc + bias, no requantization
     input  wire          result_ready,
+    input  wire          accumulate,  // 1: the first K-fold adds to the psum buffer instead of starting from zero
+    input  wire          finish,  // 1: the final K-fold is post-processed and sent out; 0: it stays in the psum buffer
     output wire          result_valid,
     output wire [63:0]   result_data,  // signed 32-bit lane c = column n·COLS + c of the row
     output wire          result_last,  // last row of an N-fold
@@ -53,6 +55,8 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     reg  [5:0]    m_vectors_q;
     reg  [15:0]   k_folds_q;
     reg  [15:0]   n_folds_q;
+    reg           accumulate_q;
+    reg           finish_q;
     wire [5:0]    last_m;
     wire [15:0]   last_k;
     reg           w_row_q;
@@ -78,6 +82,8 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     wire          pe_array_out_last;
     wire          first_fold;
     wire          final_fold;
+    wire          from_zero;
+    wire          emit;
     wire          post_process_in_ready;
     wire          out_ready;
     wire          out_fire;
@@ -119,15 +125,17 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     assign act_fire = act_valid & pe_array_act_ready;
     assign first_fold = o_k_q == 16'd0;
     assign final_fold = o_k_q == last_k;
-    assign out_ready = (~final_fold) | post_process_in_ready;
+    assign from_zero = first_fold & (~accumulate_q);
+    assign emit = final_fold & finish_q;
+    assign out_ready = (~emit) | post_process_in_ready;
     assign out_fire = pe_array_out_valid & out_ready;
-    assign sum = {(first_fold ? 32'd0 : _sum_0[63:32]) + pe_array_out_data[63:32], (first_fold ? 32'd0 : _sum_1[31:0]) + pe_array_out_data[31:0]};
+    assign sum = {(from_zero ? 32'd0 : _sum_0[63:32]) + pe_array_out_data[63:32], (from_zero ? 32'd0 : _sum_1[31:0]) + pe_array_out_data[31:0]};
     assign o_last = o_m_q == last_m;
     assign result_valid = post_process_out_valid;
     assign result_data = post_process_out_data;
     assign result_last = post_process_out_last;
     assign result_fire = post_process_out_valid & result_ready;
-    assign finished = busy_q & (r_n_q == n_folds_q);
+    assign finished = busy_q & ((finish_q ? r_n_q : o_n_q) == n_folds_q);
     assign busy = busy_q;
     assign done = done_q;
 
@@ -142,6 +150,8 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     always @(posedge clk) if (accept) m_vectors_q <= m_vectors;
     always @(posedge clk) if (accept) k_folds_q <= k_folds;
     always @(posedge clk) if (accept) n_folds_q <= n_folds;
+    always @(posedge clk) if (accept) accumulate_q <= accumulate;
+    always @(posedge clk) if (accept) finish_q <= finish;
     always @(posedge clk) w_row_q <= accept ? 1'd0 : weight_fire ? ((w_row_q == 1'd1) ? 1'd0 : w_row_q + 1'd1) : w_row_q;
     always @(posedge clk) w_k_q <= accept ? 16'd0 : (weight_fire & (w_row_q == 1'd1)) ? (((w_row_q == 1'd1) & (w_k_q == last_k)) ? 16'd0 : w_k_q + 16'd1) : w_k_q;
     always @(posedge clk) w_n_q <= accept ? 16'd0 : (weight_fire & ((w_row_q == 1'd1) & (w_k_q == last_k))) ? (1'd0 ? 16'd0 : w_n_q + 16'd1) : w_n_q;
@@ -162,7 +172,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
 
     always @(posedge clk) if (ifmap_wr_valid) ifmap_buffer[ifmap_wr_addr] <= ifmap_wr_data;
     always @(posedge clk) if (weight_wr_valid) weight_buffer[weight_wr_addr] <= weight_wr_data;
-    always @(posedge clk) if (out_fire & (~final_fold)) psum_buffer[o_m_q[4:0]] <= sum;
+    always @(posedge clk) if (out_fire & (~emit)) psum_buffer[o_m_q[4:0]] <= sum;
     always @(posedge clk) if (param_wr_valid) param_buffer[param_wr_addr] <= param_wr_data;
 
     pe_array_ws_r2c2_ai8_wi8_acc32 pe_array (
@@ -184,7 +194,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     post_process_l2_acc32 post_process (
         .clk(clk),
         .rst(rst),
-        .in_valid(pe_array_out_valid & final_fold),
+        .in_valid(pe_array_out_valid & emit),
         .in_data(sum),
         .in_bias(_post_process_in_bias_2[63:0]),
         .in_multiplier(_post_process_in_multiplier_3[127:64]),

@@ -26,6 +26,8 @@ module tiny_core (
     input  wire [31:0]   clamp_max,  // signed; highest output value
     input  wire          bypass,  // 1: raw int32 acc + bias, no requantization
     input  wire          result_ready,
+    input  wire          accumulate,  // 1: the first K-fold adds to the psum buffer instead of starting from zero
+    input  wire          finish,  // 1: the final K-fold is post-processed and sent out; 0: it stays in the psum buffer
     output wire          result_valid,
     output wire [63:0]   result_data,  // signed 32-bit lane c = column n·COLS + c of the row
     output wire          result_last,  // last row of an N-fold
@@ -66,6 +68,8 @@ module tiny_core (
         .clamp_max(clamp_max),
         .bypass(bypass),
         .result_ready(result_ready),
+        .accumulate(accumulate),
+        .finish(finish),
         .result_valid(core_result_valid),
         .result_data(core_result_data),
         .result_last(core_result_last),
