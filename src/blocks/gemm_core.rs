@@ -30,7 +30,7 @@
 //! unit. From the start to `done`, a GEMM takes the array's own count (`golden::cycles`), one
 //! cycle to latch the descriptor, the post-process latency when it finishes, and one for `done`.
 
-use super::{pe_array, post_process};
+use super::{pe_array, post_process, regmap};
 use crate::config::{AcceleratorSpec, BufferSpec};
 use crate::hdl::{
     add_module, bits_for, lane, pack_lanes, Design, Expr, HdlError, ModuleBuilder, ModuleId, Reg,
@@ -97,15 +97,15 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             .parameter("PSUM_DEPTH", psum.depth as i64);
 
         // ---- buffers and their write ports ----------------------------------------------------
-        let ifmap_mem = buffer(m, "ifmap", ifmap);
-        let weight_mem = buffer(m, "weight", weight);
+        let (ifmap_mem, ifmap_write) = buffer(m, "ifmap", ifmap);
+        let (weight_mem, weight_write) = buffer(m, "weight", weight);
         let psum_mem = m.memory("psum_buffer", Type::unsigned(psum.word_bits), psum.depth);
         let param_spec = BufferSpec {
             word_bits: param_word_bits(cols),
             depth: params_depth,
             ..*psum
         };
-        let param_mem = buffer(m, "param", &param_spec);
+        let (param_mem, param_write) = buffer(m, "param", &param_spec);
 
         // ---- descriptor --------------------------------------------------------------------------
         let count_type = Type::unsigned(bits_for(psum.depth));
@@ -335,11 +335,50 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         m.next(&done, &finished.or(&accept.and(&degenerate)));
         m.output_doc("busy", &busy.q(), "a GEMM is running");
         m.output_doc("done", &done.q(), "one-cycle pulse after the last result");
+
+        // ---- performance counters: cumulative, cleared by reset or clear_counters --------------
+        let clear = m.input_doc("clear_counters", Type::bit(), "zero every perf_* counter");
+        let act_waiting = busy.q().and(&act_valid).and(&act_fire.not());
+        // Each counter's event, in the register map's order (`regmap::COUNTERS`).
+        let psum_read = out_fire.and(&from_zero.not());
+        let psum_write = out_fire.and(&emit.not());
+        let buffer_writes = (&(&ifmap_write.extend(2) + &weight_write.extend(2))
+            + &param_write.extend(2))
+            .truncate(2);
+        for (port, doc) in regmap::COUNTERS {
+            let amount = match *port {
+                "perf_busy_cycles" => busy.q(),
+                "perf_act_beats" => act_fire.clone(),
+                "perf_weight_beats" => weight_fire.clone(),
+                "perf_weight_wait_cycles" => act_waiting.clone(),
+                "perf_result_stall_cycles" => result_valid.and(&result_ready.not()),
+                "perf_psum_reads" => psum_read.clone(),
+                "perf_psum_writes" => psum_write.clone(),
+                "perf_results" => result_fire.clone(),
+                "perf_buffer_writes" => buffer_writes.clone(),
+                other => {
+                    unreachable!("regmap::COUNTERS names {other}, which the core does not count")
+                }
+            };
+            let value = counter32(m, port, &clear, &amount.extend(32));
+            m.output_doc(port, &value, doc);
+        }
     })
 }
 
-/// A buffer with its write port `<name>_wr_{valid,addr,data}`.
-fn buffer(m: &mut ModuleBuilder, name: &str, spec: &BufferSpec) -> crate::hdl::Mem {
+/// A 32-bit counter register `name` adding `amount` every cycle, zeroed by `clear`.
+fn counter32(m: &mut ModuleBuilder, name: &str, clear: &Expr, amount: &Expr) -> Expr {
+    let counter = m.reg_reset(name, Type::unsigned(32), 0);
+    let sum = (&counter.q() + amount).truncate(32);
+    m.next(
+        &counter,
+        &clear.select(&Expr::zero(Type::unsigned(32)), &sum),
+    );
+    counter.q()
+}
+
+/// A buffer with its write port `<name>_wr_{valid,addr,data}`; returns it and the write valid.
+fn buffer(m: &mut ModuleBuilder, name: &str, spec: &BufferSpec) -> (crate::hdl::Mem, Expr) {
     let memory = m.memory(
         &format!("{name}_buffer"),
         Type::unsigned(spec.word_bits),
@@ -352,7 +391,7 @@ fn buffer(m: &mut ModuleBuilder, name: &str, spec: &BufferSpec) -> crate::hdl::M
     );
     let data = m.input(&format!("{name}_wr_data"), Type::unsigned(spec.word_bits));
     m.write(&memory, &valid, &address, &data);
-    memory
+    (memory, valid)
 }
 
 /// A counter register: cleared by `clear`, else on `step` wraps to 0 when `wraps` or counts up.

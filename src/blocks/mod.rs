@@ -2,10 +2,12 @@
 //! latency, throughput), its module name (encoding every parameter that changes the RTL), its
 //! builder and its tests. Blocks read only their slice of the spec and never write text.
 
+pub mod csr;
 pub mod gemm_core;
 pub mod pe;
 pub mod pe_array;
 pub mod post_process;
+pub mod regmap;
 pub mod top;
 
 use crate::config::AcceleratorSpec;

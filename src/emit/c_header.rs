@@ -1,10 +1,13 @@
 //! `sw/<name>.h`: the C header a driver includes: the configuration constants (array shape,
-//! dataflow, operand formats, accumulator width, clock) as `ACCELGEN_<NAME>_*` macros, and the
-//! place where the CSR map will be generated once the design has a register block.
+//! dataflow, operand formats, accumulator width, clock) as `ACCELGEN_<NAME>_*` macros and, for a
+//! design with the buffered core, its register map (`blocks::regmap`, the table the CSR block is
+//! built from) and buffer geometry.
 
 use askama::Template;
 
 use super::verilog::Banner;
+use crate::blocks::csr::Kind;
+use crate::blocks::{gemm_core, regmap};
 use crate::config::{AcceleratorSpec, Dataflow};
 use crate::hdl::Design;
 
@@ -49,6 +52,10 @@ struct HeaderTemplate {
     weight_bits: u32,
     weight_signed: u8,
     acc_bits: u32,
+    /// (macro suffix, byte offset, description) of every register; empty without a core.
+    registers: Vec<(String, String, &'static str)>,
+    /// (macro suffix, value, description) of the buffer geometry and bit fields.
+    core_constants: Vec<(String, String, String)>,
 }
 
 /// Renders `sw/<name>.h`.
@@ -74,6 +81,99 @@ pub fn render(spec: &AcceleratorSpec, design: &Design, banner: &Banner) -> Strin
         weight_bits: spec.pe.weight.bits,
         weight_signed: u8::from(spec.pe.weight.signed),
         acc_bits: spec.pe.acc_bits,
+        registers: registers(spec),
+        core_constants: core_constants(spec),
     };
     super::rendered(template.render())
+}
+
+fn registers(spec: &AcceleratorSpec) -> Vec<(String, String, &'static str)> {
+    if spec.buffers.is_none() {
+        return Vec::new();
+    }
+    regmap::core_registers(spec)
+        .into_iter()
+        .map(|register| {
+            (
+                register.name.to_ascii_uppercase(),
+                format!("{:#05x}", register.offset),
+                register.doc,
+            )
+        })
+        .collect()
+}
+
+fn core_constants(spec: &AcceleratorSpec) -> Vec<(String, String, String)> {
+    let Some(buffers) = &spec.buffers else {
+        return Vec::new();
+    };
+    let registers = regmap::core_registers(spec);
+    let mut constants = Vec::new();
+    for register in &registers {
+        if let Kind::Control { pulses, levels } = &register.kind {
+            for (bit, name) in pulses.iter().chain(levels.iter()).enumerate() {
+                let kind = if bit < pulses.len() { "pulse" } else { "level" };
+                constants.push((
+                    format!("{}_{}", register.name, name).to_ascii_uppercase(),
+                    format!("(1U << {bit})"),
+                    format!("{} bit {name} ({kind})", register.name.to_ascii_uppercase()),
+                ));
+            }
+        }
+    }
+    for (name, mask) in [("BUSY", regmap::STATUS_BUSY), ("DONE", regmap::STATUS_DONE)] {
+        constants.push((
+            format!("STATUS_{name}"),
+            format!("(1U << {})", mask.trailing_zeros()),
+            format!("STATUS bit {name}"),
+        ));
+    }
+    for (region, buffer) in buffers.regions() {
+        let name = region.to_ascii_uppercase();
+        constants.push((
+            format!("{name}_DEPTH"),
+            format!("{}U", buffer.depth),
+            format!("{region} buffer words"),
+        ));
+        constants.push((
+            format!("{name}_WORD_BITS"),
+            format!("{}U", buffer.word_bits),
+            format!("bits per {region} word"),
+        ));
+    }
+    constants.push((
+        "PARAM_DEPTH".into(),
+        format!("{}U", gemm_core::param_depth(spec, &buffers.weight)),
+        "param buffer words (one per N-fold)".into(),
+    ));
+    constants
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load_str;
+
+    #[test]
+    fn a_core_config_lists_its_registers_and_buffers_and_an_array_config_has_none() {
+        let core = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/configs/tiny_core.yaml"
+        ))
+        .unwrap();
+        let spec = load_str(&core, "tiny_core.yaml").unwrap();
+        let registers = super::registers(&spec);
+        assert!(registers
+            .iter()
+            .any(|(name, offset, _)| name == "CTRL" && offset == "0x000"));
+        assert!(registers
+            .iter()
+            .any(|(name, _, _)| name == "PERF_BUSY_CYCLES"));
+        let constants = super::core_constants(&spec);
+        assert!(constants
+            .iter()
+            .any(|(name, value, _)| name == "IFMAP_DEPTH" && value == "128U"));
+        let mut array_only = spec.clone();
+        array_only.buffers = None;
+        assert!(super::registers(&array_only).is_empty());
+    }
 }

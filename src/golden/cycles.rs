@@ -79,14 +79,14 @@ pub fn predicted_cycles(dataflow: Dataflow, array: ArrayShape, gemm: GemmShape) 
 /// check that this model and the RTL agree).
 pub const POST_PROCESS_LATENCY: u64 = 3;
 
-/// Cycles of the buffered GEMM core (`blocks::gemm_core`, weight-stationary) from the edge that
-/// accepts `start` (counted as 1) to the edge that raises `done`, at full rate: its buffers feed
-/// the array every cycle, so it is the descriptor latch, the array's count, the post-process
-/// pipeline when the run `finish`es (sends results out), and the `done` register.
+/// Cycles the buffered GEMM core (`blocks::gemm_core`, weight-stationary) is busy for a GEMM at
+/// full rate — what its PERF_BUSY_CYCLES counter reads: its buffers feed the array every cycle,
+/// so it is the array's count, the post-process pipeline when the run `finish`es (sends results
+/// out), and the cycle in which the end is noticed.
 pub fn gemm_core_cycles(array: ArrayShape, gemm: GemmShape, finish: bool) -> u64 {
     let tiling = tiling(Dataflow::WeightStationary, array, gemm).expect("WS is modelled");
     let post_process = if finish { POST_PROCESS_LATENCY } else { 0 };
-    1 + stationary(array, tiling) + post_process + 1
+    stationary(array, tiling) + post_process + 1
 }
 
 /// Weight- and input-stationary (`blocks::pe_array::stationary`). Edges are numbered from 1,

@@ -4,18 +4,20 @@
 //! collects the results under a random `result_ready` and counts the cycles from the start to
 //! the last result.
 
-use accelgen::blocks::build_design;
 use accelgen::blocks::post_process::{SHIFT_BITS, WORD_BITS};
+use accelgen::blocks::{build_design, regmap};
 use accelgen::config::AcceleratorSpec;
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen_sim::{Model, PortId};
 use ndarray::Array2;
 
 use crate::array::check_operands;
+use crate::axi_lite::AxiLiteHost;
 use crate::bits::{pack, pack_fields, unpack};
 use crate::build::build_model;
 use crate::error::BenchError;
 use crate::post_process::Settings;
+
 use crate::rng::Rng;
 
 /// What the core's post-process stage does to column n of the result: add `bias[n]`, then
@@ -79,10 +81,23 @@ impl KChunk {
 pub struct CoreRun {
     /// M × N post-processed values (signed 32-bit); zeros when the run does not finish.
     pub result: Array2<i64>,
-    /// Edges from the one that accepted `start` (counted as 1) to the one that raised `done`.
+    /// Cycles the core was busy, from its PERF_BUSY_CYCLES counter.
     pub cycles: u64,
     /// Cycles spent writing the buffers before the start (one word per cycle).
     pub load_cycles: u64,
+    /// Every performance counter, read over AXI4-Lite after the run: (register, value).
+    pub counters: Vec<(&'static str, u32)>,
+}
+
+impl CoreRun {
+    /// The value of counter `name` (`perf_act_beats`, …).
+    pub fn counter(&self, name: &str) -> u32 {
+        self.counters
+            .iter()
+            .find(|(counter, _)| *counter == name)
+            .unwrap_or_else(|| panic!("no counter {name}"))
+            .1
+    }
 }
 
 /// A built model of one buffered core.
@@ -105,6 +120,36 @@ impl CoreBench {
             spec: spec.clone(),
             model,
         })
+    }
+
+    /// Resets the core with every input idle and returns an AXI4-Lite master on its register
+    /// port (driving handshakes with `eagerness`), for tests of the register file itself.
+    pub fn reset_with_host(
+        &mut self,
+        seed: u64,
+        eagerness: f64,
+    ) -> Result<AxiLiteHost, BenchError> {
+        let host = AxiLiteHost::new(&self.model, seed, eagerness)?;
+        host.idle(&mut self.model);
+        for name in [
+            "ifmap_wr_valid",
+            "weight_wr_valid",
+            "param_wr_valid",
+            "result_ready",
+        ] {
+            let port = self.port(name)?;
+            self.model.poke(port, 0);
+        }
+        let (clk, rst) = (self.port("clk")?, self.port("rst")?);
+        self.model.poke(rst, 1);
+        self.model.step_n(clk, 2);
+        self.model.poke(rst, 0);
+        Ok(host)
+    }
+
+    /// The Verilator model (for tests that drive ports the bench does not).
+    pub fn model_mut(&mut self) -> &mut Model {
+        &mut self.model
     }
 
     fn port(&self, name: &str) -> Result<PortId, BenchError> {
@@ -163,15 +208,8 @@ impl CoreBench {
             matrix.get((row, col)).copied().unwrap_or(0)
         };
 
-        let (clk, rst) = (self.port("clk")?, self.port("rst")?);
-        let inputs = ["ifmap_wr_valid", "weight_wr_valid", "start", "result_ready"];
-        for name in inputs {
-            let port = self.port(name)?;
-            self.model.poke(port, 0);
-        }
-        self.model.poke(rst, 1);
-        self.model.step_n(clk, 2);
-        self.model.poke(rst, 0);
+        let clk = self.port("clk")?;
+        let mut host = self.reset_with_host(seed ^ 0xa41, 0.7)?;
 
         // Load the buffers, one word per cycle.
         let mut load_cycles = 0;
@@ -255,28 +293,35 @@ impl CoreBench {
         }
         self.model.poke(valid, 0);
 
-        // Start: the descriptor is latched on this edge.
+        // Program the descriptor over AXI4-Lite, then start with the interrupt enabled.
+        let registers = regmap::core_registers(&self.spec);
+        let offset = |name: &str| {
+            registers
+                .iter()
+                .find(|register| register.name == name)
+                .map(|register| register.offset)
+                .expect("the core's register map has every descriptor field")
+        };
         let settings = post.settings;
         for (name, value) in [
-            ("m_vectors", m_dim as u64),
-            ("k_folds", k_folds as u64),
-            ("n_folds", n_folds as u64),
-            ("zero_point", u64::from(settings.zero_point as u32)),
-            ("clamp_min", u64::from(settings.clamp_min as u32)),
-            ("clamp_max", u64::from(settings.clamp_max as u32)),
-            ("bypass", u64::from(settings.bypass)),
-            ("accumulate", u64::from(chunk.accumulate)),
-            ("finish", u64::from(chunk.finish)),
+            ("m_vectors", m_dim as u32),
+            ("k_folds", k_folds as u32),
+            ("n_folds", n_folds as u32),
+            ("zero_point", settings.zero_point as u32),
+            ("clamp_min", settings.clamp_min as u32),
+            ("clamp_max", settings.clamp_max as u32),
+            ("bypass", u32::from(settings.bypass)),
+            ("accumulate", u32::from(chunk.accumulate)),
+            ("finish", u32::from(chunk.finish)),
         ] {
-            let port = self.port(name)?;
-            self.model.poke(port, value);
+            host.write_ok(&mut self.model, offset(name), value)?;
         }
-        let (start, done) = (self.port("start")?, self.port("done")?);
+        let ctrl_bit = |bit| regmap::control_bit(&registers, "ctrl", bit).expect("CTRL has it");
+        let start = ctrl_bit("start") | ctrl_bit("irq_enable");
+        host.write_ok(&mut self.model, offset("ctrl"), start)?;
+        let irq = self.port("irq")?;
         let (ready, valid) = (self.port("result_ready")?, self.port("result_valid")?);
         let (data, last) = (self.port("result_data")?, self.port("result_last")?);
-        self.model.poke(start, 1);
-        self.model.step(clk);
-        self.model.poke(start, 0);
 
         let mut words = vec![0u32; self.model.width(data).div_ceil(32) as usize];
         let mut result = Array2::<i64>::zeros((m_dim, n_dim));
@@ -287,7 +332,7 @@ impl CoreBench {
             let is_ready = rng.chance(result_ready);
             self.model.poke(ready, u64::from(is_ready));
             self.model.eval();
-            if self.model.peek(done) == 1 {
+            if self.model.peek(irq) == 1 {
                 break;
             }
             let fire = is_ready && self.model.peek(valid) == 1;
@@ -336,10 +381,22 @@ impl CoreBench {
                 "done pulsed after {received} of {expected} result rows"
             )));
         }
+        let status = host.read_ok(&mut self.model, offset("status"))?;
+        if status != regmap::STATUS_DONE {
+            return Err(BenchError::Protocol(format!(
+                "after the interrupt STATUS reads {status:#x}, expected DONE and not BUSY"
+            )));
+        }
+        let mut counters = Vec::new();
+        for (name, _) in regmap::COUNTERS {
+            counters.push((*name, host.read_ok(&mut self.model, offset(name))?));
+        }
+        let busy_cycles = counters[0].1;
         Ok(CoreRun {
             result,
-            cycles,
+            cycles: u64::from(busy_cycles),
             load_cycles,
+            counters,
         })
     }
 }

@@ -7,11 +7,13 @@
 //! - [`post_process`]: the post-processing unit on its own.
 //! - [`stream`]: the generic valid/ready stream driver underneath it.
 //! - [`build`]: from a checked design to a live Verilator model.
+//! - [`axi_lite`]: an AXI4-Lite master with random delays and protocol checks.
 //! - [`bits`]: packing lanes into the words of wide ports.
 //! - [`error`]: what a run reports instead of a result.
 //! - [`rng`]: the deterministic PRNG behind traffic patterns and test data.
 
 pub mod array;
+pub mod axi_lite;
 pub mod bits;
 pub mod build;
 pub mod core;

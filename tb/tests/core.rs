@@ -108,7 +108,33 @@ fn check(
         .unwrap_or_else(|e| panic!("{m}x{k}x{n}: {e}"));
     let (first, count) = mismatches(&golden(&a, &b, &post), &run.result, 8);
     assert_eq!(count, 0, "{m}x{k}x{n}: {count} mismatches, first {first:?}");
+    // The counters tell the tiling: M vectors and R weight rows per tile, K-folds × N-folds
+    // tiles; every fold but the first reads the psum buffer, every fold but the last writes it.
+    let (rows, cols) = (spec.pe_array.rows as usize, spec.pe_array.cols as usize);
+    let (k_folds, n_folds) = (k.div_ceil(rows), n.div_ceil(cols));
+    let tiles = (k_folds * n_folds) as u32;
+    let expected = [
+        ("perf_act_beats", tiles * m as u32),
+        ("perf_weight_beats", tiles * rows as u32),
+        ("perf_results", (n_folds * m) as u32),
+        ("perf_psum_reads", ((k_folds - 1) * n_folds * m) as u32),
+        ("perf_psum_writes", ((k_folds - 1) * n_folds * m) as u32),
+        (
+            "perf_buffer_writes",
+            (k_folds * m + tiles as usize * rows + n_folds) as u32,
+        ),
+    ];
+    for (counter, value) in expected {
+        assert_eq!(run.counter(counter), value, "{m}x{k}x{n}: {counter}");
+    }
+    if ready < 1.0 && n_folds * m > 4 {
+        assert!(
+            run.counter("perf_result_stall_cycles") > 0,
+            "{m}x{k}x{n}: no stall counted"
+        );
+    }
     if ready == 1.0 {
+        assert_eq!(run.counter("perf_result_stall_cycles"), 0);
         let array = ArrayShape {
             rows: spec.pe_array.rows.into(),
             cols: spec.pe_array.cols.into(),
@@ -215,4 +241,80 @@ fn a_reduction_split_over_runs_accumulates_in_the_psum_buffer_and_finishes_once(
     }
     let (first, count) = mismatches(&golden(&a, &b, &post), &last.unwrap().result, 8);
     assert_eq!(count, 0, "{count} mismatches, first {first:?}");
+}
+
+/// Offset of register `name` in the core's map.
+fn offset(spec: &AcceleratorSpec, name: &str) -> u32 {
+    accelgen::blocks::regmap::core_registers(spec)
+        .into_iter()
+        .find(|register| register.name == name)
+        .unwrap()
+        .offset
+}
+
+#[test]
+fn registers_read_back_honour_byte_strobes_and_refuse_unmapped_and_read_only_addresses() {
+    use accelgen_tb::axi_lite::{OKAY, SLVERR};
+    let spec = core_spec(2, 3, 64, 64, 16);
+    let mut bench = CoreBench::new(&spec).unwrap();
+    let mut host = bench.reset_with_host(5, 0.5).unwrap();
+    let model = bench.model_mut();
+    // INFO: ROWS in the low half, COLS in the high half.
+    assert_eq!(
+        host.read_ok(model, offset(&spec, "info")).unwrap(),
+        2 | (3 << 16)
+    );
+    // A 32-bit field reads back what was written; a strobed write changes only its bytes.
+    let zero_point = offset(&spec, "zero_point");
+    host.write_ok(model, zero_point, 0x1234_5678).unwrap();
+    assert_eq!(host.read_ok(model, zero_point).unwrap(), 0x1234_5678);
+    assert_eq!(
+        host.write_strobed(model, zero_point, 0xaabb_ccdd, 0b0101)
+            .unwrap(),
+        OKAY
+    );
+    assert_eq!(host.read_ok(model, zero_point).unwrap(), 0x12bb_56dd);
+    // A narrow field keeps only its bits.
+    let bypass = offset(&spec, "bypass");
+    host.write_ok(model, bypass, 0xffff_ffff).unwrap();
+    assert_eq!(host.read_ok(model, bypass).unwrap(), 1);
+    // Unmapped and read-only addresses answer SLVERR and change nothing.
+    assert_eq!(host.read(model, 0xffc).unwrap(), (0, SLVERR));
+    assert_eq!(host.write(model, 0xffc, 7).unwrap(), SLVERR);
+    let info = offset(&spec, "info");
+    assert_eq!(host.write(model, info, 0).unwrap(), SLVERR);
+    assert_eq!(host.read_ok(model, info).unwrap(), 2 | (3 << 16));
+}
+
+#[test]
+fn done_is_sticky_until_cleared_and_raises_irq_only_when_enabled() {
+    let spec = core_spec(2, 3, 64, 64, 16);
+    let mut bench = CoreBench::new(&spec).unwrap();
+    let mut host = bench.reset_with_host(6, 1.0).unwrap();
+    let (status, ctrl, n_folds) = (
+        offset(&spec, "status"),
+        offset(&spec, "ctrl"),
+        offset(&spec, "n_folds"),
+    );
+    let model = bench.model_mut();
+    let irq = model.port("irq").unwrap();
+    // n_folds = 0 finishes at once: done without running anything.
+    host.write_ok(model, n_folds, 0).unwrap();
+    host.write_ok(model, ctrl, 1).unwrap();
+    for _ in 0..3 {
+        model.step(model.port("clk").unwrap());
+    }
+    assert_eq!(host.read_ok(model, status).unwrap(), 0b10, "DONE, not BUSY");
+    model.eval();
+    assert_eq!(model.peek(irq), 0, "interrupt disabled");
+    host.write_ok(model, ctrl, 0b100).unwrap();
+    model.eval();
+    assert_eq!(model.peek(irq), 1, "interrupt enabled with DONE set");
+    // Writing 1 to DONE clears it and the interrupt; writing 0 would not.
+    host.write_ok(model, status, 0).unwrap();
+    assert_eq!(host.read_ok(model, status).unwrap(), 0b10);
+    host.write_ok(model, status, 0b10).unwrap();
+    assert_eq!(host.read_ok(model, status).unwrap(), 0);
+    model.eval();
+    assert_eq!(model.peek(irq), 0);
 }

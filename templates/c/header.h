@@ -33,10 +33,14 @@
 /* Accumulator width in bits (always signed). */
 #define {{ prefix }}_ACC_BITS {{ acc_bits }}U
 
-/*
- * CSR map: none yet. This accelerator exposes its PE array's streams directly as top-level ports
- * and has no register block; the AXI4-Lite CSRs come with the inference core, and their offsets
- * will be generated here as {{ prefix }}_REG_<NAME> from the same IR as the RTL.
+{% if registers.is_empty() %}/*
+ * CSR map: none. This accelerator exposes its PE array's streams directly as top-level ports and
+ * has no register block; a config with a `buffers:` section adds the core and its AXI4-Lite CSRs.
  */
-
+{% else %}/* AXI4-Lite register map (byte offsets on s_axil_*; every register is 32 bits). */
+{% for (name, offset, doc) in registers %}#define {{ prefix }}_REG_{{ name }} {{ offset }}U /* {{ doc }} */
+{% endfor %}
+/* Register bits and buffer geometry. */
+{% for (name, value, doc) in core_constants %}#define {{ prefix }}_{{ name }} {{ value }} /* {{ doc }} */
+{% endfor %}{% endif %}
 #endif /* {{ guard }} */

@@ -35,9 +35,8 @@
 #define ACCELGEN_TINY_2X2_ACC_BITS 32U
 
 /*
- * CSR map: none yet. This accelerator exposes its PE array's streams directly as top-level ports
- * and has no register block; the AXI4-Lite CSRs come with the inference core, and their offsets
- * will be generated here as ACCELGEN_TINY_2X2_REG_<NAME> from the same IR as the RTL.
+ * CSR map: none. This accelerator exposes its PE array's streams directly as top-level ports and
+ * has no register block; a config with a `buffers:` section adds the core and its AXI4-Lite CSRs.
  */
 
 #endif /* ACCELGEN_TINY_2X2_H */

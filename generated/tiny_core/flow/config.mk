@@ -19,6 +19,7 @@ export VERILOG_FILES = \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/pe_array_ws_r2c2_ai8_wi8_acc32.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/post_process_l2_acc32.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32.v \
+	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_21regs_42dcd18f.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/tiny_core.v
 export SDC_FILE = $(ACCELGEN_FLOW_DIR)/constraint.sdc
 

@@ -13,5 +13,5 @@
 # the integrating flow knows and this block does not.
 
 create_clock -name clk -period 5.000 [get_ports clk]
-set_input_delay 1.000 -clock clk [get_ports { rst ifmap_wr_valid ifmap_wr_addr ifmap_wr_data weight_wr_valid weight_wr_addr weight_wr_data param_wr_valid param_wr_addr param_wr_data start m_vectors k_folds n_folds zero_point clamp_min clamp_max bypass result_ready accumulate finish }]
-set_output_delay 1.000 -clock clk [get_ports { result_valid result_data result_last busy done }]
+set_input_delay 1.000 -clock clk [get_ports { rst ifmap_wr_valid ifmap_wr_addr ifmap_wr_data weight_wr_valid weight_wr_addr weight_wr_data param_wr_valid param_wr_addr param_wr_data result_ready s_axil_awaddr s_axil_awvalid s_axil_wdata s_axil_wstrb s_axil_wvalid s_axil_bready s_axil_araddr s_axil_arvalid s_axil_rready }]
+set_output_delay 1.000 -clock clk [get_ports { result_valid result_data result_last irq s_axil_awready s_axil_wready s_axil_bvalid s_axil_bresp s_axil_arready s_axil_rvalid s_axil_rdata s_axil_rresp }]

@@ -34,7 +34,17 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     output wire [63:0]   result_data,  // signed 32-bit lane c = column n·COLS + c of the row
     output wire          result_last,  // last row of an N-fold
     output wire          busy,  // a GEMM is running
-    output wire          done  // one-cycle pulse after the last result
+    output wire          done,  // one-cycle pulse after the last result
+    input  wire          clear_counters,  // zero every perf_* counter
+    output wire [31:0]   perf_busy_cycles,  // cycles with a GEMM running
+    output wire [31:0]   perf_act_beats,  // activation vectors into the array (ROWS*COLS MACs each)
+    output wire [31:0]   perf_weight_beats,  // weight rows loaded into the array
+    output wire [31:0]   perf_weight_wait_cycles,  // cycles an activation waited for its tile's weights
+    output wire [31:0]   perf_result_stall_cycles,  // cycles a result waited for result_ready
+    output wire [31:0]   perf_psum_reads,  // psum buffer reads
+    output wire [31:0]   perf_psum_writes,  // psum buffer writes
+    output wire [31:0]   perf_results,  // result rows sent
+    output wire [31:0]   perf_buffer_writes  // words written into the buffers
 );
 
     // What this module was generated for (informational: the RTL is specialised).
@@ -97,24 +107,43 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     reg  [15:0]   r_n_q;
     wire          finished;
     reg           done_q;
+    reg  [31:0]   perf_busy_cycles_q;
+    reg  [31:0]   perf_act_beats_q;
+    reg  [31:0]   perf_weight_beats_q;
+    reg  [31:0]   perf_weight_wait_cycles_q;
+    reg  [31:0]   perf_result_stall_cycles_q;
+    reg  [31:0]   perf_psum_reads_q;
+    reg  [31:0]   perf_psum_writes_q;
+    reg  [31:0]   perf_results_q;
+    reg  [31:0]   perf_buffer_writes_q;
     reg  [15:0]   ifmap_buffer [0:127];  // 128 words
     reg  [15:0]   weight_buffer [0:63];  // 64 words
     reg  [63:0]   psum_buffer [0:31];  // 32 words
     reg  [139:0]  param_buffer [0:31];  // 32 words
+    wire          _perf_weight_wait_cycles_q_2;  // helper
+    wire          _perf_result_stall_cycles_q_3;  // helper
+    wire          _perf_psum_reads_q_4;  // helper
+    wire          _perf_psum_writes_q_5;  // helper
+    wire [1:0]    _perf_buffer_writes_q_6;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
     wire [63:0]   _sum_0;
     wire [63:0]   _sum_1;
-    wire [139:0]  _post_process_in_bias_2;
-    wire [139:0]  _post_process_in_multiplier_3;
-    wire [139:0]  _post_process_in_shift_4;
+    wire [139:0]  _post_process_in_bias_7;
+    wire [139:0]  _post_process_in_multiplier_8;
+    wire [139:0]  _post_process_in_shift_9;
     /* verilator lint_on UNUSEDSIGNAL */
 
     assign _sum_0 = psum_buffer[o_m_q[4:0]];
     assign _sum_1 = psum_buffer[o_m_q[4:0]];
-    assign _post_process_in_bias_2 = param_buffer[o_n_q[4:0]];
-    assign _post_process_in_multiplier_3 = param_buffer[o_n_q[4:0]];
-    assign _post_process_in_shift_4 = param_buffer[o_n_q[4:0]];
+    assign _perf_weight_wait_cycles_q_2 = (busy_q & act_valid) & (~act_fire);
+    assign _perf_result_stall_cycles_q_3 = post_process_out_valid & (~result_ready);
+    assign _perf_psum_reads_q_4 = out_fire & (~from_zero);
+    assign _perf_psum_writes_q_5 = out_fire & (~emit);
+    assign _perf_buffer_writes_q_6 = ({{1{1'b0}}, ifmap_wr_valid} + {{1{1'b0}}, weight_wr_valid}) + {{1{1'b0}}, param_wr_valid};
+    assign _post_process_in_bias_7 = param_buffer[o_n_q[4:0]];
+    assign _post_process_in_multiplier_8 = param_buffer[o_n_q[4:0]];
+    assign _post_process_in_shift_9 = param_buffer[o_n_q[4:0]];
     assign accept = start & (~busy_q);
     assign last_m = m_vectors_q - 6'd1;
     assign last_k = k_folds_q - 16'd1;
@@ -138,6 +167,15 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     assign finished = busy_q & ((finish_q ? r_n_q : o_n_q) == n_folds_q);
     assign busy = busy_q;
     assign done = done_q;
+    assign perf_busy_cycles = perf_busy_cycles_q;
+    assign perf_act_beats = perf_act_beats_q;
+    assign perf_weight_beats = perf_weight_beats_q;
+    assign perf_weight_wait_cycles = perf_weight_wait_cycles_q;
+    assign perf_result_stall_cycles = perf_result_stall_cycles_q;
+    assign perf_psum_reads = perf_psum_reads_q;
+    assign perf_psum_writes = perf_psum_writes_q;
+    assign perf_results = perf_results_q;
+    assign perf_buffer_writes = perf_buffer_writes_q;
 
     always @(posedge clk) if (accept) zero_point_q <= zero_point;
     always @(posedge clk) if (accept) clamp_min_q <= clamp_min;
@@ -169,6 +207,42 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
         if (rst) done_q <= 1'd0;
         else done_q <= finished | (accept & (((m_vectors == 6'd0) | (k_folds == 16'd0)) | (n_folds == 16'd0)));
     end
+    always @(posedge clk) begin
+        if (rst) perf_busy_cycles_q <= 32'd0;
+        else perf_busy_cycles_q <= clear_counters ? 32'd0 : perf_busy_cycles_q + {{31{1'b0}}, busy_q};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_act_beats_q <= 32'd0;
+        else perf_act_beats_q <= clear_counters ? 32'd0 : perf_act_beats_q + {{31{1'b0}}, act_fire};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_weight_beats_q <= 32'd0;
+        else perf_weight_beats_q <= clear_counters ? 32'd0 : perf_weight_beats_q + {{31{1'b0}}, weight_fire};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_weight_wait_cycles_q <= 32'd0;
+        else perf_weight_wait_cycles_q <= clear_counters ? 32'd0 : perf_weight_wait_cycles_q + {{31{1'b0}}, _perf_weight_wait_cycles_q_2};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_result_stall_cycles_q <= 32'd0;
+        else perf_result_stall_cycles_q <= clear_counters ? 32'd0 : perf_result_stall_cycles_q + {{31{1'b0}}, _perf_result_stall_cycles_q_3};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_psum_reads_q <= 32'd0;
+        else perf_psum_reads_q <= clear_counters ? 32'd0 : perf_psum_reads_q + {{31{1'b0}}, _perf_psum_reads_q_4};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_psum_writes_q <= 32'd0;
+        else perf_psum_writes_q <= clear_counters ? 32'd0 : perf_psum_writes_q + {{31{1'b0}}, _perf_psum_writes_q_5};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_results_q <= 32'd0;
+        else perf_results_q <= clear_counters ? 32'd0 : perf_results_q + {{31{1'b0}}, result_fire};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_buffer_writes_q <= 32'd0;
+        else perf_buffer_writes_q <= clear_counters ? 32'd0 : perf_buffer_writes_q + {{30{1'b0}}, _perf_buffer_writes_q_6};
+    end
 
     always @(posedge clk) if (ifmap_wr_valid) ifmap_buffer[ifmap_wr_addr] <= ifmap_wr_data;
     always @(posedge clk) if (weight_wr_valid) weight_buffer[weight_wr_addr] <= weight_wr_data;
@@ -196,9 +270,9 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
         .rst(rst),
         .in_valid(pe_array_out_valid & emit),
         .in_data(sum),
-        .in_bias(_post_process_in_bias_2[63:0]),
-        .in_multiplier(_post_process_in_multiplier_3[127:64]),
-        .in_shift(_post_process_in_shift_4[139:128]),
+        .in_bias(_post_process_in_bias_7[63:0]),
+        .in_multiplier(_post_process_in_multiplier_8[127:64]),
+        .in_shift(_post_process_in_shift_9[139:128]),
         .in_last(o_last),
         .zero_point(zero_point_q),
         .clamp_min(clamp_min_q),

@@ -2,6 +2,7 @@
 // Do not edit: change the config or the generator and regenerate.
 //
 // tiny_core: 2x2 weight_stationary array of i8 x i8 PEs, 32-bit accumulators.
+// Buffered core under an AXI4-Lite register file (s_axil_*); buffers load through their write ports.
 
 `default_nettype none
 
@@ -17,35 +18,77 @@ module tiny_core (
     input  wire          param_wr_valid,
     input  wire [4:0]    param_wr_addr,
     input  wire [139:0]  param_wr_data,
-    input  wire          start,  // begin the GEMM described below (when idle)
-    input  wire [5:0]    m_vectors,  // M: rows of A, at most the psum depth
-    input  wire [15:0]   k_folds,  // ceil(K / ROWS)
-    input  wire [15:0]   n_folds,  // ceil(N / COLS)
-    input  wire [31:0]   zero_point,  // signed; output zero point
-    input  wire [31:0]   clamp_min,  // signed; lowest output value
-    input  wire [31:0]   clamp_max,  // signed; highest output value
-    input  wire          bypass,  // 1: raw int32 acc + bias, no requantization
     input  wire          result_ready,
-    input  wire          accumulate,  // 1: the first K-fold adds to the psum buffer instead of starting from zero
-    input  wire          finish,  // 1: the final K-fold is post-processed and sent out; 0: it stays in the psum buffer
     output wire          result_valid,
     output wire [63:0]   result_data,  // signed 32-bit lane c = column n·COLS + c of the row
     output wire          result_last,  // last row of an N-fold
-    output wire          busy,  // a GEMM is running
-    output wire          done  // one-cycle pulse after the last result
+    input  wire [11:0]   s_axil_awaddr,
+    input  wire          s_axil_awvalid,
+    input  wire [31:0]   s_axil_wdata,
+    input  wire [3:0]    s_axil_wstrb,
+    input  wire          s_axil_wvalid,
+    input  wire          s_axil_bready,
+    input  wire [11:0]   s_axil_araddr,
+    input  wire          s_axil_arvalid,
+    input  wire          s_axil_rready,
+    output wire          irq,  // done & irq_enable
+    output wire          s_axil_awready,
+    output wire          s_axil_wready,
+    output wire          s_axil_bvalid,
+    output wire [1:0]    s_axil_bresp,
+    output wire          s_axil_arready,
+    output wire          s_axil_rvalid,
+    output wire [31:0]   s_axil_rdata,
+    output wire [1:0]    s_axil_rresp
 );
 
     wire          core_result_valid;
     wire [63:0]   core_result_data;
     wire          core_result_last;
+    wire          csr_start;
+    wire          csr_clear_counters;
+    wire [5:0]    csr_m_vectors;
+    wire [15:0]   csr_k_folds;
+    wire [15:0]   csr_n_folds;
+    wire [31:0]   csr_zero_point;
+    wire [31:0]   csr_clamp_min;
+    wire [31:0]   csr_clamp_max;
+    wire          csr_bypass;
+    wire          csr_accumulate;
+    wire          csr_finish;
+    wire [31:0]   core_perf_busy_cycles;
+    wire [31:0]   core_perf_act_beats;
+    wire [31:0]   core_perf_weight_beats;
+    wire [31:0]   core_perf_weight_wait_cycles;
+    wire [31:0]   core_perf_result_stall_cycles;
+    wire [31:0]   core_perf_psum_reads;
+    wire [31:0]   core_perf_psum_writes;
+    wire [31:0]   core_perf_results;
+    wire [31:0]   core_perf_buffer_writes;
     wire          core_busy;
     wire          core_done;
+    wire          csr_irq;
+    wire          csr_s_axil_awready;
+    wire          csr_s_axil_wready;
+    wire          csr_s_axil_bvalid;
+    wire [1:0]    csr_s_axil_bresp;
+    wire          csr_s_axil_arready;
+    wire          csr_s_axil_rvalid;
+    wire [31:0]   csr_s_axil_rdata;
+    wire [1:0]    csr_s_axil_rresp;
 
     assign result_valid = core_result_valid;
     assign result_data = core_result_data;
     assign result_last = core_result_last;
-    assign busy = core_busy;
-    assign done = core_done;
+    assign irq = csr_irq;
+    assign s_axil_awready = csr_s_axil_awready;
+    assign s_axil_wready = csr_s_axil_wready;
+    assign s_axil_bvalid = csr_s_axil_bvalid;
+    assign s_axil_bresp = csr_s_axil_bresp;
+    assign s_axil_arready = csr_s_axil_arready;
+    assign s_axil_rvalid = csr_s_axil_rvalid;
+    assign s_axil_rdata = csr_s_axil_rdata;
+    assign s_axil_rresp = csr_s_axil_rresp;
 
     gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 core (
         .clk(clk),
@@ -59,22 +102,78 @@ module tiny_core (
         .param_wr_valid(param_wr_valid),
         .param_wr_addr(param_wr_addr),
         .param_wr_data(param_wr_data),
-        .start(start),
-        .m_vectors(m_vectors),
-        .k_folds(k_folds),
-        .n_folds(n_folds),
-        .zero_point(zero_point),
-        .clamp_min(clamp_min),
-        .clamp_max(clamp_max),
-        .bypass(bypass),
+        .start(csr_start),
+        .m_vectors(csr_m_vectors),
+        .k_folds(csr_k_folds),
+        .n_folds(csr_n_folds),
+        .zero_point(csr_zero_point),
+        .clamp_min(csr_clamp_min),
+        .clamp_max(csr_clamp_max),
+        .bypass(csr_bypass),
         .result_ready(result_ready),
-        .accumulate(accumulate),
-        .finish(finish),
+        .accumulate(csr_accumulate),
+        .finish(csr_finish),
         .result_valid(core_result_valid),
         .result_data(core_result_data),
         .result_last(core_result_last),
         .busy(core_busy),
-        .done(core_done)
+        .done(core_done),
+        .clear_counters(csr_clear_counters),
+        .perf_busy_cycles(core_perf_busy_cycles),
+        .perf_act_beats(core_perf_act_beats),
+        .perf_weight_beats(core_perf_weight_beats),
+        .perf_weight_wait_cycles(core_perf_weight_wait_cycles),
+        .perf_result_stall_cycles(core_perf_result_stall_cycles),
+        .perf_psum_reads(core_perf_psum_reads),
+        .perf_psum_writes(core_perf_psum_writes),
+        .perf_results(core_perf_results),
+        .perf_buffer_writes(core_perf_buffer_writes)
+    );
+
+    csr_axil_21regs_42dcd18f csr (
+        .clk(clk),
+        .rst(rst),
+        .s_axil_awaddr(s_axil_awaddr),
+        .s_axil_awvalid(s_axil_awvalid),
+        .s_axil_wdata(s_axil_wdata),
+        .s_axil_wstrb(s_axil_wstrb),
+        .s_axil_wvalid(s_axil_wvalid),
+        .s_axil_bready(s_axil_bready),
+        .s_axil_araddr(s_axil_araddr),
+        .s_axil_arvalid(s_axil_arvalid),
+        .s_axil_rready(s_axil_rready),
+        .start(csr_start),
+        .clear_counters(csr_clear_counters),
+        .info(32'h20002),
+        .m_vectors(csr_m_vectors),
+        .k_folds(csr_k_folds),
+        .n_folds(csr_n_folds),
+        .zero_point(csr_zero_point),
+        .clamp_min(csr_clamp_min),
+        .clamp_max(csr_clamp_max),
+        .bypass(csr_bypass),
+        .accumulate(csr_accumulate),
+        .finish(csr_finish),
+        .perf_busy_cycles(core_perf_busy_cycles),
+        .perf_act_beats(core_perf_act_beats),
+        .perf_weight_beats(core_perf_weight_beats),
+        .perf_weight_wait_cycles(core_perf_weight_wait_cycles),
+        .perf_result_stall_cycles(core_perf_result_stall_cycles),
+        .perf_psum_reads(core_perf_psum_reads),
+        .perf_psum_writes(core_perf_psum_writes),
+        .perf_results(core_perf_results),
+        .perf_buffer_writes(core_perf_buffer_writes),
+        .busy(core_busy),
+        .done(core_done),
+        .irq(csr_irq),
+        .s_axil_awready(csr_s_axil_awready),
+        .s_axil_wready(csr_s_axil_wready),
+        .s_axil_bvalid(csr_s_axil_bvalid),
+        .s_axil_bresp(csr_s_axil_bresp),
+        .s_axil_arready(csr_s_axil_arready),
+        .s_axil_rvalid(csr_s_axil_rvalid),
+        .s_axil_rdata(csr_s_axil_rdata),
+        .s_axil_rresp(csr_s_axil_rresp)
     );
 
 endmodule

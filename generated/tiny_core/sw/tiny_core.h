@@ -34,10 +34,41 @@
 /* Accumulator width in bits (always signed). */
 #define ACCELGEN_TINY_CORE_ACC_BITS 32U
 
-/*
- * CSR map: none yet. This accelerator exposes its PE array's streams directly as top-level ports
- * and has no register block; the AXI4-Lite CSRs come with the inference core, and their offsets
- * will be generated here as ACCELGEN_TINY_CORE_REG_<NAME> from the same IR as the RTL.
- */
+/* AXI4-Lite register map (byte offsets on s_axil_*; every register is 32 bits). */
+#define ACCELGEN_TINY_CORE_REG_CTRL 0x000U /* bit 0 START, bit 1 CLEAR_COUNTERS (pulses), bit 2 IRQ_ENABLE */
+#define ACCELGEN_TINY_CORE_REG_STATUS 0x004U /* bit 0 BUSY, bit 1 DONE (sticky, write 1 to clear) */
+#define ACCELGEN_TINY_CORE_REG_INFO 0x008U /* ROWS in bits 15..0, COLS in bits 31..16 */
+#define ACCELGEN_TINY_CORE_REG_M_VECTORS 0x010U /* M: rows of A in this GEMM, at most the psum depth */
+#define ACCELGEN_TINY_CORE_REG_K_FOLDS 0x014U /* ceil(K / ROWS) */
+#define ACCELGEN_TINY_CORE_REG_N_FOLDS 0x018U /* ceil(N / COLS) */
+#define ACCELGEN_TINY_CORE_REG_ZERO_POINT 0x01cU /* output zero point (two's complement) */
+#define ACCELGEN_TINY_CORE_REG_CLAMP_MIN 0x020U /* lowest output value (two's complement) */
+#define ACCELGEN_TINY_CORE_REG_CLAMP_MAX 0x024U /* highest output value (two's complement) */
+#define ACCELGEN_TINY_CORE_REG_BYPASS 0x028U /* 1: raw int32 acc + bias, no requantization */
+#define ACCELGEN_TINY_CORE_REG_ACCUMULATE 0x02cU /* 1: the first K-fold adds to the psum buffer */
+#define ACCELGEN_TINY_CORE_REG_FINISH 0x030U /* 1: post-process and send the results; 0: keep the sums */
+#define ACCELGEN_TINY_CORE_REG_PERF_BUSY_CYCLES 0x040U /* cycles with a GEMM running */
+#define ACCELGEN_TINY_CORE_REG_PERF_ACT_BEATS 0x044U /* activation vectors into the array (ROWS*COLS MACs each) */
+#define ACCELGEN_TINY_CORE_REG_PERF_WEIGHT_BEATS 0x048U /* weight rows loaded into the array */
+#define ACCELGEN_TINY_CORE_REG_PERF_WEIGHT_WAIT_CYCLES 0x04cU /* cycles an activation waited for its tile's weights */
+#define ACCELGEN_TINY_CORE_REG_PERF_RESULT_STALL_CYCLES 0x050U /* cycles a result waited for result_ready */
+#define ACCELGEN_TINY_CORE_REG_PERF_PSUM_READS 0x054U /* psum buffer reads */
+#define ACCELGEN_TINY_CORE_REG_PERF_PSUM_WRITES 0x058U /* psum buffer writes */
+#define ACCELGEN_TINY_CORE_REG_PERF_RESULTS 0x05cU /* result rows sent */
+#define ACCELGEN_TINY_CORE_REG_PERF_BUFFER_WRITES 0x060U /* words written into the buffers */
+
+/* Register bits and buffer geometry. */
+#define ACCELGEN_TINY_CORE_CTRL_START (1U << 0) /* CTRL: start the described GEMM */
+#define ACCELGEN_TINY_CORE_CTRL_CLEAR_COUNTERS (1U << 1) /* CTRL: zero every PERF_* counter */
+#define ACCELGEN_TINY_CORE_CTRL_IRQ_ENABLE (1U << 2) /* CTRL: raise irq while DONE */
+#define ACCELGEN_TINY_CORE_STATUS_BUSY (1U << 0) /* STATUS: a GEMM is running */
+#define ACCELGEN_TINY_CORE_STATUS_DONE (1U << 1) /* STATUS: sticky; write 1 to clear */
+#define ACCELGEN_TINY_CORE_IFMAP_DEPTH 128U /* ifmap buffer words */
+#define ACCELGEN_TINY_CORE_IFMAP_WORD_BITS 16U /* bits per ifmap word */
+#define ACCELGEN_TINY_CORE_WEIGHT_DEPTH 64U /* weight buffer words */
+#define ACCELGEN_TINY_CORE_WEIGHT_WORD_BITS 16U /* bits per weight word */
+#define ACCELGEN_TINY_CORE_PSUM_DEPTH 32U /* psum buffer words */
+#define ACCELGEN_TINY_CORE_PSUM_WORD_BITS 64U /* bits per psum word */
+#define ACCELGEN_TINY_CORE_PARAM_DEPTH 32U /* param buffer words (one per N-fold) */
 
 #endif /* ACCELGEN_TINY_CORE_H */

@@ -1,0 +1,128 @@
+//! The register map of the buffered core, in one table: the CSR block is built from it, the C
+//! header lists it, and the testbench's host driver addresses the core through it.
+//!
+//! | offset | register | |
+//! |---|---|---|
+//! | 0x00 | CTRL | bit 0 START, bit 1 CLEAR_COUNTERS (write 1: one-cycle pulse), bit 2 IRQ_ENABLE |
+//! | 0x04 | STATUS | bit 0 BUSY, bit 1 DONE (sticky; write 1 to clear); `irq` = DONE & IRQ_ENABLE |
+//! | 0x08 | INFO | ROWS in bits 15..0, COLS in bits 31..16 (read-only) |
+//! | 0x10.. | descriptor | M_VECTORS, K_FOLDS, N_FOLDS, ZERO_POINT, CLAMP_MIN, CLAMP_MAX, BYPASS, ACCUMULATE, FINISH |
+//! | 0x40.. | counters | PERF_* (read-only, cumulative, cleared by CLEAR_COUNTERS) |
+
+use super::csr::{Kind, Register};
+use super::gemm_core::FOLD_BITS;
+use crate::config::AcceleratorSpec;
+use crate::hdl::bits_for;
+
+/// The performance counters, in register order: (the core's output port, what it counts).
+pub const COUNTERS: &[(&str, &str)] = &[
+    ("perf_busy_cycles", "cycles with a GEMM running"),
+    (
+        "perf_act_beats",
+        "activation vectors into the array (ROWS*COLS MACs each)",
+    ),
+    ("perf_weight_beats", "weight rows loaded into the array"),
+    (
+        "perf_weight_wait_cycles",
+        "cycles an activation waited for its tile's weights",
+    ),
+    (
+        "perf_result_stall_cycles",
+        "cycles a result waited for result_ready",
+    ),
+    ("perf_psum_reads", "psum buffer reads"),
+    ("perf_psum_writes", "psum buffer writes"),
+    ("perf_results", "result rows sent"),
+    ("perf_buffer_writes", "words written into the buffers"),
+];
+
+/// Offset of the first counter.
+pub const COUNTERS_BASE: u32 = 0x40;
+
+/// The core's registers for `spec` (which must have buffers).
+pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
+    let psum_depth = spec.buffers.as_ref().map_or(1, |b| b.psum.depth);
+    let descriptor: [(&'static str, u32, &'static str); 9] = [
+        (
+            "m_vectors",
+            bits_for(psum_depth),
+            "M: rows of A in this GEMM, at most the psum depth",
+        ),
+        ("k_folds", FOLD_BITS, "ceil(K / ROWS)"),
+        ("n_folds", FOLD_BITS, "ceil(N / COLS)"),
+        ("zero_point", 32, "output zero point (two's complement)"),
+        ("clamp_min", 32, "lowest output value (two's complement)"),
+        ("clamp_max", 32, "highest output value (two's complement)"),
+        ("bypass", 1, "1: raw int32 acc + bias, no requantization"),
+        (
+            "accumulate",
+            1,
+            "1: the first K-fold adds to the psum buffer",
+        ),
+        (
+            "finish",
+            1,
+            "1: post-process and send the results; 0: keep the sums",
+        ),
+    ];
+    let mut registers = vec![
+        Register {
+            name: "ctrl",
+            offset: 0x00,
+            kind: Kind::Control {
+                pulses: vec!["start", "clear_counters"],
+                levels: vec!["irq_enable"],
+            },
+            doc: "bit 0 START, bit 1 CLEAR_COUNTERS (pulses), bit 2 IRQ_ENABLE",
+        },
+        Register {
+            name: "status",
+            offset: 0x04,
+            kind: Kind::Status,
+            doc: "bit 0 BUSY, bit 1 DONE (sticky, write 1 to clear)",
+        },
+        Register {
+            name: "info",
+            offset: 0x08,
+            kind: Kind::ReadOnly { width: 32 },
+            doc: "ROWS in bits 15..0, COLS in bits 31..16",
+        },
+    ];
+    for (index, (name, width, doc)) in descriptor.into_iter().enumerate() {
+        registers.push(Register {
+            name,
+            offset: 0x10 + 4 * index as u32,
+            kind: Kind::ReadWrite { width },
+            doc,
+        });
+    }
+    for (index, (name, doc)) in COUNTERS.iter().enumerate() {
+        registers.push(Register {
+            name,
+            offset: COUNTERS_BASE + 4 * index as u32,
+            kind: Kind::ReadOnly { width: 32 },
+            doc,
+        });
+    }
+    registers
+}
+
+/// The mask of bit `bit` of control register `register` in `registers` (pulses first, then
+/// levels, from bit 0), e.g. `control_bit(&map, "ctrl", "start")`.
+pub fn control_bit(registers: &[Register], register: &str, bit: &str) -> Option<u32> {
+    registers
+        .iter()
+        .find(|candidate| candidate.name == register)
+        .and_then(|found| match &found.kind {
+            Kind::Control { pulses, levels } => pulses
+                .iter()
+                .chain(levels.iter())
+                .position(|name| *name == bit)
+                .map(|position| 1 << position),
+            _ => None,
+        })
+}
+
+/// STATUS bits, fixed by [`Kind::Status`]: BUSY and the sticky DONE.
+pub const STATUS_BUSY: u32 = 1 << 0;
+pub const STATUS_DONE: u32 = 1 << 1;
