@@ -90,8 +90,10 @@ fn every_tflm_layer_lowered_to_gemms_on_stored_values_reproduces_its_accumulator
     for directory in tflm_bundle_directories() {
         let bundle = LayerBundle::load(&directory).unwrap();
         let bias = bundle.bias.as_deref();
-        let lowered = lowering::lower(&bundle.params, &bundle.input, &bundle.weight, bias)
-            .unwrap_or_else(|e| panic!("{}: {e}", directory.display()));
+        // Depthwise layers packed 8 channels per GEMM, as on an 8-column array.
+        let lowered =
+            lowering::lower_grouped(&bundle.params, &bundle.input, &bundle.weight, bias, 8)
+                .unwrap_or_else(|e| panic!("{}: {e}", directory.display()));
         let products: Vec<_> = lowered
             .gemms
             .iter()

@@ -16,7 +16,8 @@
 //!
 //! Conv2d becomes one GEMM (im2col: row m = output pixel, column k = (tap, input channel) in the
 //! OHWI order, so B is the weight tensor read as [O, HWI]ᵀ); fully connected is already one; a
-//! depthwise layer becomes one GEMM of a single column per output channel.
+//! depthwise layer becomes one GEMM per group of channels, each channel its own block of K rows
+//! and its own column of a block-diagonal B (a group of one is a single-column GEMM).
 
 use ndarray::Array2;
 
@@ -79,13 +80,29 @@ impl LoweredLayer {
     }
 }
 
+/// One GEMM's operands before the bias is folded: A, B, the channel of each column, and the rows
+/// of B each column uses (its block).
+type Operands = (Array2<i64>, Array2<i64>, Vec<usize>, Vec<(usize, usize)>);
+
 /// Lowers the layer `params` applied to `input`, `weight` and `bias` (checked as
-/// [`LayerParams::check`] does).
+/// [`LayerParams::check`] does), one depthwise channel per GEMM.
 pub fn lower(
     params: &LayerParams,
     input: &Tensor,
     weight: &Tensor,
     bias: Option<&[i32]>,
+) -> Result<LoweredLayer, LayerError> {
+    lower_grouped(params, input, weight, bias, 1)
+}
+
+/// As [`lower`], with `depthwise_group` depthwise channels per GEMM (block-diagonal B: a group
+/// as wide as the array's columns keeps them all busy instead of one).
+pub fn lower_grouped(
+    params: &LayerParams,
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&[i32]>,
+    depthwise_group: usize,
 ) -> Result<LoweredLayer, LayerError> {
     let (shape, weight_zero_points) = checked_shape(params, input, weight, bias)?;
     let channels = shape.output_channels;
@@ -110,7 +127,10 @@ pub fn lower(
             layer_macs = taps_inside * (ic * channels) as u64;
             // OHWI: output channel o's K weights are contiguous.
             let b = Array2::from_shape_fn((depth, channels), |(k, o)| i64::from(w[o * depth + k]));
-            (pixels, vec![(a, b, (0..channels).collect())])
+            (
+                pixels,
+                vec![(a, b, (0..channels).collect(), vec![(0, depth); channels])],
+            )
         }
         LayerOp::DepthwiseConv2d(geometry) => {
             let dims = conv_dims(&params.op, geometry, input.shape(), weight.shape())?;
@@ -118,17 +138,30 @@ pub fn lower(
             let multiplier = channels / ic;
             let taps = dims.kernel_height * dims.kernel_width;
             let pixels = dims.batch * dims.output_height * dims.output_width;
-            let mut gemms = Vec::with_capacity(channels);
-            for o in 0..channels {
-                let source_channel = o / multiplier;
-                let mut a = Array2::from_elem((pixels, taps), x_zp);
-                for_each_tap(&dims, geometry, |output_pixel, input_pixel, tap| {
-                    layer_macs += 1;
-                    a[[output_pixel, tap]] = i64::from(x[input_pixel * ic + source_channel]);
-                });
-                // 1HWC: tap t of output channel o sits at t·C + o.
-                let b = Array2::from_shape_fn((taps, 1), |(t, _)| i64::from(w[t * channels + o]));
-                gemms.push((a, b, vec![o]));
+            let group = depthwise_group.max(1);
+            let mut gemms = Vec::with_capacity(channels.div_ceil(group));
+            for first in (0..channels).step_by(group) {
+                let members: Vec<usize> = (first..(first + group).min(channels)).collect();
+                // Channel j of the group owns rows j·taps .. (j+1)·taps of B and the same
+                // columns of A: a block-diagonal B, so one GEMM computes the whole group.
+                let mut a = Array2::from_elem((pixels, taps * members.len()), x_zp);
+                let mut b = Array2::zeros((taps * members.len(), members.len()));
+                for (j, &o) in members.iter().enumerate() {
+                    let source_channel = o / multiplier;
+                    for_each_tap(&dims, geometry, |output_pixel, input_pixel, tap| {
+                        layer_macs += 1;
+                        a[[output_pixel, j * taps + tap]] =
+                            i64::from(x[input_pixel * ic + source_channel]);
+                    });
+                    // 1HWC: tap t of output channel o sits at t·C + o.
+                    for t in 0..taps {
+                        b[[j * taps + t, j]] = i64::from(w[t * channels + o]);
+                    }
+                }
+                let blocks = (0..members.len())
+                    .map(|j| (j * taps, (j + 1) * taps))
+                    .collect();
+                gemms.push((a, b, members, blocks));
             }
             (pixels, gemms)
         }
@@ -142,33 +175,42 @@ pub fn lower(
             let b = Array2::from_shape_fn((dims.depth, dims.columns), |(k, n)| {
                 i64::from(w[n * dims.depth + k])
             });
-            (dims.rows, vec![(a, b, (0..channels).collect())])
+            let blocks = vec![(0, dims.depth); channels];
+            (dims.rows, vec![(a, b, (0..channels).collect(), blocks)])
         }
     };
     let gemms = operands
         .into_iter()
-        .map(
-            |(a, b, gemm_channels): (Array2<i64>, Array2<i64>, Vec<usize>)| {
-                let depth = a.ncols() as i64;
-                let row_sums: Vec<i64> = a.rows().into_iter().map(|row| row.sum()).collect();
-                let column_sums: Vec<i64> =
-                    b.columns().into_iter().map(|column| column.sum()).collect();
-                let folded = Array2::from_shape_fn((a.nrows(), gemm_channels.len()), |(m, n)| {
-                    let channel = gemm_channels[n];
-                    let w_zp = i64::from(weight_zero_points[channel]);
-                    let base = bias.map_or(0, |bias| i64::from(bias[channel]));
-                    let value =
-                        base - x_zp * column_sums[n] + depth * x_zp * w_zp - w_zp * row_sums[m];
-                    wrap_signed(value, 32)
+        .map(|(a, b, gemm_channels, blocks): Operands| {
+            // Column n sums over rows k0..k1 of B (its block; zeros elsewhere), so its
+            // corrections count only those: its depth, its weights and its part of each A row.
+            let mut row_sums = std::collections::HashMap::new();
+            for &(k0, k1) in &blocks {
+                row_sums.entry((k0, k1)).or_insert_with(|| {
+                    a.rows()
+                        .into_iter()
+                        .map(|row| row.slice(ndarray::s![k0..k1]).sum())
+                        .collect::<Vec<i64>>()
                 });
-                LoweredGemm {
-                    a,
-                    b,
-                    channels: gemm_channels,
-                    bias: folded,
-                }
-            },
-        )
+            }
+            let folded = Array2::from_shape_fn((a.nrows(), gemm_channels.len()), |(m, n)| {
+                let channel = gemm_channels[n];
+                let (k0, k1) = blocks[n];
+                let depth = (k1 - k0) as i64;
+                let column_sum: i64 = b.column(n).slice(ndarray::s![k0..k1]).sum();
+                let w_zp = i64::from(weight_zero_points[channel]);
+                let base = bias.map_or(0, |bias| i64::from(bias[channel]));
+                let value =
+                    base - x_zp * column_sum + depth * x_zp * w_zp - w_zp * row_sums[&(k0, k1)][m];
+                wrap_signed(value, 32)
+            });
+            LoweredGemm {
+                a,
+                b,
+                channels: gemm_channels,
+                bias: folded,
+            }
+        })
         .collect();
     Ok(LoweredLayer {
         gemms,
@@ -206,14 +248,27 @@ mod tests {
         Tensor::from_vec(dtype, shape, values).unwrap()
     }
 
-    /// The lowered GEMMs, multiplied exactly, must give the layer's accumulators bit for bit.
+    /// The lowered GEMMs, multiplied exactly, must give the layer's accumulators bit for bit,
+    /// whatever the depthwise grouping.
     fn assert_lowering_exact(
         params: &LayerParams,
         input: &Tensor,
         weight: &Tensor,
         bias: Option<&[i32]>,
     ) {
-        let lowered = lower(params, input, weight, bias).unwrap();
+        for group in [1, 2, 3, 8] {
+            assert_lowering_exact_grouped(params, input, weight, bias, group);
+        }
+    }
+
+    fn assert_lowering_exact_grouped(
+        params: &LayerParams,
+        input: &Tensor,
+        weight: &Tensor,
+        bias: Option<&[i32]>,
+        group: usize,
+    ) {
+        let lowered = lower_grouped(params, input, weight, bias, group).unwrap();
         let products: Vec<Array2<i64>> =
             lowered.gemms.iter().map(|g| gemm(&g.a, &g.b, 64)).collect();
         let expected = accumulators(params, input, weight, bias).unwrap();
@@ -284,6 +339,28 @@ mod tests {
             let params = raw(LayerOp::FullyConnected, input_zero_point, PerChannel::PerTensor(weight_zero_point));
             assert_lowering_exact(&params, &input, &weight, None);
         }
+    }
+
+    #[test]
+    fn grouped_depthwise_packs_channels_into_a_block_diagonal_gemm() {
+        let geometry = ConvGeometry {
+            stride: [1, 1],
+            dilation: [1, 1],
+            padding: Padding::default(),
+        };
+        let params = raw(
+            LayerOp::DepthwiseConv2d(geometry),
+            3,
+            PerChannel::PerTensor(0),
+        );
+        let input = tensor(9, Dtype::Int8, &[1, 3, 3, 5]);
+        let weight = tensor(10, Dtype::Int8, &[1, 2, 2, 5]);
+        let lowered = lower_grouped(&params, &input, &weight, None, 2).unwrap();
+        // 5 channels in groups of 2: GEMMs of 2, 2 and 1 columns over 4 taps each.
+        let shapes: Vec<_> = lowered.gemms.iter().map(|g| g.b.dim()).collect();
+        assert_eq!(shapes, vec![(8, 2), (8, 2), (4, 1)]);
+        let b = &lowered.gemms[0].b;
+        assert!((4..8).all(|k| b[[k, 0]] == 0) && (0..4).all(|k| b[[k, 1]] == 0));
     }
 
     #[test]

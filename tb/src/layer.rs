@@ -1,6 +1,9 @@
 //! A whole layer through the RTL, at two scopes. Either way the layer is first lowered to GEMMs on
 //! stored values (`golden::lowering`, the im2col the core's controller will do).
 //!
+//! Depthwise channels are lowered in groups as wide as the array, one block-diagonal GEMM per
+//! group, so a depthwise layer keeps every column busy (each with its own channel).
+//!
 //! - [`DatapathBench`]: every GEMM runs on the configured PE array and every accumulator goes
 //!   through the post-processing unit, both in Verilator; the host adds K-fold partial sums and
 //!   the row sums of layers with weight zero points.
@@ -97,11 +100,13 @@ fn prepare(spec: &AcceleratorSpec, bundle: &LayerBundle) -> Result<Prepared, Lay
         "weight",
     )?;
     let params = &bundle.params;
-    let lowered = lowering::lower(
+    // Depthwise channels are grouped as wide as the array's columns (block-diagonal GEMMs).
+    let lowered = lowering::lower_grouped(
         params,
         &bundle.input,
         &bundle.weight,
         bundle.bias.as_deref(),
+        spec.pe_array.cols as usize,
     )?;
     let requantizer = params.requantizer(lowered.output_channels)?;
     let (multipliers, settings, output_dtype) = match requantizer.mode() {
