@@ -39,12 +39,43 @@ pub fn signed_product(act: &Expr, weight: &Expr) -> Expr {
     product.to_signed_value()
 }
 
-/// One GEMM operand as a port-name prefix and its format.
+/// Which GEMM operand: the activations (A) or the weights (B).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperandKind {
+    Act,
+    Weight,
+}
+
+impl OperandKind {
+    /// `act` or `weight`: the prefix of every port and register that carries it.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            OperandKind::Act => "act",
+            OperandKind::Weight => "weight",
+        }
+    }
+
+    /// The word in port descriptions: "activation" or "weight".
+    pub fn noun(self) -> &'static str {
+        match self {
+            OperandKind::Act => "activation",
+            OperandKind::Weight => "weight",
+        }
+    }
+}
+
+/// One GEMM operand and its format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Operand {
-    /// `act` or `weight`: the prefix of every port and register that carries it.
-    pub name: &'static str,
+    pub kind: OperandKind,
     pub spec: OperandSpec,
+}
+
+impl Operand {
+    /// The prefix of its ports and registers (`act`, `weight`).
+    pub fn name(&self) -> &'static str {
+        self.kind.prefix()
+    }
 }
 
 /// Which operand a stationary-operand array holds in its PEs and which streams through them.
@@ -61,11 +92,11 @@ impl Roles {
     /// The roles of a stationary-operand dataflow; `None` for output- and row-stationary.
     pub fn of(dataflow: Dataflow, pe: &PeSpec) -> Option<Roles> {
         let act = Operand {
-            name: "act",
+            kind: OperandKind::Act,
             spec: pe.act,
         };
         let weight = Operand {
-            name: "weight",
+            kind: OperandKind::Weight,
             spec: pe.weight,
         };
         match dataflow {
@@ -85,18 +116,10 @@ impl Roles {
 
     /// The product of the two operands, whichever of them is stationary.
     pub fn product(&self, stationary: &Expr, stream: &Expr) -> Expr {
-        if self.stationary.name == "act" {
+        if self.stationary.kind == OperandKind::Act {
             signed_product(stationary, stream)
         } else {
             signed_product(stream, stationary)
         }
-    }
-}
-
-/// The word for an operand in port descriptions: `act` → "activation", `weight` → "weight".
-pub fn noun(operand: &str) -> &'static str {
-    match operand {
-        "act" => "activation",
-        _ => "weight",
     }
 }

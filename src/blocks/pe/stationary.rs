@@ -13,22 +13,24 @@
 //! (`weight_shift`) is independent of `enable`, so the next tile's weights shift in while the
 //! current tile computes: the TPU's double buffering.
 
-use super::{module_name, noun, operand_type, Roles};
+use super::{module_name, operand_type, OperandKind, Roles};
 use crate::config::PeSpec;
 use crate::hdl::{add_module, Design, HdlError, ModuleId, Type};
 
 /// Builds the PE for `spec` and `roles` (once per parameter point) and returns it.
 pub fn build(roles: &Roles, spec: &PeSpec, design: &mut Design) -> Result<ModuleId, HdlError> {
-    let held = roles.stationary.name;
-    let streamed = roles.stream.name;
+    let held = roles.stationary.name();
+    let streamed = roles.stream.name();
     let held_type = operand_type(roles.stationary.spec);
     let stream_type = operand_type(roles.stream.spec);
     let acc_type = Type::signed(spec.acc_bits);
-    let title = match held {
-        "weight" => {
+    let title = match roles.stationary.kind {
+        OperandKind::Weight => {
             "Weight-stationary PE: holds two weights (double buffer), multiplies the activation"
         }
-        _ => "Input-stationary PE: holds two activations (double buffer), multiplies the weight",
+        OperandKind::Act => {
+            "Input-stationary PE: holds two activations (double buffer), multiplies the weight"
+        }
     };
     add_module(design, module_name(roles.dataflow, spec), |m, _| {
         m.doc(title)
@@ -44,7 +46,7 @@ pub fn build(roles: &Roles, spec: &PeSpec, design: &mut Design) -> Result<Module
         let stream_in = m.input_doc(
             &format!("{streamed}_in"),
             stream_type,
-            &format!("{} from the left neighbour", noun(streamed)),
+            &format!("{} from the left neighbour", roles.stream.kind.noun()),
         );
         let stream_bank_in = m.input_doc(
             &format!("{streamed}_bank_in"),
@@ -82,7 +84,7 @@ pub fn build(roles: &Roles, spec: &PeSpec, design: &mut Design) -> Result<Module
         m.output_doc(
             &format!("{streamed}_out"),
             &stream_q,
-            &format!("{} to the right neighbour", noun(streamed)),
+            &format!("{} to the right neighbour", roles.stream.kind.noun()),
         );
         m.output_doc(
             &format!("{streamed}_bank_out"),

@@ -29,7 +29,7 @@
 //! GEMM takes R + tiles·M + (R+C−1) cycles at full rate. `golden::cycles` models shorter tiles too;
 //! tb/tests/arrays.rs checks the model against this RTL.
 
-use crate::blocks::pe::{self, noun, Roles};
+use crate::blocks::pe::{self, OperandKind, Roles};
 use crate::config::{PeArraySpec, PeSpec};
 use crate::hdl::{add_module, bits_for, lane, pack_lanes, Design, Expr, HdlError, ModuleId, Type};
 
@@ -48,8 +48,8 @@ pub fn build(
 ) -> Result<ModuleId, HdlError> {
     let pe_id = pe::stationary::build(roles, pe_spec, design)?;
     let (rows, cols) = (array.rows, array.cols);
-    let held = roles.stationary.name;
-    let streamed = roles.stream.name;
+    let held = roles.stationary.name();
+    let streamed = roles.stream.name();
     let held_bits = roles.stationary.spec.bits;
     let stream_bits = roles.stream.spec.bits;
     let acc_bits = pe_spec.acc_bits;
@@ -58,11 +58,11 @@ pub fn build(
     let load_port = |suffix: &str| format!("{held}_{suffix}");
 
     add_module(design, name, |m, design| {
-        match held {
-            "weight" => m.doc(format!(
+        match roles.stationary.kind {
+            OperandKind::Weight => m.doc(format!(
                 "Weight-stationary {rows}x{cols} systolic array, double-buffered weights."
             )),
-            _ => m.doc(format!(
+            OperandKind::Act => m.doc(format!(
                 "Input-stationary {rows}x{cols} systolic array, double-buffered activations: out = (A*B)^T tiles."
             )),
         }
@@ -89,7 +89,7 @@ pub fn build(
         let stream_data = m.input_doc(
             &port("data"),
             Type::unsigned(rows * stream_bits),
-            &format!("one {} vector; lane r = row r", noun(streamed)),
+            &format!("one {} vector; lane r = row r", roles.stream.kind.noun()),
         );
         let stream_last = m.input_doc(&port("last"), Type::bit(), "last vector of the tile");
         let out_ready = m.input("out_ready", Type::bit());
@@ -149,7 +149,8 @@ pub fn build(
 
         // ---- tracker: valid/last/bank of each vector, R+C-1 stages, in step with the datapath -----
         let mut track_valid = stream_fire.clone();
-        let mut track_last = stream_last.clone();
+        // A tile's last beat as it fired (not the raw input), so out_last is low in bubbles.
+        let mut track_last = tile_done.clone();
         let mut track_bank = compute_bank.q();
         for stage in 1..=depth {
             let valid = m.reg_reset(&format!("track_valid_d{stage}"), Type::bit(), 0);
@@ -233,7 +234,7 @@ pub fn build(
             }
             m.sink(
                 &Expr::concat(&[stream_from_left, bank_from_left]),
-                &format!("{}s leaving the last column", noun(streamed)),
+                &format!("{}s leaving the last column", roles.stream.kind.noun()),
             );
         }
         m.sink(
