@@ -12,3 +12,4 @@ pub mod flow;
 pub mod generate;
 pub mod golden;
 pub mod hdl;
+pub mod report;

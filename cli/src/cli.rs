@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 /// Measure:    accelgen bench gemm --config configs/edge_tpu.yaml --m 64 --k 64 --n 64
 /// Layers:     accelgen run-layer --config configs/edge_tpu.yaml ../shared/vectors/tflm/*/*
 /// Synthesise: accelgen synth --config configs/edge_tpu.yaml
+/// Report:     accelgen report --config configs/edge_tpu.yaml --topology resnet18.csv --format html -o r.html
 #[derive(Debug, Parser)]
 #[command(
     name = "accelgen",
@@ -48,6 +49,58 @@ pub enum Command {
     /// Micro's expected output, and report mismatches, MACs and cycles per layer. Exits
     /// non-zero on any mismatch or bad bundle.
     RunLayer(RunLayerArgs),
+    /// Report MACs, cycles, utilization, ideal and SCALE-Sim cycles, memory traffic and energy
+    /// per level (and area with --area) for a set of layers, per layer and in total.
+    ///
+    /// Layers come from layer bundles (--layers) or a SCALE-Sim topology CSV (--topology; no
+    /// padding, as SCALE-Sim computes it). Cycles are the cycle model's unless --simulate runs
+    /// the bundles on the RTL in Verilator, as run-layer does. Energy uses the config's
+    /// `energy:` table (defaults: Horowitz's 45 nm figures and Sze et al.'s relative costs).
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("workload").required(true).args(["layers", "topology"])))]
+pub struct ReportArgs {
+    /// The accelerator description (YAML).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Layer bundle directories (layer.yaml + .npy files).
+    #[arg(long, value_name = "BUNDLE_DIR", num_args = 1..)]
+    pub layers: Vec<PathBuf>,
+
+    /// A SCALE-Sim topology CSV (convolution or M,N,K format).
+    #[arg(long, value_name = "CSV")]
+    pub topology: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long = "output", short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Run the bundles on the RTL in Verilator and report its cycles (needs --layers).
+    #[arg(long, conflicts_with = "topology")]
+    pub simulate: bool,
+
+    /// Synthesise the design with Yosys (sky130hd) and report its area (about a minute for an
+    /// 8×8 array).
+    #[arg(long)]
+    pub area: bool,
+}
+
+/// `accelgen report --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown tables.
+    Md,
+    /// The whole report as JSON.
+    Json,
+    /// One offline HTML page with SVG plots and the block diagram.
+    Html,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! 1 a reported error, 2 a usage error from clap).
 
 mod cli;
+mod report;
 mod run_layer;
 mod synth;
 
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(BenchCommand::Gemm(args))) => run_bench_gemm(args),
         Some(Command::Synth(args)) => run_synth(args),
         Some(Command::RunLayer(args)) => run_layers(args),
+        Some(Command::Report(args)) => report::run_report(args),
         None => run_generate(cli.generate),
     };
     match result {

@@ -491,7 +491,7 @@ fn run_layer_on_a_buffered_config_runs_the_core_and_says_so() {
     let result = accelgen(&[
         "run-layer",
         "--config",
-        "configs/tiny_core.yaml",
+        "configs/experimental/tiny_core.yaml",
         "--json",
         &tflm_bundle("resnet8/op06_conv_2d"),
         &tflm_bundle("kws_dscnn/op01_depthwise_conv_2d"),
@@ -511,4 +511,168 @@ fn run_layer_on_a_buffered_config_runs_the_core_and_says_so() {
         assert_eq!(layer["rtl_cycles"], layer["model_cycles"], "{layer}");
         assert!(layer["load_cycles"].as_u64().unwrap() > 0, "{layer}");
     }
+}
+
+// ---- accelgen report ----------------------------------------------------------------------
+
+/// `report --simulate --format json` and `run-layer --json` on the same bundles and config: the
+/// report's cycles are run-layer's RTL cycles, and its model cycles run-layer's model cycles.
+fn assert_report_cycles_equal_run_layer(config: &str, bundles: &[String]) {
+    let bundle_args: Vec<&str> = bundles.iter().map(String::as_str).collect();
+    let mut report_args = vec![
+        "report",
+        "--config",
+        config,
+        "--format",
+        "json",
+        "--simulate",
+    ];
+    report_args.push("--layers");
+    report_args.extend(&bundle_args);
+    let report = accelgen(&report_args);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let mut run_layer_args = vec!["run-layer", "--config", config, "--json"];
+    run_layer_args.extend(&bundle_args);
+    let run_layer = accelgen(&run_layer_args);
+    assert!(run_layer.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let run_layer: serde_json::Value = serde_json::from_slice(&run_layer.stdout).unwrap();
+    let rows = report["layers"].as_array().unwrap();
+    let runs = run_layer["layers"].as_array().unwrap();
+    assert_eq!(rows.len(), bundles.len());
+    for (row, run) in rows.iter().zip(runs) {
+        assert_eq!(row["name"], run["layer"]);
+        assert_eq!(row["cycles_source"], "rtl", "{row}");
+        assert_eq!(row["cycles"], run["rtl_cycles"], "{config}: {row}");
+        assert_eq!(row["model_cycles"], run["model_cycles"], "{config}: {row}");
+        assert_eq!(row["macs"], run["macs"]);
+        assert_eq!(row["ideal_cycles"], run["ideal_cycles"]);
+        let (a, b) = (
+            row["utilization"].as_f64().unwrap(),
+            run["utilization"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
+    let total: u64 = runs.iter().map(|r| r["rtl_cycles"].as_u64().unwrap()).sum();
+    assert_eq!(report["total"]["cycles"].as_u64(), Some(total));
+}
+
+#[test]
+fn report_simulate_gives_run_layers_cycles_on_the_datapath_and_the_core() {
+    let bundles = [
+        tflm_bundle("resnet8/op06_conv_2d"),
+        tflm_bundle("kws_dscnn/op01_depthwise_conv_2d"),
+        tflm_bundle("resnet8/op14_fully_connected"),
+    ];
+    assert_report_cycles_equal_run_layer("configs/tiny_2x2.yaml", &bundles);
+    assert_report_cycles_equal_run_layer("configs/experimental/tiny_core.yaml", &bundles);
+}
+
+#[test]
+fn report_writes_markdown_json_and_offline_html_for_a_scalesim_topology() {
+    let scratch = tempfile::tempdir().unwrap();
+    let csv = repo().join("../shared/workloads/scale-sim-v2/conv_nets__Resnet18.csv");
+    let csv = csv.to_str().unwrap();
+    for format in ["md", "json", "html"] {
+        let path = scratch.path().join(format!("nested/report.{format}"));
+        let result = accelgen(&[
+            "report",
+            "--config",
+            "configs/edge_tpu.yaml",
+            "--topology",
+            csv,
+            "--format",
+            format,
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            result.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        assert!(result.stdout.is_empty(), "-o writes the file, not stdout");
+        let text = fs::read_to_string(&path).unwrap();
+        match format {
+            "md" => assert!(text.contains("| Conv1 | conv |"), "{text}"),
+            "json" => {
+                let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(json["layers"].as_array().unwrap().len(), 21);
+                assert_eq!(json["area"], serde_json::Value::Null);
+            }
+            _ => {
+                assert!(text.contains("<svg class=\"energy\""));
+                assert!(!text.contains("http"), "the page must work offline");
+            }
+        }
+    }
+}
+
+#[test]
+fn report_refuses_a_missing_workload_and_a_bad_topology() {
+    let none = accelgen(&["report", "--config", "configs/edge_tpu.yaml"]);
+    assert_eq!(none.status.code(), Some(2), "clap usage error");
+    let simulate_csv = accelgen(&[
+        "report",
+        "--config",
+        "configs/edge_tpu.yaml",
+        "--topology",
+        "x.csv",
+        "--simulate",
+    ]);
+    assert_eq!(
+        simulate_csv.status.code(),
+        Some(2),
+        "--simulate needs --layers"
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let bad = scratch.path().join("bad.csv");
+    fs::write(
+        &bad,
+        "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\nC1,8,8,3,3,four,4,1,\n",
+    )
+    .unwrap();
+    let result = accelgen(&[
+        "report",
+        "--config",
+        "configs/edge_tpu.yaml",
+        "--topology",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("bad.csv:2") && stderr.contains("`channels` = `four`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn report_with_area_synthesises_and_reports_the_area_per_block() {
+    let csv = repo().join("../shared/workloads/mlperf_tiny/mlperf_tiny_ic_resnet8.csv");
+    let result = accelgen(&[
+        "report",
+        "--config",
+        "configs/tiny_2x2.yaml",
+        "--topology",
+        csv.to_str().unwrap(),
+        "--format",
+        "json",
+        "--area",
+    ]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert!(json["area"]["area_um2"].as_f64().unwrap() > 0.0, "{json}");
+    let blocks = json["area"]["blocks"].as_array().unwrap();
+    assert!(
+        blocks
+            .iter()
+            .any(|b| b["module"] == "pe_ws_ai8_wi8_acc32" && b["instances"] == 4),
+        "{blocks:?}"
+    );
 }

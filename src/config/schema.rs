@@ -27,6 +27,28 @@ pub struct RawConfig {
     /// Absent: no on-chip buffers (the top is the bare PE array).
     #[serde(default)]
     pub buffers: Option<RawBuffers>,
+    /// Absent: the documented defaults (`EnergySpec::default`).
+    #[serde(default)]
+    pub energy: Option<RawEnergy>,
+}
+
+/// `energy:` section: the energy table of the report, in pJ. Every key is optional; an absent
+/// key keeps its default (see `config::spec::EnergySpec` for the values and their sources).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnergy {
+    #[serde(default)]
+    pub multiply_8x8_pj: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub add_32_pj: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub register_file_pj_per_byte: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub pe_to_pe_pj_per_byte: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub global_buffer_pj_per_64_bits: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub dram_pj_per_64_bits: Option<Spanned<f64>>,
 }
 
 /// `buffers:` section: the global buffer's regions.

@@ -14,6 +14,8 @@ pub struct AcceleratorSpec {
     pub pe: PeSpec,
     /// The global buffer's regions; `None` when the config has no `buffers:` section.
     pub buffers: Option<BuffersSpec>,
+    /// The energy table of the report: the `energy:` section over the documented defaults.
+    pub energy: EnergySpec,
     /// First 16 hex digits of the SHA-256 of the config file's bytes; stamped into every banner.
     pub config_hash: String,
 }
@@ -43,6 +45,7 @@ impl AcceleratorSpec {
                 acc_bits,
             },
             buffers: None,
+            energy: EnergySpec::default(),
             config_hash: "0000000000000000".into(),
         }
     }
@@ -185,5 +188,48 @@ impl BufferSpec {
     /// Capacity in bytes (whole words).
     pub fn bytes(&self) -> u64 {
         self.depth * u64::from(self.word_bits) / 8
+    }
+}
+
+/// Energy per event, in pJ, for the report's energy estimate (`report::energy` applies it).
+///
+/// The defaults are 45 nm figures: Horowitz, "Computing's energy problem (and what we can do
+/// about it)", ISSCC 2014 (8-bit multiply 0.2 pJ, 32-bit add 0.1 pJ, SRAM 8 KB / 32 KB / 1 MB
+/// 10 / 20 / 100 pJ per 64-bit read, DRAM 1.3–2.6 nJ per 64 bits), and for the two levels
+/// Horowitz does not give, Sze et al., "Efficient Processing of Deep Neural Networks" (2020),
+/// ch. 5, whose normalized costs per access are register file 1×, PE-to-PE 2×, global buffer 6×,
+/// DRAM 200× one MAC. One int8 MAC (8-bit multiply + 32-bit add) is 0.3 pJ, so a byte from a
+/// register file is 0.3 pJ and a byte between PEs 0.6 pJ.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EnergySpec {
+    /// One 8×8-bit multiply; an a×w-bit multiplier costs (a·w/64) of it (array multipliers grow
+    /// with the product of the widths). Default 0.2 (Horowitz).
+    pub multiply_8x8_pj: f64,
+    /// One 32-bit add; a b-bit accumulator costs b/32 of it (ripple adders grow linearly).
+    /// Default 0.1 (Horowitz).
+    pub add_32_pj: f64,
+    /// Reading or writing a byte of a register inside a PE (held operand, accumulator).
+    /// Default 0.3 (Sze: 1× the int8 MAC).
+    pub register_file_pj_per_byte: f64,
+    /// Moving a byte from one PE to its neighbour (streamed operands, partial sums).
+    /// Default 0.6 (Sze: 2× the int8 MAC).
+    pub pe_to_pe_pj_per_byte: f64,
+    /// One 64-bit global-buffer access; `None` (the default) derives it from each region's size
+    /// along Horowitz's SRAM curve (`report::energy::sram_pj_per_64_bits`).
+    pub global_buffer_pj_per_64_bits: Option<f64>,
+    /// One 64-bit DRAM access. Default 1300 (Horowitz's low end, an LPDDR-class edge memory).
+    pub dram_pj_per_64_bits: f64,
+}
+
+impl Default for EnergySpec {
+    fn default() -> EnergySpec {
+        EnergySpec {
+            multiply_8x8_pj: 0.2,
+            add_32_pj: 0.1,
+            register_file_pj_per_byte: 0.3,
+            pe_to_pe_pj_per_byte: 0.6,
+            global_buffer_pj_per_64_bits: None,
+            dram_pj_per_64_bits: 1300.0,
+        }
     }
 }

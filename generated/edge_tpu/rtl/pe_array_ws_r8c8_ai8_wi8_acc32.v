@@ -479,7 +479,7 @@ module pe_array_ws_r8c8_ai8_wi8_acc32 (
         if (rst) track_valid_d1_q <= 1'd0;
         else if (advance) track_valid_d1_q <= act_fire;
     end
-    always @(posedge clk) if (advance) track_last_d1_q <= act_last;
+    always @(posedge clk) if (advance) track_last_d1_q <= tile_done;
     always @(posedge clk) if (advance) track_bank_d1_q <= compute_bank_q;
     always @(posedge clk) begin
         if (rst) track_valid_d2_q <= 1'd0;

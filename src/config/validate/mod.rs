@@ -5,6 +5,7 @@
 //! value. Each message names the key path, the value as written, the rule and the reason.
 
 mod buffers;
+mod energy;
 
 use crate::hdl::naming;
 use std::ops::RangeInclusive;
@@ -77,12 +78,14 @@ pub fn validate(
         )?),
         None => None,
     };
+    let energy = energy::validate_energy(&file, raw.energy.as_ref())?;
     Ok(AcceleratorSpec {
         name,
         clock,
         pe_array,
         pe,
         buffers,
+        energy,
         config_hash,
     })
 }

@@ -1,6 +1,0 @@
-rtl/pe_ws_ai8_wi8_acc32.v
-rtl/pe_array_ws_r2c2_ai8_wi8_acc32.v
-rtl/post_process_l2_acc32.v
-rtl/gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32.v
-rtl/csr_axil_21regs_42dcd18f.v
-rtl/tiny_core.v

@@ -1,0 +1,330 @@
+//! Memory traffic per level of the hierarchy, counted analytically from the tiling the hardware
+//! uses (`golden::cycles::tiling`), in bits.
+//!
+//! Notation: GEMM M×K×N on an R×C array; a, w, p the activation, weight and accumulator widths;
+//! `⌈x/y⌉` folds. The stationary dataflows run T tiles of P streamed beats each:
+//! WS holds weights, T = ⌈K/R⌉·⌈N/C⌉, P = M; IS holds activations, T = ⌈K/R⌉·⌈M/C⌉, P = N.
+//! Output-stationary runs T = ⌈M/R⌉·⌈N/C⌉ tiles of K pairs. Every PE of the array works in every
+//! beat (padding lanes of partial tiles compute on zeros: the RTL has no zero gating), so the
+//! array issues T·P·R·C MACs (OS: T·K·R·C), at least M·K·N.
+//!
+//! Inside the array (per issued MAC, plus the loading or draining of each tile):
+//! - WS/IS: one read of the held operand's register (RF); the streamed operand moves one PE to
+//!   the right and the partial sum one PE down (PE-to-PE). Each tile loads R·C held values into
+//!   the idle bank (RF writes) through the column shift chain: beat i travels R−i rows, so
+//!   C·R(R+1)/2 hops per tile (PE-to-PE).
+//! - OS: the accumulator is read and written (2 RF accesses of p bits); the activation and the
+//!   weight each move one PE on (PE-to-PE). Each tile's R·C results are written to the result
+//!   registers (RF) and shift down the columns to leave: C·R(R+1)/2 hops of p bits.
+//!
+//! Between the array and memory: WS/IS read R·C held values per tile and P vectors of R streamed
+//! values per tile; OS reads K activation vectors (R lanes) and K weight vectors (C lanes) per
+//! tile. A reduction longer than R is accumulated over ⌈K/R⌉ folds: every fold but the last spills
+//! its partial sums, (⌈K/R⌉−1)·⌈N/C⌉·M words of C·p bits (IS: M and N swapped), written once and
+//! read back once. Final outputs are requantized to a-bit values (the next layer's activations).
+//!
+//! Where that traffic lands depends on the scope (`schedule::Scope`):
+//! - datapath (no global buffer): the array is fed from DRAM, so DRAM reads = held + streamed +
+//!   spill reads, DRAM writes = spill writes + M·N·a;
+//! - core: the array reads its operands from the ifmap and weight regions (whole words, padding
+//!   lanes included) and spills to the psum region; the DMA fills the regions from DRAM once per
+//!   core run (`schedule::core_chunks`): DRAM reads = Σ runs (m·k·a + k·n·w), buffer writes = the
+//!   words those fills occupy, DRAM writes = M·N·a. A run that does not finish its reduction leaves
+//!   its partial sums in the psum region for the next (counted as one more spill).
+
+use std::ops::{Add, AddAssign};
+
+use serde::Serialize;
+
+use super::schedule::{core_chunks, Scope};
+use crate::config::{AcceleratorSpec, Dataflow, PeSpec};
+use crate::golden::cycles::{tiling, ArrayShape, GemmShape};
+
+/// Bits moved at each level (and MACs issued) for one GEMM or a sum of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Traffic {
+    /// MACs the array issues, padding lanes included.
+    pub macs_issued: u64,
+    /// Reads and writes of registers inside PEs.
+    pub register_file_bits: u64,
+    /// Moves between neighbouring PEs.
+    pub pe_to_pe_bits: u64,
+    /// Global-buffer reads and writes, per region (zero without buffers).
+    pub ifmap_buffer_bits: u64,
+    pub weight_buffer_bits: u64,
+    pub psum_buffer_bits: u64,
+    pub dram_read_bits: u64,
+    pub dram_write_bits: u64,
+}
+
+impl Traffic {
+    /// All three global-buffer regions.
+    pub fn global_buffer_bits(&self) -> u64 {
+        self.ifmap_buffer_bits + self.weight_buffer_bits + self.psum_buffer_bits
+    }
+
+    pub fn dram_bits(&self) -> u64 {
+        self.dram_read_bits + self.dram_write_bits
+    }
+}
+
+impl Add for Traffic {
+    type Output = Traffic;
+    fn add(self, other: Traffic) -> Traffic {
+        Traffic {
+            macs_issued: self.macs_issued + other.macs_issued,
+            register_file_bits: self.register_file_bits + other.register_file_bits,
+            pe_to_pe_bits: self.pe_to_pe_bits + other.pe_to_pe_bits,
+            ifmap_buffer_bits: self.ifmap_buffer_bits + other.ifmap_buffer_bits,
+            weight_buffer_bits: self.weight_buffer_bits + other.weight_buffer_bits,
+            psum_buffer_bits: self.psum_buffer_bits + other.psum_buffer_bits,
+            dram_read_bits: self.dram_read_bits + other.dram_read_bits,
+            dram_write_bits: self.dram_write_bits + other.dram_write_bits,
+        }
+    }
+}
+
+impl AddAssign for Traffic {
+    fn add_assign(&mut self, other: Traffic) {
+        *self = *self + other;
+    }
+}
+
+/// The array's side of one GEMM run: what happens inside it and what it reads and spills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ArraySide {
+    macs_issued: u64,
+    register_file_bits: u64,
+    pe_to_pe_bits: u64,
+    /// Held-operand values loaded into the PEs (WS: weights, IS: activations).
+    held_bits: u64,
+    /// Activation bits read from memory (WS: streamed, IS: held, OS: streamed).
+    act_read_bits: u64,
+    /// Weight bits read from memory.
+    weight_read_bits: u64,
+    /// Partial sums spilled between K-folds: written once and read once each.
+    spill_bits: u64,
+}
+
+fn array_side(dataflow: Dataflow, array: ArrayShape, pe: &PeSpec, gemm: GemmShape) -> ArraySide {
+    let (r, c) = (array.rows, array.cols);
+    let (a, w, p) = (
+        u64::from(pe.act.bits),
+        u64::from(pe.weight.bits),
+        u64::from(pe.acc_bits),
+    );
+    let tiles = tiling(dataflow, array, gemm).expect("validated dataflows are modelled");
+    let (t, beats) = (tiles.tiles, tiles.beats);
+    let slots = t * beats * r * c;
+    let chain_hops = t * c * r * (r + 1) / 2;
+    let k_folds = gemm.k.div_ceil(r);
+    match dataflow {
+        Dataflow::OutputStationary => ArraySide {
+            macs_issued: slots,
+            register_file_bits: slots * 2 * p + t * r * c * p,
+            pe_to_pe_bits: slots * (a + w) + chain_hops * p,
+            held_bits: 0,
+            act_read_bits: t * beats * r * a,
+            weight_read_bits: t * beats * c * w,
+            spill_bits: 0,
+        },
+        _ => {
+            let input_stationary = dataflow == Dataflow::InputStationary;
+            let (held, streamed) = if input_stationary { (a, w) } else { (w, a) };
+            let held_bits = t * r * c * held;
+            let streamed_bits = t * beats * r * streamed;
+            // Output folds: the columns of C (WS) or of Cᵀ (IS) the array covers per pass.
+            let out_folds = if input_stationary {
+                gemm.m.div_ceil(c)
+            } else {
+                gemm.n.div_ceil(c)
+            };
+            let (act_read_bits, weight_read_bits) = if input_stationary {
+                (held_bits, streamed_bits)
+            } else {
+                (streamed_bits, held_bits)
+            };
+            ArraySide {
+                macs_issued: slots,
+                register_file_bits: slots * held + t * r * c * held,
+                pe_to_pe_bits: slots * (streamed + p) + chain_hops * held,
+                held_bits,
+                act_read_bits,
+                weight_read_bits,
+                spill_bits: (k_folds - 1) * out_folds * beats * c * p,
+            }
+        }
+    }
+}
+
+/// The traffic of `gemm` on `spec`'s hardware at `scope`; `None` if the core cannot hold one
+/// K-fold of it.
+pub fn gemm_traffic(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Option<Traffic> {
+    let array = super::schedule::array_shape(spec);
+    let dataflow = spec.pe_array.dataflow;
+    let a = u64::from(spec.pe.act.bits);
+    let outputs = gemm.m * gemm.n * a;
+    match (scope, &spec.buffers) {
+        (Scope::Core, Some(buffers)) => {
+            let (r, c) = (array.rows, array.cols);
+            let mut traffic = Traffic {
+                dram_write_bits: outputs,
+                ..Traffic::default()
+            };
+            for chunk in core_chunks(spec, buffers, gemm)? {
+                let shape = chunk.shape;
+                let side = array_side(dataflow, array, &spec.pe, shape);
+                let handoff = if chunk.finish {
+                    0
+                } else {
+                    shape.m * shape.n.div_ceil(c) * c * u64::from(spec.pe.acc_bits)
+                };
+                let k_folds = shape.k.div_ceil(r);
+                let ifmap_fill = k_folds * shape.m * u64::from(buffers.ifmap.word_bits);
+                let weight_fill =
+                    k_folds * r * shape.n.div_ceil(c) * u64::from(buffers.weight.word_bits);
+                traffic += Traffic {
+                    macs_issued: side.macs_issued,
+                    register_file_bits: side.register_file_bits,
+                    pe_to_pe_bits: side.pe_to_pe_bits,
+                    ifmap_buffer_bits: side.act_read_bits + ifmap_fill,
+                    weight_buffer_bits: side.weight_read_bits + weight_fill,
+                    psum_buffer_bits: 2 * (side.spill_bits + handoff),
+                    dram_read_bits: shape.m * shape.k * a
+                        + shape.k * shape.n * u64::from(spec.pe.weight.bits),
+                    dram_write_bits: 0,
+                };
+            }
+            Some(traffic)
+        }
+        _ => {
+            let side = array_side(dataflow, array, &spec.pe, gemm);
+            Some(Traffic {
+                macs_issued: side.macs_issued,
+                register_file_bits: side.register_file_bits,
+                pe_to_pe_bits: side.pe_to_pe_bits,
+                dram_read_bits: side.act_read_bits + side.weight_read_bits + side.spill_bits,
+                dram_write_bits: side.spill_bits + outputs,
+                ..Traffic::default()
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{OperandSpec, PeArraySpec};
+
+    fn spec(dataflow: Dataflow, rows: u32, cols: u32) -> AcceleratorSpec {
+        let i8 = OperandSpec {
+            bits: 8,
+            signed: true,
+        };
+        let array = PeArraySpec {
+            rows,
+            cols,
+            dataflow,
+        };
+        AcceleratorSpec::for_array("t", array, i8, i8, 32)
+    }
+
+    #[test]
+    fn ws_datapath_counts_by_hand() {
+        // 2×2 WS, M=3, K=4, N=2: T = 2 K-folds · 1 N-fold = 2 tiles of 3 vectors.
+        let gemm = GemmShape { m: 3, k: 4, n: 2 };
+        let t = gemm_traffic(
+            &spec(Dataflow::WeightStationary, 2, 2),
+            Scope::Datapath,
+            gemm,
+        )
+        .unwrap();
+        // 2 tiles · 3 beats · 4 PEs = 24 MAC slots = M·K·N (no padding).
+        assert_eq!(t.macs_issued, 24);
+        // RF: 24 held reads + 2 tiles · 4 loads, 8 bits each.
+        assert_eq!(t.register_file_bits, (24 + 8) * 8);
+        // PE-to-PE: 24 · (8 act + 32 psum) + chain 2 tiles · 2 cols · 3 hops · 8 bits.
+        assert_eq!(t.pe_to_pe_bits, 24 * 40 + 2 * 2 * 3 * 8);
+        // DRAM reads: weights 2·4·8 + acts 2·3·2·8 + one spill fold 1·1·3·2·32.
+        assert_eq!(t.dram_read_bits, 64 + 96 + 192);
+        // DRAM writes: the spill + 3·2 int8 outputs.
+        assert_eq!(t.dram_write_bits, 192 + 48);
+        assert_eq!(t.global_buffer_bits(), 0);
+    }
+
+    #[test]
+    fn partial_tiles_issue_padded_macs() {
+        // 2×2 WS, K = 3, N = 1: 2 K-folds, 1 N-fold; the array works on 2×2 tiles anyway.
+        let gemm = GemmShape { m: 5, k: 3, n: 1 };
+        let t = gemm_traffic(
+            &spec(Dataflow::WeightStationary, 2, 2),
+            Scope::Datapath,
+            gemm,
+        )
+        .unwrap();
+        assert_eq!(t.macs_issued, 2 * 5 * 4);
+        assert!(t.macs_issued > gemm.macs());
+    }
+
+    #[test]
+    fn os_counts_by_hand() {
+        // 2×2 OS, M=4, K=3, N=2: T = 2·1 tiles of 3 pairs.
+        let gemm = GemmShape { m: 4, k: 3, n: 2 };
+        let t = gemm_traffic(
+            &spec(Dataflow::OutputStationary, 2, 2),
+            Scope::Datapath,
+            gemm,
+        )
+        .unwrap();
+        assert_eq!(t.macs_issued, 24);
+        // RF: 24 accumulator read+write of 32 bits + 2 tiles · 4 result registers.
+        assert_eq!(t.register_file_bits, 24 * 64 + 8 * 32);
+        // PE-to-PE: 24 · (8 + 8) + drain 2 tiles · 2 cols · 3 hops · 32 bits.
+        assert_eq!(t.pe_to_pe_bits, 24 * 16 + 2 * 2 * 3 * 32);
+        // Reads: 2 tiles · 3 pairs · (2 act lanes + 2 weight lanes) · 8; no spill.
+        assert_eq!(t.dram_read_bits, 2 * 3 * 4 * 8);
+        assert_eq!(t.dram_write_bits, 4 * 2 * 8);
+    }
+
+    #[test]
+    fn is_is_ws_with_the_operands_swapped() {
+        let gemm = GemmShape { m: 6, k: 5, n: 9 };
+        let transposed = GemmShape { m: 9, k: 5, n: 6 };
+        let is = gemm_traffic(
+            &spec(Dataflow::InputStationary, 3, 2),
+            Scope::Datapath,
+            gemm,
+        )
+        .unwrap();
+        let ws = gemm_traffic(
+            &spec(Dataflow::WeightStationary, 3, 2),
+            Scope::Datapath,
+            transposed,
+        )
+        .unwrap();
+        // Same operand widths, so every count agrees.
+        assert_eq!(is, ws);
+    }
+
+    #[test]
+    fn the_core_reads_operands_from_the_buffers_and_dram_once_when_they_fit() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/configs/experimental/tiny_core.yaml"
+        ))
+        .unwrap();
+        let spec = crate::config::load_str(&text, "tiny_core.yaml").unwrap();
+        // One run: M=3, K=4, N=2 fits (2 folds, 3 rows, 1 N-fold).
+        let gemm = GemmShape { m: 3, k: 4, n: 2 };
+        let t = gemm_traffic(&spec, Scope::Core, gemm).unwrap();
+        // DRAM: A 3·4 + B 4·2 int8 in, 3·2 int8 out.
+        assert_eq!(t.dram_read_bits, (12 + 8) * 8);
+        assert_eq!(t.dram_write_bits, 6 * 8);
+        // ifmap: array reads 2 tiles · 3 words of 16 bits, fill 2 folds · 3 rows of 16 bits.
+        assert_eq!(t.ifmap_buffer_bits, 96 + 96);
+        // weight: array loads 2 tiles · 2 words of 16 bits, fill 2 folds · 2 rows · 1 N-fold.
+        assert_eq!(t.weight_buffer_bits, 64 + 64);
+        // psum: one spilled fold of 3 words of 64 bits, written and read.
+        assert_eq!(t.psum_buffer_bits, 2 * 3 * 64);
+    }
+}

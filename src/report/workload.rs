@@ -1,0 +1,255 @@
+//! The layers a report covers, as GEMM shapes: from layer bundles (lowered exactly as the RTL runs
+//! them, `golden::lowering::lower_grouped`) or from a SCALE-Sim topology CSV.
+//!
+//! SCALE-Sim topologies come in two formats, told apart by the header:
+//! - convolutions, `Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels,
+//!   Num Filter, Strides,`: one GEMM per layer as SCALE-Sim lowers it, M = E_h·E_w output pixels,
+//!   K = R·S·C, N = filters, with **no padding**: E = (H − R)/stride + 1 (integer division), as
+//!   SCALE-Sim computes it. Topologies that model 'same' padding carry it in their IFMAP sizes
+//!   (mlperf_tiny's resnet8 gives 34×34 for a padded 32×32 input); nothing is added here. Like
+//!   SCALE-Sim, a row with one filter over C channels (its way of writing a depthwise layer) is a
+//!   C-deep reduction into one column.
+//! - GEMMs, `Layer, M, N, K,`: one GEMM per row.
+//!
+//! Trailing commas and spaces around fields are ignored.
+
+use std::path::{Path, PathBuf};
+
+use crate::golden::cycles::GemmShape;
+use crate::golden::{lowering, LayerBundle};
+
+/// One layer as the GEMMs the hardware runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerShape {
+    pub name: String,
+    /// `conv2d`, `depthwise_conv2d`, `fully_connected` (bundles) or `conv`, `gemm` (CSV).
+    pub op: String,
+    pub gemms: Vec<GemmShape>,
+    /// The layer's own MACs: taps in the padding are not counted (bundles); M·K·N (CSV).
+    pub macs: u64,
+}
+
+/// Why a workload could not be read.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum WorkloadError {
+    #[error("cannot read {}: {error}", path.display())]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}:{line}: {message}", path.display())]
+    Csv {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("layer bundle {}: {message}", path.display())]
+    Bundle { path: PathBuf, message: String },
+}
+
+/// Reads a SCALE-Sim topology CSV (either format).
+pub fn from_topology_csv(path: &Path) -> Result<Vec<LayerShape>, WorkloadError> {
+    let text = std::fs::read_to_string(path).map_err(|error| WorkloadError::Io {
+        path: path.to_owned(),
+        error,
+    })?;
+    parse_topology(&text, path)
+}
+
+/// [`from_topology_csv`] on text already read; `path` names it in errors.
+pub fn parse_topology(text: &str, path: &Path) -> Result<Vec<LayerShape>, WorkloadError> {
+    let error = |line: usize, message: String| WorkloadError::Csv {
+        path: path.to_owned(),
+        line,
+        message,
+    };
+    let mut rows = text
+        .lines()
+        .enumerate()
+        .map(|(index, line)| (index + 1, fields(line)))
+        .filter(|(_, fields)| !fields.is_empty());
+    let Some((_, header)) = rows.next() else {
+        return Err(error(1, "the file is empty".into()));
+    };
+    let header: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
+    let gemm_format = header.len() == 4 && header[1..] == ["m", "n", "k"];
+    let conv_format = header.len() == 8 && header[1] == "ifmap height";
+    if !gemm_format && !conv_format {
+        return Err(error(
+            1,
+            format!(
+                "unknown header `{}`; expected SCALE-Sim's `Layer name, IFMAP Height, IFMAP \
+                 Width, Filter Height, Filter Width, Channels, Num Filter, Strides,` or \
+                 `Layer, M, N, K,`",
+                header.join(", ")
+            ),
+        ));
+    }
+    let mut layers = Vec::new();
+    for (line, row) in rows {
+        let expected = header.len();
+        if row.len() != expected {
+            return Err(error(
+                line,
+                format!("{} fields, expected {expected}", row.len()),
+            ));
+        }
+        let mut numbers = Vec::with_capacity(expected - 1);
+        for (name, value) in header[1..].iter().zip(&row[1..]) {
+            match value.parse::<u64>() {
+                Ok(number) if number > 0 => numbers.push(number),
+                _ => {
+                    return Err(error(
+                        line,
+                        format!("`{name}` = `{value}` is not a positive integer"),
+                    ))
+                }
+            }
+        }
+        let name = row[0].clone();
+        let gemm = if gemm_format {
+            GemmShape {
+                m: numbers[0],
+                n: numbers[1],
+                k: numbers[2],
+            }
+        } else {
+            let [height, width, filter_h, filter_w, channels, filters, stride] = numbers[..] else {
+                unreachable!("eight fields checked above")
+            };
+            if filter_h > height || filter_w > width {
+                return Err(error(
+                    line,
+                    format!(
+                        "the {filter_h}×{filter_w} filter is larger than the {height}×{width} \
+                         input (SCALE-Sim topologies carry no padding)"
+                    ),
+                ));
+            }
+            let out = |size: u64, filter: u64| (size - filter) / stride + 1;
+            GemmShape {
+                m: out(height, filter_h) * out(width, filter_w),
+                k: filter_h * filter_w * channels,
+                n: filters,
+            }
+        };
+        layers.push(LayerShape {
+            name,
+            op: if gemm_format { "gemm" } else { "conv" }.to_owned(),
+            gemms: vec![gemm],
+            macs: gemm.macs(),
+        });
+    }
+    Ok(layers)
+}
+
+/// A CSV line's fields, trimmed, without the empty one a trailing comma leaves.
+fn fields(line: &str) -> Vec<String> {
+    let mut fields: Vec<String> = line.split(',').map(|f| f.trim().to_owned()).collect();
+    while fields.last().is_some_and(|f| f.is_empty()) {
+        fields.pop();
+    }
+    fields
+}
+
+/// Loads a layer bundle and lowers it to the GEMMs the array runs: depthwise channels in groups
+/// of `depthwise_group` (the array's columns, as `accelgen_tb::layer` lowers them), one
+/// block-diagonal GEMM per group.
+pub fn from_bundle(directory: &Path, depthwise_group: usize) -> Result<LayerShape, WorkloadError> {
+    let bundle_error = |message: String| WorkloadError::Bundle {
+        path: directory.to_owned(),
+        message,
+    };
+    let bundle = LayerBundle::load(directory).map_err(|e| bundle_error(e.to_string()))?;
+    let lowered = lowering::lower_grouped(
+        &bundle.params,
+        &bundle.input,
+        &bundle.weight,
+        bundle.bias.as_deref(),
+        depthwise_group,
+    )
+    .map_err(|e| bundle_error(e.to_string()))?;
+    let gemms = lowered
+        .gemms
+        .iter()
+        .map(|g| GemmShape {
+            m: g.a.nrows() as u64,
+            k: g.a.ncols() as u64,
+            n: g.b.ncols() as u64,
+        })
+        .collect();
+    Ok(LayerShape {
+        name: bundle.name.clone(),
+        op: bundle.params.op.name().to_owned(),
+        gemms,
+        macs: lowered.layer_macs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conv_rows_become_gemms_without_padding() {
+        let text = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides, \n\
+                    Conv1,224,224,7,7,3,64,2,\n\
+                    \n\
+                    DW,  27, 7,    3, 3,      64,      1,     1,\n";
+        let layers = parse_topology(text, Path::new("t.csv")).unwrap();
+        // (224 − 7)/2 + 1 = 109 per axis.
+        assert_eq!(
+            layers[0].gemms,
+            vec![GemmShape {
+                m: 109 * 109,
+                k: 147,
+                n: 64
+            }]
+        );
+        assert_eq!(layers[0].macs, 109 * 109 * 147 * 64);
+        assert_eq!(layers[1].name, "DW");
+        assert_eq!(
+            layers[1].gemms,
+            vec![GemmShape {
+                m: 25 * 5,
+                k: 576,
+                n: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn gemm_rows_are_m_n_k() {
+        let text = "Layer,M,N,K,\n1,256,128,2048,\n";
+        let layers = parse_topology(text, Path::new("t.csv")).unwrap();
+        assert_eq!(
+            layers[0].gemms,
+            vec![GemmShape {
+                m: 256,
+                k: 2048,
+                n: 128
+            }]
+        );
+        assert_eq!(layers[0].op, "gemm");
+    }
+
+    #[test]
+    fn bad_rows_name_the_line_and_field() {
+        let header = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n";
+        let error = parse_topology(&format!("{header}C,8,8,3,3,x,4,1,\n"), Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("t.csv:2") && error.contains("channels"),
+            "{error}"
+        );
+        let error = parse_topology(&format!("{header}C,2,8,3,3,1,4,1,\n"), Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("larger than"), "{error}");
+        let error = parse_topology("a,b\n", Path::new("t.csv"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown header"), "{error}");
+    }
+}
