@@ -6,7 +6,7 @@
 
 use accelgen::blocks::post_process::{SHIFT_BITS, WORD_BITS};
 use accelgen::blocks::{build_design, regmap};
-use accelgen::config::AcceleratorSpec;
+use accelgen::config::{AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, OperandSpec};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen_sim::{Model, PortId};
 use ndarray::Array2;
@@ -49,6 +49,32 @@ impl PostProcessing {
             },
         }
     }
+}
+
+/// An int8 weight-stationary core spec (32-bit accumulators) built directly, with single-bank,
+/// single-buffered regions of the given depths in words.
+pub fn core_spec(rows: u32, cols: u32, ifmap: u64, weight: u64, psum: u64) -> AcceleratorSpec {
+    let i8 = OperandSpec {
+        bits: 8,
+        signed: true,
+    };
+    let mut spec = crate::array::array_spec(Dataflow::WeightStationary, rows, cols, i8, i8, 32);
+    spec.name = format!("tb_core_r{rows}c{cols}_i{ifmap}_w{weight}_p{psum}");
+    let region = |word_bits: u32, depth: u64| BufferSpec {
+        word_bits,
+        depth,
+        banks: 1,
+        bank_depth: depth,
+        bank_address_bits: (64 - (depth - 1).leading_zeros()).max(1),
+        address_bits: (64 - (depth - 1).leading_zeros()).max(1),
+        double_buffered: false,
+    };
+    spec.buffers = Some(BuffersSpec {
+        ifmap: region(rows * 8, ifmap),
+        weight: region(cols * 8, weight),
+        psum: region(cols * 32, psum),
+    });
+    spec
 }
 
 /// Where a run sits in a reduction split over several runs (see `blocks::gemm_core`).

@@ -3,13 +3,13 @@
 //! post-process unit, compared bit-exactly with `golden::gemm::gemm` and `golden::requant`; at
 //! full rate the cycles equal `golden::cycles::gemm_core_cycles`.
 
-use accelgen::config::{AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, OperandSpec};
+use accelgen::config::{AcceleratorSpec, OperandSpec};
 use accelgen::golden::cycles::{gemm_core_cycles, ArrayShape, GemmShape};
 use accelgen::golden::gemm::{gemm, wrap_signed};
 use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
 use accelgen::golden::Requantizer;
-use accelgen_tb::array::{array_spec, mismatches, operand_range};
-use accelgen_tb::core::{CoreBench, KChunk, PostProcessing};
+use accelgen_tb::array::{mismatches, operand_range};
+use accelgen_tb::core::{core_spec, CoreBench, KChunk, PostProcessing};
 use accelgen_tb::post_process::Settings;
 use accelgen_tb::Rng;
 use ndarray::Array2;
@@ -18,27 +18,6 @@ const I8: OperandSpec = OperandSpec {
     bits: 8,
     signed: true,
 };
-
-/// A weight-stationary spec with single-bank, single-buffered regions of the given depths.
-fn core_spec(rows: u32, cols: u32, ifmap: u64, weight: u64, psum: u64) -> AcceleratorSpec {
-    let mut spec = array_spec(Dataflow::WeightStationary, rows, cols, I8, I8, 32);
-    spec.name = format!("tb_core_r{rows}c{cols}_i{ifmap}_w{weight}_p{psum}");
-    let region = |word_bits: u32, depth: u64| BufferSpec {
-        word_bits,
-        depth,
-        banks: 1,
-        bank_depth: depth,
-        bank_address_bits: 64 - (depth - 1).leading_zeros(),
-        address_bits: 64 - (depth - 1).leading_zeros(),
-        double_buffered: false,
-    };
-    spec.buffers = Some(BuffersSpec {
-        ifmap: region(rows * 8, ifmap),
-        weight: region(cols * 8, weight),
-        psum: region(cols * 32, psum),
-    });
-    spec
-}
 
 fn random(rng: &mut Rng, rows: usize, cols: usize) -> Array2<i64> {
     let (low, high) = operand_range(I8);

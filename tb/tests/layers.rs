@@ -6,10 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use accelgen::config::{AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, OperandSpec};
+use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec};
 use accelgen::golden::layer::PerChannel;
 use accelgen::golden::{self, compare, Dtype, LayerBundle, RequantMode, Tensor};
 use accelgen_tb::array::{array_spec, int8_spec};
+use accelgen_tb::core::core_spec;
 use accelgen_tb::layer::{CoreBench, DatapathBench};
 use accelgen_tb::Traffic;
 
@@ -131,27 +132,6 @@ fn weight_zero_points_raw_int32_outputs_and_uint8_inputs_match_golden_on_the_dat
             "uint8 input {unsigned_input}: {comparison}"
         );
     }
-}
-
-/// A weight-stationary core with single-bank regions of the given depths (in words).
-fn core_spec(rows: u32, cols: u32, ifmap: u64, weight: u64, psum: u64) -> AcceleratorSpec {
-    let mut spec = array_spec(Dataflow::WeightStationary, rows, cols, I8, I8, 32);
-    spec.name = format!("tb_layer_core_r{rows}c{cols}_i{ifmap}_w{weight}_p{psum}");
-    let region = |word_bits: u32, depth: u64| BufferSpec {
-        word_bits,
-        depth,
-        banks: 1,
-        bank_depth: depth,
-        bank_address_bits: 64 - (depth - 1).leading_zeros(),
-        address_bits: 64 - (depth - 1).leading_zeros(),
-        double_buffered: false,
-    };
-    spec.buffers = Some(BuffersSpec {
-        ifmap: region(rows * 8, ifmap),
-        weight: region(cols * 8, weight),
-        psum: region(cols * 32, psum),
-    });
-    spec
 }
 
 /// Runs every bundle on the buffered core of `spec`; panics listing each layer that differs
