@@ -52,6 +52,59 @@ pub fn param_depth(spec: &AcceleratorSpec, weight: &BufferSpec) -> u64 {
     (weight.depth / u64::from(spec.pe_array.rows)).max(2)
 }
 
+/// One run of the core in a GEMM cut to fit its buffers: the rows of A, the columns of B and the
+/// reduction slice it covers, and where it sits in a reduction split over several runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPlan {
+    pub rows: std::ops::Range<usize>,
+    pub columns: std::ops::Range<usize>,
+    pub depth: std::ops::Range<usize>,
+    /// Add to the psum buffer (every K-chunk but the first).
+    pub accumulate: bool,
+    /// Post-process and send the results (the last K-chunk).
+    pub finish: bool,
+}
+
+/// How a host cuts an M×K×N GEMM into runs of this core: the largest chunks the buffers hold,
+/// K-folds per run first (a reduction longer than that runs as several accumulating runs over
+/// one N-fold), then rows, then N-folds; rows outermost, K-chunks innermost. `None` when one
+/// K-fold needs more weight words than the buffer has.
+pub fn plan_runs(spec: &AcceleratorSpec, m: usize, k: usize, n: usize) -> Option<Vec<RunPlan>> {
+    let buffers = spec.buffers.as_ref()?;
+    let (rows, cols) = (spec.pe_array.rows as usize, spec.pe_array.cols as usize);
+    let k_folds = k.div_ceil(rows);
+    let folds_per_run = k_folds
+        .min(buffers.ifmap.depth as usize)
+        .min(buffers.weight.depth as usize / rows);
+    if folds_per_run == 0 {
+        return None;
+    }
+    let k_chunks = k_folds.div_ceil(folds_per_run);
+    let m_chunk = (buffers.psum.depth as usize).min(buffers.ifmap.depth as usize / folds_per_run);
+    let n_chunk = if k_chunks == 1 {
+        let param_depth = param_depth(spec, &buffers.weight) as usize;
+        (buffers.weight.depth as usize / (k_folds * rows)).min(param_depth) * cols
+    } else {
+        cols
+    };
+    let mut plans = Vec::new();
+    for m0 in (0..m).step_by(m_chunk) {
+        for n0 in (0..n).step_by(n_chunk) {
+            for chunk in 0..k_chunks {
+                let k0 = chunk * folds_per_run * rows;
+                plans.push(RunPlan {
+                    rows: m0..(m0 + m_chunk).min(m),
+                    columns: n0..(n0 + n_chunk).min(n),
+                    depth: k0..(k0 + folds_per_run * rows).min(k),
+                    accumulate: chunk > 0,
+                    finish: chunk + 1 == k_chunks,
+                });
+            }
+        }
+    }
+    Some(plans)
+}
+
 /// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array and the buffer depths.
 pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String {
     format!(

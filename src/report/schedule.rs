@@ -4,12 +4,12 @@
 //! - **datapath** (no `buffers:`, or a dataflow the buffered core does not build): the whole GEMM
 //!   streams through the PE array in one run, [`predicted_cycles`];
 //! - **core** (`buffers:` with the weight-stationary core): the GEMM is cut into the largest
-//!   chunks the buffers hold, each a run of the core, [`gemm_core_cycles`]. The cut is the one
-//!   `accelgen_tb::layer::CoreBench` makes (K-folds per run, then rows, then N-folds), so the
-//!   model cycles here equal the ones run-layer reports; tests/report.rs checks that on the RTL.
+//!   chunks the buffers hold, each a run of the core, [`gemm_core_cycles`]. The cut is
+//!   `blocks::gemm_core::plan_runs`, the one `accelgen_tb::layer::CoreBench` runs, so the model
+//!   cycles here equal the ones run-layer reports; a cli test checks that on the RTL.
 
 use crate::blocks::gemm_core;
-use crate::config::{AcceleratorSpec, BuffersSpec, Dataflow};
+use crate::config::{AcceleratorSpec, Dataflow};
 use crate::golden::cycles::{gemm_core_cycles, predicted_cycles, ArrayShape, GemmShape};
 
 /// What a report's cycle counts cover.
@@ -55,43 +55,21 @@ pub fn array_shape(spec: &AcceleratorSpec) -> ArrayShape {
 
 /// The core's runs for `gemm`, in the order CoreBench runs them; `None` when one K-fold does not
 /// fit the weight buffer (CoreBench refuses such a layer too).
-pub fn core_chunks(
-    spec: &AcceleratorSpec,
-    buffers: &BuffersSpec,
-    gemm: GemmShape,
-) -> Option<Vec<Chunk>> {
-    let (rows, cols) = (u64::from(spec.pe_array.rows), u64::from(spec.pe_array.cols));
-    let k_folds = gemm.k.div_ceil(rows);
-    let folds_per_run = k_folds
-        .min(buffers.ifmap.depth)
-        .min(buffers.weight.depth / rows);
-    if folds_per_run == 0 {
-        return None;
-    }
-    let k_chunks = k_folds.div_ceil(folds_per_run);
-    let m_chunk = buffers.psum.depth.min(buffers.ifmap.depth / folds_per_run);
-    let n_chunk = if k_chunks == 1 {
-        (buffers.weight.depth / (k_folds * rows)).min(gemm_core::param_depth(spec, &buffers.weight))
-            * cols
-    } else {
-        cols
-    };
-    let mut chunks = Vec::new();
-    for m0 in (0..gemm.m).step_by(m_chunk as usize) {
-        let m = m_chunk.min(gemm.m - m0);
-        for n0 in (0..gemm.n).step_by(n_chunk as usize) {
-            let n = n_chunk.min(gemm.n - n0);
-            for chunk in 0..k_chunks {
-                let k0 = chunk * folds_per_run * rows;
-                let k = (folds_per_run * rows).min(gemm.k - k0);
-                chunks.push(Chunk {
-                    shape: GemmShape { m, k, n },
-                    finish: chunk + 1 == k_chunks,
-                });
-            }
-        }
-    }
-    Some(chunks)
+pub fn core_chunks(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<Chunk>> {
+    let plans = gemm_core::plan_runs(spec, gemm.m as usize, gemm.k as usize, gemm.n as usize)?;
+    Some(
+        plans
+            .into_iter()
+            .map(|plan| Chunk {
+                shape: GemmShape {
+                    m: plan.rows.len() as u64,
+                    k: plan.depth.len() as u64,
+                    n: plan.columns.len() as u64,
+                },
+                finish: plan.finish,
+            })
+            .collect(),
+    )
 }
 
 /// The cycle model's count for `gemm` on `spec`'s hardware at `scope`; `None` if the core cannot
@@ -99,8 +77,8 @@ pub fn core_chunks(
 pub fn model_cycles(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Option<u64> {
     let array = array_shape(spec);
     match (scope, &spec.buffers) {
-        (Scope::Core, Some(buffers)) => Some(
-            core_chunks(spec, buffers, gemm)?
+        (Scope::Core, Some(_)) => Some(
+            core_chunks(spec, gemm)?
                 .iter()
                 .map(|chunk| gemm_core_cycles(array, chunk.shape, chunk.finish))
                 .sum(),
@@ -127,11 +105,10 @@ mod tests {
     #[test]
     fn a_gemm_that_fits_is_one_chunk_per_row_block_and_n_block() {
         let spec = tiny_core();
-        let buffers = spec.buffers.clone().unwrap();
         // K = 8: 4 K-folds, one run holds them all; rows: min(32, 128/4) = 32 per chunk;
         // N-chunk: weight 64 words / (4 folds · 2 rows) = 8 folds of 2 columns = 16 columns
         // (param depth 32 allows it).
-        let chunks = core_chunks(&spec, &buffers, GemmShape { m: 40, k: 8, n: 20 }).unwrap();
+        let chunks = core_chunks(&spec, GemmShape { m: 40, k: 8, n: 20 }).unwrap();
         let shapes: Vec<(u64, u64, u64, bool)> = chunks
             .iter()
             .map(|c| (c.shape.m, c.shape.k, c.shape.n, c.finish))
@@ -150,10 +127,9 @@ mod tests {
     #[test]
     fn a_long_reduction_is_split_into_accumulating_runs() {
         let spec = tiny_core();
-        let buffers = spec.buffers.clone().unwrap();
         // K = 100: 50 folds; a run holds min(50, 128, 64/2) = 32 folds, so two K-chunks of 64
         // and 36; rows min(32, 128/32 = 4) = 4; one N-fold of 2 columns per run.
-        let chunks = core_chunks(&spec, &buffers, GemmShape { m: 4, k: 100, n: 2 }).unwrap();
+        let chunks = core_chunks(&spec, GemmShape { m: 4, k: 100, n: 2 }).unwrap();
         let shapes: Vec<(u64, u64, u64, bool)> = chunks
             .iter()
             .map(|c| (c.shape.m, c.shape.k, c.shape.n, c.finish))

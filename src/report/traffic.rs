@@ -171,7 +171,7 @@ pub fn gemm_traffic(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Op
                 dram_write_bits: outputs,
                 ..Traffic::default()
             };
-            for chunk in core_chunks(spec, buffers, gemm)? {
+            for chunk in core_chunks(spec, gemm)? {
                 let shape = chunk.shape;
                 let side = array_side(dataflow, array, &spec.pe, shape);
                 let handoff = if chunk.finish {

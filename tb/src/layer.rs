@@ -246,7 +246,6 @@ impl CoreBench {
             rows: rows as u64,
             cols: cols as u64,
         };
-        let param_depth = gemm_core::param_depth(&self.spec, &buffers.weight) as usize;
         let mut values = vec![0i32; lowered.pixels * lowered.output_channels];
         let (mut rtl_cycles, mut model_cycles, mut load_cycles, mut runs) = (0, 0, 0, 0);
         for gemm in &lowered.gemms {
@@ -257,63 +256,54 @@ impl CoreBench {
             if (0..n_dim).any(|n| gemm.bias.column(n).iter().any(|b| *b != gemm.bias[[0, n]])) {
                 return Err(LayerRunError::RowSums);
             }
-            // The largest chunks the buffers hold: K-folds per run (a reduction longer than
-            // that runs as several accumulating runs over one N-fold), then rows, then N-folds.
-            let k_folds = k_dim.div_ceil(rows);
-            let folds_per_run = k_folds
-                .min(buffers.ifmap.depth as usize)
-                .min(buffers.weight.depth as usize / rows);
-            if folds_per_run == 0 {
-                return Err(LayerRunError::DoesNotFit {
+            let plans = gemm_core::plan_runs(&self.spec, m_dim, k_dim, n_dim).ok_or_else(|| {
+                LayerRunError::DoesNotFit {
                     what: "one K-fold".to_string(),
                     detail: format!(
                         "it needs {rows} weight words; the weight buffer holds {}",
                         buffers.weight.depth
                     ),
-                });
-            }
-            let k_chunks = k_folds.div_ceil(folds_per_run);
-            let m_chunk =
-                (buffers.psum.depth as usize).min(buffers.ifmap.depth as usize / folds_per_run);
-            let n_chunk = if k_chunks == 1 {
-                (buffers.weight.depth as usize / (k_folds * rows)).min(param_depth) * cols
-            } else {
-                cols
-            };
-            for m0 in (0..m_dim).step_by(m_chunk) {
-                let m1 = (m0 + m_chunk).min(m_dim);
-                for n0 in (0..n_dim).step_by(n_chunk) {
-                    let n1 = (n0 + n_chunk).min(n_dim);
-                    let channels = &gemm.channels[n0..n1];
-                    let post = PostProcessing {
-                        bias: (n0..n1).map(|n| gemm.bias[[0, n]] as i32).collect(),
-                        multipliers: channels.iter().map(|&c| prepared.multipliers[c]).collect(),
-                        settings: prepared.settings,
-                    };
-                    for chunk in 0..k_chunks {
-                        let k0 = chunk * folds_per_run * rows;
-                        let k1 = (k0 + folds_per_run * rows).min(k_dim);
-                        let a = gemm.a.slice(s![m0..m1, k0..k1]).to_owned();
-                        let b = gemm.b.slice(s![k0..k1, n0..n1]).to_owned();
-                        let k_chunk = KChunk::of(chunk, k_chunks);
-                        let run = self
-                            .core
-                            .run_gemm(&a, &b, &post, k_chunk, ready, runs as u64)?;
-                        let shape = GemmShape {
-                            m: (m1 - m0) as u64,
-                            k: (k1 - k0) as u64,
-                            n: (n1 - n0) as u64,
-                        };
-                        rtl_cycles += run.cycles;
-                        model_cycles += gemm_core_cycles(array, shape, k_chunk.finish);
-                        load_cycles += run.load_cycles;
-                        runs += 1;
-                        if k_chunk.finish {
-                            for ((m, n), value) in run.result.indexed_iter() {
-                                values[(m0 + m) * lowered.output_channels + channels[n]] =
-                                    *value as i32;
-                            }
-                        }
+                }
+            })?;
+            for plan in plans {
+                let channels = &gemm.channels[plan.columns.clone()];
+                let post = PostProcessing {
+                    bias: plan
+                        .columns
+                        .clone()
+                        .map(|n| gemm.bias[[0, n]] as i32)
+                        .collect(),
+                    multipliers: channels.iter().map(|&c| prepared.multipliers[c]).collect(),
+                    settings: prepared.settings,
+                };
+                let a = gemm
+                    .a
+                    .slice(s![plan.rows.clone(), plan.depth.clone()])
+                    .to_owned();
+                let b = gemm
+                    .b
+                    .slice(s![plan.depth.clone(), plan.columns.clone()])
+                    .to_owned();
+                let k_chunk = KChunk {
+                    accumulate: plan.accumulate,
+                    finish: plan.finish,
+                };
+                let run = self
+                    .core
+                    .run_gemm(&a, &b, &post, k_chunk, ready, runs as u64)?;
+                let shape = GemmShape {
+                    m: plan.rows.len() as u64,
+                    k: plan.depth.len() as u64,
+                    n: plan.columns.len() as u64,
+                };
+                rtl_cycles += run.cycles;
+                model_cycles += gemm_core_cycles(array, shape, plan.finish);
+                load_cycles += run.load_cycles;
+                runs += 1;
+                if plan.finish {
+                    for ((m, n), value) in run.result.indexed_iter() {
+                        values[(plan.rows.start + m) * lowered.output_channels + channels[n]] =
+                            *value as i32;
                     }
                 }
             }
