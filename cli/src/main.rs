@@ -60,17 +60,7 @@ fn run_generate(args: GenerateArgs) -> Result<(), Report> {
 
 fn run_check(args: CheckArgs) -> Result<(), Report> {
     let spec = accelgen::config::load(&args.config).map_err(|e| report(e.into()))?;
-    let summary = format!(
-        "{}: ok — {}x{} {} array, {} x {} -> {}-bit accumulators, {} MHz",
-        args.config.display(),
-        spec.pe_array.rows,
-        spec.pe_array.cols,
-        spec.pe_array.dataflow.config_name(),
-        spec.pe.act.tag(),
-        spec.pe.weight.tag(),
-        spec.pe.acc_bits,
-        spec.clock.frequency_mhz,
-    );
+    let summary = format!("{}: ok — {}", args.config.display(), spec.summary());
     println!("{summary}");
     if let Some(buffers) = &spec.buffers {
         for (region, buffer) in buffers.regions() {

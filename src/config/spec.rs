@@ -21,6 +21,21 @@ pub struct AcceleratorSpec {
 }
 
 impl AcceleratorSpec {
+    /// One line for people: `8x8 weight_stationary array, i8 x i8 -> 32-bit accumulators,
+    /// 200 MHz`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}x{} {} array, {} x {} -> {}-bit accumulators, {} MHz",
+            self.pe_array.rows,
+            self.pe_array.cols,
+            self.pe_array.dataflow.config_name(),
+            self.pe.act.tag(),
+            self.pe.weight.tag(),
+            self.pe.acc_bits,
+            self.clock.frequency_mhz
+        )
+    }
+
     /// A spec for one PE array built directly rather than from YAML, for block tests and
     /// testbenches: 100 MHz, parallel PEs, a placeholder config hash. Nothing is validated, so
     /// the caller keeps every size in the ranges `config::validate` enforces.
