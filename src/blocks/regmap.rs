@@ -107,6 +107,14 @@ pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
     registers
 }
 
+/// The byte offset of register `name` in `registers`.
+pub fn offset(registers: &[Register], name: &str) -> Option<u32> {
+    registers
+        .iter()
+        .find(|register| register.name == name)
+        .map(|register| register.offset)
+}
+
 /// The mask of bit `bit` of control register `register` in `registers` (pulses first, then
 /// levels, from bit 0), e.g. `control_bit(&map, "ctrl", "start")`.
 pub fn control_bit(registers: &[Register], register: &str, bit: &str) -> Option<u32> {

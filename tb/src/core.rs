@@ -322,11 +322,7 @@ impl CoreBench {
         // Program the descriptor over AXI4-Lite, then start with the interrupt enabled.
         let registers = regmap::core_registers(&self.spec);
         let offset = |name: &str| {
-            registers
-                .iter()
-                .find(|register| register.name == name)
-                .map(|register| register.offset)
-                .expect("the core's register map has every descriptor field")
+            regmap::offset(&registers, name).expect("the core's register map has every field")
         };
         let settings = post.settings;
         for (name, value) in [

@@ -224,11 +224,8 @@ fn a_reduction_split_over_runs_accumulates_in_the_psum_buffer_and_finishes_once(
 
 /// Offset of register `name` in the core's map.
 fn offset(spec: &AcceleratorSpec, name: &str) -> u32 {
-    accelgen::blocks::regmap::core_registers(spec)
-        .into_iter()
-        .find(|register| register.name == name)
-        .unwrap()
-        .offset
+    use accelgen::blocks::regmap;
+    regmap::offset(&regmap::core_registers(spec), name).unwrap()
 }
 
 #[test]
