@@ -183,6 +183,9 @@ fn buffered_gemm_cores_lint_and_synthesize_clean() {
             ifmap: region(rows * 8, ifmap),
             weight: region(cols * 8, weight),
             psum: region(cols * 20, psum),
+            ofmap: region(cols * 32, psum),
+            dma: accelgen::config::DmaSpec::default(),
+            dram: accelgen::config::DramSpec::default(),
         });
         let design = build_design(&spec).unwrap();
         assert_lint_and_synth_clean(&design, &format!("core {rows}x{cols}"));

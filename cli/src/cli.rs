@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use accelgen::report::ablate::Toggle;
 use clap::{Args, Parser, Subcommand};
 
 /// accelgen turns a YAML description of an edge DNN inference accelerator into synthesizable,
@@ -13,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 /// Layers:     accelgen run-layer --config configs/edge_tpu.yaml ../shared/vectors/tflm/*/*
 /// Synthesise: accelgen synth --config configs/edge_tpu.yaml
 /// Report:     accelgen report --config configs/edge_tpu.yaml --topology resnet18.csv --format html -o r.html
+/// Ablate:     accelgen ablate --config configs/edge_tpu.yaml ../shared/vectors/tflm/*/* --format html -o a.html
 #[derive(Debug, Parser)]
 #[command(
     name = "accelgen",
@@ -57,6 +59,51 @@ pub enum Command {
     /// the bundles on the RTL in Verilator, as run-layer does. Energy uses the config's
     /// `energy:` table (defaults: Horowitz's 45 nm figures and Sze et al.'s relative costs).
     Report(ReportArgs),
+    /// Switch optimizations on and off one at a time and print each one's effect on cycles,
+    /// traffic, energy and area relative to the base config, side by side (with plots in HTML).
+    ///
+    /// Each --toggle makes one variant of the base config: dataflow=ws|os|is|rs (another
+    /// dataflow), half_buffers / double_buffers (every global-buffer region at half / twice its
+    /// words), precision=N (N-bit activations and weights). zero_skip and bit_serial are
+    /// accepted and listed as not available until their units are built. Without --toggle,
+    /// every toggle that applies to the base. A variant goes through the same validation as a
+    /// config file; one it fails is listed with the reason. Numbers come from the cycle model
+    /// and the tiling, as in `accelgen report`; --area synthesises every variant (about a minute
+    /// each for an 8×8 array).
+    Ablate(AblateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("workload").required(true).args(["layers", "topology"])))]
+pub struct AblateArgs {
+    /// The base accelerator description (YAML).
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Layer bundle directories (layer.yaml + .npy files).
+    #[arg(value_name = "BUNDLE_DIR")]
+    pub layers: Vec<PathBuf>,
+
+    /// A SCALE-Sim topology CSV (convolution or M,N,K format) instead of bundles.
+    #[arg(long, value_name = "CSV")]
+    pub topology: Option<PathBuf>,
+
+    /// An optimization to toggle (repeatable): dataflow=ws|os|is|rs, half_buffers,
+    /// double_buffers, precision=N, zero_skip, bit_serial. Default: every one that applies.
+    #[arg(long = "toggle", short = 't', value_name = "NAME", value_parser = clap::value_parser!(Toggle))]
+    pub toggles: Vec<Toggle>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+
+    /// Write the result to FILE instead of standard output.
+    #[arg(long = "output", short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Synthesise the base and every variant with Yosys (sky130hd) and compare their areas.
+    #[arg(long)]
+    pub area: bool,
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +171,12 @@ pub struct RunLayerArgs {
     /// Write each layer's output (RTL, or golden with --golden-only) as `<OUT>/<model>__<op>.npy`.
     #[arg(long = "output", short = 'o', value_name = "OUT")]
     pub output: Option<PathBuf>,
+
+    /// Buffered cores only: run against a slow, irregular DRAM drawn from SEED (up to 4x the
+    /// configured latency more per burst, each handshake ready half the time) instead of the
+    /// configured deterministic one. Outputs must still match; cycles then exceed the model.
+    #[arg(long, value_name = "SEED")]
+    pub random_dram: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

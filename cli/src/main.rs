@@ -1,6 +1,7 @@
 //! `accelgen`: parse the command line, call the library, map errors to exit codes (0 success,
 //! 1 a reported error, 2 a usage error from clap).
 
+mod ablate;
 mod cli;
 mod report;
 mod run_layer;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         Some(Command::Synth(args)) => run_synth(args),
         Some(Command::RunLayer(args)) => run_layers(args),
         Some(Command::Report(args)) => report::run_report(args),
+        Some(Command::Ablate(args)) => ablate::run_ablate(args),
         None => run_generate(cli.generate),
     };
     match result {
@@ -162,6 +164,7 @@ fn run_layers(args: RunLayerArgs) -> Result<(), Report> {
         &args.bundles,
         args.golden_only,
         args.output.as_deref(),
+        run_layer::dram_timing(&spec, args.random_dram),
     )?;
     if args.json {
         let json = serde_json::json!({

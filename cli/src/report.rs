@@ -69,7 +69,13 @@ fn simulate(
     spec: &accelgen::config::AcceleratorSpec,
     bundles: &[std::path::PathBuf],
 ) -> Result<Vec<Option<u64>>, Error> {
-    let reports = run_layer::run(spec, bundles, false, None)?;
+    let reports = run_layer::run(
+        spec,
+        bundles,
+        false,
+        None,
+        run_layer::dram_timing(spec, None),
+    )?;
     let failed: Vec<String> = reports
         .iter()
         .filter(|r| r.failed())

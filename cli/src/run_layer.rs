@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use accelgen::config::AcceleratorSpec;
 use accelgen::golden::cycles::ArrayShape;
 use accelgen::golden::{self, compare, write_npy, Comparison, LayerBundle, Tensor};
+use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::layer::{self, CoreBench, DatapathBench, LayerRun, LayerRunError};
 use accelgen_tb::Traffic;
 use miette::{miette, Report};
@@ -23,11 +24,26 @@ enum Bench {
 }
 
 impl Bench {
-    fn run(&mut self, bundle: &LayerBundle) -> Result<LayerRun, LayerRunError> {
+    fn run(&mut self, bundle: &LayerBundle, dram: DramTiming) -> Result<LayerRun, LayerRunError> {
         match self {
             Bench::Datapath(bench) => bench.run(bundle, &Traffic::full_rate()),
-            Bench::Core(bench) => bench.run(bundle, 1.0),
+            Bench::Core(bench) => bench.run(bundle, dram),
         }
+    }
+}
+
+/// The DRAM the core runs against: the config's deterministic one, or with `random` a slow,
+/// irregular one drawn from that seed.
+pub fn dram_timing(spec: &AcceleratorSpec, random: Option<u64>) -> DramTiming {
+    let dram = spec.buffers.as_ref().map(|b| b.dram).unwrap_or_default();
+    DramTiming {
+        latency: dram.latency_cycles,
+        cycles_per_beat: dram.cycles_per_beat,
+        jitter: random.map(|seed| Jitter {
+            seed,
+            max_extra_latency: 4 * dram.latency_cycles,
+            ready_chance: 0.5,
+        }),
     }
 }
 
@@ -60,8 +76,10 @@ pub struct LayerReport {
     pub model_cycles: Option<u64>,
     /// Datapath scope: the separate post-process unit's cycles.
     pub post_process_cycles: Option<u64>,
-    /// Core scope: cycles spent loading the buffers (the DMA's job, one word per cycle).
-    pub load_cycles: Option<u64>,
+    /// Core scope: bytes the DMA moved between DRAM and the buffers (its counters).
+    pub dram_bytes: Option<u64>,
+    /// Core scope: the model's prediction of `dram_bytes`.
+    pub model_dram_bytes: Option<u64>,
     /// `macs / PEs`: every PE busy every cycle.
     pub ideal_cycles: u64,
     /// `macs / (PEs · rtl_cycles)`. Depthwise layers lower to one single-column GEMM per
@@ -72,6 +90,8 @@ pub struct LayerReport {
     pub rtl_skipped: Option<String>,
     /// Set when the bundle could not be loaded or run; the layer counts as failed.
     pub error: Option<String>,
+    /// The DRAM was deterministic, so the model must equal the RTL exactly.
+    pub model_exact: bool,
 }
 
 impl LayerReport {
@@ -79,7 +99,12 @@ impl LayerReport {
         self.error.is_some()
             || self.golden_mismatches.is_some_and(|m| m > 0)
             || self.rtl_mismatches.is_some_and(|m| m > 0)
-            || matches!((self.rtl_cycles, self.model_cycles), (Some(r), Some(m)) if r != m)
+            || (self.model_exact
+                && (matches!((self.rtl_cycles, self.model_cycles), (Some(r), Some(m)) if r != m)
+                    || matches!(
+                        (self.dram_bytes, self.model_dram_bytes),
+                        (Some(r), Some(m)) if r != m
+                    )))
     }
 }
 
@@ -90,6 +115,7 @@ pub fn run(
     directories: &[PathBuf],
     golden_only: bool,
     output: Option<&Path>,
+    dram: DramTiming,
 ) -> Result<Vec<LayerReport>, Report> {
     let mut bench = match (golden_only, &spec.buffers) {
         (true, _) => None,
@@ -121,13 +147,15 @@ pub fn run(
             rtl_cycles: None,
             model_cycles: None,
             post_process_cycles: None,
-            load_cycles: None,
+            dram_bytes: None,
+            model_dram_bytes: None,
             ideal_cycles: 0,
             utilization: None,
             rtl_skipped: None,
             error: None,
+            model_exact: dram.jitter.is_none(),
         };
-        if let Err(error) = run_one(&mut report, directory, bench.as_mut(), array, output) {
+        if let Err(error) = run_one(&mut report, directory, bench.as_mut(), array, output, dram) {
             report.error = Some(error);
         }
         reports.push(report);
@@ -141,6 +169,7 @@ fn run_one(
     bench: Option<&mut Bench>,
     array: ArrayShape,
     output: Option<&Path>,
+    dram: DramTiming,
 ) -> Result<(), String> {
     let bundle = LayerBundle::load(directory).map_err(|e| e.to_string())?;
     report.layer = bundle.name.clone();
@@ -166,7 +195,7 @@ fn run_one(
     // Every PE busy every cycle: the layer's MACs over the array's.
     let pes = array.rows * array.cols;
     report.ideal_cycles = report.macs.div_ceil(pes);
-    let written = match bench.map(|bench| bench.run(&bundle)) {
+    let written = match bench.map(|bench| bench.run(&bundle, dram)) {
         None => golden,
         Some(Err(LayerRunError::OnnxRequant)) => {
             report.rtl_skipped = Some(LayerRunError::OnnxRequant.to_string());
@@ -179,7 +208,8 @@ fn run_one(
             report.rtl_cycles = Some(run.rtl_cycles);
             report.model_cycles = Some(run.model_cycles);
             report.post_process_cycles = run.post_process_cycles;
-            report.load_cycles = run.load_cycles;
+            report.dram_bytes = run.dram_bytes;
+            report.model_dram_bytes = run.model_dram_bytes;
             report.utilization = Some(run.macs as f64 / (pes * run.rtl_cycles) as f64);
             run.output
         }
@@ -195,8 +225,18 @@ fn run_one(
 pub fn table(reports: &[LayerReport], scope: &str) -> String {
     let dash = || "-".to_string();
     let mut lines = vec![format!(
-        "{:<34} {:<17} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6}",
-        "layer", "op", "outputs", "MACs", "golden", "rtl", "rtl_cyc", "model", "ideal", "util"
+        "{:<34} {:<17} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6} {:>10}",
+        "layer",
+        "op",
+        "outputs",
+        "MACs",
+        "golden",
+        "rtl",
+        "rtl_cyc",
+        "model",
+        "ideal",
+        "util",
+        "dram_B"
     )];
     for r in reports {
         if let Some(error) = &r.error {
@@ -205,7 +245,7 @@ pub fn table(reports: &[LayerReport], scope: &str) -> String {
         }
         let count = |value: Option<usize>| value.map_or_else(dash, |v| v.to_string());
         lines.push(format!(
-            "{:<34} {:<17} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6}",
+            "{:<34} {:<17} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6} {:>10}",
             r.layer,
             r.op,
             r.outputs,
@@ -216,6 +256,7 @@ pub fn table(reports: &[LayerReport], scope: &str) -> String {
             r.model_cycles.map_or_else(dash, |v| v.to_string()),
             r.ideal_cycles,
             r.utilization.map_or_else(dash, |u| format!("{:.3}", u)),
+            r.dram_bytes.map_or_else(dash, |v| v.to_string()),
         ));
         if let Some(skipped) = &r.rtl_skipped {
             lines.push(format!("{:<34} rtl skipped: {skipped}", ""));
@@ -224,13 +265,14 @@ pub fn table(reports: &[LayerReport], scope: &str) -> String {
     let failed = reports.iter().filter(|r| r.failed()).count();
     let rtl: u64 = reports.iter().filter_map(|r| r.rtl_cycles).sum();
     let ideal: u64 = reports.iter().map(|r| r.ideal_cycles).sum();
+    let dram: u64 = reports.iter().filter_map(|r| r.dram_bytes).sum();
     lines.push(format!(
         "{} layers, {failed} failed; {}",
         reports.len(),
         if scope == "golden" {
             "golden only".to_string()
         } else {
-            format!("RTL {rtl} cycles vs ideal {ideal}; scope: {scope}")
+            format!("RTL {rtl} cycles vs ideal {ideal}, {dram} DRAM bytes; scope: {scope}")
         }
     ));
     lines.join("\n")

@@ -509,8 +509,35 @@ fn run_layer_on_a_buffered_config_runs_the_core_and_says_so() {
     for layer in json["layers"].as_array().unwrap() {
         assert_eq!(layer["rtl_mismatches"], 0, "{layer}");
         assert_eq!(layer["rtl_cycles"], layer["model_cycles"], "{layer}");
-        assert!(layer["load_cycles"].as_u64().unwrap() > 0, "{layer}");
+        assert!(layer["dram_bytes"].as_u64().unwrap() > 0, "{layer}");
+        assert_eq!(layer["dram_bytes"], layer["model_dram_bytes"], "{layer}");
     }
+}
+
+#[test]
+fn run_layer_on_a_slow_irregular_dram_still_matches_and_takes_longer_than_the_model() {
+    let result = accelgen(&[
+        "run-layer",
+        "--config",
+        "configs/experimental/tiny_core.yaml",
+        "--json",
+        "--random-dram",
+        "7",
+        &tflm_bundle("kws_dscnn/op11_fully_connected"),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let layer = &json["layers"][0];
+    assert_eq!(layer["rtl_mismatches"], 0, "{layer}");
+    assert!(
+        layer["rtl_cycles"].as_u64().unwrap() > layer["model_cycles"].as_u64().unwrap(),
+        "{layer}"
+    );
+    assert_eq!(layer["dram_bytes"], layer["model_dram_bytes"], "{layer}");
 }
 
 // ---- accelgen report ----------------------------------------------------------------------

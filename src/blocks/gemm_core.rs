@@ -30,11 +30,11 @@
 //! unit. From the start to `done`, a GEMM takes the array's own count (`golden::cycles`), one
 //! cycle to latch the descriptor, the post-process latency when it finishes, and one for `done`.
 
-use super::{pe_array, post_process, regmap};
+use super::{dma, pe_array, post_process, regmap};
 use crate::config::{AcceleratorSpec, BufferSpec};
 use crate::hdl::{
-    add_module, bits_for, lane, pack_lanes, Design, Expr, HdlError, ModuleBuilder, ModuleId, Reg,
-    Type,
+    add_module, bits_for, lane, pack_lanes, Design, Expr, Fsm, HdlError, ModuleBuilder, ModuleId,
+    Reg, Type,
 };
 
 /// Width of the `k_folds` and `n_folds` descriptor fields.
@@ -80,10 +80,17 @@ pub fn plan_runs(spec: &AcceleratorSpec, m: usize, k: usize, n: usize) -> Option
         return None;
     }
     let k_chunks = k_folds.div_ceil(folds_per_run);
-    let m_chunk = (buffers.psum.depth as usize).min(buffers.ifmap.depth as usize / folds_per_run);
+    let m_chunk = (buffers.psum.depth as usize)
+        .min(buffers.ifmap.depth as usize / folds_per_run)
+        .min(buffers.ofmap.depth as usize);
+    // The results of every N-fold of a run wait in the ofmap buffer for the store.
+    let ofmap_folds = buffers.ofmap.depth as usize / m_chunk;
     let n_chunk = if k_chunks == 1 {
         let param_depth = param_depth(spec, &buffers.weight) as usize;
-        (buffers.weight.depth as usize / (k_folds * rows)).min(param_depth) * cols
+        (buffers.weight.depth as usize / (k_folds * rows))
+            .min(param_depth)
+            .min(ofmap_folds)
+            * cols
     } else {
         cols
     };
@@ -129,6 +136,30 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         .ok_or_else(|| HdlError::Unsupported("the GEMM core needs a buffers: section".into()))?;
     let array_id = pe_array::build(&spec.pe_array, &spec.pe, design)?;
     let post_process_id = post_process::build(spec.pe_array.cols, spec.pe.acc_bits, design)?;
+    let param_spec = BufferSpec {
+        word_bits: param_word_bits(spec.pe_array.cols),
+        depth: param_depth(spec, &buffers.weight),
+        ..buffers.psum
+    };
+    let loads = [
+        dma::Region {
+            name: "ifmap",
+            buffer: &buffers.ifmap,
+        },
+        dma::Region {
+            name: "weight",
+            buffer: &buffers.weight,
+        },
+        dma::Region {
+            name: "param",
+            buffer: &param_spec,
+        },
+    ];
+    let store = dma::Region {
+        name: "ofmap",
+        buffer: &buffers.ofmap,
+    };
+    let dma_id = dma::build(&buffers.dma, &loads, &store, design)?;
     let (rows, cols) = (spec.pe_array.rows, spec.pe_array.cols);
     let params_depth = param_depth(spec, &buffers.weight);
     let acc_bits = spec.pe.acc_bits;
@@ -149,16 +180,21 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             .parameter("WEIGHT_DEPTH", weight.depth as i64)
             .parameter("PSUM_DEPTH", psum.depth as i64);
 
-        // ---- buffers and their write ports ----------------------------------------------------
-        let (ifmap_mem, ifmap_write) = buffer(m, "ifmap", ifmap);
-        let (weight_mem, weight_write) = buffer(m, "weight", weight);
+        // ---- buffers: the DMA writes ifmap, weight and param words; results wait in ofmap --------
+        let ofmap = &buffers.ofmap;
+        let ifmap_mem = m.memory("ifmap_buffer", Type::unsigned(ifmap.word_bits), ifmap.depth);
+        let weight_mem = m.memory(
+            "weight_buffer",
+            Type::unsigned(weight.word_bits),
+            weight.depth,
+        );
         let psum_mem = m.memory("psum_buffer", Type::unsigned(psum.word_bits), psum.depth);
-        let param_spec = BufferSpec {
-            word_bits: param_word_bits(cols),
-            depth: params_depth,
-            ..*psum
-        };
-        let (param_mem, param_write) = buffer(m, "param", &param_spec);
+        let ofmap_mem = m.memory("ofmap_buffer", Type::unsigned(ofmap.word_bits), ofmap.depth);
+        let param_mem = m.memory(
+            "param_buffer",
+            Type::unsigned(param_spec.word_bits),
+            params_depth,
+        );
 
         // ---- descriptor --------------------------------------------------------------------------
         let count_type = Type::unsigned(bits_for(psum.depth));
@@ -189,10 +225,30 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         .into_iter()
         .map(|(name, ty, doc)| (m.input_doc(name, ty, doc), m.reg(name, ty)))
         .collect();
-        let result_ready = m.input("result_ready", Type::bit());
+        let address = Type::unsigned(dma::ADDRESS_BITS);
+        let mut region_addresses = Vec::new();
+        for region in ["ifmap", "weight", "param", "ofmap"] {
+            let input = m.input_doc(
+                &format!("{region}_addr"),
+                address,
+                "DRAM byte address of the region (aligned to the longest burst)",
+            );
+            region_addresses.push(input);
+        }
+        let load_ifmap = m.input_doc("load_ifmap", Type::bit(), "1: load A from DRAM first");
+        let load_weights = m.input_doc(
+            "load_weights",
+            Type::bit(),
+            "1: load B and the parameters from DRAM first",
+        );
 
-        let busy = m.reg_reset("busy", Type::bit(), 0);
-        let accept = m.wire("accept", &start.and(&busy.q().not()));
+        // A run: the descriptor is latched, then load (DMA), compute (array), store (DMA).
+        let mut phase = Fsm::new(m, "phase", &["idle", "load", "compute", "store"]);
+        let busy = m.wire("running", &phase.is("idle").not());
+        let accept = m.wire("accept", &start.and(&busy.not()));
+        let computing = m.wire("computing", &phase.is("compute"));
+        let phase_is_load = m.wire("loading", &phase.is("load"));
+        let phase_is_store = m.wire("storing", &phase.is("store"));
         let m_q = m.reg("m_vectors", count_type);
         let k_q = m.reg("k_folds", fold_type);
         let n_q = m.reg("n_folds", fold_type);
@@ -227,7 +283,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         let w_k = m.reg("w_k", fold_type);
         let w_n = m.reg("w_n", fold_type);
         let w_addr = m.reg("w_addr", Type::unsigned(clog2(weight.depth)));
-        let weight_valid = m.wire("weight_valid", &busy.q().and(&w_n.q().ne(&n_q.q())));
+        let weight_valid = m.wire("weight_valid", &computing.and(&w_n.q().ne(&n_q.q())));
         m.connect(array, "weight_valid", &weight_valid);
         m.connect(array, "weight_data", &weight_mem.read(&w_addr.q()));
         let weight_ready = m.connect_output(array, "weight_ready");
@@ -252,7 +308,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         let a_n = m.reg("a_n", fold_type);
         let ifmap_address = Type::unsigned(clog2(ifmap.depth));
         let a_base = m.reg("a_base", ifmap_address);
-        let act_valid = m.wire("act_valid", &busy.q().and(&a_n.q().ne(&n_q.q())));
+        let act_valid = m.wire("act_valid", &computing.and(&a_n.q().ne(&n_q.q())));
         let a_last = m.wire("a_last", &a_m.q().eq(&last_m));
         let act_address =
             (&a_base.q() + &a_m.q().resize(ifmap_address.width)).truncate(ifmap_address.width);
@@ -334,18 +390,16 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         {
             m.connect(post, port, &reg.q());
         }
-        m.connect(post, "out_ready", &result_ready);
-        let result_valid = m.connect_output(post, "out_valid");
-        m.output("result_valid", &result_valid);
+        // Results go straight into the ofmap buffer, row n·M + m at word n·M + m.
+        m.connect(post, "out_ready", &Expr::bit(true));
+        let result_fire = m.connect_output(post, "out_valid");
         let result_data = m.connect_output(post, "out_data");
         let result_last = m.connect_output(post, "out_last");
-        m.output_doc(
-            "result_data",
-            &result_data,
-            "signed 32-bit lane c = column n·COLS + c of the row",
-        );
-        m.output_doc("result_last", &result_last, "last row of an N-fold");
-        let result_fire = m.wire("result_fire", &result_valid.and(&result_ready));
+        m.sink(&result_last, "the ofmap address counts rows itself");
+        let ofmap_address = Type::unsigned(clog2(ofmap.depth));
+        let r_addr = m.reg("r_addr", ofmap_address);
+        count(m, &r_addr, &accept, &result_fire, &Expr::bit(false));
+        m.write(&ofmap_mem, &result_fire, &r_addr.q(), &result_data);
         let o_k_wraps = o_last.and(&final_fold);
         count(m, &o_m, &accept, &out_fire, &o_last);
         count(m, &o_k, &accept, &out_fire.and(&o_last), &o_k_wraps);
@@ -362,6 +416,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             .eq(&Expr::zero(count_type))
             .or(&k_folds.eq(&Expr::zero(fold_type)))
             .or(&n_folds.eq(&Expr::zero(fold_type)));
+        let begin = m.wire("run_start", &accept.and(&degenerate.not()));
         // Results leaving the post-process unit, counted like the array's outputs.
         let r_m = m.reg("r_m", count_type);
         let r_n = m.reg("r_n", fold_type);
@@ -374,37 +429,121 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             &result_fire.and(&r_last),
             &Expr::bit(false),
         );
-        // Done when the last result has left (finish) or the last sum is stored (no finish).
+        // Computing ends when the last result is in the ofmap buffer (finish) or the last sum
+        // is in the psum buffer (no finish).
         let counted = finish_q.select(&r_n.q(), &o_n.q());
-        let finished = m.wire("finished", &busy.q().and(&counted.eq(&n_q.q())));
-        m.next(
-            &busy,
-            &accept.select(
-                &degenerate.not(),
-                &finished.select(&Expr::bit(false), &busy.q()),
-            ),
+        let computed = m.wire("computed", &computing.and(&counted.eq(&n_q.q())));
+
+        // ---- DMA: load the operands before computing, store the results after ----------------
+        let engine = m.instance("dma", design, dma_id);
+        m.connect(engine, "load_start", &begin);
+        let words_type = Type::unsigned(bits_for(ifmap.depth.max(weight.depth).max(params_depth)));
+        let words = |count: Expr, enable: &Expr| {
+            enable.select(&count.resize(words_type.width), &Expr::zero(words_type))
+        };
+        let a_words = k_folds.widening_mul(&m_vectors);
+        let b_words = n_folds.widening_mul(&k_folds).widening_mul(&Expr::constant(
+            i128::from(rows),
+            Type::unsigned(bits_for(u64::from(rows))),
+        ));
+        for ((region, amount, enable), base) in [
+            ("ifmap", a_words, &load_ifmap),
+            ("weight", b_words, &load_weights),
+            ("param", n_folds.clone(), &load_weights),
+        ]
+        .into_iter()
+        .zip(&region_addresses)
+        {
+            m.connect(engine, &format!("{region}_base"), base);
+            m.connect(engine, &format!("{region}_words"), &words(amount, enable));
+        }
+        let ofmap_base = m.pipe_when("ofmap_addr", &accept, &region_addresses[3]);
+        let store_words = Type::unsigned(bits_for(ofmap.depth));
+        m.connect(engine, "ofmap_base", &ofmap_base);
+        m.connect(
+            engine,
+            "ofmap_words",
+            &n_q.q().widening_mul(&m_q.q()).resize(store_words.width),
         );
+        let store_start = m.wire("store_start", &computed.and(&finish_q));
+        m.connect(engine, "store_start", &store_start);
+        let ofmap_read = m.connect_output(engine, "ofmap_rd_addr");
+        let mut buffer_writes = Vec::new();
+        m.connect(engine, "ofmap_rd_data", &ofmap_mem.read(&ofmap_read));
+        for (region, memory) in [
+            ("ifmap", &ifmap_mem),
+            ("weight", &weight_mem),
+            ("param", &param_mem),
+        ] {
+            let valid = m.connect_output(engine, &format!("{region}_wr_valid"));
+            let address = m.connect_output(engine, &format!("{region}_wr_addr"));
+            let data = m.connect_output(engine, &format!("{region}_wr_data"));
+            m.write(memory, &valid, &address, &data);
+            buffer_writes.push(valid);
+        }
+        for port in crate::blocks::dma::AXI_PORTS {
+            let name = format!("m_axi_{}", port.name);
+            if port.from_master {
+                let value = m.connect_output(engine, &name);
+                m.output(&name, &value);
+            } else {
+                let value = m.input(&name, Type::unsigned(port.bits(&buffers.dma)));
+                m.connect(engine, &name, &value);
+            }
+        }
+        let loaded = m.connect_output(engine, "load_done");
+        let stored = m.connect_output(engine, "store_done");
+        let read_beat = m.connect_output(engine, "read_beat");
+        let write_beat = m.connect_output(engine, "write_beat");
+        phase
+            .transition("idle", &begin, "load")
+            .transition("load", &loaded, "compute")
+            .transition("compute", &store_start, "store")
+            .transition("compute", &computed, "idle")
+            .transition("store", &stored, "idle");
+        phase.finish(m);
+        let ends = computed
+            .and(&finish_q.not())
+            .or(&stored)
+            .or(&accept.and(&degenerate));
         let done = m.reg_reset("done", Type::bit(), 0);
-        m.next(&done, &finished.or(&accept.and(&degenerate)));
-        m.output_doc("busy", &busy.q(), "a GEMM is running");
-        m.output_doc("done", &done.q(), "one-cycle pulse after the last result");
+        m.next(&done, &ends);
+        m.output_doc("busy", &busy, "a GEMM is running");
+        m.output_doc(
+            "done",
+            &done.q(),
+            "one-cycle pulse after the last result is stored",
+        );
 
         // ---- performance counters: cumulative, cleared by reset or clear_counters --------------
         let clear = m.input_doc("clear_counters", Type::bit(), "zero every perf_* counter");
-        let act_waiting = busy.q().and(&act_valid).and(&act_fire.not());
+        let act_waiting = computing.and(&act_valid).and(&act_fire.not());
         // Each counter's event, in the register map's order (`regmap::COUNTERS`).
         let psum_read = out_fire.and(&from_zero.not());
         let psum_write = out_fire.and(&emit.not());
-        let buffer_writes = (&(&ifmap_write.extend(2) + &weight_write.extend(2))
-            + &param_write.extend(2))
-            .truncate(2);
+        let buffer_writes = buffer_writes
+            .iter()
+            .fold(Expr::zero(Type::unsigned(2)), |sum, valid| {
+                (&sum + &valid.extend(2)).truncate(2)
+            });
+        let beat_bytes = buffers.dma.beat_bytes();
+        let bytes = |beat: &Expr| {
+            beat.select(
+                &Expr::constant(i128::from(beat_bytes), Type::unsigned(32)),
+                &Expr::zero(Type::unsigned(32)),
+            )
+        };
         for (port, doc) in regmap::COUNTERS {
             let amount = match *port {
-                "perf_busy_cycles" => busy.q(),
+                "perf_busy_cycles" => busy.clone(),
+                "perf_load_cycles" => phase_is_load.clone(),
+                "perf_compute_cycles" => computing.clone(),
+                "perf_store_cycles" => phase_is_store.clone(),
+                "perf_dram_read_bytes" => bytes(&read_beat),
+                "perf_dram_write_bytes" => bytes(&write_beat),
                 "perf_act_beats" => act_fire.clone(),
                 "perf_weight_beats" => weight_fire.clone(),
                 "perf_weight_wait_cycles" => act_waiting.clone(),
-                "perf_result_stall_cycles" => result_valid.and(&result_ready.not()),
                 "perf_psum_reads" => psum_read.clone(),
                 "perf_psum_writes" => psum_write.clone(),
                 "perf_results" => result_fire.clone(),
@@ -428,23 +567,6 @@ fn counter32(m: &mut ModuleBuilder, name: &str, clear: &Expr, amount: &Expr) -> 
         &clear.select(&Expr::zero(Type::unsigned(32)), &sum),
     );
     counter.q()
-}
-
-/// A buffer with its write port `<name>_wr_{valid,addr,data}`; returns it and the write valid.
-fn buffer(m: &mut ModuleBuilder, name: &str, spec: &BufferSpec) -> (crate::hdl::Mem, Expr) {
-    let memory = m.memory(
-        &format!("{name}_buffer"),
-        Type::unsigned(spec.word_bits),
-        spec.depth,
-    );
-    let valid = m.input(&format!("{name}_wr_valid"), Type::bit());
-    let address = m.input(
-        &format!("{name}_wr_addr"),
-        Type::unsigned(clog2(spec.depth)),
-    );
-    let data = m.input(&format!("{name}_wr_data"), Type::unsigned(spec.word_bits));
-    m.write(&memory, &valid, &address, &data);
-    (memory, valid)
 }
 
 /// A counter register: cleared by `clear`, else on `step` wraps to 0 when `wraps` or counts up.

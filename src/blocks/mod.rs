@@ -3,6 +3,7 @@
 //! builder and its tests. Blocks read only their slice of the spec and never write text.
 
 pub mod csr;
+pub mod dma;
 pub mod gemm_core;
 pub mod pe;
 pub mod pe_array;

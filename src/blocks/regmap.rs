@@ -6,8 +6,8 @@
 //! | 0x00 | CTRL | bit 0 START, bit 1 CLEAR_COUNTERS (write 1: one-cycle pulse), bit 2 IRQ_ENABLE |
 //! | 0x04 | STATUS | bit 0 BUSY, bit 1 DONE (sticky; write 1 to clear); `irq` = DONE & IRQ_ENABLE |
 //! | 0x08 | INFO | ROWS in bits 15..0, COLS in bits 31..16 (read-only) |
-//! | 0x10.. | descriptor | M_VECTORS, K_FOLDS, N_FOLDS, ZERO_POINT, CLAMP_MIN, CLAMP_MAX, BYPASS, ACCUMULATE, FINISH |
-//! | 0x40.. | counters | PERF_* (read-only, cumulative, cleared by CLEAR_COUNTERS) |
+//! | 0x10.. | descriptor | M_VECTORS, K_FOLDS, N_FOLDS, ZERO_POINT, CLAMP_MIN, CLAMP_MAX, BYPASS, ACCUMULATE, FINISH, IFMAP_ADDR, WEIGHT_ADDR, PARAM_ADDR, OFMAP_ADDR, LOAD_IFMAP, LOAD_WEIGHTS |
+//! | 0x80.. | counters | PERF_* (read-only, cumulative, cleared by CLEAR_COUNTERS) |
 
 use super::csr::{Kind, Register};
 use super::gemm_core::FOLD_BITS;
@@ -17,6 +17,9 @@ use crate::hdl::bits_for;
 /// The performance counters, in register order: (the core's output port, what it counts).
 pub const COUNTERS: &[(&str, &str)] = &[
     ("perf_busy_cycles", "cycles with a GEMM running"),
+    ("perf_load_cycles", "cycles loading operands from DRAM"),
+    ("perf_compute_cycles", "cycles computing"),
+    ("perf_store_cycles", "cycles storing results to DRAM"),
     (
         "perf_act_beats",
         "activation vectors into the array (ROWS*COLS MACs each)",
@@ -26,23 +29,24 @@ pub const COUNTERS: &[(&str, &str)] = &[
         "perf_weight_wait_cycles",
         "cycles an activation waited for its tile's weights",
     ),
-    (
-        "perf_result_stall_cycles",
-        "cycles a result waited for result_ready",
-    ),
     ("perf_psum_reads", "psum buffer reads"),
     ("perf_psum_writes", "psum buffer writes"),
-    ("perf_results", "result rows sent"),
-    ("perf_buffer_writes", "words written into the buffers"),
+    ("perf_results", "result rows written to the ofmap buffer"),
+    (
+        "perf_buffer_writes",
+        "words the DMA wrote into the ifmap, weight and param buffers",
+    ),
+    ("perf_dram_read_bytes", "bytes read from DRAM"),
+    ("perf_dram_write_bytes", "bytes written to DRAM"),
 ];
 
 /// Offset of the first counter.
-pub const COUNTERS_BASE: u32 = 0x40;
+pub const COUNTERS_BASE: u32 = 0x80;
 
 /// The core's registers for `spec` (which must have buffers).
 pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
     let psum_depth = spec.buffers.as_ref().map_or(1, |b| b.psum.depth);
-    let descriptor: [(&'static str, u32, &'static str); 9] = [
+    let descriptor: [(&'static str, u32, &'static str); 15] = [
         (
             "m_vectors",
             bits_for(psum_depth),
@@ -62,7 +66,21 @@ pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
         (
             "finish",
             1,
-            "1: post-process and send the results; 0: keep the sums",
+            "1: post-process and store the results; 0: keep the sums",
+        ),
+        ("ifmap_addr", 32, "DRAM byte address of A's words"),
+        ("weight_addr", 32, "DRAM byte address of B's words"),
+        ("param_addr", 32, "DRAM byte address of the parameter words"),
+        ("ofmap_addr", 32, "DRAM byte address for the results"),
+        (
+            "load_ifmap",
+            1,
+            "1: load A before computing (0: reuse the buffer)",
+        ),
+        (
+            "load_weights",
+            1,
+            "1: load B and the parameters before computing (0: reuse)",
         ),
     ];
     let mut registers = vec![

@@ -58,6 +58,37 @@ pub struct RawBuffers {
     pub ifmap: RawBuffer,
     pub weight: RawBuffer,
     pub psum: RawBuffer,
+    /// Absent: as many words as the psum region.
+    #[serde(default)]
+    pub ofmap: Option<RawBuffer>,
+    /// Absent: the defaults of `config::spec::DmaSpec`.
+    #[serde(default)]
+    pub dma: Option<RawDma>,
+    /// Absent: the defaults of `config::spec::DramSpec`.
+    #[serde(default)]
+    pub dram: Option<RawDram>,
+}
+
+/// `buffers.dma:` the DMA engine's AXI4 master.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDma {
+    #[serde(default)]
+    pub data_bits: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub burst_beats: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub outstanding: Option<Spanned<i64>>,
+}
+
+/// `buffers.dram:` the off-chip memory's timing, for the cycle model and the testbench.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDram {
+    #[serde(default)]
+    pub latency_cycles: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub cycles_per_beat: Option<Spanned<i64>>,
 }
 
 /// One buffer region, e.g. `{capacity: 64 kib, banks: 4}`.

@@ -160,23 +160,86 @@ pub struct PeSpec {
     pub acc_bits: u32,
 }
 
-/// The global buffer: one region per operand stream, each sized in words of what the array
-/// consumes or produces per beat.
+/// The memory system of a core: the global buffer's regions, each sized in words of what the
+/// array consumes or produces per beat, and the DMA that moves them to and from DRAM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuffersSpec {
     pub ifmap: BufferSpec,
     pub weight: BufferSpec,
     pub psum: BufferSpec,
+    /// Finished result rows (C signed 32-bit lanes) waiting for the DMA to store them.
+    pub ofmap: BufferSpec,
+    pub dma: DmaSpec,
+    pub dram: DramSpec,
 }
 
 impl BuffersSpec {
     /// The regions with their names, in config order.
-    pub fn regions(&self) -> [(&'static str, &BufferSpec); 3] {
+    pub fn regions(&self) -> [(&'static str, &BufferSpec); 4] {
         [
             ("ifmap", &self.ifmap),
             ("weight", &self.weight),
             ("psum", &self.psum),
+            ("ofmap", &self.ofmap),
         ]
+    }
+}
+
+/// The DMA engine's AXI4 master (`dma:` section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DmaSpec {
+    /// AXI4 data width, a power of two from 32 to 1024. Default 64.
+    pub data_bits: u32,
+    /// Beats of the longest burst, a power of two from 1 to 256 with `burst_beats ·
+    /// data_bits / 8` ≤ 4096, so an aligned burst never crosses a 4 KiB boundary. Default 16.
+    pub burst_beats: u32,
+    /// Read bursts in flight at once, 1 to 16. Default 4.
+    pub outstanding: u32,
+}
+
+impl DmaSpec {
+    /// Bytes per beat.
+    pub fn beat_bytes(&self) -> u64 {
+        u64::from(self.data_bits / 8)
+    }
+
+    /// Bytes of the longest burst; region bases are aligned to it.
+    pub fn burst_bytes(&self) -> u64 {
+        self.beat_bytes() * u64::from(self.burst_beats)
+    }
+
+    /// Beats that carry one buffer word of `word_bits` (a word starts on a beat boundary).
+    pub fn beats_per_word(&self, word_bits: u32) -> u32 {
+        word_bits.div_ceil(self.data_bits)
+    }
+}
+
+impl Default for DmaSpec {
+    fn default() -> DmaSpec {
+        DmaSpec {
+            data_bits: 64,
+            burst_beats: 16,
+            outstanding: 4,
+        }
+    }
+}
+
+/// The off-chip memory the cycle model and the testbench's DRAM assume (`dram:` section).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DramSpec {
+    /// Cycles from a read address being accepted to its first data beat, and from a write
+    /// burst's last beat to its response. Default 20.
+    pub latency_cycles: u32,
+    /// Cycles per data beat on each channel (1: one beat per cycle). Default 1.
+    pub cycles_per_beat: u32,
+}
+
+impl Default for DramSpec {
+    fn default() -> DramSpec {
+        DramSpec {
+            latency_cycles: 20,
+            cycles_per_beat: 1,
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //!
 //! - [`requant`]: all requantization arithmetic (TFLite integer multipliers, ONNX fp32, raw).
 //! - [`cycles`]: the cycle model of the generated PE arrays, the ideal and SCALE-Sim counts.
+//! - [`dma`]: the cycle model of the DMA and of a whole core run (load, compute, store).
 //! - [`gemm`]: integer GEMM with a fixed-width wrapping accumulator (what a PE array computes).
 //! - [`lowering`]: layers as GEMMs on raw operands, zero points folded into the bias.
 //! - [`layer`]: conv2d, depthwise conv2d and fully connected layers on quantized tensors.
@@ -13,6 +14,7 @@
 
 pub mod bundle;
 pub mod cycles;
+pub mod dma;
 pub mod gemm;
 pub mod layer;
 pub mod lowering;

@@ -12,6 +12,7 @@
 //! This module builds the [`Report`] value every format prints; simulating the layers is the
 //! CLI's job (it needs the testbench crate), which hands the measured cycles in.
 
+pub mod ablate;
 pub mod diagram;
 pub mod energy;
 pub mod html;

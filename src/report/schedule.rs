@@ -4,13 +4,15 @@
 //! - **datapath** (no `buffers:`, or a dataflow the buffered core does not build): the whole GEMM
 //!   streams through the PE array in one run, [`predicted_cycles`];
 //! - **core** (`buffers:` with the weight-stationary core): the GEMM is cut into the largest
-//!   chunks the buffers hold, each a run of the core, [`gemm_core_cycles`]. The cut is
+//!   chunks the buffers hold, each a run of the core: DMA loads, compute and stores against the
+//!   configured DRAM ([`core_run`], `golden::dma`). The cut is
 //!   `blocks::gemm_core::plan_runs`, the one `accelgen_tb::layer::CoreBench` runs, so the model
 //!   cycles here equal the ones run-layer reports; a cli test checks that on the RTL.
 
 use crate::blocks::gemm_core;
 use crate::config::{AcceleratorSpec, Dataflow};
-use crate::golden::cycles::{gemm_core_cycles, predicted_cycles, ArrayShape, GemmShape};
+use crate::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
+use crate::golden::dma::{self, RunCycles};
 
 /// What a report's cycle counts cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +74,12 @@ pub fn core_chunks(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<Chunk>
     )
 }
 
+/// The model of one core run: DMA loads, compute, stores (`golden::dma`).
+pub fn core_run(spec: &AcceleratorSpec, chunk: Chunk) -> RunCycles {
+    let param_bits = gemm_core::param_word_bits(spec.pe_array.cols);
+    dma::core_run(spec, chunk.shape, chunk.finish, param_bits).expect("a core has buffers")
+}
+
 /// The cycle model's count for `gemm` on `spec`'s hardware at `scope`; `None` if the core cannot
 /// hold one K-fold.
 pub fn model_cycles(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Option<u64> {
@@ -80,7 +88,7 @@ pub fn model_cycles(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Op
         (Scope::Core, Some(_)) => Some(
             core_chunks(spec, gemm)?
                 .iter()
-                .map(|chunk| gemm_core_cycles(array, chunk.shape, chunk.finish))
+                .map(|chunk| core_run(spec, *chunk).busy)
                 .sum(),
         ),
         _ => predicted_cycles(spec.pe_array.dataflow, array, gemm),
@@ -135,14 +143,18 @@ mod tests {
             .map(|c| (c.shape.m, c.shape.k, c.shape.n, c.finish))
             .collect();
         assert_eq!(shapes, vec![(4, 64, 2, false), (4, 36, 2, true)]);
-        let array = ArrayShape { rows: 2, cols: 2 };
+        let runs: u64 = chunks
+            .iter()
+            .map(|&chunk| core_run(&spec, chunk).busy)
+            .sum();
         assert_eq!(
             model_cycles(&spec, Scope::Core, GemmShape { m: 4, k: 100, n: 2 }),
-            Some(
-                gemm_core_cycles(array, GemmShape { m: 4, k: 64, n: 2 }, false)
-                    + gemm_core_cycles(array, GemmShape { m: 4, k: 36, n: 2 }, true)
-            )
+            Some(runs)
         );
+        // Each run is at least its array's count plus loading its operands.
+        let array = ArrayShape { rows: 2, cols: 2 };
+        let compute = crate::golden::cycles::gemm_core_cycles(array, chunks[0].shape, false);
+        assert!(core_run(&spec, chunks[0]).busy > compute + 64 / 2 * 4);
     }
 
     #[test]

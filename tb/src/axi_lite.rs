@@ -35,6 +35,25 @@ struct Ports {
     rready: PortId,
 }
 
+/// Another agent on the model's ports that must see every clock cycle, also while the host waits
+/// for a register transaction (the DRAM behind the core's AXI4 master).
+pub trait Peripheral {
+    /// Drives the agent's inputs of the model from its state (before `eval`).
+    fn drive(&mut self, model: &mut Model);
+    /// Samples the model's outputs after `eval` and advances one cycle (before the clock edge).
+    fn observe(&mut self, model: &Model) -> Result<(), BenchError>;
+}
+
+/// No other agent.
+pub struct Nothing;
+
+impl Peripheral for Nothing {
+    fn drive(&mut self, _: &mut Model) {}
+    fn observe(&mut self, _: &Model) -> Result<(), BenchError> {
+        Ok(())
+    }
+}
+
 /// The master side of one `s_axil_*` port.
 pub struct AxiLiteHost {
     ports: Ports,
@@ -95,6 +114,18 @@ impl AxiLiteHost {
         data: u32,
         strobe: u8,
     ) -> Result<u8, BenchError> {
+        self.write_during(model, &mut Nothing, address, data, strobe)
+    }
+
+    /// [`AxiLiteHost::write_strobed`] with `peripheral` clocked along.
+    pub fn write_during(
+        &mut self,
+        model: &mut Model,
+        peripheral: &mut dyn Peripheral,
+        address: u32,
+        data: u32,
+        strobe: u8,
+    ) -> Result<u8, BenchError> {
         let p = &self.ports;
         model.poke(p.awaddr, u64::from(address));
         model.poke(p.wdata, u64::from(data));
@@ -107,6 +138,7 @@ impl AxiLiteHost {
             model.poke(p.awvalid, u64::from(aw_up && !aw_done));
             model.poke(p.wvalid, u64::from(w_up && !w_done));
             model.poke(p.bready, u64::from(bready));
+            peripheral.drive(model);
             model.eval();
             let bvalid = model.peek(p.bvalid) == 1;
             if bvalid && !(aw_done && w_done) {
@@ -117,6 +149,7 @@ impl AxiLiteHost {
             let response = (bvalid && bready).then(|| model.peek(p.bresp) as u8);
             aw_done |= aw_up && model.peek(p.awready) == 1;
             w_done |= w_up && model.peek(p.wready) == 1;
+            peripheral.observe(model)?;
             model.step(self.clock);
             if let Some(response) = response {
                 self.idle(model);
@@ -130,6 +163,16 @@ impl AxiLiteHost {
 
     /// Reads `address`; returns the data and the response code.
     pub fn read(&mut self, model: &mut Model, address: u32) -> Result<(u32, u8), BenchError> {
+        self.read_during(model, &mut Nothing, address)
+    }
+
+    /// [`AxiLiteHost::read`] with `peripheral` clocked along.
+    pub fn read_during(
+        &mut self,
+        model: &mut Model,
+        peripheral: &mut dyn Peripheral,
+        address: u32,
+    ) -> Result<(u32, u8), BenchError> {
         let p = &self.ports;
         model.poke(p.araddr, u64::from(address));
         let (mut ar_done, mut ar_up) = (false, false);
@@ -138,6 +181,7 @@ impl AxiLiteHost {
             let rready = self.rng.chance(self.eagerness);
             model.poke(p.arvalid, u64::from(ar_up && !ar_done));
             model.poke(p.rready, u64::from(rready));
+            peripheral.drive(model);
             model.eval();
             let rvalid = model.peek(p.rvalid) == 1;
             if rvalid && !ar_done {
@@ -148,6 +192,7 @@ impl AxiLiteHost {
             let answer =
                 (rvalid && rready).then(|| (model.peek(p.rdata) as u32, model.peek(p.rresp) as u8));
             ar_done |= ar_up && model.peek(p.arready) == 1;
+            peripheral.observe(model)?;
             model.step(self.clock);
             if let Some(answer) = answer {
                 self.idle(model);
@@ -161,7 +206,17 @@ impl AxiLiteHost {
 
     /// Reads `address` and fails unless the answer is OKAY.
     pub fn read_ok(&mut self, model: &mut Model, address: u32) -> Result<u32, BenchError> {
-        match self.read(model, address)? {
+        self.read_ok_during(model, &mut Nothing, address)
+    }
+
+    /// [`AxiLiteHost::read_ok`] with `peripheral` clocked along.
+    pub fn read_ok_during(
+        &mut self,
+        model: &mut Model,
+        peripheral: &mut dyn Peripheral,
+        address: u32,
+    ) -> Result<u32, BenchError> {
+        match self.read_during(model, peripheral, address)? {
             (data, OKAY) => Ok(data),
             (_, response) => Err(protocol(format!(
                 "read of {address:#x} answered {response}, expected OKAY"
@@ -176,7 +231,18 @@ impl AxiLiteHost {
         address: u32,
         data: u32,
     ) -> Result<(), BenchError> {
-        match self.write(model, address, data)? {
+        self.write_ok_during(model, &mut Nothing, address, data)
+    }
+
+    /// [`AxiLiteHost::write_ok`] with `peripheral` clocked along.
+    pub fn write_ok_during(
+        &mut self,
+        model: &mut Model,
+        peripheral: &mut dyn Peripheral,
+        address: u32,
+        data: u32,
+    ) -> Result<(), BenchError> {
+        match self.write_during(model, peripheral, address, data, 0xf)? {
             OKAY => Ok(()),
             response => Err(protocol(format!(
                 "write to {address:#x} answered {response}, expected OKAY"

@@ -1,24 +1,25 @@
 //! Driver for the buffered GEMM core (`blocks::gemm_core`, as the top of a config with
-//! `buffers:`): writes the operands and the per-channel post-processing parameters into the
-//! buffers in the core's layout through its write ports, starts the GEMM with its descriptor,
-//! collects the results under a random `result_ready` and counts the cycles from the start to
-//! the last result.
+//! `buffers:`): lays the operands and the per-channel post-processing parameters out in a DRAM
+//! model (`dram`) in the core's word order, programs and starts the core over AXI4-Lite, clocks
+//! the DRAM while the core's DMA loads, computes and stores, and reads the results back from
+//! DRAM and the counters from the core.
 
 use accelgen::blocks::post_process::{SHIFT_BITS, WORD_BITS};
-use accelgen::blocks::{build_design, regmap};
-use accelgen::config::{AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, OperandSpec};
+use accelgen::blocks::{build_design, gemm_core, regmap};
+use accelgen::config::{
+    AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, OperandSpec,
+};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen_sim::{Model, PortId};
 use ndarray::Array2;
 
 use crate::array::check_operands;
-use crate::axi_lite::AxiLiteHost;
+use crate::axi_lite::{AxiLiteHost, Peripheral};
 use crate::bits::{pack, pack_fields, unpack};
 use crate::build::build_model;
+use crate::dram::{AxiDram, DramPorts, DramStats, DramTiming};
 use crate::error::BenchError;
 use crate::post_process::Settings;
-
-use crate::rng::Rng;
 
 /// What the core's post-process stage does to column n of the result: add `bias[n]`, then
 /// requantize with `multipliers[n]` under `settings` (or pass `acc + bias` through with bypass).
@@ -73,6 +74,9 @@ pub fn core_spec(rows: u32, cols: u32, ifmap: u64, weight: u64, psum: u64) -> Ac
         ifmap: region(rows * 8, ifmap),
         weight: region(cols * 8, weight),
         psum: region(cols * 32, psum),
+        ofmap: region(cols * 32, 8 * psum),
+        dma: DmaSpec::default(),
+        dram: DramSpec::default(),
     });
     spec
 }
@@ -105,14 +109,15 @@ impl KChunk {
 /// What one GEMM on the core produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CoreRun {
-    /// M × N post-processed values (signed 32-bit); zeros when the run does not finish.
+    /// M × N post-processed values (signed 32-bit), read back from DRAM; zeros when the run
+    /// does not finish.
     pub result: Array2<i64>,
-    /// Cycles the core was busy, from its PERF_BUSY_CYCLES counter.
+    /// Cycles the core was busy (load, compute, store), from its PERF_BUSY_CYCLES counter.
     pub cycles: u64,
-    /// Cycles spent writing the buffers before the start (one word per cycle).
-    pub load_cycles: u64,
     /// Every performance counter, read over AXI4-Lite after the run: (register, value).
     pub counters: Vec<(&'static str, u32)>,
+    /// What the DRAM saw.
+    pub dram: DramStats,
 }
 
 impl CoreRun {
@@ -124,6 +129,30 @@ impl CoreRun {
             .unwrap_or_else(|| panic!("no counter {name}"))
             .1
     }
+}
+
+/// The DRAM behind the core's `m_axi_*` master, clocked with every cycle of the bench.
+struct Memory {
+    dram: AxiDram,
+    ports: DramPorts,
+}
+
+impl Peripheral for Memory {
+    fn drive(&mut self, model: &mut Model) {
+        self.dram.drive(&self.ports, model);
+    }
+    fn observe(&mut self, model: &Model) -> Result<(), BenchError> {
+        self.dram.observe(&self.ports, model)
+    }
+}
+
+/// Where a run's regions sit in DRAM: one after another, each on a 4 KiB boundary.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    ifmap: u64,
+    weight: u64,
+    param: u64,
+    ofmap: u64,
 }
 
 /// A built model of one buffered core.
@@ -157,14 +186,13 @@ impl CoreBench {
     ) -> Result<AxiLiteHost, BenchError> {
         let host = AxiLiteHost::new(&self.model, seed, eagerness)?;
         host.idle(&mut self.model);
-        for name in [
-            "ifmap_wr_valid",
-            "weight_wr_valid",
-            "param_wr_valid",
-            "result_ready",
-        ] {
-            let port = self.port(name)?;
-            self.model.poke(port, 0);
+        for port in accelgen::blocks::dma::AXI_PORTS
+            .iter()
+            .filter(|p| !p.from_master)
+        {
+            let id = self.port(&format!("m_axi_{}", port.name))?;
+            let words = vec![0u32; self.model.width(id).div_ceil(32) as usize];
+            self.model.poke_wide(id, &words);
         }
         let (clk, rst) = (self.port("clk")?, self.port("rst")?);
         self.model.poke(rst, 1);
@@ -182,15 +210,17 @@ impl CoreBench {
         Ok(self.model.port(name)?)
     }
 
-    /// Runs C = post(A·B) through the buffers; `result_ready` is the chance per cycle that the
-    /// result consumer is ready, drawn from `seed`.
+    /// Runs C = post(A·B) on the core: the host lays A, B and the parameters out in DRAM in
+    /// the core's word order, programs the descriptor over AXI4-Lite and starts the core, whose
+    /// DMA loads the buffers, computes and stores the results; the host waits for the interrupt,
+    /// reads the counters and takes the results from DRAM. `timing` is the DRAM's.
     pub fn run_gemm(
         &mut self,
         a: &Array2<i64>,
         b: &Array2<i64>,
         post: &PostProcessing,
         chunk: KChunk,
-        result_ready: f64,
+        timing: DramTiming,
         seed: u64,
     ) -> Result<CoreRun, BenchError> {
         let buffers = self.spec.buffers.clone().expect("checked in new");
@@ -217,11 +247,12 @@ impl CoreBench {
                 bad.shift
             )));
         }
-        let param_depth = (buffers.weight.depth / rows as u64).max(2);
+        let param_depth = gemm_core::param_depth(&self.spec, &buffers.weight);
         for (buffer, needed, depth) in [
             ("ifmap", k_folds * m_dim, buffers.ifmap.depth),
             ("weight", n_folds * k_folds * rows, buffers.weight.depth),
             ("psum", m_dim, buffers.psum.depth),
+            ("ofmap", n_folds * m_dim, buffers.ofmap.depth),
             ("param", n_folds, param_depth),
         ] {
             if needed as u64 > depth {
@@ -234,18 +265,15 @@ impl CoreBench {
             matrix.get((row, col)).copied().unwrap_or(0)
         };
 
-        let clk = self.port("clk")?;
-        let mut host = self.reset_with_host(seed ^ 0xa41, 0.7)?;
-
-        // Load the buffers, one word per cycle.
-        let mut load_cycles = 0;
+        // The DRAM image, word by word in the core's order (`blocks::gemm_core`).
+        let dma = buffers.dma;
         let act_bits = self.spec.pe.act.bits;
         let weight_bits = self.spec.pe.weight.bits;
         let mut ifmap_words = Vec::new();
         for k in 0..k_folds {
             for m in 0..m_dim {
-                let lanes: Vec<i64> = (0..rows).map(|r| padded(a, m, k * rows + r)).collect();
-                ifmap_words.push(((k * m_dim + m) as u64, lanes));
+                let lanes = (0..rows).map(|r| padded(a, m, k * rows + r));
+                ifmap_words.push(words_of(lanes, act_bits, buffers.ifmap.word_bits));
             }
         }
         let mut weight_words = Vec::new();
@@ -253,13 +281,14 @@ impl CoreBench {
             for k in 0..k_folds {
                 for i in 0..rows {
                     let row = k * rows + rows - 1 - i;
-                    let lanes: Vec<i64> = (0..cols).map(|c| padded(b, row, n * cols + c)).collect();
-                    weight_words.push((((n * k_folds + k) * rows + i) as u64, lanes));
+                    let lanes = (0..cols).map(|c| padded(b, row, n * cols + c));
+                    weight_words.push(words_of(lanes, weight_bits, buffers.weight.word_bits));
                 }
             }
         }
         // Param word n: biases, then multipliers, then shifts of columns n·C .. n·C+C−1.
-        let param_words: Vec<(u64, [Vec<i64>; 3])> = (0..n_folds)
+        let param_bits = gemm_core::param_word_bits(cols as u32);
+        let param_words: Vec<Vec<u32>> = (0..n_folds)
             .map(|n| {
                 let lanes = |value: &dyn Fn(usize) -> i64| -> Vec<i64> {
                     (0..cols)
@@ -272,52 +301,55 @@ impl CoreBench {
                         })
                         .collect()
                 };
-                let fields = [
-                    lanes(&|j| i64::from(post.bias[j])),
-                    lanes(&|j| i64::from(post.multipliers[j].multiplier)),
-                    lanes(&|j| i64::from(post.multipliers[j].shift)),
-                ];
-                (n as u64, fields)
+                let biases = lanes(&|j| i64::from(post.bias[j]));
+                let multipliers = lanes(&|j| i64::from(post.multipliers[j].multiplier));
+                let shifts = lanes(&|j| i64::from(post.multipliers[j].shift));
+                let mut packed = vec![0u32; param_bits.div_ceil(32) as usize];
+                pack_fields(
+                    &[
+                        (&biases[..], WORD_BITS),
+                        (&multipliers[..], WORD_BITS),
+                        (&shifts[..], SHIFT_BITS),
+                    ],
+                    &mut packed,
+                );
+                packed
             })
             .collect();
-        for (name, words, lane_bits) in [
-            ("ifmap", ifmap_words, act_bits),
-            ("weight", weight_words, weight_bits),
-        ] {
-            let valid = self.port(&format!("{name}_wr_valid"))?;
-            let address = self.port(&format!("{name}_wr_addr"))?;
-            let data = self.port(&format!("{name}_wr_data"))?;
-            let mut packed = vec![0u32; self.model.width(data).div_ceil(32) as usize];
-            self.model.poke(valid, 1);
-            for (word, lanes) in words {
-                pack(lanes.into_iter(), lane_bits, &mut packed);
-                self.model.poke(address, word);
-                self.model.poke_wide(data, &packed);
-                self.model.step(clk);
-                load_cycles += 1;
+        let region_bytes = |words: usize, word_bits: u32| {
+            words as u64 * u64::from(dma.beats_per_word(word_bits)) * dma.beat_bytes()
+        };
+        let align = |address: u64| address.div_ceil(4096) * 4096;
+        let layout = {
+            let ifmap = 0x1000;
+            let weight = align(ifmap + region_bytes(ifmap_words.len(), buffers.ifmap.word_bits));
+            let param = align(weight + region_bytes(weight_words.len(), buffers.weight.word_bits));
+            let ofmap = align(param + region_bytes(param_words.len(), param_bits));
+            Layout {
+                ifmap,
+                weight,
+                param,
+                ofmap,
             }
-            self.model.poke(valid, 0);
+        };
+        let mut dram = AxiDram::new(dma.data_bits, timing);
+        for (base, words, word_bits) in [
+            (layout.ifmap, &ifmap_words, buffers.ifmap.word_bits),
+            (layout.weight, &weight_words, buffers.weight.word_bits),
+            (layout.param, &param_words, param_bits),
+        ] {
+            let stride = region_bytes(1, word_bits);
+            for (index, word) in words.iter().enumerate() {
+                let bytes: Vec<u8> = word.iter().flat_map(|w| w.to_le_bytes()).collect();
+                let used = (word_bits as usize).div_ceil(8);
+                dram.write_bytes(base + index as u64 * stride, &bytes[..used]);
+            }
         }
-        let (valid, address, data) = (
-            self.port("param_wr_valid")?,
-            self.port("param_wr_addr")?,
-            self.port("param_wr_data")?,
-        );
-        let mut packed = vec![0u32; self.model.width(data).div_ceil(32) as usize];
-        self.model.poke(valid, 1);
-        for (word, [biases, multipliers, shifts]) in param_words {
-            let fields = [
-                (&biases[..], WORD_BITS),
-                (&multipliers[..], WORD_BITS),
-                (&shifts[..], SHIFT_BITS),
-            ];
-            pack_fields(&fields, &mut packed);
-            self.model.poke(address, word);
-            self.model.poke_wide(data, &packed);
-            self.model.step(clk);
-            load_cycles += 1;
-        }
-        self.model.poke(valid, 0);
+
+        let clk = self.port("clk")?;
+        let mut host = self.reset_with_host(seed ^ 0xa41, 0.7)?;
+        let ports = AxiDram::bind(&self.model, "m_axi_")?;
+        let mut memory = Memory { dram, ports };
 
         // Program the descriptor over AXI4-Lite, then start with the interrupt enabled.
         let registers = regmap::core_registers(&self.spec);
@@ -335,75 +367,44 @@ impl CoreBench {
             ("bypass", u32::from(settings.bypass)),
             ("accumulate", u32::from(chunk.accumulate)),
             ("finish", u32::from(chunk.finish)),
+            ("ifmap_addr", layout.ifmap as u32),
+            ("weight_addr", layout.weight as u32),
+            ("param_addr", layout.param as u32),
+            ("ofmap_addr", layout.ofmap as u32),
+            ("load_ifmap", 1),
+            ("load_weights", 1),
         ] {
-            host.write_ok(&mut self.model, offset(name), value)?;
+            host.write_ok_during(&mut self.model, &mut memory, offset(name), value)?;
         }
         let ctrl_bit = |bit| regmap::control_bit(&registers, "ctrl", bit).expect("CTRL has it");
         let start = ctrl_bit("start") | ctrl_bit("irq_enable");
-        host.write_ok(&mut self.model, offset("ctrl"), start)?;
+        host.write_ok_during(&mut self.model, &mut memory, offset("ctrl"), start)?;
         let irq = self.port("irq")?;
-        let (ready, valid) = (self.port("result_ready")?, self.port("result_valid")?);
-        let (data, last) = (self.port("result_data")?, self.port("result_last")?);
-
-        let mut words = vec![0u32; self.model.width(data).div_ceil(32) as usize];
-        let mut result = Array2::<i64>::zeros((m_dim, n_dim));
-        let mut rng = Rng::new(seed);
-        let (mut received, mut cycles, mut idle) = (0usize, 1u64, 0u64);
-        let expected = if chunk.finish { n_folds * m_dim } else { 0 };
+        let busy_limit = 100_000
+            + 64 * (n_folds * k_folds * (m_dim + rows)) as u64
+            + 4 * u64::from(timing.latency)
+                * (ifmap_words.len() + weight_words.len() + n_folds * m_dim) as u64;
+        let mut cycles = 0u64;
         loop {
-            let is_ready = rng.chance(result_ready);
-            self.model.poke(ready, u64::from(is_ready));
+            memory.drive(&mut self.model);
             self.model.eval();
             if self.model.peek(irq) == 1 {
                 break;
             }
-            let fire = is_ready && self.model.peek(valid) == 1;
-            if fire {
-                if received == expected {
-                    return Err(BenchError::Protocol(format!(
-                        "the core sent more than the {expected} result rows of {m_dim}x{k_dim}x{n_dim}"
-                    )));
-                }
-                let (n, m) = (received / m_dim, received % m_dim);
-                let is_last = self.model.peek(last) == 1;
-                if is_last != (m == m_dim - 1) {
-                    return Err(BenchError::Protocol(format!(
-                        "result row {m} of N-fold {n} has result_last={is_last}"
-                    )));
-                }
-                self.model.peek_wide_into(data, &mut words);
-                for c in 0..cols.min(n_dim - n * cols) {
-                    result[[m, n * cols + c]] = unpack(&words, c as u32, WORD_BITS, true);
-                }
-                received += 1;
-            }
+            memory.observe(&self.model)?;
             self.model.step(clk);
             cycles += 1;
-            // Without results to wait for, a run may take its whole full-rate length in silence.
-            let silence_limit = if chunk.finish {
-                10_000
-            } else {
-                10_000 + 4 * (n_folds * k_folds * (m_dim + rows)) as u64
-            };
-            if fire {
-                idle = 0;
-            } else {
-                idle += 1;
-                if idle > silence_limit {
-                    return Err(BenchError::Hang {
-                        cycles,
-                        idle,
-                        state: format!("results {received}/{expected}, done never pulsed"),
-                    });
-                }
+            if cycles > busy_limit {
+                return Err(BenchError::Hang {
+                    cycles,
+                    idle: cycles,
+                    state: format!("no interrupt; the DRAM saw {:?}", memory.dram.stats()),
+                });
             }
         }
-        if received != expected {
-            return Err(BenchError::Protocol(format!(
-                "done pulsed after {received} of {expected} result rows"
-            )));
-        }
-        let status = host.read_ok(&mut self.model, offset("status"))?;
+        memory.observe(&self.model)?;
+        self.model.step(clk);
+        let status = host.read_ok_during(&mut self.model, &mut memory, offset("status"))?;
         if status != regmap::STATUS_DONE {
             return Err(BenchError::Protocol(format!(
                 "after the interrupt STATUS reads {status:#x}, expected DONE and not BUSY"
@@ -411,14 +412,51 @@ impl CoreBench {
         }
         let mut counters = Vec::new();
         for (name, _) in regmap::COUNTERS {
-            counters.push((*name, host.read_ok(&mut self.model, offset(name))?));
+            let value = host.read_ok_during(&mut self.model, &mut memory, offset(name))?;
+            counters.push((*name, value));
+        }
+        if !memory.dram.idle() {
+            return Err(BenchError::Protocol(format!(
+                "the core reported done with DRAM transfers still in flight ({:?})",
+                memory.dram.stats()
+            )));
+        }
+
+        // The results, from DRAM.
+        let mut result = Array2::<i64>::zeros((m_dim, n_dim));
+        if chunk.finish {
+            let stride = region_bytes(1, buffers.ofmap.word_bits);
+            for n in 0..n_folds {
+                for m in 0..m_dim {
+                    let address = layout.ofmap + (n * m_dim + m) as u64 * stride;
+                    let bytes = memory.dram.read_bytes(address, stride as usize);
+                    let words: Vec<u32> = bytes
+                        .chunks(4)
+                        .map(|chunk| {
+                            let mut word = [0u8; 4];
+                            word[..chunk.len()].copy_from_slice(chunk);
+                            u32::from_le_bytes(word)
+                        })
+                        .collect();
+                    for c in 0..cols.min(n_dim - n * cols) {
+                        result[[m, n * cols + c]] = unpack(&words, c as u32, WORD_BITS, true);
+                    }
+                }
+            }
         }
         let busy_cycles = counters[0].1;
         Ok(CoreRun {
             result,
             cycles: u64::from(busy_cycles),
-            load_cycles,
             counters,
+            dram: memory.dram.stats(),
         })
     }
+}
+
+/// One buffer word of `word_bits` bits from its lanes of `lane_bits`, as 32-bit words.
+fn words_of(lanes: impl Iterator<Item = i64>, lane_bits: u32, word_bits: u32) -> Vec<u32> {
+    let mut words = vec![0u32; word_bits.div_ceil(32) as usize];
+    pack(lanes, lane_bits, &mut words);
+    words
 }

@@ -9,11 +9,13 @@
 //!   the row sums of layers with weight zero points.
 //! - [`CoreBench`]: for configs with `buffers:`, every GEMM is cut into chunks that fit the
 //!   buffers and runs on the buffered core, which accumulates K-folds and requantizes itself;
-//!   the host only loads the buffers (the DMA's job).
+//!   its DMA loads the operands from a DRAM model and stores the results; the host only lays the
+//!   lowered GEMMs out in DRAM.
 
 use accelgen::blocks::gemm_core;
 use accelgen::config::{AcceleratorSpec, OperandSpec};
-use accelgen::golden::cycles::{gemm_core_cycles, predicted_cycles, ArrayShape, GemmShape};
+use accelgen::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
+use accelgen::golden::dma;
 use accelgen::golden::lowering::{self, LoweredLayer};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen::golden::{Dtype, LayerBundle, LayerError, RequantMode, Tensor};
@@ -21,6 +23,7 @@ use ndarray::{s, Array2};
 
 use crate::array::{ArrayBench, Traffic};
 use crate::core::{KChunk, PostProcessing};
+use crate::dram::DramTiming;
 use crate::error::BenchError;
 use crate::post_process::{LaneBeat, PostProcessBench, Settings};
 
@@ -69,8 +72,9 @@ pub struct LayerRun {
     pub model_cycles: u64,
     /// Datapath only: the separate post-process unit's cycles.
     pub post_process_cycles: Option<u64>,
-    /// Core only: cycles spent writing the buffers (one word per cycle).
-    pub load_cycles: Option<u64>,
+    /// Core only: bytes the DMA moved to and from DRAM (its counters), and the model's figure.
+    pub dram_bytes: Option<u64>,
+    pub model_dram_bytes: Option<u64>,
     /// GEMM runs on the RTL (core: after cutting GEMMs to fit the buffers).
     pub runs: usize,
 }
@@ -79,7 +83,7 @@ pub struct LayerRun {
 pub const DATAPATH_SCOPE: &str =
     "datapath: PE array + post-process in Verilator; host tiling, psum accumulation, data movement";
 /// The scope of [`CoreBench`]'s cycle counts.
-pub const CORE_SCOPE: &str = "core: buffers, controller, PE array, psum accumulation and post-process in Verilator; host lowering and buffer loads";
+pub const CORE_SCOPE: &str = "core: DMA from a DRAM model, buffers, controller, PE array, psum accumulation and post-process in Verilator; host lowering (im2col)";
 
 /// A lowered layer with what its post-processing needs.
 struct Prepared {
@@ -212,7 +216,8 @@ impl DatapathBench {
             rtl_cycles: array_cycles,
             model_cycles,
             post_process_cycles: Some(post_process_cycles),
-            load_cycles: None,
+            dram_bytes: None,
+            model_dram_bytes: None,
             runs: lowered.gemms.len(),
         })
     }
@@ -232,9 +237,13 @@ impl CoreBench {
         })
     }
 
-    /// Runs `bundle`'s layer on the core at full rate (results with `result_ready` drawn from
-    /// `ready`), cutting every GEMM into the largest chunks the buffers hold.
-    pub fn run(&mut self, bundle: &LayerBundle, ready: f64) -> Result<LayerRun, LayerRunError> {
+    /// Runs `bundle`'s layer on the core against a DRAM of `timing`, cutting every GEMM into
+    /// the largest chunks the buffers hold.
+    pub fn run(
+        &mut self,
+        bundle: &LayerBundle,
+        timing: DramTiming,
+    ) -> Result<LayerRun, LayerRunError> {
         let prepared = prepare(&self.spec, bundle)?;
         let lowered = &prepared.lowered;
         let buffers = self.spec.buffers.clone().expect("a core has buffers");
@@ -242,12 +251,10 @@ impl CoreBench {
             self.spec.pe_array.rows as usize,
             self.spec.pe_array.cols as usize,
         );
-        let array = ArrayShape {
-            rows: rows as u64,
-            cols: cols as u64,
-        };
+        let param_bits = gemm_core::param_word_bits(cols as u32);
         let mut values = vec![0i32; lowered.pixels * lowered.output_channels];
-        let (mut rtl_cycles, mut model_cycles, mut load_cycles, mut runs) = (0, 0, 0, 0);
+        let (mut rtl_cycles, mut model_cycles, mut runs) = (0, 0, 0);
+        let (mut dram_bytes, mut model_dram_bytes) = (0, 0);
         for gemm in &lowered.gemms {
             let (m_dim, k_dim) = gemm.a.dim();
             let n_dim = gemm.b.ncols();
@@ -290,15 +297,19 @@ impl CoreBench {
                 };
                 let run = self
                     .core
-                    .run_gemm(&a, &b, &post, k_chunk, ready, runs as u64)?;
+                    .run_gemm(&a, &b, &post, k_chunk, timing, runs as u64)?;
                 let shape = GemmShape {
                     m: plan.rows.len() as u64,
                     k: plan.depth.len() as u64,
                     n: plan.columns.len() as u64,
                 };
+                let model = dma::core_run(&self.spec, shape, plan.finish, param_bits)
+                    .expect("a core has buffers");
                 rtl_cycles += run.cycles;
-                model_cycles += gemm_core_cycles(array, shape, plan.finish);
-                load_cycles += run.load_cycles;
+                model_cycles += model.busy;
+                dram_bytes += u64::from(run.counter("perf_dram_read_bytes"))
+                    + u64::from(run.counter("perf_dram_write_bytes"));
+                model_dram_bytes += model.read_bytes + model.write_bytes;
                 runs += 1;
                 if plan.finish {
                     for ((m, n), value) in run.result.indexed_iter() {
@@ -316,7 +327,8 @@ impl CoreBench {
             rtl_cycles,
             model_cycles,
             post_process_cycles: None,
-            load_cycles: Some(load_cycles),
+            dram_bytes: Some(dram_bytes),
+            model_dram_bytes: Some(model_dram_bytes),
             runs,
         })
     }

@@ -17,6 +17,7 @@ pub mod axi_lite;
 pub mod bits;
 pub mod build;
 pub mod core;
+pub mod dram;
 pub mod error;
 pub mod gemm_bench;
 pub mod layer;

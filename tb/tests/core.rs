@@ -1,15 +1,19 @@
-//! RTL-vs-golden tests of the buffered GEMM core: operands and per-channel parameters loaded into
-//! its buffers, one start, results through K-fold accumulation in the psum buffer and the
-//! post-process unit, compared bit-exactly with `golden::gemm::gemm` and `golden::requant`; at
-//! full rate the cycles equal `golden::cycles::gemm_core_cycles`.
+//! RTL-vs-golden tests of the buffered GEMM core: operands and per-channel parameters laid out in
+//! a DRAM model, one start, the DMA's loads, K-fold accumulation in the psum buffer, the
+//! post-process unit and the DMA's stores, compared bit-exactly with `golden::gemm::gemm` and
+//! `golden::requant`; with a deterministic DRAM every phase's cycles and the bytes moved equal
+//! `golden::dma`'s model.
 
-use accelgen::config::{AcceleratorSpec, OperandSpec};
-use accelgen::golden::cycles::{gemm_core_cycles, ArrayShape, GemmShape};
+use accelgen::blocks::gemm_core;
+use accelgen::config::{AcceleratorSpec, DmaSpec, DramSpec, OperandSpec};
+use accelgen::golden::cycles::GemmShape;
+use accelgen::golden::dma::{self, RunCycles};
 use accelgen::golden::gemm::{gemm, wrap_signed};
 use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
 use accelgen::golden::Requantizer;
 use accelgen_tb::array::{mismatches, operand_range};
-use accelgen_tb::core::{core_spec, CoreBench, KChunk, PostProcessing};
+use accelgen_tb::core::{core_spec, CoreBench, CoreRun, KChunk, PostProcessing};
+use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::post_process::Settings;
 use accelgen_tb::Rng;
 use ndarray::Array2;
@@ -65,14 +69,76 @@ fn golden(a: &Array2<i64>, b: &Array2<i64>, post: &PostProcessing) -> Array2<i64
     product
 }
 
-/// Runs a random M×K×N GEMM (raw or requantized) and checks it against golden; at full rate
-/// also the cycles.
+/// A deterministic DRAM.
+fn dram(latency: u32, cycles_per_beat: u32) -> DramTiming {
+    DramTiming {
+        latency,
+        cycles_per_beat,
+        jitter: None,
+    }
+}
+
+/// A slow DRAM with random extra latency and random handshakes.
+fn irregular(seed: u64) -> DramTiming {
+    DramTiming {
+        latency: 30,
+        cycles_per_beat: 2,
+        jitter: Some(Jitter {
+            seed,
+            max_extra_latency: 60,
+            ready_chance: 0.4,
+        }),
+    }
+}
+
+/// The model's account of one whole run against a DRAM of `timing`'s (deterministic) rules.
+fn model(
+    spec: &AcceleratorSpec,
+    (m, k, n): (usize, usize, usize),
+    finish: bool,
+    timing: DramTiming,
+) -> RunCycles {
+    let mut spec = spec.clone();
+    spec.buffers.as_mut().unwrap().dram = DramSpec {
+        latency_cycles: timing.latency,
+        cycles_per_beat: timing.cycles_per_beat,
+    };
+    let shape = GemmShape {
+        m: m as u64,
+        k: k as u64,
+        n: n as u64,
+    };
+    let param_bits = gemm_core::param_word_bits(spec.pe_array.cols);
+    dma::core_run(&spec, shape, finish, param_bits).unwrap()
+}
+
+/// Checks a deterministic run's counters against the model, phase by phase.
+fn assert_matches_model(run: &CoreRun, model: RunCycles, what: &str) {
+    for (counter, expected) in [
+        ("perf_load_cycles", model.load),
+        ("perf_compute_cycles", model.compute),
+        ("perf_store_cycles", model.store),
+        ("perf_busy_cycles", model.busy),
+        ("perf_dram_read_bytes", model.read_bytes),
+        ("perf_dram_write_bytes", model.write_bytes),
+    ] {
+        assert_eq!(
+            u64::from(run.counter(counter)),
+            expected,
+            "{what}: {counter} vs golden::dma"
+        );
+    }
+    assert_eq!(run.cycles, model.busy, "{what}: busy cycles");
+}
+
+/// Runs a random M×K×N GEMM (raw or requantized) against a DRAM of `timing` and checks it
+/// against golden; with a deterministic DRAM also every phase's cycles and the bytes moved.
 fn check(
     bench: &mut CoreBench,
     spec: &AcceleratorSpec,
     (m, k, n): (usize, usize, usize),
     requantize: bool,
-    ready: f64,
+    timing: DramTiming,
     seed: u64,
 ) {
     let mut rng = Rng::new(seed);
@@ -83,7 +149,7 @@ fn check(
         PostProcessing::raw(n)
     };
     let run = bench
-        .run_gemm(&a, &b, &post, KChunk::WHOLE, ready, seed)
+        .run_gemm(&a, &b, &post, KChunk::WHOLE, timing, seed)
         .unwrap_or_else(|e| panic!("{m}x{k}x{n}: {e}"));
     let (first, count) = mismatches(&golden(&a, &b, &post), &run.result, 8);
     assert_eq!(count, 0, "{m}x{k}x{n}: {count} mismatches, first {first:?}");
@@ -106,33 +172,29 @@ fn check(
     for (counter, value) in expected {
         assert_eq!(run.counter(counter), value, "{m}x{k}x{n}: {counter}");
     }
-    if ready < 1.0 && n_folds * m > 4 {
-        assert!(
-            run.counter("perf_result_stall_cycles") > 0,
-            "{m}x{k}x{n}: no stall counted"
-        );
-    }
-    if ready == 1.0 {
-        assert_eq!(run.counter("perf_result_stall_cycles"), 0);
-        let array = ArrayShape {
-            rows: spec.pe_array.rows.into(),
-            cols: spec.pe_array.cols.into(),
-        };
-        let shape = GemmShape {
-            m: m as u64,
-            k: k as u64,
-            n: n as u64,
-        };
-        let model = gemm_core_cycles(array, shape, true);
-        assert_eq!(
-            run.cycles, model,
-            "{m}x{k}x{n}: core cycles vs golden::cycles"
-        );
+    let model = model(spec, (m, k, n), true, timing);
+    // The bytes do not depend on the DRAM's timing.
+    assert_eq!(
+        u64::from(run.counter("perf_dram_read_bytes")),
+        model.read_bytes
+    );
+    assert_eq!(
+        run.dram.read_bytes, model.read_bytes,
+        "the DRAM's own count"
+    );
+    assert_eq!(
+        run.dram.write_bytes, model.write_bytes,
+        "the DRAM's own count"
+    );
+    if timing.jitter.is_none() {
+        assert_matches_model(&run, model, &format!("{m}x{k}x{n} {timing:?}"));
+    } else {
+        assert!(run.cycles > model.busy, "an irregular DRAM is slower");
     }
 }
 
 #[test]
-fn core_accumulates_k_folds_in_the_psum_buffer_bit_exactly_with_and_without_back_pressure() {
+fn core_accumulates_k_folds_in_the_psum_buffer_bit_exactly_on_regular_and_irregular_dram() {
     let spec = core_spec(2, 3, 64, 64, 16);
     let mut bench = CoreBench::new(&spec).unwrap();
     for (shape, seed) in [
@@ -142,8 +204,8 @@ fn core_accumulates_k_folds_in_the_psum_buffer_bit_exactly_with_and_without_back
         ((3, 9, 7), 4),
         ((12, 5, 2), 5),
     ] {
-        check(&mut bench, &spec, shape, false, 1.0, seed);
-        check(&mut bench, &spec, shape, false, 0.4, seed + 100);
+        check(&mut bench, &spec, shape, false, dram(20, 1), seed);
+        check(&mut bench, &spec, shape, false, irregular(seed), seed + 100);
     }
 }
 
@@ -152,17 +214,74 @@ fn core_requantizes_each_channel_with_its_own_bias_multiplier_and_shift() {
     let spec = core_spec(2, 3, 64, 64, 16);
     let mut bench = CoreBench::new(&spec).unwrap();
     for (shape, seed) in [((5, 7, 8), 11), ((16, 4, 9), 12), ((1, 13, 1), 13)] {
-        check(&mut bench, &spec, shape, true, 1.0, seed);
-        check(&mut bench, &spec, shape, true, 0.3, seed + 100);
+        check(&mut bench, &spec, shape, true, dram(20, 1), seed);
+        check(&mut bench, &spec, shape, true, irregular(seed), seed + 100);
     }
 }
 
 #[test]
-fn eight_by_eight_core_runs_64_cubed_from_its_buffers_at_the_arrays_full_rate() {
+fn cycle_model_equals_the_rtl_for_every_dram_latency_and_rate() {
+    let spec = core_spec(2, 3, 64, 64, 16);
+    let mut bench = CoreBench::new(&spec).unwrap();
+    for (index, (latency, cycles_per_beat)) in [(1, 1), (2, 1), (7, 2), (40, 1), (13, 5)]
+        .into_iter()
+        .enumerate()
+    {
+        let timing = dram(latency, cycles_per_beat);
+        check(
+            &mut bench,
+            &spec,
+            (9, 11, 7),
+            true,
+            timing,
+            40 + index as u64,
+        );
+    }
+}
+
+#[test]
+fn cycle_model_equals_the_rtl_for_narrow_and_wide_buses_short_bursts_and_one_read_in_flight() {
+    for (index, (data_bits, burst_beats, outstanding)) in
+        [(32, 4, 1), (128, 2, 3), (64, 1, 2), (256, 16, 16)]
+            .into_iter()
+            .enumerate()
+    {
+        let mut spec = core_spec(2, 3, 64, 64, 16);
+        spec.name = format!("{}_d{data_bits}_b{burst_beats}_o{outstanding}", spec.name);
+        let buffers = spec.buffers.as_mut().unwrap();
+        buffers.dma = DmaSpec {
+            data_bits,
+            burst_beats,
+            outstanding,
+        };
+        let mut bench = CoreBench::new(&spec).unwrap();
+        for (shape, latency) in [((7, 5, 8), 9), ((9, 13, 2), 3)] {
+            check(
+                &mut bench,
+                &spec,
+                shape,
+                true,
+                dram(latency, 1),
+                50 + index as u64,
+            );
+        }
+        check(
+            &mut bench,
+            &spec,
+            (6, 4, 5),
+            true,
+            irregular(index as u64),
+            60,
+        );
+    }
+}
+
+#[test]
+fn eight_by_eight_core_runs_64_cubed_through_its_dma() {
     let spec = core_spec(8, 8, 512, 512, 64);
     let mut bench = CoreBench::new(&spec).unwrap();
-    check(&mut bench, &spec, (64, 64, 64), true, 1.0, 7);
-    check(&mut bench, &spec, (19, 21, 13), true, 0.5, 8);
+    check(&mut bench, &spec, (64, 64, 64), true, dram(20, 1), 7);
+    check(&mut bench, &spec, (19, 21, 13), true, irregular(8), 8);
 }
 
 #[test]
@@ -175,7 +294,7 @@ fn a_gemm_larger_than_a_buffer_is_refused_naming_the_buffer() {
             &Array2::zeros((2, 2)),
             &PostProcessing::raw(2),
             KChunk::WHOLE,
-            1.0,
+            dram(20, 1),
             0,
         )
         .unwrap_err();
@@ -188,15 +307,14 @@ fn a_gemm_larger_than_a_buffer_is_refused_naming_the_buffer() {
 }
 
 #[test]
-fn a_reduction_split_over_runs_accumulates_in_the_psum_buffer_and_finishes_once() {
-    // K = 40 in chunks of 14, 14 and 12: only the last run sends results, and they equal the
-    // whole GEMM's; the runs that do not finish take no post-process cycles.
+fn a_reduction_split_over_runs_accumulates_in_the_psum_buffer_and_stores_once() {
+    // K = 40 in chunks of 14, 14 and 12: only the last run stores results, and they equal the
+    // whole GEMM's; the runs that do not finish take no post-process or store cycles.
     let spec = core_spec(2, 3, 64, 64, 16);
     let mut bench = CoreBench::new(&spec).unwrap();
     let mut rng = Rng::new(21);
     let (a, b) = (random(&mut rng, 9, 40), random(&mut rng, 40, 3));
     let post = requantization(&mut rng, 3);
-    let array = ArrayShape { rows: 2, cols: 3 };
     let chunks = [(0, 14), (14, 28), (28, 40)];
     let mut last = None;
     for (index, &(k0, k1)) in chunks.iter().enumerate() {
@@ -204,18 +322,18 @@ fn a_reduction_split_over_runs_accumulates_in_the_psum_buffer_and_finishes_once(
         let a_part = a.slice(ndarray::s![.., k0..k1]).to_owned();
         let b_part = b.slice(ndarray::s![k0..k1, ..]).to_owned();
         let run = bench
-            .run_gemm(&a_part, &b_part, &post, chunk, 1.0, 30 + index as u64)
+            .run_gemm(
+                &a_part,
+                &b_part,
+                &post,
+                chunk,
+                dram(20, 1),
+                30 + index as u64,
+            )
             .unwrap();
-        let shape = GemmShape {
-            m: 9,
-            k: (k1 - k0) as u64,
-            n: 3,
-        };
-        assert_eq!(
-            run.cycles,
-            gemm_core_cycles(array, shape, chunk.finish),
-            "chunk {index}"
-        );
+        let model = model(&spec, (9, k1 - k0, 3), chunk.finish, dram(20, 1));
+        assert_matches_model(&run, model, &format!("chunk {index}"));
+        assert_eq!(run.dram.write_bytes > 0, chunk.finish, "chunk {index}");
         last = Some(run);
     }
     let (first, count) = mismatches(&golden(&a, &b, &post), &last.unwrap().result, 8);

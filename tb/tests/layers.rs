@@ -11,6 +11,7 @@ use accelgen::golden::layer::PerChannel;
 use accelgen::golden::{self, compare, Dtype, LayerBundle, RequantMode, Tensor};
 use accelgen_tb::array::{array_spec, int8_spec};
 use accelgen_tb::core::core_spec;
+use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::layer::{CoreBench, DatapathBench};
 use accelgen_tb::Traffic;
 
@@ -142,7 +143,7 @@ fn every_layer_matches_tflite_micro_on_the_core(spec: &AcceleratorSpec) {
     for directory in bundles() {
         let bundle = LayerBundle::load(&directory).unwrap();
         let run = bench
-            .run(&bundle, 1.0)
+            .run(&bundle, DETERMINISTIC)
             .unwrap_or_else(|e| panic!("{}: {e}", directory.display()));
         let comparison = compare(bundle.expected.as_ref().unwrap(), &run.output).unwrap();
         if !comparison.is_exact() {
@@ -169,8 +170,15 @@ fn every_tflm_layer_matches_tflite_micro_on_an_8x8_core() {
     every_layer_matches_tflite_micro_on_the_core(&core_spec(8, 8, 4096, 2048, 1024));
 }
 
+/// The configs' default DRAM: 20 cycles to the first beat, a beat per cycle.
+const DETERMINISTIC: DramTiming = DramTiming {
+    latency: 20,
+    cycles_per_beat: 1,
+    jitter: None,
+};
+
 #[test]
-fn a_layer_on_a_core_under_result_back_pressure_still_matches() {
+fn a_layer_on_a_core_with_a_slow_irregular_dram_still_matches() {
     let directory = bundles()
         .into_iter()
         .find(|d| d.ends_with("kws_dscnn/op02_conv_2d"))
@@ -178,8 +186,23 @@ fn a_layer_on_a_core_under_result_back_pressure_still_matches() {
     let bundle = LayerBundle::load(&directory).unwrap();
     let run = CoreBench::new(&core_spec(4, 4, 256, 256, 64))
         .unwrap()
-        .run(&bundle, 0.3)
+        .run(
+            &bundle,
+            DramTiming {
+                latency: 80,
+                cycles_per_beat: 3,
+                jitter: Some(Jitter {
+                    seed: 9,
+                    max_extra_latency: 200,
+                    ready_chance: 0.3,
+                }),
+            },
+        )
         .unwrap();
     let comparison = compare(bundle.expected.as_ref().unwrap(), &run.output).unwrap();
     assert!(comparison.is_exact(), "{comparison}");
+    assert!(
+        run.rtl_cycles > run.model_cycles,
+        "slower than the 20-cycle DRAM"
+    );
 }

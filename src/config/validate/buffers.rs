@@ -6,8 +6,10 @@ use std::ops::RangeInclusive;
 use serde_saphyr::Spanned;
 
 use super::{ceil_log2, ConfigError, SourceFile, Violation};
-use crate::config::schema::{RawBuffer, RawBuffers};
-use crate::config::spec::{BufferSpec, BuffersSpec, Dataflow, PeArraySpec, PeSpec};
+use crate::config::schema::{RawBuffer, RawBuffers, RawDma, RawDram};
+use crate::config::spec::{
+    BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, PeArraySpec, PeSpec,
+};
 
 /// Allowed banks per region.
 pub const BANKS_RANGE: RangeInclusive<i64> = 1..=64;
@@ -28,11 +30,131 @@ pub(super) fn validate_buffers(
         Dataflow::InputStationary => (array.cols, array.rows),
         _ => (array.rows, array.cols),
     };
+    let psum = validate_region(file, "psum", &raw.psum, array.cols * pe.acc_bits)?;
+    // Result rows are C signed 32-bit lanes (the post-process unit's output, raw int32 included).
+    let ofmap_bits = array.cols * 32;
+    let ofmap = match &raw.ofmap {
+        Some(ofmap) => validate_region(file, "ofmap", ofmap, ofmap_bits)?,
+        None => BufferSpec {
+            word_bits: ofmap_bits,
+            ..psum
+        },
+    };
     Ok(BuffersSpec {
         ifmap: validate_region(file, "ifmap", &raw.ifmap, act_lanes * pe.act.bits)?,
         weight: validate_region(file, "weight", &raw.weight, weight_lanes * pe.weight.bits)?,
-        psum: validate_region(file, "psum", &raw.psum, array.cols * pe.acc_bits)?,
+        psum,
+        ofmap,
+        dma: validate_dma(file, raw.dma.as_ref())?,
+        dram: validate_dram(file, raw.dram.as_ref())?,
     })
+}
+
+/// `buffers.dma`: powers of two in range, and a longest burst within 4 KiB.
+fn validate_dma(file: &SourceFile<'_>, raw: Option<&RawDma>) -> Result<DmaSpec, ConfigError> {
+    let defaults = DmaSpec::default();
+    let Some(raw) = raw else {
+        return Ok(defaults);
+    };
+    let data_bits = power_of_two(
+        file,
+        "buffers.dma.data_bits",
+        raw.data_bits.as_ref(),
+        32..=1024,
+        defaults.data_bits,
+        "the AXI4 data bus is 32 to 1024 bits wide, a power of two",
+    )?;
+    let max_beats = (4096 * 8 / i64::from(data_bits)).min(256);
+    let burst_beats = power_of_two(
+        file,
+        "buffers.dma.burst_beats",
+        raw.burst_beats.as_ref(),
+        1..=max_beats,
+        defaults.burst_beats,
+        "AXI4 bursts are at most 256 beats and must not cross a 4 KiB boundary, so a burst of \
+         this data width is at most 4096 bytes",
+    )?;
+    let outstanding = match &raw.outstanding {
+        None => defaults.outstanding,
+        Some(value) => {
+            file.check_range("buffers.dma.outstanding", value, &(1..=16), || {
+                "read bursts in flight: each needs a slot in the DMA's tracking counters".into()
+            })?;
+            u32::try_from(value.value).expect("range-checked")
+        }
+    };
+    Ok(DmaSpec {
+        data_bits,
+        burst_beats,
+        outstanding,
+    })
+}
+
+/// `buffers.dram`: a latency of at least one cycle and a beat rate.
+fn validate_dram(file: &SourceFile<'_>, raw: Option<&RawDram>) -> Result<DramSpec, ConfigError> {
+    let defaults = DramSpec::default();
+    let Some(raw) = raw else {
+        return Ok(defaults);
+    };
+    let field = |key_path: &'static str,
+                 value: &Option<Spanned<i64>>,
+                 range: RangeInclusive<i64>,
+                 default: u32,
+                 reason: &'static str| match value {
+        None => Ok(default),
+        Some(value) => file
+            .check_range(key_path, value, &range, || reason.to_owned())
+            .map(|()| u32::try_from(value.value).expect("range-checked")),
+    };
+    Ok(DramSpec {
+        latency_cycles: field(
+            "buffers.dram.latency_cycles",
+            &raw.latency_cycles,
+            1..=10_000,
+            defaults.latency_cycles,
+            "cycles from a request to its first data; a response takes at least one cycle",
+        )?,
+        cycles_per_beat: field(
+            "buffers.dram.cycles_per_beat",
+            &raw.cycles_per_beat,
+            1..=1024,
+            defaults.cycles_per_beat,
+            "cycles per data beat: 1 is the full bus rate",
+        )?,
+    })
+}
+
+/// An optional power of two in `range` (`default` when absent).
+fn power_of_two(
+    file: &SourceFile<'_>,
+    key_path: &'static str,
+    value: Option<&Spanned<i64>>,
+    range: RangeInclusive<i64>,
+    default: u32,
+    reason: &'static str,
+) -> Result<u32, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    let allowed = range.clone();
+    file.check_range(key_path, value, &range, || reason.to_owned())?;
+    if value.value.count_ones() != 1 {
+        return Err(file.invalid(
+            value,
+            file.written(value, || value.value.to_string()),
+            Violation {
+                key_path,
+                rule: format!(
+                    "is not a power of two in {}..={}",
+                    allowed.start(),
+                    allowed.end()
+                ),
+                reason: reason.to_owned(),
+                label: "not a power of two".to_owned(),
+            },
+        ));
+    }
+    Ok(u32::try_from(value.value).expect("range-checked"))
 }
 
 /// The key paths of one region's keys (static, as the error type wants).
@@ -40,6 +162,7 @@ fn key_paths(region: &str) -> (&'static str, &'static str) {
     match region {
         "ifmap" => ("buffers.ifmap.capacity", "buffers.ifmap.banks"),
         "weight" => ("buffers.weight.capacity", "buffers.weight.banks"),
+        "ofmap" => ("buffers.ofmap.capacity", "buffers.ofmap.banks"),
         _ => ("buffers.psum.capacity", "buffers.psum.banks"),
     }
 }

@@ -1,0 +1,240 @@
+//! The cycle model of the DMA engine (`blocks::dma`) and of a whole run of the buffered core
+//! (`blocks::gemm_core`): load, compute, store, against a deterministic DRAM.
+//!
+//! The DRAM is the testbench's (`accelgen_tb::dram`) in its deterministic mode, from
+//! `config::DramSpec`: addresses are always accepted; a read burst's first beat comes `latency`
+//! cycles after its address at the earliest, and any beat `cycles_per_beat` cycles after the
+//! previous beat on the same channel at the earliest; a write beat is accepted `cycles_per_beat`
+//! cycles after the previous one once its burst's address is in, and a burst's response comes
+//! `latency` cycles after its last beat, one response per cycle at most, in order.
+//!
+//! Cycles are numbered from the one in which the core accepts `start` (cycle 0).
+
+use super::cycles::{gemm_core_cycles, ArrayShape, GemmShape};
+use crate::config::{AcceleratorSpec, BuffersSpec, DmaSpec, DramSpec};
+
+/// The DRAM and the engine's limits, as the model needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Channel {
+    pub latency: u64,
+    pub cycles_per_beat: u64,
+    pub outstanding: usize,
+}
+
+impl Channel {
+    pub fn new(dma: &DmaSpec, dram: &DramSpec) -> Channel {
+        Channel {
+            latency: u64::from(dram.latency_cycles),
+            cycles_per_beat: u64::from(dram.cycles_per_beat),
+            outstanding: dma.outstanding as usize,
+        }
+    }
+}
+
+/// The bursts that move `words` words of `word_bits` bits: each word takes whole beats, and a
+/// region is cut into bursts of at most `burst_beats` beats.
+pub fn region_bursts(dma: &DmaSpec, words: u64, word_bits: u32) -> Vec<u64> {
+    let beats = words * u64::from(dma.beats_per_word(word_bits));
+    let burst = u64::from(dma.burst_beats);
+    let mut bursts = vec![burst; (beats / burst) as usize];
+    if !beats.is_multiple_of(burst) {
+        bursts.push(beats % burst);
+    }
+    bursts
+}
+
+/// The cycle of the last read beat of `bursts` (in order, across regions), when the first
+/// address may go out in cycle `first`; `None` without bursts.
+///
+/// Burst j's address goes out one cycle after burst j−1's, and not before the cycle after the
+/// last beat of burst j−outstanding (the engine's in-flight limit); its first beat arrives
+/// `latency` cycles after its address and `cycles_per_beat` after the previous beat, whichever
+/// is later, and each further beat `cycles_per_beat` after the previous one.
+pub fn read_last_beat(channel: Channel, first: u64, bursts: &[u64]) -> Option<u64> {
+    let mut address_at: Vec<u64> = Vec::with_capacity(bursts.len());
+    let mut last_beat_at: Vec<u64> = Vec::with_capacity(bursts.len());
+    let mut previous_beat: Option<u64> = None;
+    for (j, &beats) in bursts.iter().enumerate() {
+        let mut at = address_at.last().map_or(first, |t| t + 1);
+        if j >= channel.outstanding {
+            at = at.max(last_beat_at[j - channel.outstanding] + 1);
+        }
+        address_at.push(at);
+        let mut beat = at + channel.latency;
+        if let Some(previous) = previous_beat {
+            beat = beat.max(previous + channel.cycles_per_beat);
+        }
+        beat += (beats - 1) * channel.cycles_per_beat;
+        previous_beat = Some(beat);
+        last_beat_at.push(beat);
+    }
+    previous_beat
+}
+
+/// The cycle of the last write response of `bursts`, when the first address may go out in
+/// cycle `first`; `None` without bursts.
+///
+/// Burst j's address goes out one cycle after burst j−1's, and not before the cycle after the
+/// response of burst j−outstanding; its data beats follow from the cycle after its address, each
+/// `cycles_per_beat` after the previous beat; its response comes `latency` cycles after its last
+/// beat, and one cycle after the previous response at the earliest.
+pub fn write_last_response(channel: Channel, first: u64, bursts: &[u64]) -> Option<u64> {
+    let mut address_at: Vec<u64> = Vec::with_capacity(bursts.len());
+    let mut response_at: Vec<u64> = Vec::with_capacity(bursts.len());
+    let mut previous_beat: Option<u64> = None;
+    for (j, &beats) in bursts.iter().enumerate() {
+        let mut at = address_at.last().map_or(first, |t| t + 1);
+        if j >= channel.outstanding {
+            at = at.max(response_at[j - channel.outstanding] + 1);
+        }
+        address_at.push(at);
+        let mut beat = at + 1;
+        if let Some(previous) = previous_beat {
+            beat = beat.max(previous + channel.cycles_per_beat);
+        }
+        beat += (beats - 1) * channel.cycles_per_beat;
+        previous_beat = Some(beat);
+        let mut response = beat + channel.latency;
+        if let Some(previous) = response_at.last() {
+            response = response.max(previous + 1);
+        }
+        response_at.push(response);
+    }
+    response_at.last().copied()
+}
+
+/// One run of the core: what it loads, how long it computes, whether it stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunShape {
+    /// Words the DMA loads into the ifmap, weight and param buffers (0: reuse what is there).
+    pub ifmap_words: u64,
+    pub weight_words: u64,
+    pub param_words: u64,
+    /// Cycles of the compute phase (`cycles::gemm_core_cycles`).
+    pub compute: u64,
+    /// Result words stored (0 when the run does not finish).
+    pub ofmap_words: u64,
+}
+
+/// Cycles of each phase of a run and the bytes it moves; `busy` is what PERF_BUSY_CYCLES reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct RunCycles {
+    pub load: u64,
+    pub compute: u64,
+    pub store: u64,
+    pub busy: u64,
+    pub read_bytes: u64,
+    pub write_bytes: u64,
+}
+
+/// The whole run, phase by phase (the rules are `blocks::dma`'s and `blocks::gemm_core`'s):
+/// - load: the engine starts the cycle after the accept and sends its first address the cycle
+///   after that; the phase ends two cycles after the last beat (the word's write, then the
+///   done pulse), or in cycle 2 with nothing to load;
+/// - compute: `compute` cycles;
+/// - store: the engine starts in the phase's first cycle, sends its first address the cycle
+///   after, and the phase ends the cycle after the last response.
+pub fn run_cycles(buffers: &BuffersSpec, param_word_bits: u32, run: RunShape) -> RunCycles {
+    let (dma, channel) = (&buffers.dma, Channel::new(&buffers.dma, &buffers.dram));
+    let mut loads = region_bursts(dma, run.ifmap_words, buffers.ifmap.word_bits);
+    loads.extend(region_bursts(
+        dma,
+        run.weight_words,
+        buffers.weight.word_bits,
+    ));
+    loads.extend(region_bursts(dma, run.param_words, param_word_bits));
+    let load = read_last_beat(channel, 2, &loads).map_or(2, |last| last + 2);
+    let stores = region_bursts(dma, run.ofmap_words, buffers.ofmap.word_bits);
+    let store = write_last_response(channel, 2, &stores).map_or(0, |last| last + 1);
+    let beats = |bursts: &[u64]| bursts.iter().sum::<u64>() * dma.beat_bytes();
+    RunCycles {
+        load,
+        compute: run.compute,
+        store,
+        busy: load + run.compute + store,
+        read_bytes: beats(&loads),
+        write_bytes: beats(&stores),
+    }
+}
+
+/// One run of the buffered core on an M×K×N GEMM that fits its buffers, loading both operands,
+/// storing the results when it `finish`es; `param_word_bits` is the core's parameter word
+/// (`blocks::gemm_core::param_word_bits`, passed in because the golden model never reads the
+/// blocks). `None` without buffers.
+pub fn core_run(
+    spec: &AcceleratorSpec,
+    gemm: GemmShape,
+    finish: bool,
+    param_word_bits: u32,
+) -> Option<RunCycles> {
+    let buffers = spec.buffers.as_ref()?;
+    let array = ArrayShape {
+        rows: u64::from(spec.pe_array.rows),
+        cols: u64::from(spec.pe_array.cols),
+    };
+    let (k_folds, n_folds) = (gemm.k.div_ceil(array.rows), gemm.n.div_ceil(array.cols));
+    let run = RunShape {
+        ifmap_words: k_folds * gemm.m,
+        weight_words: n_folds * k_folds * array.rows,
+        param_words: n_folds,
+        compute: gemm_core_cycles(array, gemm, finish),
+        ofmap_words: if finish { n_folds * gemm.m } else { 0 },
+    };
+    Some(run_cycles(buffers, param_word_bits, run))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHANNEL: Channel = Channel {
+        latency: 10,
+        cycles_per_beat: 1,
+        outstanding: 2,
+    };
+
+    #[test]
+    fn one_read_burst_ends_latency_plus_beats_after_its_address() {
+        assert_eq!(read_last_beat(CHANNEL, 2, &[4]), Some(2 + 10 + 3));
+    }
+
+    #[test]
+    fn back_to_back_read_bursts_stream_without_gaps_within_the_in_flight_limit() {
+        // Addresses at 2 and 3; beats 12..=15 and 16..=19.
+        assert_eq!(read_last_beat(CHANNEL, 2, &[4, 4]), Some(19));
+    }
+
+    #[test]
+    fn a_third_read_burst_waits_for_the_first_to_finish() {
+        // Third address at 16 (after beat 15), its beats from 26.
+        assert_eq!(read_last_beat(CHANNEL, 2, &[4, 4, 1]), Some(26));
+    }
+
+    #[test]
+    fn a_slow_dram_spaces_the_beats() {
+        let slow = Channel {
+            cycles_per_beat: 3,
+            ..CHANNEL
+        };
+        assert_eq!(read_last_beat(slow, 2, &[2, 2]), Some(12 + 3 * 3));
+    }
+
+    #[test]
+    fn write_response_follows_the_last_beat_by_the_latency() {
+        // Address at 2, beats 3..=6, response at 16.
+        assert_eq!(write_last_response(CHANNEL, 2, &[4]), Some(16));
+        assert_eq!(write_last_response(CHANNEL, 2, &[]), None);
+    }
+
+    #[test]
+    fn regions_cut_into_bursts_of_whole_words() {
+        let dma = DmaSpec {
+            data_bits: 64,
+            burst_beats: 4,
+            outstanding: 2,
+        };
+        // 140-bit words take 3 beats: 5 words are 15 beats.
+        assert_eq!(region_bursts(&dma, 5, 140), vec![4, 4, 4, 3]);
+        assert!(region_bursts(&dma, 0, 16).is_empty());
+    }
+}
