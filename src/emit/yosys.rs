@@ -20,6 +20,43 @@ pub const ABC_DRIVING_CELL: &str = "sky130_fd_sc_hd__buf_1";
 /// ORFS's sky130hd `ABC_LOAD_IN_FF`, in the library's capacitance unit as ABC reads it.
 pub const ABC_LOAD: &str = "5";
 
+/// ABC's script for both mappings, one command a line. It is the script Yosys 0.23's `abc` runs
+/// by itself for `-D` with `-liberty` and `-constr`, with one change: `&fraig -x`'s SAT sweeping
+/// gives up on a pair of nodes after 100 conflicts instead of 1,000,000. With the default limit
+/// it spent over 10 minutes on the 32×32-bit multipliers of the requantization unit (proving the
+/// equivalence of internal nodes of an array multiplier is hard for SAT), and half of edge_tpu's
+/// synthesis time on its 8×8 ones; with 100 it takes seconds and merges nearly as many nodes.
+/// `&dch` after it bounds its SAT calls the same way (1000 conflicts by default). `{D}` is
+/// Yosys's: it becomes `-D <period>`, so the mapping (`&nf`) and the sizing (`upsize`,
+/// `dnsize`) stay timing-driven.
+pub const ABC_SCRIPT: &[&str] = &[
+    "strash",
+    "&get -n",
+    "&fraig -x -C 100",
+    "&put",
+    "scorr",
+    "dc2",
+    "dretime",
+    "retime -o {D}",
+    "strash",
+    "&get -n",
+    "&dch -f",
+    "&nf {D}",
+    "&put",
+    "buffer",
+    "upsize {D}",
+    "dnsize {D}",
+    "stime -p",
+];
+
+/// [`ABC_SCRIPT`] as `abc -script` takes it inline: `+`, the commands separated by `;` and the
+/// words of each by `,` (Yosys turns the commas back into spaces), so that the script needs no
+/// file of its own and is read as one word by Yosys.
+pub fn abc_script_arg() -> String {
+    let commands: Vec<String> = ABC_SCRIPT.iter().map(|c| c.replace(' ', ",")).collect();
+    format!("+{}", commands.join(";"))
+}
+
 /// `flow/<top>_netlist.v`: the flat gate-level netlist the script writes.
 pub fn netlist(top: &str) -> String {
     format!("flow/{top}_netlist.v")
@@ -49,6 +86,7 @@ struct SynthTemplate {
     liberty: &'static str,
     abc_constr: &'static str,
     period_ps: u64,
+    abc_script: String,
     blocks_json: String,
     stat_json: String,
     netlist: String,
@@ -78,6 +116,7 @@ pub fn render_script(
         liberty: LIBERTY,
         abc_constr: ABC_CONSTR,
         period_ps: period_ps(spec),
+        abc_script: abc_script_arg(),
         blocks_json: blocks_json(top),
         stat_json: stat_json(top),
         netlist: netlist(top),
@@ -94,4 +133,20 @@ pub fn render_abc_constr() -> String {
         }
         .render(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abc_script_is_one_word_with_the_delay_target_left_to_yosys() {
+        let arg = abc_script_arg();
+        assert!(arg.starts_with('+'));
+        assert!(!arg.contains(char::is_whitespace), "{arg}");
+        assert_eq!(arg.split(';').count(), ABC_SCRIPT.len());
+        assert!(arg.contains("&fraig,-x,-C,100;"), "{arg}");
+        assert!(arg.contains("&nf,{D};"), "{arg}");
+        assert!(arg.ends_with(";stime,-p"), "{arg}");
+    }
 }

@@ -151,7 +151,7 @@ pub fn synth(
     let library = liberty::prepare(&liberty_path, &package.join(script::LIBERTY))?;
 
     progress(&format!(
-        "synth: running {yosys_version} on {top} ({} PEs; the flat timing-driven mapping takes about a minute for 64)",
+        "synth: running {yosys_version} on {top} ({} PEs; the flat timing-driven mapping takes about half a minute for 64)",
         spec.pe_array.pe_count()
     ));
     let started = Instant::now();
