@@ -63,19 +63,26 @@ pub struct RunPlan {
     pub accumulate: bool,
     /// Post-process and send the results (the last K-chunk).
     pub finish: bool,
+    /// Load A's words; false when the previous run left the same rows and depth in the ifmap
+    /// buffer.
+    pub load_ifmap: bool,
+    /// Load B's words and the parameters; false when the previous run left the same columns
+    /// and depth in the weight and param buffers.
+    pub load_weights: bool,
 }
 
 /// How a host cuts an M×K×N GEMM into runs of this core: the largest chunks the buffers hold,
 /// K-folds per run first (a reduction longer than that runs as several accumulating runs over
-/// one N-fold), then rows, then N-folds; rows outermost, K-chunks innermost. `None` when one
+/// one N-fold), then rows, then N-folds; rows outermost, K-chunks innermost. A run reloads an
+/// operand only when it differs from what the previous run left in the buffers. `None` when one
 /// K-fold needs more weight words than the buffer has.
 pub fn plan_runs(spec: &AcceleratorSpec, m: usize, k: usize, n: usize) -> Option<Vec<RunPlan>> {
     let buffers = spec.buffers.as_ref()?;
-    let (rows, cols) = (spec.pe_array.rows as usize, spec.pe_array.cols as usize);
-    let k_folds = k.div_ceil(rows);
+    let (fold, cols) = (spec.pe_array.rows as usize, spec.pe_array.cols as usize);
+    let k_folds = k.div_ceil(fold);
     let folds_per_run = k_folds
         .min(buffers.ifmap.depth as usize)
-        .min(buffers.weight.depth as usize / rows);
+        .min(buffers.weight.depth as usize / fold);
     if folds_per_run == 0 {
         return None;
     }
@@ -87,22 +94,29 @@ pub fn plan_runs(spec: &AcceleratorSpec, m: usize, k: usize, n: usize) -> Option
     let ofmap_folds = buffers.ofmap.depth as usize / m_chunk;
     let n_chunk = if k_chunks == 1 {
         let param_depth = param_depth(spec, &buffers.weight) as usize;
-        (buffers.weight.depth as usize / (k_folds * rows))
+        (buffers.weight.depth as usize / (k_folds * fold))
             .min(param_depth)
             .min(ofmap_folds)
             * cols
     } else {
         cols
     };
-    let mut plans = Vec::new();
+    let mut plans: Vec<RunPlan> = Vec::new();
     for m0 in (0..m).step_by(m_chunk) {
         for n0 in (0..n).step_by(n_chunk) {
             for chunk in 0..k_chunks {
-                let k0 = chunk * folds_per_run * rows;
+                let k0 = chunk * folds_per_run * fold;
+                let rows = m0..(m0 + m_chunk).min(m);
+                let columns = n0..(n0 + n_chunk).min(n);
+                let depth = k0..(k0 + folds_per_run * fold).min(k);
+                let previous = plans.last();
                 plans.push(RunPlan {
-                    rows: m0..(m0 + m_chunk).min(m),
-                    columns: n0..(n0 + n_chunk).min(n),
-                    depth: k0..(k0 + folds_per_run * rows).min(k),
+                    load_ifmap: previous.is_none_or(|p| (&p.rows, &p.depth) != (&rows, &depth)),
+                    load_weights: previous
+                        .is_none_or(|p| (&p.columns, &p.depth) != (&columns, &depth)),
+                    rows,
+                    columns,
+                    depth,
                     accumulate: chunk > 0,
                     finish: chunk + 1 == k_chunks,
                 });

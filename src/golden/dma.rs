@@ -157,14 +157,30 @@ pub fn run_cycles(buffers: &BuffersSpec, param_word_bits: u32, run: RunShape) ->
     }
 }
 
-/// One run of the buffered core on an M×K×N GEMM that fits its buffers, loading both operands,
-/// storing the results when it `finish`es; `param_word_bits` is the core's parameter word
+/// Which operands a run loads (the others are still in the buffers from the previous run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loads {
+    pub ifmap: bool,
+    /// B and the parameters.
+    pub weights: bool,
+}
+
+impl Loads {
+    pub const ALL: Loads = Loads {
+        ifmap: true,
+        weights: true,
+    };
+}
+
+/// One run of the buffered core on an M×K×N GEMM that fits its buffers, loading what `loads`
+/// says, storing the results when it `finish`es; `param_word_bits` is the core's parameter word
 /// (`blocks::gemm_core::param_word_bits`, passed in because the golden model never reads the
 /// blocks). `None` without buffers.
 pub fn core_run(
     spec: &AcceleratorSpec,
     gemm: GemmShape,
     finish: bool,
+    loads: Loads,
     param_word_bits: u32,
 ) -> Option<RunCycles> {
     let buffers = spec.buffers.as_ref()?;
@@ -173,10 +189,11 @@ pub fn core_run(
         cols: u64::from(spec.pe_array.cols),
     };
     let (k_folds, n_folds) = (gemm.k.div_ceil(array.rows), gemm.n.div_ceil(array.cols));
+    let loaded = |load: bool, words: u64| if load { words } else { 0 };
     let run = RunShape {
-        ifmap_words: k_folds * gemm.m,
-        weight_words: n_folds * k_folds * array.rows,
-        param_words: n_folds,
+        ifmap_words: loaded(loads.ifmap, k_folds * gemm.m),
+        weight_words: loaded(loads.weights, n_folds * k_folds * array.rows),
+        param_words: loaded(loads.weights, n_folds),
         compute: gemm_core_cycles(array, gemm, finish),
         ofmap_words: if finish { n_folds * gemm.m } else { 0 },
     };

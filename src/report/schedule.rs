@@ -12,7 +12,7 @@
 use crate::blocks::gemm_core;
 use crate::config::{AcceleratorSpec, Dataflow};
 use crate::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
-use crate::golden::dma::{self, RunCycles};
+use crate::golden::dma::{self, Loads, RunCycles};
 
 /// What a report's cycle counts cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,8 @@ impl Scope {
 pub struct Chunk {
     pub shape: GemmShape,
     pub finish: bool,
+    /// What the run loads from DRAM (the rest is still in the buffers).
+    pub loads: Loads,
 }
 
 /// The array of `spec` as the cycle model takes it.
@@ -69,6 +71,10 @@ pub fn core_chunks(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<Chunk>
                     n: plan.columns.len() as u64,
                 },
                 finish: plan.finish,
+                loads: Loads {
+                    ifmap: plan.load_ifmap,
+                    weights: plan.load_weights,
+                },
             })
             .collect(),
     )
@@ -77,7 +83,8 @@ pub fn core_chunks(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<Chunk>
 /// The model of one core run: DMA loads, compute, stores (`golden::dma`).
 pub fn core_run(spec: &AcceleratorSpec, chunk: Chunk) -> RunCycles {
     let param_bits = gemm_core::param_word_bits(spec.pe_array.cols);
-    dma::core_run(spec, chunk.shape, chunk.finish, param_bits).expect("a core has buffers")
+    dma::core_run(spec, chunk.shape, chunk.finish, chunk.loads, param_bits)
+        .expect("a core has buffers")
 }
 
 /// The cycle model's count for `gemm` on `spec`'s hardware at `scope`; `None` if the core cannot

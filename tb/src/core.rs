@@ -88,6 +88,10 @@ pub struct KChunk {
     pub accumulate: bool,
     /// Post-process the sums and send them out (else leave them in the psum buffer).
     pub finish: bool,
+    /// Load A from DRAM (else the core computes on what the previous run left in its buffer).
+    pub load_ifmap: bool,
+    /// Load B and the parameters from DRAM (else reuse the buffers' contents).
+    pub load_weights: bool,
 }
 
 impl KChunk {
@@ -95,6 +99,8 @@ impl KChunk {
     pub const WHOLE: KChunk = KChunk {
         accumulate: false,
         finish: true,
+        load_ifmap: true,
+        load_weights: true,
     };
 
     /// Chunk `index` of `count`.
@@ -102,6 +108,8 @@ impl KChunk {
         KChunk {
             accumulate: index > 0,
             finish: index + 1 == count,
+            load_ifmap: true,
+            load_weights: true,
         }
     }
 }
@@ -371,8 +379,8 @@ impl CoreBench {
             ("weight_addr", layout.weight as u32),
             ("param_addr", layout.param as u32),
             ("ofmap_addr", layout.ofmap as u32),
-            ("load_ifmap", 1),
-            ("load_weights", 1),
+            ("load_ifmap", u32::from(chunk.load_ifmap)),
+            ("load_weights", u32::from(chunk.load_weights)),
         ] {
             host.write_ok_during(&mut self.model, &mut memory, offset(name), value)?;
         }

@@ -294,6 +294,8 @@ impl CoreBench {
                 let k_chunk = KChunk {
                     accumulate: plan.accumulate,
                     finish: plan.finish,
+                    load_ifmap: plan.load_ifmap,
+                    load_weights: plan.load_weights,
                 };
                 let run = self
                     .core
@@ -303,7 +305,11 @@ impl CoreBench {
                     k: plan.depth.len() as u64,
                     n: plan.columns.len() as u64,
                 };
-                let model = dma::core_run(&self.spec, shape, plan.finish, param_bits)
+                let loads = dma::Loads {
+                    ifmap: plan.load_ifmap,
+                    weights: plan.load_weights,
+                };
+                let model = dma::core_run(&self.spec, shape, plan.finish, loads, param_bits)
                     .expect("a core has buffers");
                 rtl_cycles += run.cycles;
                 model_cycles += model.busy;

@@ -109,7 +109,7 @@ fn model(
         n: n as u64,
     };
     let param_bits = gemm_core::param_word_bits(spec.pe_array.cols);
-    dma::core_run(&spec, shape, finish, param_bits).unwrap()
+    dma::core_run(&spec, shape, finish, dma::Loads::ALL, param_bits).unwrap()
 }
 
 /// Checks a deterministic run's counters against the model, phase by phase.
@@ -338,6 +338,39 @@ fn a_reduction_split_over_runs_accumulates_in_the_psum_buffer_and_stores_once() 
     }
     let (first, count) = mismatches(&golden(&a, &b, &post), &last.unwrap().result, 8);
     assert_eq!(count, 0, "{count} mismatches, first {first:?}");
+}
+
+#[test]
+fn a_run_that_reuses_the_weights_loads_only_the_ifmap_and_still_matches() {
+    let spec = core_spec(2, 3, 64, 64, 16);
+    let mut bench = CoreBench::new(&spec).unwrap();
+    let mut rng = Rng::new(71);
+    let b = random(&mut rng, 9, 7);
+    let post = requantization(&mut rng, 7);
+    let first = random(&mut rng, 10, 9);
+    bench
+        .run_gemm(&first, &b, &post, KChunk::WHOLE, dram(20, 1), 71)
+        .unwrap();
+    // The next rows of A with the same B: the weight and param buffers still hold it.
+    let second = random(&mut rng, 10, 9);
+    let reuse = KChunk {
+        load_weights: false,
+        ..KChunk::WHOLE
+    };
+    let run = bench
+        .run_gemm(&second, &b, &post, reuse, dram(20, 1), 72)
+        .unwrap();
+    let (first_mismatch, count) = mismatches(&golden(&second, &b, &post), &run.result, 8);
+    assert_eq!(count, 0, "{count} mismatches, first {first_mismatch:?}");
+    let shape = GemmShape { m: 10, k: 9, n: 7 };
+    let loads = dma::Loads {
+        ifmap: true,
+        weights: false,
+    };
+    let param_bits = gemm_core::param_word_bits(3);
+    let model = dma::core_run(&spec, shape, true, loads, param_bits).unwrap();
+    assert_matches_model(&run, model, "reused weights");
+    assert_eq!(run.counter("perf_buffer_writes"), 5 * 10, "only A's words");
 }
 
 /// Offset of register `name` in the core's map.
