@@ -141,7 +141,21 @@ impl<'a> ExpressionPrinter<'a> {
             BinaryOp::Shr => ">>",
         };
         match op {
-            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul => {
+            BinaryOp::Mul => {
+                // Operands at their own widths, in a wire of the product's width: Yosys then
+                // builds an a×b multiplier (signed when both are), not one of the product's
+                // width squared. The wire keeps the context self-determined, so an unsigned
+                // neighbour can never turn the signed multiply into an unsigned one.
+                let a_text = self.print_inner(a, target, false);
+                let b_text = self.print_inner(b, target, false);
+                let text = if ty.signed {
+                    format!("$signed({a_text}) * $signed({b_text})")
+                } else {
+                    format!("{a_text} * {b_text}")
+                };
+                self.hoist(text, ty.width, target)
+            }
+            BinaryOp::Add | BinaryOp::Sub => {
                 let a = self.extended(a, ty.width, target);
                 let b = self.extended(b, ty.width, target);
                 format!("{a} {symbol} {b}")

@@ -40,8 +40,10 @@ module pe_os_ai8_wi8_acc32 (
     reg           last_q;
     reg           drain_q;
     reg  [7:0]    weight_q;  // signed
+    wire [15:0]   _product_0;  // helper
 
-    assign product = {{8{act_in[7]}}, act_in} * {{8{weight_in[7]}}, weight_in};
+    assign _product_0 = $signed(act_in) * $signed(weight_in);
+    assign product = _product_0;
     assign sum = (first_in ? 32'd0 : acc_q) + {{16{product[15]}}, product};
     assign act_out = act_q;
     assign first_out = first_q;

@@ -38,11 +38,13 @@ module pe_is_au8_wi8_acc24 (
     reg  [7:0]    weight_q;  // signed
     reg           weight_bank_q;
     reg  [23:0]   psum_q;  // signed
+    wire [16:0]   _product_0;  // helper
 
+    assign _product_0 = $signed({{1{1'b0}}, act}) * $signed(weight_in);
     assign load0 = act_shift & (~act_bank);
     assign load1 = act_shift & act_bank;
     assign act = weight_bank_in ? act1_q : act0_q;
-    assign product = {{9{1'b0}}, act} * {{9{weight_in[7]}}, weight_in};
+    assign product = _product_0;
     assign weight_out = weight_q;
     assign weight_bank_out = weight_bank_q;
     assign psum_out = psum_q;

@@ -38,11 +38,13 @@ module pe_ws_ai8_wi8_acc32 (
     reg  [7:0]    act_q;  // signed
     reg           act_bank_q;
     reg  [31:0]   psum_q;  // signed
+    wire [15:0]   _product_0;  // helper
 
+    assign _product_0 = $signed(act_in) * $signed(weight);
     assign load0 = weight_shift & (~weight_bank);
     assign load1 = weight_shift & weight_bank;
     assign weight = act_bank_in ? weight1_q : weight0_q;
-    assign product = {{8{act_in[7]}}, act_in} * {{8{weight[7]}}, weight};
+    assign product = _product_0;
     assign act_out = act_q;
     assign act_bank_out = act_bank_q;
     assign psum_out = psum_q;
