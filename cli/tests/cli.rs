@@ -583,6 +583,13 @@ fn assert_report_cycles_equal_run_layer(config: &str, bundles: &[String]) {
             run["utilization"].as_f64().unwrap(),
         );
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        // On a core, the report's DRAM traffic is the bytes the DMA's counters report.
+        if let Some(bytes) = run["dram_bytes"].as_u64() {
+            let bits = &row["traffic_bits"];
+            let dram = bits["dram_read_bits"].as_u64().unwrap()
+                + bits["dram_write_bits"].as_u64().unwrap();
+            assert_eq!(dram, 8 * bytes, "{config}: {row}");
+        }
     }
     let total: u64 = runs.iter().map(|r| r["rtl_cycles"].as_u64().unwrap()).sum();
     assert_eq!(report["total"]["cycles"].as_u64(), Some(total));

@@ -45,6 +45,7 @@ pub struct EnergyTable {
     pub ifmap_buffer_pj_per_bit: f64,
     pub weight_buffer_pj_per_bit: f64,
     pub psum_buffer_pj_per_bit: f64,
+    pub ofmap_buffer_pj_per_bit: f64,
     pub dram_pj_per_bit: f64,
 }
 
@@ -71,6 +72,7 @@ impl EnergyTable {
             ifmap_buffer_pj_per_bit: region(buffers.map(|b| b.ifmap.bytes())),
             weight_buffer_pj_per_bit: region(buffers.map(|b| b.weight.bytes())),
             psum_buffer_pj_per_bit: region(buffers.map(|b| b.psum.bytes())),
+            ofmap_buffer_pj_per_bit: region(buffers.map(|b| b.ofmap.bytes())),
             dram_pj_per_bit: energy.dram_pj_per_64_bits / 64.0,
         }
     }
@@ -84,7 +86,8 @@ impl EnergyTable {
             pe_to_pe_pj: bits(traffic.pe_to_pe_bits, self.pe_to_pe_pj_per_bit),
             global_buffer_pj: bits(traffic.ifmap_buffer_bits, self.ifmap_buffer_pj_per_bit)
                 + bits(traffic.weight_buffer_bits, self.weight_buffer_pj_per_bit)
-                + bits(traffic.psum_buffer_bits, self.psum_buffer_pj_per_bit),
+                + bits(traffic.psum_buffer_bits, self.psum_buffer_pj_per_bit)
+                + bits(traffic.ofmap_buffer_bits, self.ofmap_buffer_pj_per_bit),
             dram_pj: bits(traffic.dram_bits(), self.dram_pj_per_bit),
         }
     }

@@ -27,16 +27,18 @@
 //! - datapath (no global buffer): the array is fed from DRAM, so DRAM reads = held + streamed +
 //!   spill reads, DRAM writes = spill writes + M·N·a;
 //! - core: the array reads its operands from the ifmap and weight regions (whole words, padding
-//!   lanes included) and spills to the psum region; the DMA fills the regions from DRAM once per
-//!   core run (`schedule::core_chunks`): DRAM reads = Σ runs (m·k·a + k·n·w), buffer writes = the
-//!   words those fills occupy, DRAM writes = M·N·a. A run that does not finish its reduction leaves
-//!   its partial sums in the psum region for the next (counted as one more spill).
+//!   lanes included) and spills to the psum region; the DMA fills the regions from DRAM for each
+//!   core run that does not find them there already (`schedule::core_chunks`), and stores the
+//!   result rows the post-process unit wrote into the ofmap region. DRAM traffic is what the DMA
+//!   moves, in whole bus beats (`golden::dma`, the same bytes the core's counters report); buffer
+//!   writes are the words the fills occupy. A run that does not finish its reduction leaves its
+//!   partial sums in the psum region for the next (counted as one more spill).
 
 use std::ops::{Add, AddAssign};
 
 use serde::Serialize;
 
-use super::schedule::{core_chunks, Scope};
+use super::schedule::{core_chunks, core_run, Scope};
 use crate::config::{AcceleratorSpec, Dataflow, PeSpec};
 use crate::golden::cycles::{tiling, ArrayShape, GemmShape};
 
@@ -53,14 +55,19 @@ pub struct Traffic {
     pub ifmap_buffer_bits: u64,
     pub weight_buffer_bits: u64,
     pub psum_buffer_bits: u64,
+    /// Result rows written by the post-process unit and read by the DMA's store.
+    pub ofmap_buffer_bits: u64,
     pub dram_read_bits: u64,
     pub dram_write_bits: u64,
 }
 
 impl Traffic {
-    /// All three global-buffer regions.
+    /// Every global-buffer region.
     pub fn global_buffer_bits(&self) -> u64 {
-        self.ifmap_buffer_bits + self.weight_buffer_bits + self.psum_buffer_bits
+        self.ifmap_buffer_bits
+            + self.weight_buffer_bits
+            + self.psum_buffer_bits
+            + self.ofmap_buffer_bits
     }
 
     pub fn dram_bits(&self) -> u64 {
@@ -78,6 +85,7 @@ impl Add for Traffic {
             ifmap_buffer_bits: self.ifmap_buffer_bits + other.ifmap_buffer_bits,
             weight_buffer_bits: self.weight_buffer_bits + other.weight_buffer_bits,
             psum_buffer_bits: self.psum_buffer_bits + other.psum_buffer_bits,
+            ofmap_buffer_bits: self.ofmap_buffer_bits + other.ofmap_buffer_bits,
             dram_read_bits: self.dram_read_bits + other.dram_read_bits,
             dram_write_bits: self.dram_write_bits + other.dram_write_bits,
         }
@@ -167,10 +175,7 @@ pub fn gemm_traffic(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Op
     match (scope, &spec.buffers) {
         (Scope::Core, Some(buffers)) => {
             let (r, c) = (array.rows, array.cols);
-            let mut traffic = Traffic {
-                dram_write_bits: outputs,
-                ..Traffic::default()
-            };
+            let mut traffic = Traffic::default();
             for chunk in core_chunks(spec, gemm)? {
                 let shape = chunk.shape;
                 let side = array_side(dataflow, array, &spec.pe, shape);
@@ -179,10 +184,24 @@ pub fn gemm_traffic(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Op
                 } else {
                     shape.m * shape.n.div_ceil(c) * c * u64::from(spec.pe.acc_bits)
                 };
-                let k_folds = shape.k.div_ceil(r);
-                let ifmap_fill = k_folds * shape.m * u64::from(buffers.ifmap.word_bits);
-                let weight_fill =
-                    k_folds * r * shape.n.div_ceil(c) * u64::from(buffers.weight.word_bits);
+                let (k_folds, n_folds) = (shape.k.div_ceil(r), shape.n.div_ceil(c));
+                let loaded = |load: bool, bits: u64| if load { bits } else { 0 };
+                let ifmap_fill = loaded(
+                    chunk.loads.ifmap,
+                    k_folds * shape.m * u64::from(buffers.ifmap.word_bits),
+                );
+                let weight_fill = loaded(
+                    chunk.loads.weights,
+                    k_folds * r * n_folds * u64::from(buffers.weight.word_bits),
+                );
+                // Every result row is written once and read once by the store.
+                let results = if chunk.finish {
+                    2 * shape.m * n_folds * u64::from(buffers.ofmap.word_bits)
+                } else {
+                    0
+                };
+                // DRAM: what the DMA moves, whole beats (`golden::dma`).
+                let run = core_run(spec, chunk);
                 traffic += Traffic {
                     macs_issued: side.macs_issued,
                     register_file_bits: side.register_file_bits,
@@ -190,9 +209,9 @@ pub fn gemm_traffic(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Op
                     ifmap_buffer_bits: side.act_read_bits + ifmap_fill,
                     weight_buffer_bits: side.weight_read_bits + weight_fill,
                     psum_buffer_bits: 2 * (side.spill_bits + handoff),
-                    dram_read_bits: shape.m * shape.k * a
-                        + shape.k * shape.n * u64::from(spec.pe.weight.bits),
-                    dram_write_bits: 0,
+                    ofmap_buffer_bits: results,
+                    dram_read_bits: 8 * run.read_bytes,
+                    dram_write_bits: 8 * run.write_bytes,
                 };
             }
             Some(traffic)
@@ -317,9 +336,13 @@ mod tests {
         // One run: M=3, K=4, N=2 fits (2 folds, 3 rows, 1 N-fold).
         let gemm = GemmShape { m: 3, k: 4, n: 2 };
         let t = gemm_traffic(&spec, Scope::Core, gemm).unwrap();
-        // DRAM: A 3·4 + B 4·2 int8 in, 3·2 int8 out.
-        assert_eq!(t.dram_read_bits, (12 + 8) * 8);
-        assert_eq!(t.dram_write_bits, 6 * 8);
+        // DRAM, in 64-bit beats of whole words: A's 2 folds · 3 rows of 16 bits (6 beats), B's
+        // 2 folds · 2 rows of 16 bits (4 beats), one 140-bit param word (3 beats) in; 3 result
+        // rows of 2 int32 lanes (3 beats) out.
+        assert_eq!(t.dram_read_bits, (6 + 4 + 3) * 64);
+        assert_eq!(t.dram_write_bits, 3 * 64);
+        // ofmap: 3 result rows of 64 bits, written and read by the store.
+        assert_eq!(t.ofmap_buffer_bits, 2 * 3 * 64);
         // ifmap: array reads 2 tiles · 3 words of 16 bits, fill 2 folds · 3 rows of 16 bits.
         assert_eq!(t.ifmap_buffer_bits, 96 + 96);
         // weight: array loads 2 tiles · 2 words of 16 bits, fill 2 folds · 2 rows · 1 N-fold.
