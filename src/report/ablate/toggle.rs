@@ -1,0 +1,338 @@
+//! The toggles of `accelgen ablate`: what each one is called on the command line, what it means
+//! for people, and how it edits the base config's YAML tree into a variant, or why it cannot
+//! (nothing to change for this base, or hardware not built yet). Also the default set: every
+//! toggle that applies to a base.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::yaml_tree::Node;
+use crate::config::validate::IMPLEMENTED_DATAFLOWS;
+use crate::config::{AcceleratorSpec, Dataflow};
+
+/// One optimization to switch relative to the base. Adding an optimization is one variant here,
+/// one arm in `Toggle::apply` and one in [`Toggle::from_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toggle {
+    /// Another dataflow for the same array (`dataflow=ws|os|is|rs`).
+    Dataflow(Dataflow),
+    /// Every global-buffer region at half its words (`half_buffers`).
+    HalfBuffers,
+    /// Every global-buffer region at twice its words (`double_buffers`).
+    DoubleBuffers,
+    /// Activations and weights both `N` bits (`precision=N`); the accumulator stays as in the base.
+    Precision(u32),
+    /// Skipping MACs on zero operands (`zero_skip`): not built yet.
+    ZeroSkip,
+    /// Bit-serial PEs (`bit_serial`): not built yet.
+    BitSerial,
+}
+
+/// The spellings [`Toggle::from_str`] accepts, for messages and `--help`.
+pub const TOGGLE_SYNTAX: &str =
+    "dataflow=ws|os|is|rs, half_buffers, double_buffers, precision=N, zero_skip, bit_serial";
+
+/// What issue 5 will add; the reason a not-yet-built toggle gives.
+const NEEDS_ISSUE_5: &str = "needs issue 5's units";
+
+impl fmt::Display for Toggle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Toggle::Dataflow(dataflow) => write!(f, "dataflow={}", dataflow.tag()),
+            Toggle::HalfBuffers => f.write_str("half_buffers"),
+            Toggle::DoubleBuffers => f.write_str("double_buffers"),
+            Toggle::Precision(bits) => write!(f, "precision={bits}"),
+            Toggle::ZeroSkip => f.write_str("zero_skip"),
+            Toggle::BitSerial => f.write_str("bit_serial"),
+        }
+    }
+}
+
+impl FromStr for Toggle {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Toggle, String> {
+        let text = text.trim();
+        let unknown = || format!("unknown toggle `{text}`; available: {TOGGLE_SYNTAX}");
+        match text.split_once('=') {
+            None => match text {
+                "half_buffers" => Ok(Toggle::HalfBuffers),
+                "double_buffers" => Ok(Toggle::DoubleBuffers),
+                "zero_skip" => Ok(Toggle::ZeroSkip),
+                "bit_serial" => Ok(Toggle::BitSerial),
+                "dataflow" | "precision" => Err(format!(
+                    "toggle `{text}` needs a value, e.g. `dataflow=os` or `precision=4`; \
+                     available: {TOGGLE_SYNTAX}"
+                )),
+                _ => Err(unknown()),
+            },
+            Some(("dataflow", value)) => [
+                Dataflow::WeightStationary,
+                Dataflow::OutputStationary,
+                Dataflow::InputStationary,
+                Dataflow::RowStationary,
+            ]
+            .into_iter()
+            .find(|d| d.tag() == value || d.config_name() == value)
+            .map(Toggle::Dataflow)
+            .ok_or_else(|| format!("unknown dataflow `{value}` in `{text}`; use ws, os, is or rs")),
+            Some(("precision", value)) => {
+                value.parse::<u32>().map(Toggle::Precision).map_err(|_| {
+                    format!("`{text}`: the precision is a whole number of bits, e.g. precision=4")
+                })
+            }
+            Some(_) => Err(unknown()),
+        }
+    }
+}
+
+/// Why a toggle was not measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Skip {
+    NotApplicable(String),
+    NotAvailable(String),
+}
+
+impl Toggle {
+    /// What the variant is, for people.
+    pub fn description(&self) -> String {
+        match self {
+            Toggle::Dataflow(dataflow) => format!("{} dataflow", dataflow.config_name()),
+            Toggle::HalfBuffers => "every global-buffer region halved".into(),
+            Toggle::DoubleBuffers => "every global-buffer region doubled".into(),
+            Toggle::Precision(bits) => format!(
+                "{bits}-bit activations and weights (accumulator as in the base; the layers' \
+                 shapes at the new widths, values not requantized)"
+            ),
+            Toggle::ZeroSkip => "skip MACs on zero activations and weights".into(),
+            Toggle::BitSerial => "bit-serial PEs instead of parallel multipliers".into(),
+        }
+    }
+
+    /// Edits the base's YAML tree into the variant; returns the edits as `key: old → new`.
+    pub(super) fn apply(
+        &self,
+        base: &AcceleratorSpec,
+        tree: &mut Node,
+    ) -> Result<Vec<String>, Skip> {
+        let mut changes = Vec::new();
+        match *self {
+            Toggle::Dataflow(dataflow) => {
+                if dataflow == base.pe_array.dataflow {
+                    return Err(Skip::NotApplicable(format!(
+                        "the base already is {}",
+                        dataflow.config_name()
+                    )));
+                }
+                tree.set(
+                    &["pe_array", "dataflow"],
+                    Node::Str(dataflow.config_name().into()),
+                    &mut changes,
+                );
+            }
+            Toggle::Precision(bits) => {
+                if base.pe.act.bits == bits && base.pe.weight.bits == bits {
+                    return Err(Skip::NotApplicable(format!(
+                        "the base already has {bits}-bit activations and weights"
+                    )));
+                }
+                for operand in ["act", "weight"] {
+                    tree.set(
+                        &["pe", operand, "bits"],
+                        Node::Int(i64::from(bits)),
+                        &mut changes,
+                    );
+                }
+            }
+            Toggle::HalfBuffers | Toggle::DoubleBuffers => {
+                let Some(buffers) = &base.buffers else {
+                    return Err(Skip::NotApplicable(
+                        "the base config has no `buffers:` (a bare PE array fed from DRAM), so \
+                         there is no global buffer to resize"
+                            .into(),
+                    ));
+                };
+                let resize = |depth: u64| {
+                    if *self == Toggle::HalfBuffers {
+                        depth / 2
+                    } else {
+                        depth * 2
+                    }
+                };
+                let regions: Vec<String> = match tree.get(&["buffers"]) {
+                    Some(Node::Map(entries)) => entries
+                        .iter()
+                        .filter(|(_, value)| value.get(&["capacity"]).is_some())
+                        .map(|(key, _)| key.clone())
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for region in regions {
+                    let Some((_, spec)) = buffers.regions().into_iter().find(|(n, _)| *n == region)
+                    else {
+                        return Err(Skip::NotApplicable(format!(
+                            "buffer region `{region}` is not one this version sizes"
+                        )));
+                    };
+                    tree.set(
+                        &["buffers", &region, "capacity"],
+                        Node::Str(format!("{} words", resize(spec.depth))),
+                        &mut changes,
+                    );
+                }
+            }
+            Toggle::ZeroSkip | Toggle::BitSerial => {
+                return Err(Skip::NotAvailable(NEEDS_ISSUE_5.into()))
+            }
+        }
+        Ok(changes)
+    }
+}
+
+/// Every toggle that applies to `base`: each other implemented dataflow, halving and doubling the
+/// buffers when there are any, 4-bit operands (8-bit when the base is already 4-bit), and the
+/// toggles not built yet, so the output says they are missing.
+pub fn default_toggles(base: &AcceleratorSpec) -> Vec<Toggle> {
+    let mut toggles: Vec<Toggle> = IMPLEMENTED_DATAFLOWS
+        .iter()
+        .filter(|d| **d != base.pe_array.dataflow)
+        .map(|d| Toggle::Dataflow(*d))
+        .collect();
+    if base.buffers.is_some() {
+        toggles.extend([Toggle::HalfBuffers, Toggle::DoubleBuffers]);
+    }
+    let narrow = if base.pe.act.bits == 4 && base.pe.weight.bits == 4 {
+        8
+    } else {
+        4
+    };
+    toggles.extend([
+        Toggle::Precision(narrow),
+        Toggle::ZeroSkip,
+        Toggle::BitSerial,
+    ]);
+    toggles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+
+    const TINY_CORE: &str = include_str!("../../../configs/experimental/tiny_core.yaml");
+    const EDGE_TPU: &str = include_str!("../../../configs/edge_tpu.yaml");
+
+    fn tree(text: &str) -> Node {
+        serde_saphyr::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn toggles_parse_and_print_back_and_bad_names_list_the_choices() {
+        for text in [
+            "dataflow=os",
+            "dataflow=ws",
+            "dataflow=is",
+            "dataflow=rs",
+            "half_buffers",
+            "double_buffers",
+            "precision=4",
+            "zero_skip",
+            "bit_serial",
+        ] {
+            assert_eq!(text.parse::<Toggle>().unwrap().to_string(), text);
+        }
+        assert_eq!(
+            "dataflow=output_stationary".parse::<Toggle>(),
+            Ok(Toggle::Dataflow(Dataflow::OutputStationary))
+        );
+        let error = "zero_skipping".parse::<Toggle>().unwrap_err();
+        assert!(error.contains("unknown toggle `zero_skipping`"), "{error}");
+        assert!(error.contains(TOGGLE_SYNTAX), "{error}");
+        assert!("dataflow=xs"
+            .parse::<Toggle>()
+            .unwrap_err()
+            .contains("ws, os, is or rs"));
+        assert!("precision=four".parse::<Toggle>().is_err());
+        assert!("precision"
+            .parse::<Toggle>()
+            .unwrap_err()
+            .contains("needs a value"));
+    }
+
+    #[test]
+    fn variants_edit_the_keys_their_toggle_names() {
+        let base = config::load_str(TINY_CORE, "tiny_core.yaml").unwrap();
+        let mut edited = tree(TINY_CORE);
+        let changes = Toggle::HalfBuffers.apply(&base, &mut edited).unwrap();
+        assert_eq!(
+            changes,
+            [
+                "buffers.ifmap.capacity: \"128 words\" → \"64 words\"",
+                "buffers.weight.capacity: \"64 words\" → \"32 words\"",
+                "buffers.psum.capacity: \"32 words\" → \"16 words\"",
+                "buffers.ofmap.capacity: \"256 words\" → \"128 words\"",
+            ]
+        );
+        let half = config::load_str(&edited.to_yaml(), "half.yaml").unwrap();
+        let buffers = half.buffers.unwrap();
+        assert_eq!(
+            (
+                buffers.ifmap.depth,
+                buffers.weight.depth,
+                buffers.psum.depth
+            ),
+            (64, 32, 16)
+        );
+
+        let mut edited = tree(TINY_CORE);
+        let changes = Toggle::Dataflow(Dataflow::OutputStationary)
+            .apply(&base, &mut edited)
+            .unwrap();
+        assert_eq!(
+            changes,
+            ["pe_array.dataflow: weight_stationary → output_stationary"]
+        );
+        assert_eq!(
+            Toggle::Dataflow(Dataflow::WeightStationary).apply(&base, &mut tree(TINY_CORE)),
+            Err(Skip::NotApplicable(
+                "the base already is weight_stationary".into()
+            ))
+        );
+
+        let edge = config::load_str(EDGE_TPU, "edge_tpu.yaml").unwrap();
+        assert!(matches!(
+            Toggle::HalfBuffers.apply(&edge, &mut tree(EDGE_TPU)),
+            Err(Skip::NotApplicable(_))
+        ));
+        assert_eq!(
+            Toggle::ZeroSkip.apply(&edge, &mut tree(EDGE_TPU)),
+            Err(Skip::NotAvailable(NEEDS_ISSUE_5.into()))
+        );
+        let mut edited = tree(EDGE_TPU);
+        Toggle::Precision(4).apply(&edge, &mut edited).unwrap();
+        let narrow = config::load_str(&edited.to_yaml(), "p4.yaml").unwrap();
+        assert_eq!((narrow.pe.act.bits, narrow.pe.weight.bits), (4, 4));
+        assert_eq!(narrow.pe.acc_bits, edge.pe.acc_bits);
+    }
+
+    #[test]
+    fn defaults_cover_the_other_dataflows_buffers_precision_and_the_missing_units() {
+        let edge = config::load_str(EDGE_TPU, "edge_tpu.yaml").unwrap();
+        let names: Vec<String> = default_toggles(&edge)
+            .iter()
+            .map(Toggle::to_string)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "dataflow=os",
+                "dataflow=is",
+                "precision=4",
+                "zero_skip",
+                "bit_serial"
+            ]
+        );
+        let core = config::load_str(TINY_CORE, "tiny_core.yaml").unwrap();
+        assert!(default_toggles(&core).contains(&Toggle::HalfBuffers));
+    }
+}
