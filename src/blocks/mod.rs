@@ -9,6 +9,7 @@ pub mod pe;
 pub mod pe_array;
 pub mod post_process;
 pub mod regmap;
+pub mod sram;
 pub mod top;
 
 use crate::config::AcceleratorSpec;

@@ -157,7 +157,7 @@ mod tests {
     fn a_core_config_lists_its_registers_and_buffers_and_an_array_config_has_none() {
         let core = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/configs/experimental/tiny_core.yaml"
+            "/configs/tiny_core.yaml"
         ))
         .unwrap();
         let spec = load_str(&core, "tiny_core.yaml").unwrap();

@@ -1,11 +1,13 @@
 //! Emission: turns a checked [`crate::hdl::Design`] into files. `verilog` prints the RTL through
 //! askama templates; the hand-off files (filelist, manifest, SDC, ORFS config, Yosys script,
 //! FuseSoC core, C header) are written from the same IR and spec, so every artefact describes the
-//! same design. `package` gathers them all.
+//! same design. `package` gathers them all; `macros` adds what a design with technology macros
+//! (SRAMs) needs besides its RTL.
 
 pub mod c_header;
 pub mod expression;
 pub mod fusesoc;
+pub mod macros;
 pub mod orfs;
 pub mod package;
 pub mod sdc;

@@ -1,5 +1,6 @@
 //! `flow/config.mk`: the design config for OpenROAD-flow-scripts (platform, design name, RTL, SDC,
-//! core utilisation), with every path relative to the config file itself.
+//! core utilisation, and the SRAM macros' `ADDITIONAL_LIBS`/`ADDITIONAL_LEFS` when the design has
+//! any), with every path relative to the config file itself.
 
 use askama::Template;
 
@@ -25,6 +26,8 @@ struct OrfsTemplate {
     top: String,
     verilog_files: Vec<String>,
     core_utilization: u32,
+    /// (liberty file name, LEF path as ORFS names it) of each SRAM macro used.
+    macros: Vec<(String, String)>,
 }
 
 /// Renders `flow/config.mk`; `verilog_files` are package-relative, in filelist order.
@@ -42,6 +45,10 @@ pub fn render(
         top: top.name.clone(),
         verilog_files: verilog_files.to_vec(),
         core_utilization: CORE_UTILIZATION,
+        macros: super::macros::used(design)
+            .iter()
+            .map(|m| (m.liberty.to_string(), m.orfs_lef.to_string()))
+            .collect(),
     };
     super::rendered(template.render())
 }

@@ -1,7 +1,8 @@
 //! The output package: every file `accelgen -o DIR` writes, rendered in memory first and then
 //! written atomically: `rtl/*.v`, `filelist.f`, the hand-off files (`flow/constraint.sdc`,
 //! `flow/config.mk`, `flow/synth.ys`, `flow/abc.constr`, `<name>.core`, `sw/<name>.h`) and
-//! `manifest.json`, which lists them.
+//! `manifest.json`, which lists them. A design with SRAM macros also gets their behavioural
+//! models in `sim/` (for simulation only: they are not in `filelist.f`, the synthesis filelist).
 //!
 //! Writing goes to a temporary sibling of DIR that is renamed into place only when every file is
 //! written, so a failure leaves DIR exactly as it was. accelgen never deletes what it did not
@@ -15,7 +16,7 @@ use serde_json::json;
 use thiserror::Error;
 
 use super::verilog::{filelist, render_design, Banner};
-use super::{c_header, fusesoc, orfs, sdc, yosys};
+use super::{c_header, fusesoc, macros, orfs, sdc, yosys};
 use crate::config::AcceleratorSpec;
 use crate::hdl::Design;
 
@@ -69,6 +70,14 @@ pub fn render_package(spec: &AcceleratorSpec, design: &Design) -> Vec<OutputFile
         path: PathBuf::from("filelist.f"),
         contents: filelist(&verilog, RTL_DIR),
     });
+    files.extend(
+        macros::sim_models(design, &banner)
+            .into_iter()
+            .map(|f| OutputFile {
+                path: Path::new(macros::SIM_DIR).join(&f.file_name),
+                contents: f.contents,
+            }),
+    );
     let rtl = rtl_paths(&verilog);
     let handoff = [
         (sdc::PATH.to_string(), sdc::render(spec, design, &banner)),
@@ -141,7 +150,7 @@ fn manifest(spec: &AcceleratorSpec, design: &Design, verilog: &[super::VerilogFi
             })
         })
         .collect();
-    let value = json!({
+    let mut value = json!({
         "generator": GENERATOR,
         "version": env!("CARGO_PKG_VERSION"),
         "config": { "name": spec.name, "sha256_prefix": spec.config_hash },
@@ -169,6 +178,20 @@ fn manifest(spec: &AcceleratorSpec, design: &Design, verilog: &[super::VerilogFi
             "c_header": c_header::path(spec),
         },
     });
+    let used_macros = macros::used(design);
+    if !used_macros.is_empty() {
+        // Only designs with macros have the key, so the manifests of the others are unchanged.
+        value["sram_macros"] = used_macros
+            .iter()
+            .map(|m| {
+                json!({
+                    "name": m.name,
+                    "liberty": m.liberty_path(),
+                    "sim_model": m.sim_path(),
+                })
+            })
+            .collect();
+    }
     let mut text = serde_json::to_string_pretty(&value).expect("JSON values serialise");
     text.push('\n');
     text

@@ -1,6 +1,9 @@
 //! Verilog-2005 emission: one file per module, named after it, printed through the askama
 //! template `templates/verilog/module.v`, plus a filelist in dependency order.
 //!
+//! External modules (technology macros) get no file: their body comes from the technology
+//! library, and their simulation model from [`super::macros`].
+//!
 //! This file turns IR into a flat view of strings (ports, declarations, assignments, registers,
 //! instances); the template only lays them out. No design decision is made here or there.
 
@@ -290,11 +293,13 @@ pub struct VerilogFile {
     pub contents: String,
 }
 
-/// Every module reachable from the design's top, children first (the filelist order).
+/// Every module reachable from the design's top, children first (the filelist order), except
+/// external modules (black boxes), whose body the technology library provides.
 pub fn render_design(design: &Design, banner: &Banner) -> Vec<VerilogFile> {
     design
         .dependency_order()
         .into_iter()
+        .filter(|&id| !design.module(id).external)
         .map(|id| {
             let module = design.module(id);
             VerilogFile {

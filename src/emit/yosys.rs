@@ -1,7 +1,9 @@
 //! `flow/synth.ys` and `flow/abc.constr`: the Yosys synthesis script of the package (ORFS's steps:
 //! read, hierarchy check, synth, no latches, dfflibmap/abc against a liberty, check, stat, netlist)
 //! and the driving cell and load ABC sizes against. Also names every file the script reads and
-//! writes, so that `crate::flow` runs exactly what the package ships.
+//! writes, so that `crate::flow` runs exactly what the package ships. A design with SRAM macros
+//! also reads each macro's liberty as a black box (see `super::macros`), and `stat` counts the
+//! macros' area.
 
 use askama::Template;
 
@@ -84,6 +86,8 @@ struct SynthTemplate {
     top: String,
     verilog_files: Vec<String>,
     liberty: &'static str,
+    /// (liberty file name in the PDK, package-relative copy) of each SRAM macro used.
+    macros: Vec<(String, String)>,
     abc_constr: &'static str,
     period_ps: u64,
     abc_script: String,
@@ -114,6 +118,10 @@ pub fn render_script(
         top: top.clone(),
         verilog_files: verilog_files.to_vec(),
         liberty: LIBERTY,
+        macros: super::macros::used(design)
+            .iter()
+            .map(|m| (m.liberty.to_string(), m.liberty_path()))
+            .collect(),
         abc_constr: ABC_CONSTR,
         period_ps: period_ps(spec),
         abc_script: abc_script_arg(),

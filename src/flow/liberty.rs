@@ -1,7 +1,7 @@
 //! The standard-cell library for `accelgen synth`: where the default one is (the shared sky130
 //! PDK), preparing a copy Yosys 0.23 can read (uncompressed, with ORFS's sky130hd dont_use cells
 //! marked), and the facts the report needs from it (each cell's area, and whether it is a
-//! flip-flop or a latch).
+//! flip-flop or a latch). Also copies the liberties of the SRAM macros a design instantiates.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::FlowError;
+use crate::emit::macros;
+use crate::hdl::Design;
 
 /// The environment variable that names the PDK directory holding the default liberty.
 pub const PDK_ENV: &str = "ACCELGEN_PDK";
@@ -166,6 +168,25 @@ pub fn prepare(source: &Path, destination: &Path) -> Result<Library, FlowError> 
             path: destination.to_owned(),
             source: e,
         })?;
+    Ok(library)
+}
+
+/// Copies the liberty of every SRAM macro `design` instantiates from [`pdk_dir`] to where the
+/// package's `flow/synth.ys` reads it, and returns their cells (the macros and their areas).
+/// A design without macros needs nothing and gets an empty library.
+pub fn prepare_macros(design: &Design, package: &Path) -> Result<Library, FlowError> {
+    let mut library = Library::default();
+    for tech_macro in macros::used(design) {
+        let source = pdk_dir().join(tech_macro.liberty);
+        if !source.is_file() {
+            return Err(FlowError::LibertyNotFound {
+                path: source,
+                explicit: false,
+            });
+        }
+        let cells = prepare(&source, &package.join(tech_macro.liberty_path()))?;
+        library.cells.extend(cells.cells);
+    }
     Ok(library)
 }
 

@@ -3,7 +3,8 @@
 //! Yosys against a sky130hd liberty, times the netlist with OpenSTA when it is installed, and
 //! reports area per block, flip-flops, area per MAC and the achievable clock.
 //!
-//! `liberty` finds and prepares the library, `yosys` runs synthesis and reads its statistics,
+//! `liberty` finds and prepares the library (and the liberties of the SRAM macros the design
+//! instantiates, which Yosys reads as black boxes), `yosys` runs synthesis and reads its statistics,
 //! `sta` runs timing. Nothing here knows how a block is built: the per-block figures come from the
 //! synthesised hierarchy itself.
 
@@ -148,7 +149,10 @@ pub fn synth(
         "synth: preparing the liberty {}",
         liberty_path.display()
     ));
-    let library = liberty::prepare(&liberty_path, &package.join(script::LIBERTY))?;
+    let mut library = liberty::prepare(&liberty_path, &package.join(script::LIBERTY))?;
+    library
+        .cells
+        .extend(liberty::prepare_macros(&design, &package)?.cells);
 
     progress(&format!(
         "synth: running {yosys_version} on {top} ({} PEs; the flat timing-driven mapping takes about half a minute for 64)",

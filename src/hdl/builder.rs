@@ -143,6 +143,7 @@ impl ModuleBuilder {
                 instances: Vec::new(),
                 sinks: Vec::new(),
                 state_encodings: Vec::new(),
+                external: false,
                 has_clock: false,
                 has_reset: false,
                 combinational_paths: Vec::new(),
@@ -154,8 +155,32 @@ impl ModuleBuilder {
         }
     }
 
+    /// Starts an external (black-box) module: a technology macro known by its ports only,
+    /// whose body comes from a library. Declare its ports with [`ModuleBuilder::input_doc`] and
+    /// [`ModuleBuilder::output_port`] (outputs stay undriven: the macro drives them), its clock
+    /// pins as ordinary inputs; it may hold no logic, state or instances. The emitter writes no
+    /// Verilog for it.
+    pub fn external(name: impl Into<String>) -> ModuleBuilder {
+        let mut builder = ModuleBuilder::new(name);
+        builder.module.external = true;
+        builder
+    }
+
     pub fn name(&self) -> &str {
         &self.module.name
+    }
+
+    /// The module's clock `clk` as a value, to connect to a child's clock pin that is not named
+    /// `clk` (an external macro's `clk0`); reading it makes `clk` a port of this module.
+    pub fn clock(&self) -> Expr {
+        Expr::new(
+            Type::bit(),
+            ExprKind::Signal {
+                owner: Owner(self.owner),
+                id: SignalId(super::ir::CLOCK_SIGNAL),
+                name: CLOCK.into(),
+            },
+        )
     }
 
     /// Adds a line to the module's header comment.
@@ -603,18 +628,39 @@ impl ModuleBuilder {
                 }
             }
         }
+        if self.module.external {
+            let module = &self.module;
+            let logic = [
+                (!module.assigns.is_empty(), "assignments"),
+                (!module.registers.is_empty(), "registers"),
+                (!module.memories.is_empty(), "memories"),
+                (!module.instances.is_empty(), "instances"),
+                (!module.sinks.is_empty(), "sinks"),
+                (!module.state_encodings.is_empty(), "state encodings"),
+            ];
+            for (present, what) in logic {
+                if present {
+                    self.errors.push(format!(
+                        "external module holds {what}; it is known by its ports only"
+                    ));
+                }
+            }
+        }
         if !self.errors.is_empty() {
             return Err(super::HdlError::DesignRules {
                 module: self.module.name,
                 problems: self.errors,
             });
         }
+        let clock_read =
+            super::check::reads_signal(&self.module, SignalId(super::ir::CLOCK_SIGNAL));
         let child_clock = self.instance_clocking.iter().any(|(clock, _)| *clock);
         let child_reset = self.instance_clocking.iter().any(|(_, reset)| *reset);
         let module = &mut self.module;
         module.has_clock = !module.registers.is_empty()
             || module.memories.iter().any(|m| !m.writes.is_empty())
-            || child_clock;
+            || child_clock
+            || clock_read;
         module.has_reset = module.registers.iter().any(|r| r.reset.is_some()) || child_reset;
         Ok(self.module)
     }

@@ -14,6 +14,12 @@ use super::ir::{Connection, Design, Module, SignalKind};
 /// Runs every rule on `module` (its children are already in `design`) and records its
 /// combinational input→output paths for the parents' loop checks.
 pub fn check_module(module: &mut Module, design: &Design) -> Result<(), HdlError> {
+    if module.external {
+        // Only ports, no logic (the builder refuses any): nothing is driven or read here, and a
+        // macro registers its outputs, so it has no combinational input-to-output path.
+        module.combinational_paths.clear();
+        return Ok(());
+    }
     let mut problems = Vec::new();
     let edges = combinational_edges(module, design);
     check_drivers(module, &mut problems);
@@ -59,6 +65,15 @@ fn check_drivers(module: &Module, problems: &mut Vec<String>) {
             _ => {}
         }
     }
+}
+
+/// Does any expression of `module` read (a bit of) `signal`?
+pub(crate) fn reads_signal(module: &Module, signal: SignalId) -> bool {
+    let mut found = false;
+    for expr in expressions(module) {
+        expr.for_each_read(&mut |_, id, _, _| found |= id == signal);
+    }
+    found
 }
 
 /// Every expression the module evaluates, in one list.
@@ -295,4 +310,53 @@ fn input_to_output_paths(
     }
     paths.sort();
     paths
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::hdl::{Design, ModuleBuilder, Type};
+
+    fn black_box(design: &mut Design) -> crate::hdl::ModuleId {
+        let mut m = ModuleBuilder::external("tech_ram");
+        m.input_doc("clk0", Type::bit(), "clock");
+        m.input("d", Type::unsigned(4));
+        m.output_port("q", Type::unsigned(4), None);
+        design.add(m.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn external_modules_are_ports_only_and_instantiate_like_any_module() {
+        let mut design = Design::new();
+        let ram = black_box(&mut design);
+        let module = design.module(ram);
+        assert!(module.external && !module.has_clock && module.combinational_paths.is_empty());
+        let names: Vec<_> = module.ports().map(|(_, s)| s.name.as_str()).collect();
+        assert_eq!(names, ["clk0", "d", "q"]);
+
+        let mut top = ModuleBuilder::new("uses_ram");
+        let d = top.input("d", Type::unsigned(4));
+        let u = top.instance("u_ram", &design, ram);
+        let clock = top.clock();
+        top.connect(u, "clk0", &clock);
+        top.connect(u, "d", &d);
+        let q = top.connect_output(u, "q");
+        top.output("q", &q);
+        let top = design.add(top.finish().unwrap()).unwrap();
+        // Reading the clock makes it a port, although the parent holds no register.
+        assert!(design.module(top).has_clock);
+        design.set_top(top);
+        assert_eq!(design.external_modules(), vec![ram]);
+    }
+
+    #[test]
+    fn external_modules_refuse_logic() {
+        let mut m = ModuleBuilder::external("tech_ram");
+        let d = m.input("d", Type::unsigned(4));
+        m.output("q", &d);
+        let error = m.finish().unwrap_err().to_string();
+        assert!(
+            error.contains("external module holds assignments"),
+            "{error}"
+        );
+    }
 }

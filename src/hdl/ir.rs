@@ -3,6 +3,10 @@
 //!
 //! Modules are only created through [`super::ModuleBuilder`] and only enter a design through
 //! [`Design::add`], which runs the design-rule checks; code holding a `Design` may trust it.
+//!
+//! An *external* module ([`Module::external`], made with [`super::ModuleBuilder::external`]) is
+//! known by its ports only: a technology macro (an SRAM) whose body comes from a library. It is
+//! instantiated like any module, but the emitter writes no Verilog for it.
 
 use std::collections::HashMap;
 
@@ -126,6 +130,10 @@ pub struct Module {
     pub instances: Vec<Instance>,
     pub sinks: Vec<Sink>,
     pub state_encodings: Vec<StateEncoding>,
+    /// A black box known by its ports only (a technology macro): no logic, no body emitted. It
+    /// has no implicit `clk`/`rst` ports (declare its clock pins as inputs) and is assumed to
+    /// have no combinational path from an input to an output (macros register their outputs).
+    pub external: bool,
     /// `clk` is an input (the module or a child has state).
     pub has_clock: bool,
     /// `rst` is an input (a register with a reset value, here or in a child).
@@ -243,6 +251,15 @@ impl Design {
         (0..self.modules.len())
             .filter(|&i| reachable[i])
             .map(ModuleId)
+            .collect()
+    }
+
+    /// The external modules (technology macros) reachable from the top (or all, without a top),
+    /// in dependency order.
+    pub fn external_modules(&self) -> Vec<ModuleId> {
+        self.dependency_order()
+            .into_iter()
+            .filter(|id| self.modules[id.0].external)
             .collect()
     }
 

@@ -1,13 +1,15 @@
 //! From a checked design to a live Verilator model: render the Verilog, write it to a
 //! content-addressed directory under the simulator cache (the model cache key includes source
 //! paths, so they must be stable across runs) and build or load the model with every top port.
+//! A design that instantiates technology macros (SRAMs) also gets their behavioural models
+//! (`accelgen::emit::macros`), which the package keeps out of its synthesis filelist.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use accelgen::emit::{render_design, Banner};
+use accelgen::emit::{macros, render_design, Banner};
 use accelgen::hdl::{Design, SignalKind};
 use accelgen_sim::{cache_root, Model, ModelSpec};
 
@@ -21,14 +23,13 @@ pub fn build_model(
     config_hash: &str,
 ) -> Result<Model, BenchError> {
     let top = design.module(design.top().expect("the design has a top"));
-    let files = render_design(
-        design,
-        &Banner {
-            tool_version: env!("CARGO_PKG_VERSION").into(),
-            config_name: config_name.into(),
-            config_hash: config_hash.into(),
-        },
-    );
+    let banner = Banner {
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        config_name: config_name.into(),
+        config_hash: config_hash.into(),
+    };
+    let mut files = render_design(design, &banner);
+    files.extend(macros::sim_models(design, &banner));
     let mut hasher = DefaultHasher::new();
     for file in &files {
         file.file_name.hash(&mut hasher);

@@ -22,5 +22,12 @@ export SDC_FILE = $(ACCELGEN_FLOW_DIR)/constraint.sdc
 # to routing, buffering and timing repair (ORFS's sky130hd examples use 30-50%).
 export CORE_UTILIZATION = {{ core_utilization }}
 
-# No SRAM macros: the config maps no buffer to a macro, so there is no ADDITIONAL_LEF or
-# ADDITIONAL_LIBS to add.
+{% if macros.is_empty() %}# No SRAM macros: the config maps no buffer to a macro, so there is no ADDITIONAL_LEF or
+# ADDITIONAL_LIBS to add.{% else %}# SRAM macros (OpenRAM), placed as hard macros. Their liberties are copies next to this file,
+# as flow/synth.ys reads them (`accelgen synth` makes them; by hand: copy them from the PDK). The
+# PDK accelgen ships with holds only the liberties: the LEFs come from ORFS's sky130 platform
+# (OpenRAM's macros under platforms/sky130ram).
+export ADDITIONAL_LIBS ={% for m in macros %} \
+	$(ACCELGEN_FLOW_DIR)/{{ m.0 }}{% endfor %}
+export ADDITIONAL_LEFS ={% for m in macros %} \
+	{{ m.1 }}{% endfor %}{% endif %}
