@@ -184,7 +184,7 @@ fn bundles_report_the_model_cycles_of_the_gemms_they_lower_to() {
 
 #[test]
 fn the_energy_section_of_a_config_changes_the_report() {
-    let text = std::fs::read_to_string(repo().join("configs/experimental/tiny_core.yaml")).unwrap();
+    let text = std::fs::read_to_string(repo().join("configs/tiny_core.yaml")).unwrap();
     let cheap = config::load_str(
         &format!("{text}energy:\n  dram_pj_per_64_bits: 0\n"),
         "cheap.yaml",
@@ -195,7 +195,7 @@ fn the_energy_section_of_a_config_changes_the_report() {
     )
     .unwrap();
     let base = Report::build(
-        &spec("experimental/tiny_core.yaml"),
+        &spec("tiny_core.yaml"),
         &model_only(layers.clone()),
         None,
     )

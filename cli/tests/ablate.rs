@@ -191,7 +191,7 @@ fn refused_and_inapplicable_variants_are_reported_with_the_reason() {
 fn halving_the_buffers_of_the_core_costs_cycles_and_dram_traffic() {
     let bundles = bundles();
     let json = ablate_json(
-        "configs/experimental/tiny_core.yaml",
+        "configs/tiny_core.yaml",
         &["-t", "half_buffers", "-t", "double_buffers"],
         &bundles[..3],
     );

@@ -491,7 +491,7 @@ fn run_layer_on_a_buffered_config_runs_the_core_and_says_so() {
     let result = accelgen(&[
         "run-layer",
         "--config",
-        "configs/experimental/tiny_core.yaml",
+        "configs/tiny_core.yaml",
         "--json",
         &tflm_bundle("resnet8/op06_conv_2d"),
         &tflm_bundle("kws_dscnn/op01_depthwise_conv_2d"),
@@ -519,7 +519,7 @@ fn run_layer_on_a_slow_irregular_dram_still_matches_and_takes_longer_than_the_mo
     let result = accelgen(&[
         "run-layer",
         "--config",
-        "configs/experimental/tiny_core.yaml",
+        "configs/tiny_core.yaml",
         "--json",
         "--random-dram",
         "7",
@@ -603,7 +603,7 @@ fn report_simulate_gives_run_layers_cycles_on_the_datapath_and_the_core() {
         tflm_bundle("resnet8/op14_fully_connected"),
     ];
     assert_report_cycles_equal_run_layer("configs/tiny_2x2.yaml", &bundles);
-    assert_report_cycles_equal_run_layer("configs/experimental/tiny_core.yaml", &bundles);
+    assert_report_cycles_equal_run_layer("configs/tiny_core.yaml", &bundles);
 }
 
 #[test]

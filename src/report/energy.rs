@@ -206,7 +206,7 @@ mod tests {
     fn buffer_regions_cost_by_size_unless_the_config_fixes_one_cost() {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/configs/experimental/tiny_core.yaml"
+            "/configs/tiny_core.yaml"
         ))
         .unwrap();
         let core = load_str(&text, "tiny_core.yaml").unwrap();

@@ -111,7 +111,7 @@ mod tests {
     fn tiny_core() -> AcceleratorSpec {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/configs/experimental/tiny_core.yaml"
+            "/configs/tiny_core.yaml"
         ))
         .unwrap();
         load_str(&text, "tiny_core.yaml").unwrap()
@@ -121,8 +121,8 @@ mod tests {
     fn a_gemm_that_fits_is_one_chunk_per_row_block_and_n_block() {
         let spec = tiny_core();
         // K = 8: 4 K-folds, one run holds them all; rows: min(32, 128/4) = 32 per chunk;
-        // N-chunk: weight 64 words / (4 folds · 2 rows) = 8 folds of 2 columns = 16 columns
-        // (param depth 32 allows it).
+        // N-chunk: weight 64 words / (4 folds · 2 rows) = 8 folds, param depth 32, but the
+        // ofmap's 128 words hold 4 N-folds of 32 rows: 4 folds of 2 columns = 8 columns.
         let chunks = core_chunks(&spec, GemmShape { m: 40, k: 8, n: 20 }).unwrap();
         let shapes: Vec<(u64, u64, u64, bool)> = chunks
             .iter()
@@ -131,9 +131,11 @@ mod tests {
         assert_eq!(
             shapes,
             vec![
-                (32, 8, 16, true),
+                (32, 8, 8, true),
+                (32, 8, 8, true),
                 (32, 8, 4, true),
-                (8, 8, 16, true),
+                (8, 8, 8, true),
+                (8, 8, 8, true),
                 (8, 8, 4, true)
             ]
         );

@@ -329,7 +329,7 @@ mod tests {
     fn the_core_reads_operands_from_the_buffers_and_dram_once_when_they_fit() {
         let text = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/configs/experimental/tiny_core.yaml"
+            "/configs/tiny_core.yaml"
         ))
         .unwrap();
         let spec = crate::config::load_str(&text, "tiny_core.yaml").unwrap();

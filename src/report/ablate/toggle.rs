@@ -219,7 +219,7 @@ mod tests {
     use super::*;
     use crate::config;
 
-    const TINY_CORE: &str = include_str!("../../../configs/experimental/tiny_core.yaml");
+    const TINY_CORE: &str = include_str!("../../../configs/tiny_core.yaml");
     const EDGE_TPU: &str = include_str!("../../../configs/edge_tpu.yaml");
 
     fn tree(text: &str) -> Node {
@@ -270,7 +270,7 @@ mod tests {
                 "buffers.ifmap.capacity: \"128 words\" → \"64 words\"",
                 "buffers.weight.capacity: \"64 words\" → \"32 words\"",
                 "buffers.psum.capacity: \"32 words\" → \"16 words\"",
-                "buffers.ofmap.capacity: \"256 words\" → \"128 words\"",
+                "buffers.ofmap.capacity: \"128 words\" → \"64 words\"",
             ]
         );
         let half = config::load_str(&edited.to_yaml(), "half.yaml").unwrap();

@@ -214,7 +214,7 @@ mod tests {
     use super::*;
     use crate::config::{self, AcceleratorSpec};
 
-    const TINY_CORE: &str = include_str!("../../../configs/experimental/tiny_core.yaml");
+    const TINY_CORE: &str = include_str!("../../../configs/tiny_core.yaml");
     const EDGE_TPU: &str = include_str!("../../../configs/edge_tpu.yaml");
 
     fn tree(text: &str) -> Node {
