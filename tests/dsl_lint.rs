@@ -184,6 +184,7 @@ fn buffered_gemm_cores_lint_and_synthesize_clean() {
             weight: region(cols * 8, weight),
             psum: region(cols * 20, psum),
             ofmap: region(cols * 32, psum),
+            memory: Default::default(),
             dma: accelgen::config::DmaSpec::default(),
             dram: accelgen::config::DramSpec::default(),
         });

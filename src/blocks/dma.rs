@@ -18,7 +18,8 @@
 //! Stores (`store_start`, then `store_done`): one cycle after the start, write addresses go out
 //! in the same bursts while fewer than `outstanding` are unanswered; the data of a burst follows
 //! its address (`wvalid` only for bursts whose address has been sent), read from the result
-//! buffer asynchronously; `bready` is always high, and `store_done` is high in the cycle after the
+//! buffer with a registered read (`ofmap_rd_addr_next` names the word `ofmap_rd_data` holds next
+//! cycle); `bready` is always high, and `store_done` is high in the cycle after the
 //! last response.
 //!
 //! `golden::dma` models these rules cycle for cycle against `config::DramSpec`'s DRAM.
@@ -611,9 +612,8 @@ fn build_store(m: &mut ModuleBuilder, dma: &DmaSpec, store: &Region<'_>, axi: &A
     let data_in = m.input_doc(
         &format!("{}_rd_data", store.name),
         Type::unsigned(store.buffer.word_bits),
-        "the word at *_rd_addr (asynchronous read)",
+        "the word *_rd_addr_next named last cycle",
     );
-    m.output(&format!("{}_rd_addr", store.name), &w_word.q());
     let padded_bits = beats * dma.data_bits;
     let padded = if padded_bits > store.buffer.word_bits {
         Expr::concat(&[
@@ -648,12 +648,15 @@ fn build_store(m: &mut ModuleBuilder, dma: &DmaSpec, store: &Region<'_>, axi: &A
             &w_fire.select(&decrement(&w_left.q()), &w_left.q()),
         ),
     );
-    m.next(
-        &w_word,
-        &init.q().select(
-            &Expr::zero(w_word.q().ty()),
-            &word_sent.select(&increment(&w_word.q()), &w_word.q()),
-        ),
+    let w_word_next = init.q().select(
+        &Expr::zero(w_word.q().ty()),
+        &word_sent.select(&increment(&w_word.q()), &w_word.q()),
+    );
+    m.next(&w_word, &w_word_next);
+    m.output_doc(
+        &format!("{}_rd_addr_next", store.name),
+        &w_word_next,
+        "the word *_rd_data must hold next cycle (a registered read)",
     );
     m.next(
         &w_beat,

@@ -1,35 +1,40 @@
-//! The buffered GEMM core of a weight-stationary array: on-chip ifmap, weight, psum and parameter
-//! buffers, the controller that streams a tiled GEMM out of them through the PE array, the K-fold
-//! accumulation in the psum buffer and the post-process unit that requantizes each finished row.
-//! The first step of the inference core; the DMA and the CSR block attach to its ports.
+//! The buffered GEMM core of a weight-stationary array: on-chip ifmap, weight, psum, parameter
+//! and ofmap buffers, the DMA that fills and drains them (`blocks::dma`), the controller that
+//! streams a tiled GEMM out of them through the PE array, the K-fold accumulation in the psum
+//! buffer and the post-process unit that requantizes each finished row. The CSR block
+//! (`blocks::csr`, map in `blocks::regmap`) drives its descriptor.
 //!
 //! A GEMM `C[M×N] = A[M×K]·B[K×N]` runs as N-folds of C columns, each as K-folds of R rows
-//! (tile t = n·KF + k), from this buffer layout (the host's or the DMA's job):
+//! (tile t = n·KF + k), from this buffer layout, which is also the layout of each region in DRAM
+//! (one word per whole number of bus beats, `blocks::dma`):
 //!
 //! - ifmap word `k·M + m` = A[m][k·R .. k·R+R−1] (lane r = row r, zero-padded);
 //! - weight word `t·R + i` = B[k·R + R−1−i][n·C .. n·C+C−1] (the array's weight-beat order);
 //! - param word `n` = the per-channel bias, multiplier and shift of columns n·C .. n·C+C−1
 //!   (see [`param_word_bits`]);
-//! - results leave N-fold major, row minor: beat `n·M + m` = the post-processed
-//!   C[m][n·C .. n·C+C−1] as signed 32-bit lanes, with `result_last` on each N-fold's last row.
+//! - ofmap word `n·M + m` = the post-processed C[m][n·C .. n·C+C−1] as signed 32-bit lanes.
 //!
-//! Ports: `<buffer>_wr_*` write one word per cycle (always accepted); `start` with the descriptor
-//! (`m_vectors` ≤ the psum depth, `k_folds`, `n_folds`, the layer's `zero_point`, `clamp_min`,
-//! `clamp_max`, `bypass`, and `accumulate`/`finish`, all latched at the start) begins a GEMM when
-//! idle; `busy` is high until the last result has left (or, without `finish`, the last sum is
-//! stored) and `done` pulses once then. A descriptor with a zero fold or row count finishes at
-//! once.
+//! A run: `start` with the descriptor (`m_vectors` ≤ the psum depth, `k_folds`, `n_folds`, the
+//! layer's `zero_point`, `clamp_min`, `clamp_max`, `bypass`, `accumulate`/`finish`, the four
+//! regions' DRAM addresses and the load flags, all latched at the start) begins when idle; the
+//! core loads the operands whose flags are set, computes, and when it `finish`es stores the
+//! ofmap words; `busy` is high until then and `done` pulses once. A descriptor with a zero fold or
+//! row count finishes at once.
 //!
 //! A reduction longer than the buffers hold runs as several GEMMs over the same rows and one
 //! N-fold (psum word m holds row m): the first with `finish` = 0, the middle ones with
 //! `accumulate` = 1 and `finish` = 0, the last with `accumulate` = 1 and `finish` = 1.
 //!
-//! Timing: the buffers are register files with asynchronous read, so both feeders offer a beat
-//! every cycle and the array runs at full rate; the psum buffer is read, added and written back in
-//! the cycle an output leaves the array, and only a fold's final row waits for the post-process
-//! unit. From the start to `done`, a GEMM takes the array's own count (`golden::cycles`), one
-//! cycle to latch the descriptor, the post-process latency when it finishes, and one for `done`.
+//! Timing: every buffer read is registered (`blocks::storage`: register files or SRAM macros
+//! behave alike), addressed a cycle ahead with the next value of its address counter, so both
+//! feeders offer a beat every cycle and the array runs at full rate; the psum buffer is read
+//! ahead, added and written back in the cycle an output leaves the array (a row read while it is
+//! written, M = 1, gets the written sum forwarded), and only a fold's final row waits for the
+//! post-process unit. The compute phase takes the array's own count (`golden::cycles`), the
+//! post-process latency when it finishes, and one cycle to notice the end; `golden::dma` adds the
+//! load and store phases.
 
+use super::storage::{self, Storage};
 use super::{dma, pe_array, post_process, regmap};
 use crate::config::{AcceleratorSpec, BufferSpec};
 use crate::hdl::{
@@ -174,6 +179,17 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         buffer: &buffers.ofmap,
     };
     let dma_id = dma::build(&buffers.dma, &loads, &store, design)?;
+    let mut plans = std::collections::BTreeMap::new();
+    for (name, region) in [
+        ("ifmap", &buffers.ifmap),
+        ("weight", &buffers.weight),
+        ("psum", &buffers.psum),
+        ("ofmap", &buffers.ofmap),
+        ("param", &param_spec),
+    ] {
+        let plan = storage::plan(buffers.memory, region.word_bits, region.depth, design)?;
+        plans.insert(name, plan);
+    }
     let (rows, cols) = (spec.pe_array.rows, spec.pe_array.cols);
     let params_depth = param_depth(spec, &buffers.weight);
     let acc_bits = spec.pe.acc_bits;
@@ -195,20 +211,14 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             .parameter("PSUM_DEPTH", psum.depth as i64);
 
         // ---- buffers: the DMA writes ifmap, weight and param words; results wait in ofmap --------
+        // Every read is registered: the address presented in a cycle is the next value of the
+        // address register, so the word is there when the register holds it (`storage`).
         let ofmap = &buffers.ofmap;
-        let ifmap_mem = m.memory("ifmap_buffer", Type::unsigned(ifmap.word_bits), ifmap.depth);
-        let weight_mem = m.memory(
-            "weight_buffer",
-            Type::unsigned(weight.word_bits),
-            weight.depth,
-        );
-        let psum_mem = m.memory("psum_buffer", Type::unsigned(psum.word_bits), psum.depth);
-        let ofmap_mem = m.memory("ofmap_buffer", Type::unsigned(ofmap.word_bits), ofmap.depth);
-        let param_mem = m.memory(
-            "param_buffer",
-            Type::unsigned(param_spec.word_bits),
-            params_depth,
-        );
+        let [ifmap_mem, weight_mem, psum_mem, ofmap_mem, param_mem] =
+            ["ifmap", "weight", "psum", "ofmap", "param"].map(|name| {
+                let plan = &plans[name];
+                Storage::declare(m, design, name, plan)
+            });
 
         // ---- descriptor --------------------------------------------------------------------------
         let count_type = Type::unsigned(bits_for(psum.depth));
@@ -299,7 +309,8 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         let w_addr = m.reg("w_addr", Type::unsigned(clog2(weight.depth)));
         let weight_valid = m.wire("weight_valid", &computing.and(&w_n.q().ne(&n_q.q())));
         m.connect(array, "weight_valid", &weight_valid);
-        m.connect(array, "weight_data", &weight_mem.read(&w_addr.q()));
+        let weight_read = weight_mem.read_port(m);
+        m.connect(array, "weight_data", &weight_read.data.clone());
         let weight_ready = m.connect_output(array, "weight_ready");
         let weight_fire = m.wire("weight_fire", &weight_valid.and(&weight_ready));
         let last_row = Expr::constant(i128::from(rows - 1), w_row.q().ty());
@@ -314,7 +325,8 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             &weight_fire.and(&w_k_wraps),
             &Expr::bit(false),
         );
-        count(m, &w_addr, &accept, &weight_fire, &Expr::bit(false));
+        let w_addr_next = count(m, &w_addr, &accept, &weight_fire, &Expr::bit(false));
+        weight_mem.read_address(m, weight_read, &w_addr_next);
 
         // ---- activation feeder: word k·M + m, M per tile, the K-folds again for every N-fold -----
         let a_m = m.reg("a_m", count_type);
@@ -324,15 +336,14 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         let a_base = m.reg("a_base", ifmap_address);
         let act_valid = m.wire("act_valid", &computing.and(&a_n.q().ne(&n_q.q())));
         let a_last = m.wire("a_last", &a_m.q().eq(&last_m));
-        let act_address =
-            (&a_base.q() + &a_m.q().resize(ifmap_address.width)).truncate(ifmap_address.width);
+        let act_read = ifmap_mem.read_port(m);
         m.connect(array, "act_valid", &act_valid);
-        m.connect(array, "act_data", &ifmap_mem.read(&act_address));
+        m.connect(array, "act_data", &act_read.data.clone());
         m.connect(array, "act_last", &a_last);
         let act_ready = m.connect_output(array, "act_ready");
         let act_fire = m.wire("act_fire", &act_valid.and(&act_ready));
         let a_k_wraps = a_last.and(&a_k.q().eq(&last_k));
-        count(m, &a_m, &accept, &act_fire, &a_last);
+        let a_m_next = count(m, &a_m, &accept, &act_fire, &a_last);
         count(m, &a_k, &accept, &act_fire.and(&a_last), &a_k_wraps);
         count(
             m,
@@ -345,13 +356,14 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             &Expr::zero(ifmap_address),
             &(&a_base.q() + &m_q.q().resize(ifmap_address.width)).truncate(ifmap_address.width),
         );
-        m.next(
-            &a_base,
-            &accept.select(
-                &Expr::zero(ifmap_address),
-                &act_fire.and(&a_last).select(&next_base, &a_base.q()),
-            ),
+        let a_base_next = accept.select(
+            &Expr::zero(ifmap_address),
+            &act_fire.and(&a_last).select(&next_base, &a_base.q()),
         );
+        m.next(&a_base, &a_base_next);
+        let act_address_next =
+            (&a_base_next + &a_m_next.resize(ifmap_address.width)).truncate(ifmap_address.width);
+        ifmap_mem.read_address(m, act_read, &act_address_next);
 
         // ---- outputs: accumulate K-folds in the psum buffer, pass each final row on ----------------
         let o_m = m.reg("o_m", count_type);
@@ -371,7 +383,15 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         m.connect(array, "out_ready", &out_ready);
         let out_fire = m.wire("out_fire", &out_valid.and(&out_ready));
         let psum_address = o_m.q().resize(clog2(psum.depth));
-        let stored = psum_mem.read(&psum_address);
+        // A row's partial sum is read the cycle before its output arrives; when the row is the
+        // one being written (M = 1), the sum being written is forwarded.
+        let psum_read = psum_mem.read_port(m);
+        let forward = m.reg_reset("psum_forward", Type::bit(), 0);
+        let forwarded = m.reg("psum_forwarded", Type::unsigned(psum.word_bits));
+        let stored = m.wire(
+            "psum_stored",
+            &forward.q().select(&forwarded.q(), &psum_read.data),
+        );
         let sums: Vec<Expr> = (0..cols)
             .map(|c| {
                 let previous = from_zero.select(
@@ -382,11 +402,14 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             })
             .collect();
         let sum = m.wire("sum", &pack_lanes(&sums));
-        m.write(&psum_mem, &out_fire.and(&emit.not()), &psum_address, &sum);
+        let psum_write = m.wire("psum_write", &out_fire.and(&emit.not()));
+        psum_mem.write(m, &psum_write, &psum_address, &sum);
+        m.next(&forwarded, &sum);
         let o_last = m.wire("o_last", &o_m.q().eq(&last_m));
 
         // ---- post-process: the final fold's rows with their N-fold's parameters ----------------
-        let params = param_mem.read(&o_n.q().resize(clog2(params_depth)));
+        let param_read = param_mem.read_port(m);
+        let params = param_read.data.clone();
         let field = |index: u32, bits: u32| {
             let low = index * cols * post_process::WORD_BITS;
             params.slice(low + cols * bits - 1, low)
@@ -413,17 +436,21 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         let ofmap_address = Type::unsigned(clog2(ofmap.depth));
         let r_addr = m.reg("r_addr", ofmap_address);
         count(m, &r_addr, &accept, &result_fire, &Expr::bit(false));
-        m.write(&ofmap_mem, &result_fire, &r_addr.q(), &result_data);
+        ofmap_mem.write(m, &result_fire, &r_addr.q(), &result_data);
         let o_k_wraps = o_last.and(&final_fold);
-        count(m, &o_m, &accept, &out_fire, &o_last);
+        let o_m_next = count(m, &o_m, &accept, &out_fire, &o_last);
+        let o_m_next = o_m_next.resize(clog2(psum.depth));
+        m.next(&forward, &psum_write.and(&o_m_next.eq(&psum_address)));
+        psum_mem.read_address(m, psum_read, &o_m_next);
         count(m, &o_k, &accept, &out_fire.and(&o_last), &o_k_wraps);
-        count(
+        let o_n_next = count(
             m,
             &o_n,
             &accept,
             &out_fire.and(&o_k_wraps),
             &Expr::bit(false),
         );
+        param_mem.read_address(m, param_read, &o_n_next);
 
         // ---- run state -------------------------------------------------------------------------
         let degenerate = m_vectors
@@ -481,9 +508,11 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         );
         let store_start = m.wire("store_start", &computed.and(&finish_q));
         m.connect(engine, "store_start", &store_start);
-        let ofmap_read = m.connect_output(engine, "ofmap_rd_addr");
+        let ofmap_next = m.connect_output(engine, "ofmap_rd_addr_next");
         let mut buffer_writes = Vec::new();
-        m.connect(engine, "ofmap_rd_data", &ofmap_mem.read(&ofmap_read));
+        let ofmap_read = ofmap_mem.read_port(m);
+        m.connect(engine, "ofmap_rd_data", &ofmap_read.data.clone());
+        ofmap_mem.read_address(m, ofmap_read, &ofmap_next);
         for (region, memory) in [
             ("ifmap", &ifmap_mem),
             ("weight", &weight_mem),
@@ -492,7 +521,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             let valid = m.connect_output(engine, &format!("{region}_wr_valid"));
             let address = m.connect_output(engine, &format!("{region}_wr_addr"));
             let data = m.connect_output(engine, &format!("{region}_wr_data"));
-            m.write(memory, &valid, &address, &data);
+            memory.write(m, &valid, &address, &data);
             buffer_writes.push(valid);
         }
         for port in crate::blocks::dma::AXI_PORTS {
@@ -584,14 +613,14 @@ fn counter32(m: &mut ModuleBuilder, name: &str, clear: &Expr, amount: &Expr) -> 
 }
 
 /// A counter register: cleared by `clear`, else on `step` wraps to 0 when `wraps` or counts up.
-fn count(m: &mut ModuleBuilder, counter: &Reg, clear: &Expr, step: &Expr, wraps: &Expr) {
+/// Returns its next value (what a registered read of the word it addresses must present).
+fn count(m: &mut ModuleBuilder, counter: &Reg, clear: &Expr, step: &Expr, wraps: &Expr) -> Expr {
     let ty = counter.q().ty();
     let up = (&counter.q() + &Expr::constant(1, ty)).truncate(ty.width);
     let stepped = wraps.select(&Expr::zero(ty), &up);
-    m.next(
-        counter,
-        &clear.select(&Expr::zero(ty), &step.select(&stepped, &counter.q())),
-    );
+    let next = clear.select(&Expr::zero(ty), &step.select(&stepped, &counter.q()));
+    m.next(counter, &next);
+    next
 }
 
 /// `value − 1` in `value`'s width (wrapping; callers never use it when `value` is 0).

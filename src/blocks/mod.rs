@@ -10,6 +10,7 @@ pub mod pe_array;
 pub mod post_process;
 pub mod regmap;
 pub mod sram;
+pub mod storage;
 pub mod top;
 
 use crate::config::AcceleratorSpec;

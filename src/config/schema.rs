@@ -61,6 +61,9 @@ pub struct RawBuffers {
     /// Absent: as many words as the psum region.
     #[serde(default)]
     pub ofmap: Option<RawBuffer>,
+    /// `register_file` (default) or `sky130_sram`.
+    #[serde(default)]
+    pub memory: Option<Spanned<String>>,
     /// Absent: the defaults of `config::spec::DmaSpec`.
     #[serde(default)]
     pub dma: Option<RawDma>,

@@ -169,8 +169,31 @@ pub struct BuffersSpec {
     pub psum: BufferSpec,
     /// Finished result rows (C signed 32-bit lanes) waiting for the DMA to store them.
     pub ofmap: BufferSpec,
+    /// What every region is built from.
+    pub memory: MemoryKind,
     pub dma: DmaSpec,
     pub dram: DramSpec,
+}
+
+/// What the buffer regions are built from (`buffers.memory`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemoryKind {
+    /// Flip-flop register files (small buffers; any synthesis flow).
+    #[default]
+    RegisterFile,
+    /// OpenRAM's sky130 SRAM macros, 256 words × 64 bits each (`blocks::sram`).
+    Sky130Sram,
+}
+
+impl MemoryKind {
+    pub const NAMES: [&'static str; 2] = ["register_file", "sky130_sram"];
+
+    pub fn config_name(self) -> &'static str {
+        match self {
+            MemoryKind::RegisterFile => "register_file",
+            MemoryKind::Sky130Sram => "sky130_sram",
+        }
+    }
 }
 
 impl BuffersSpec {

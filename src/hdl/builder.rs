@@ -90,6 +90,11 @@ impl Mem {
     pub fn address_width(&self) -> u32 {
         clog2(self.depth)
     }
+
+    /// The type of one word.
+    pub fn word_type(&self) -> Type {
+        self.ty
+    }
 }
 
 /// An instance being connected; see [`ModuleBuilder::instance`].

@@ -75,6 +75,7 @@ pub fn core_spec(rows: u32, cols: u32, ifmap: u64, weight: u64, psum: u64) -> Ac
         weight: region(cols * 8, weight),
         psum: region(cols * 32, psum),
         ofmap: region(cols * 32, 8 * psum),
+        memory: Default::default(),
         dma: DmaSpec::default(),
         dram: DramSpec::default(),
     });

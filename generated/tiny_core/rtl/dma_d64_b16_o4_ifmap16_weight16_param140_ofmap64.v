@@ -50,12 +50,12 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
     output wire [2:0]    m_axi_awsize,
     output wire [1:0]    m_axi_awburst,
     output wire          m_axi_awvalid,
-    input  wire [63:0]   ofmap_rd_data,  // the word at *_rd_addr (asynchronous read)
-    output wire [6:0]    ofmap_rd_addr,
+    input  wire [63:0]   ofmap_rd_data,  // the word *_rd_addr_next named last cycle
     output wire [63:0]   m_axi_wdata,
     output wire [7:0]    m_axi_wstrb,
     output wire          m_axi_wlast,
     output wire          m_axi_wvalid,
+    output wire [6:0]    ofmap_rd_addr_next,  // the word *_rd_data must hold next cycle (a registered read)
     output wire          m_axi_bready,
     output wire          store_done,  // one-cycle pulse: every burst is answered
     output wire          write_beat  // a write data beat left (for the counters)
@@ -195,12 +195,12 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
     assign aw_fire = awvalid & m_axi_awready;
     assign wvalid = bursts_announced_q != 3'd0;
     assign wlast = (w_burst_beat_q == 4'd15) | (w_beats_left_q == 9'd1);
-    assign ofmap_rd_addr = w_word_q;
     assign m_axi_wdata = ofmap_rd_data;
     assign m_axi_wstrb = {1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1};
     assign m_axi_wlast = wlast;
     assign m_axi_wvalid = wvalid;
     assign w_fire = wvalid & m_axi_wready;
+    assign ofmap_rd_addr_next = store_init_q ? 7'd0 : (w_fire & (w_beat_q == 1'd0)) ? (w_word_q + 7'd1) : w_word_q;
     assign m_axi_bready = 1'd1;
     assign store_finished = (storing_q & (~store_init_q)) & (bursts_left_q == 9'd0);
     assign store_done = store_finished;

@@ -108,6 +108,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     reg  [15:0]   w_n_q;
     reg  [5:0]    w_addr_q;
     wire          weight_valid;
+    reg  [15:0]   weight_rd_q;
     wire          pe_array_weight_ready;
     wire          weight_fire;
     reg  [5:0]    a_m_q;
@@ -116,6 +117,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     reg  [6:0]    a_base_q;
     wire          act_valid;
     wire          a_last;
+    reg  [15:0]   ifmap_rd_q;
     wire          pe_array_act_ready;
     wire          act_fire;
     reg  [5:0]    o_m_q;
@@ -131,8 +133,14 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     wire          post_process_in_ready;
     wire          out_ready;
     wire          out_fire;
+    reg  [63:0]   psum_rd_q;
+    reg           psum_forward_q;
+    reg  [63:0]   psum_forwarded_q;
+    wire [63:0]   psum_stored;
     wire [63:0]   sum;
+    wire          psum_write;
     wire          o_last;
+    reg  [139:0]  param_rd_q;
     wire          post_process_out_valid;
     wire [63:0]   post_process_out_data;
     wire          post_process_out_last;
@@ -143,7 +151,8 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     wire          computed;
     reg  [31:0]   ofmap_addr_q;
     wire          store_start;
-    wire [6:0]    dma_ofmap_rd_addr;
+    wire [6:0]    dma_ofmap_rd_addr_next;
+    reg  [63:0]   ofmap_rd_q;
     wire          dma_ifmap_wr_valid;
     wire [6:0]    dma_ifmap_wr_addr;
     wire [15:0]   dma_ifmap_wr_data;
@@ -192,28 +201,26 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     reg  [63:0]   psum_buffer [0:31];  // 32 words
     reg  [63:0]   ofmap_buffer [0:127];  // 128 words
     reg  [139:0]  param_buffer [0:31];  // 32 words
-    wire          _perf_weight_wait_cycles_q_2;  // helper
-    wire          _perf_psum_reads_q_3;  // helper
-    wire          _perf_psum_writes_q_4;  // helper
-    wire [1:0]    _perf_buffer_writes_q_5;  // helper
+    wire [5:0]    _ifmap_rd_q_0;  // helper
+    wire          _perf_weight_wait_cycles_q_4;  // helper
+    wire          _perf_psum_reads_q_5;  // helper
+    wire          _perf_psum_writes_q_6;  // helper
+    wire [1:0]    _perf_buffer_writes_q_7;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [63:0]   _sum_0;
-    wire [63:0]   _sum_1;
-    wire [139:0]  _post_process_in_bias_6;
-    wire [139:0]  _post_process_in_multiplier_7;
-    wire [139:0]  _post_process_in_shift_8;
+    wire [5:0]    _psum_rd_q_1;
+    wire [5:0]    _psum_forward_q_2;
+    wire [15:0]   _param_rd_q_3;
     /* verilator lint_on UNUSEDSIGNAL */
 
-    assign _sum_0 = psum_buffer[o_m_q[4:0]];
-    assign _sum_1 = psum_buffer[o_m_q[4:0]];
-    assign _perf_weight_wait_cycles_q_2 = (computing & act_valid) & (~act_fire);
-    assign _perf_psum_reads_q_3 = out_fire & (~from_zero);
-    assign _perf_psum_writes_q_4 = out_fire & (~emit);
-    assign _perf_buffer_writes_q_5 = ((2'd0 + {{1{1'b0}}, dma_ifmap_wr_valid}) + {{1{1'b0}}, dma_weight_wr_valid}) + {{1{1'b0}}, dma_param_wr_valid};
-    assign _post_process_in_bias_6 = param_buffer[o_n_q[4:0]];
-    assign _post_process_in_multiplier_7 = param_buffer[o_n_q[4:0]];
-    assign _post_process_in_shift_8 = param_buffer[o_n_q[4:0]];
+    assign _ifmap_rd_q_0 = accept ? 6'd0 : act_fire ? (a_last ? 6'd0 : a_m_q + 6'd1) : a_m_q;
+    assign _psum_rd_q_1 = accept ? 6'd0 : out_fire ? (o_last ? 6'd0 : o_m_q + 6'd1) : o_m_q;
+    assign _psum_forward_q_2 = accept ? 6'd0 : out_fire ? (o_last ? 6'd0 : o_m_q + 6'd1) : o_m_q;
+    assign _param_rd_q_3 = accept ? 16'd0 : (out_fire & (o_last & final_fold)) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
+    assign _perf_weight_wait_cycles_q_4 = (computing & act_valid) & (~act_fire);
+    assign _perf_psum_reads_q_5 = out_fire & (~from_zero);
+    assign _perf_psum_writes_q_6 = out_fire & (~emit);
+    assign _perf_buffer_writes_q_7 = ((2'd0 + {{1{1'b0}}, dma_ifmap_wr_valid}) + {{1{1'b0}}, dma_weight_wr_valid}) + {{1{1'b0}}, dma_param_wr_valid};
     assign running = ~(phase_q == PHASE_IDLE);
     assign accept = start & (~running);
     assign computing = phase_q == PHASE_COMPUTE;
@@ -232,7 +239,9 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     assign emit = final_fold & finish_q;
     assign out_ready = (~emit) | post_process_in_ready;
     assign out_fire = pe_array_out_valid & out_ready;
-    assign sum = {(from_zero ? 32'd0 : _sum_0[63:32]) + pe_array_out_data[63:32], (from_zero ? 32'd0 : _sum_1[31:0]) + pe_array_out_data[31:0]};
+    assign psum_stored = psum_forward_q ? psum_forwarded_q : psum_rd_q;
+    assign sum = {(from_zero ? 32'd0 : psum_stored[63:32]) + pe_array_out_data[63:32], (from_zero ? 32'd0 : psum_stored[31:0]) + pe_array_out_data[31:0]};
+    assign psum_write = out_fire & (~emit);
     assign o_last = o_m_q == last_m;
     assign run_start = accept & (~(((m_vectors == 6'd0) | (k_folds == 16'd0)) | (n_folds == 16'd0)));
     assign computed = computing & ((finish_q ? r_n_q : o_n_q) == n_folds_q);
@@ -286,17 +295,27 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     always @(posedge clk) w_k_q <= accept ? 16'd0 : (weight_fire & (w_row_q == 1'd1)) ? (((w_row_q == 1'd1) & (w_k_q == last_k)) ? 16'd0 : w_k_q + 16'd1) : w_k_q;
     always @(posedge clk) w_n_q <= accept ? 16'd0 : (weight_fire & ((w_row_q == 1'd1) & (w_k_q == last_k))) ? (1'd0 ? 16'd0 : w_n_q + 16'd1) : w_n_q;
     always @(posedge clk) w_addr_q <= accept ? 6'd0 : weight_fire ? (1'd0 ? 6'd0 : w_addr_q + 6'd1) : w_addr_q;
+    always @(posedge clk) weight_rd_q <= weight_buffer[accept ? 6'd0 : weight_fire ? (1'd0 ? 6'd0 : w_addr_q + 6'd1) : w_addr_q];
     always @(posedge clk) a_m_q <= accept ? 6'd0 : act_fire ? (a_last ? 6'd0 : a_m_q + 6'd1) : a_m_q;
     always @(posedge clk) a_k_q <= accept ? 16'd0 : (act_fire & a_last) ? ((a_last & (a_k_q == last_k)) ? 16'd0 : a_k_q + 16'd1) : a_k_q;
     always @(posedge clk) a_n_q <= accept ? 16'd0 : (act_fire & (a_last & (a_k_q == last_k))) ? (1'd0 ? 16'd0 : a_n_q + 16'd1) : a_n_q;
     always @(posedge clk) a_base_q <= accept ? 7'd0 : (act_fire & a_last) ? ((a_last & (a_k_q == last_k)) ? 7'd0 : a_base_q + {{1{1'b0}}, m_vectors_q}) : a_base_q;
+    always @(posedge clk) ifmap_rd_q <= ifmap_buffer[(accept ? 7'd0 : (act_fire & a_last) ? ((a_last & (a_k_q == last_k)) ? 7'd0 : a_base_q + {{1{1'b0}}, m_vectors_q}) : a_base_q) + {{1{1'b0}}, _ifmap_rd_q_0}];
     always @(posedge clk) o_m_q <= accept ? 6'd0 : out_fire ? (o_last ? 6'd0 : o_m_q + 6'd1) : o_m_q;
     always @(posedge clk) o_k_q <= accept ? 16'd0 : (out_fire & o_last) ? ((o_last & final_fold) ? 16'd0 : o_k_q + 16'd1) : o_k_q;
     always @(posedge clk) o_n_q <= accept ? 16'd0 : (out_fire & (o_last & final_fold)) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
+    always @(posedge clk) psum_rd_q <= psum_buffer[_psum_rd_q_1[4:0]];
+    always @(posedge clk) begin
+        if (rst) psum_forward_q <= 1'd0;
+        else psum_forward_q <= psum_write & (_psum_forward_q_2[4:0] == o_m_q[4:0]);
+    end
+    always @(posedge clk) psum_forwarded_q <= sum;
+    always @(posedge clk) param_rd_q <= param_buffer[_param_rd_q_3[4:0]];
     always @(posedge clk) r_addr_q <= accept ? 7'd0 : post_process_out_valid ? (1'd0 ? 7'd0 : r_addr_q + 7'd1) : r_addr_q;
     always @(posedge clk) r_m_q <= accept ? 6'd0 : post_process_out_valid ? ((r_m_q == last_m) ? 6'd0 : r_m_q + 6'd1) : r_m_q;
     always @(posedge clk) r_n_q <= accept ? 16'd0 : (post_process_out_valid & (r_m_q == last_m)) ? (1'd0 ? 16'd0 : r_n_q + 16'd1) : r_n_q;
     always @(posedge clk) if (accept) ofmap_addr_q <= ofmap_addr;
+    always @(posedge clk) ofmap_rd_q <= ofmap_buffer[dma_ofmap_rd_addr_next];
     always @(posedge clk) begin
         if (rst) done_q <= 1'd0;
         else done_q <= ((computed & (~finish_q)) | dma_store_done) | (accept & (((m_vectors == 6'd0) | (k_folds == 16'd0)) | (n_folds == 16'd0)));
@@ -327,15 +346,15 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     end
     always @(posedge clk) begin
         if (rst) perf_weight_wait_cycles_q <= 32'd0;
-        else perf_weight_wait_cycles_q <= clear_counters ? 32'd0 : perf_weight_wait_cycles_q + {{31{1'b0}}, _perf_weight_wait_cycles_q_2};
+        else perf_weight_wait_cycles_q <= clear_counters ? 32'd0 : perf_weight_wait_cycles_q + {{31{1'b0}}, _perf_weight_wait_cycles_q_4};
     end
     always @(posedge clk) begin
         if (rst) perf_psum_reads_q <= 32'd0;
-        else perf_psum_reads_q <= clear_counters ? 32'd0 : perf_psum_reads_q + {{31{1'b0}}, _perf_psum_reads_q_3};
+        else perf_psum_reads_q <= clear_counters ? 32'd0 : perf_psum_reads_q + {{31{1'b0}}, _perf_psum_reads_q_5};
     end
     always @(posedge clk) begin
         if (rst) perf_psum_writes_q <= 32'd0;
-        else perf_psum_writes_q <= clear_counters ? 32'd0 : perf_psum_writes_q + {{31{1'b0}}, _perf_psum_writes_q_4};
+        else perf_psum_writes_q <= clear_counters ? 32'd0 : perf_psum_writes_q + {{31{1'b0}}, _perf_psum_writes_q_6};
     end
     always @(posedge clk) begin
         if (rst) perf_results_q <= 32'd0;
@@ -343,7 +362,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     end
     always @(posedge clk) begin
         if (rst) perf_buffer_writes_q <= 32'd0;
-        else perf_buffer_writes_q <= clear_counters ? 32'd0 : perf_buffer_writes_q + {{30{1'b0}}, _perf_buffer_writes_q_5};
+        else perf_buffer_writes_q <= clear_counters ? 32'd0 : perf_buffer_writes_q + {{30{1'b0}}, _perf_buffer_writes_q_7};
     end
     always @(posedge clk) begin
         if (rst) perf_dram_read_bytes_q <= 32'd0;
@@ -356,7 +375,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
 
     always @(posedge clk) if (dma_ifmap_wr_valid) ifmap_buffer[dma_ifmap_wr_addr] <= dma_ifmap_wr_data;
     always @(posedge clk) if (dma_weight_wr_valid) weight_buffer[dma_weight_wr_addr] <= dma_weight_wr_data;
-    always @(posedge clk) if (out_fire & (~emit)) psum_buffer[o_m_q[4:0]] <= sum;
+    always @(posedge clk) if (psum_write) psum_buffer[o_m_q[4:0]] <= sum;
     always @(posedge clk) if (post_process_out_valid) ofmap_buffer[r_addr_q] <= post_process_out_data;
     always @(posedge clk) if (dma_param_wr_valid) param_buffer[dma_param_wr_addr] <= dma_param_wr_data;
 
@@ -364,9 +383,9 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
         .clk(clk),
         .rst(rst),
         .weight_valid(weight_valid),
-        .weight_data(weight_buffer[w_addr_q]),
+        .weight_data(weight_rd_q),
         .act_valid(act_valid),
-        .act_data(ifmap_buffer[a_base_q + {{1{1'b0}}, a_m_q}]),
+        .act_data(ifmap_rd_q),
         .act_last(a_last),
         .out_ready(out_ready),
         .out_valid(pe_array_out_valid),
@@ -381,9 +400,9 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
         .rst(rst),
         .in_valid(pe_array_out_valid & emit),
         .in_data(sum),
-        .in_bias(_post_process_in_bias_6[63:0]),
-        .in_multiplier(_post_process_in_multiplier_7[127:64]),
-        .in_shift(_post_process_in_shift_8[139:128]),
+        .in_bias(param_rd_q[63:0]),
+        .in_multiplier(param_rd_q[127:64]),
+        .in_shift(param_rd_q[139:128]),
         .in_last(o_last),
         .zero_point(zero_point_q),
         .clamp_min(clamp_min_q),
@@ -440,12 +459,12 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
         .m_axi_awsize(dma_m_axi_awsize),
         .m_axi_awburst(dma_m_axi_awburst),
         .m_axi_awvalid(dma_m_axi_awvalid),
-        .ofmap_rd_data(ofmap_buffer[dma_ofmap_rd_addr]),
-        .ofmap_rd_addr(dma_ofmap_rd_addr),
+        .ofmap_rd_data(ofmap_rd_q),
         .m_axi_wdata(dma_m_axi_wdata),
         .m_axi_wstrb(dma_m_axi_wstrb),
         .m_axi_wlast(dma_m_axi_wlast),
         .m_axi_wvalid(dma_m_axi_wvalid),
+        .ofmap_rd_addr_next(dma_ofmap_rd_addr_next),
         .m_axi_bready(dma_m_axi_bready),
         .store_done(dma_store_done),
         .write_beat(dma_write_beat)

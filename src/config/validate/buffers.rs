@@ -8,7 +8,7 @@ use serde_saphyr::Spanned;
 use super::{ceil_log2, ConfigError, SourceFile, Violation};
 use crate::config::schema::{RawBuffer, RawBuffers, RawDma, RawDram};
 use crate::config::spec::{
-    BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, PeArraySpec, PeSpec,
+    BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, MemoryKind, PeArraySpec, PeSpec,
 };
 
 /// Allowed banks per region.
@@ -45,9 +45,36 @@ pub(super) fn validate_buffers(
         weight: validate_region(file, "weight", &raw.weight, weight_lanes * pe.weight.bits)?,
         psum,
         ofmap,
+        memory: validate_memory(file, raw.memory.as_ref())?,
         dma: validate_dma(file, raw.dma.as_ref())?,
         dram: validate_dram(file, raw.dram.as_ref())?,
     })
+}
+
+/// `buffers.memory`: one of [`MemoryKind::NAMES`].
+fn validate_memory(
+    file: &SourceFile<'_>,
+    raw: Option<&Spanned<String>>,
+) -> Result<MemoryKind, ConfigError> {
+    let Some(value) = raw else {
+        return Ok(MemoryKind::default());
+    };
+    match value.value.as_str() {
+        "register_file" => Ok(MemoryKind::RegisterFile),
+        "sky130_sram" => Ok(MemoryKind::Sky130Sram),
+        other => Err(file.invalid(
+            value,
+            other.to_owned(),
+            Violation {
+                key_path: "buffers.memory",
+                rule: format!("is not one of {}", MemoryKind::NAMES.join(", ")),
+                reason: "register_file builds the regions from flip-flops; sky130_sram from \
+                         OpenRAM's 256x64 sky130 macros"
+                    .to_owned(),
+                label: "unknown memory".to_owned(),
+            },
+        )),
+    }
 }
 
 /// `buffers.dma`: powers of two in range, and a longest burst within 4 KiB.
