@@ -194,12 +194,7 @@ fn the_energy_section_of_a_config_changes_the_report() {
         &repo().join("../shared/workloads/mlperf_tiny/mlperf_tiny_ic_resnet8.csv"),
     )
     .unwrap();
-    let base = Report::build(
-        &spec("tiny_core.yaml"),
-        &model_only(layers.clone()),
-        None,
-    )
-    .unwrap();
+    let base = Report::build(&spec("tiny_core.yaml"), &model_only(layers.clone()), None).unwrap();
     let free_dram = Report::build(&cheap, &model_only(layers), None).unwrap();
     assert!(base.global_buffer);
     assert!(base.total.energy_pj.dram_pj > 0.0);

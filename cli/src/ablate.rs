@@ -1,13 +1,12 @@
 //! `accelgen ablate`: turns the command line into a workload and a toggle list, runs the library's
 //! ablation (`accelgen::report::ablate`) and prints it as Markdown, JSON or offline HTML.
 
-use std::path::Path;
-
 use accelgen::flow::SynthOptions;
 use accelgen::report::ablate::{self, Workload};
-use miette::{IntoDiagnostic, Report as Error, WrapErr};
+use miette::Report as Error;
 
 use crate::cli::{AblateArgs, ReportFormat};
+use crate::report::print_or_write;
 
 pub fn run_ablate(args: AblateArgs) -> Result<(), Error> {
     let workload = match &args.topology {
@@ -36,22 +35,5 @@ pub fn run_ablate(args: AblateArgs) -> Result<(), Error> {
         }
         ReportFormat::Html => ablate::html(&ablation),
     };
-    match &args.output {
-        Some(path) => write(path, &text),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-    }
-}
-
-fn write(path: &Path, text: &str) -> Result<(), Error> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot create {}", parent.display()))?;
-    }
-    std::fs::write(path, text)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot write {}", path.display()))
+    print_or_write(args.output.as_deref(), &text)
 }

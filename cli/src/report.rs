@@ -53,13 +53,7 @@ pub fn run_report(args: ReportArgs) -> Result<(), Error> {
             html::page(&report, drawn.as_deref())
         }
     };
-    match &args.output {
-        Some(path) => write(path, &text),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-    }
+    print_or_write(args.output.as_deref(), &text)
 }
 
 /// RTL cycles per bundle, from run-layer's runner: an error or a mismatch fails the report (its
@@ -101,6 +95,17 @@ fn simulate(
         );
     }
     Ok(reports.iter().map(|r| r.rtl_cycles).collect())
+}
+
+/// Prints `text`, or writes it to `output` (creating its directory) when given.
+pub(crate) fn print_or_write(output: Option<&Path>, text: &str) -> Result<(), Error> {
+    match output {
+        Some(path) => write(path, text),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Error> {

@@ -53,22 +53,13 @@ pub fn region_bursts(dma: &DmaSpec, words: u64, word_bits: u32) -> Vec<u64> {
 pub fn read_last_beat(channel: Channel, first: u64, bursts: &[u64]) -> Option<u64> {
     let mut address_at: Vec<u64> = Vec::with_capacity(bursts.len());
     let mut last_beat_at: Vec<u64> = Vec::with_capacity(bursts.len());
-    let mut previous_beat: Option<u64> = None;
-    for (j, &beats) in bursts.iter().enumerate() {
-        let mut at = address_at.last().map_or(first, |t| t + 1);
-        if j >= channel.outstanding {
-            at = at.max(last_beat_at[j - channel.outstanding] + 1);
-        }
+    for &beats in bursts {
+        let at = address_cycle(channel, first, &address_at, &last_beat_at);
         address_at.push(at);
-        let mut beat = at + channel.latency;
-        if let Some(previous) = previous_beat {
-            beat = beat.max(previous + channel.cycles_per_beat);
-        }
-        beat += (beats - 1) * channel.cycles_per_beat;
-        previous_beat = Some(beat);
-        last_beat_at.push(beat);
+        let first_beat = at + channel.latency;
+        last_beat_at.push(last_beat(channel, first_beat, last_beat_at.last(), beats));
     }
-    previous_beat
+    last_beat_at.last().copied()
 }
 
 /// The cycle of the last write response of `bursts`, when the first address may go out in
@@ -82,25 +73,35 @@ pub fn write_last_response(channel: Channel, first: u64, bursts: &[u64]) -> Opti
     let mut address_at: Vec<u64> = Vec::with_capacity(bursts.len());
     let mut response_at: Vec<u64> = Vec::with_capacity(bursts.len());
     let mut previous_beat: Option<u64> = None;
-    for (j, &beats) in bursts.iter().enumerate() {
-        let mut at = address_at.last().map_or(first, |t| t + 1);
-        if j >= channel.outstanding {
-            at = at.max(response_at[j - channel.outstanding] + 1);
-        }
+    for &beats in bursts {
+        let at = address_cycle(channel, first, &address_at, &response_at);
         address_at.push(at);
-        let mut beat = at + 1;
-        if let Some(previous) = previous_beat {
-            beat = beat.max(previous + channel.cycles_per_beat);
-        }
-        beat += (beats - 1) * channel.cycles_per_beat;
+        let beat = last_beat(channel, at + 1, previous_beat.as_ref(), beats);
         previous_beat = Some(beat);
-        let mut response = beat + channel.latency;
-        if let Some(previous) = response_at.last() {
-            response = response.max(previous + 1);
-        }
-        response_at.push(response);
+        let earliest = response_at.last().map_or(0, |previous| previous + 1);
+        response_at.push((beat + channel.latency).max(earliest));
     }
     response_at.last().copied()
+}
+
+/// When the next burst's address goes out: one cycle after the previous one's (or at `first`),
+/// and not before the cycle after `freed` of the burst `outstanding` earlier (the event that
+/// frees its slot: its last read beat, or its write response).
+fn address_cycle(channel: Channel, first: u64, addresses: &[u64], freed: &[u64]) -> u64 {
+    let j = addresses.len();
+    let mut at = addresses.last().map_or(first, |t| t + 1);
+    if j >= channel.outstanding {
+        at = at.max(freed[j - channel.outstanding] + 1);
+    }
+    at
+}
+
+/// The cycle of a burst's last beat on a channel whose previous beat was at `previous`: its first
+/// beat no earlier than `earliest` nor `cycles_per_beat` after the previous one, then one every
+/// `cycles_per_beat`.
+fn last_beat(channel: Channel, earliest: u64, previous: Option<&u64>, beats: u64) -> u64 {
+    let first = previous.map_or(earliest, |p| earliest.max(p + channel.cycles_per_beat));
+    first + (beats - 1) * channel.cycles_per_beat
 }
 
 /// One run of the core: what it loads, how long it computes, whether it stores.
