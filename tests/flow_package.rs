@@ -102,11 +102,16 @@ fn last_lines(log: &str, count: usize) -> String {
 /// with the measured run times.
 fn synthesise_and_time(config: &Path) -> String {
     let package = Package::generate(config);
-    let library = liberty::prepare(
+    let mut library = liberty::prepare(
         &liberty::locate(None).expect("the sky130hd liberty (set ACCELGEN_PDK)"),
         &package.dir.join(script::LIBERTY),
     )
     .unwrap();
+    // SRAM macros: their liberties are copied next to the standard cells', as `accelgen synth`
+    // does, and their cells are legal in the netlist.
+    let (_, design, _) = accelgen::generate::build(config).unwrap();
+    let macros = liberty::prepare_macros(&design, &package.dir).unwrap();
+    library.cells.extend(macros.cells);
 
     let started = Instant::now();
     let output = run(
@@ -176,7 +181,15 @@ fn synthesise_and_time(config: &Path) -> String {
     }
 
     let sta_report = if on_path(sta::TOOL) {
-        fs::write(package.dir.join("flow/sta.tcl"), sta::script(&package.top)).unwrap();
+        let macro_liberties: Vec<String> = accelgen::emit::macros::used(&design)
+            .iter()
+            .map(|tech_macro| tech_macro.liberty_path())
+            .collect();
+        fs::write(
+            package.dir.join("flow/sta.tcl"),
+            sta::script(&package.top, &macro_liberties),
+        )
+        .unwrap();
         let started = Instant::now();
         let output = run(
             Command::new(sta::TOOL)

@@ -20,6 +20,45 @@ fn generated_designs() -> Vec<PathBuf> {
     designs
 }
 
+/// Simulation models of the SRAM macros a design instantiates (`sim/*.v`, outside the filelist).
+fn simulation_models(design: &Path) -> Vec<String> {
+    let mut models: Vec<String> = fs::read_dir(design.join("sim"))
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path().to_str().unwrap().to_owned())
+                .filter(|p| p.ends_with(".v"))
+                .collect()
+        })
+        .unwrap_or_default();
+    models.sort();
+    models
+}
+
+/// The PDK liberties of a design's SRAM macros, for Yosys to read as black boxes.
+fn macro_liberties(design: &Path) -> Vec<String> {
+    let pdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/pdk/sky130");
+    simulation_models(design)
+        .iter()
+        .map(|model| {
+            let name = Path::new(model)
+                .file_stem()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            let liberty = fs::read_dir(&pdk)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    let file = p.file_name().unwrap().to_str().unwrap();
+                    file.starts_with(&name) && file.ends_with(".lib")
+                })
+                .unwrap_or_else(|| panic!("no liberty for {name} in {}", pdk.display()));
+            liberty.to_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
 /// The RTL files of a design in filelist order, and its top module (from the manifest).
 fn sources_and_top(design: &Path) -> (Vec<String>, String) {
     let filelist = fs::read_to_string(design.join("filelist.f")).unwrap();
@@ -56,6 +95,7 @@ fn generated_rtl_passes_verilator_lint_wall_with_zero_warnings() {
             top,
         ];
         args.extend(sources);
+        args.extend(simulation_models(&design));
         let (ok, log) = run("verilator", &args);
         assert!(
             ok && !log.contains("%Warning"),
@@ -69,8 +109,13 @@ fn generated_rtl_passes_verilator_lint_wall_with_zero_warnings() {
 fn generated_rtl_synthesizes_in_yosys_with_no_latches_and_clean_check() {
     for design in generated_designs() {
         let (sources, top) = sources_and_top(&design);
+        // SRAM macros stay black boxes, declared by their liberties.
+        let macros: String = macro_liberties(&design)
+            .iter()
+            .map(|lib| format!("read_liberty -lib {lib}; "))
+            .collect();
         let script = format!(
-            "read_verilog {}; synth -top {top}; check -assert; select -assert-none t:$_DLATCH* t:$dlatch*",
+            "{macros}read_verilog {}; synth -top {top}; check -assert; select -assert-none t:$_DLATCH* t:$dlatch*",
             sources.join(" ")
         );
         let (ok, log) = run("yosys", &["-q".to_owned(), "-p".to_owned(), script]);

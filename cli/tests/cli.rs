@@ -515,6 +515,30 @@ fn run_layer_on_a_buffered_config_runs_the_core_and_says_so() {
 }
 
 #[test]
+fn run_layer_on_the_16x16_sram_core_matches_tflite_micro_and_its_model_exactly() {
+    let result = accelgen(&[
+        "run-layer",
+        "--config",
+        "configs/edge_core.yaml",
+        "--json",
+        &tflm_bundle("resnet8/op05_conv_2d"),
+        &tflm_bundle("kws_dscnn/op03_depthwise_conv_2d"),
+        &tflm_bundle("resnet8/op14_fully_connected"),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    for layer in json["layers"].as_array().unwrap() {
+        assert_eq!(layer["rtl_mismatches"], 0, "{layer}");
+        assert_eq!(layer["rtl_cycles"], layer["model_cycles"], "{layer}");
+        assert_eq!(layer["dram_bytes"], layer["model_dram_bytes"], "{layer}");
+    }
+}
+
+#[test]
 fn run_layer_on_a_slow_irregular_dram_still_matches_and_takes_longer_than_the_model() {
     let result = accelgen(&[
         "run-layer",

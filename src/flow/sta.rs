@@ -31,24 +31,35 @@ pub struct Timing {
     pub log: String,
 }
 
-/// The Tcl script OpenSTA runs, with package-relative paths.
-pub fn script(top: &str) -> String {
-    [
-        format!("read_liberty {}", script::LIBERTY),
+/// The Tcl script OpenSTA runs, with package-relative paths; `macro_liberties` are the
+/// package's copies of its SRAM macros' liberties (`emit::macros`), so their cells link and
+/// their timing arcs count.
+pub fn script(top: &str, macro_liberties: &[String]) -> String {
+    let mut lines = vec![format!("read_liberty {}", script::LIBERTY)];
+    lines.extend(
+        macro_liberties
+            .iter()
+            .map(|path| format!("read_liberty {path}")),
+    );
+    lines.extend([
         format!("read_verilog {}", script::netlist(top)),
         format!("link_design {top}"),
         format!("read_sdc {}", sdc::PATH),
         "report_checks -path_delay max -digits 3".to_string(),
         "report_worst_slack -digits 3".to_string(),
-    ]
-    .join("\n")
-        + "\n"
+    ]);
+    lines.join("\n") + "\n"
 }
 
 /// Runs OpenSTA in `package` on the netlist Yosys wrote. `Ok(None)` when `sta` is not installed.
-pub fn run(package: &Path, top: &str, period_ns: f64) -> Result<Option<Timing>, FlowError> {
+pub fn run(
+    package: &Path,
+    top: &str,
+    period_ns: f64,
+    macro_liberties: &[String],
+) -> Result<Option<Timing>, FlowError> {
     let script_path = package.join("flow/sta.tcl");
-    fs::write(&script_path, script(top)).map_err(|e| FlowError::Io {
+    fs::write(&script_path, script(top, macro_liberties)).map_err(|e| FlowError::Io {
         path: script_path.clone(),
         source: e,
     })?;
