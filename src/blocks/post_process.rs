@@ -17,9 +17,10 @@
 //! Shifts are 6-bit signed, −31..=31 (what `golden::requant::quantize_multiplier` produces); −32
 //! is outside the contract (drivers reject it). The clamp is TFLite's `min(max(y, lo), hi)`.
 //!
-//! Pipeline: 3 stages — (1) bias add and left shift, (2) 32×32 multiply, nudge and the division by
-//! 2^31 truncating toward zero, with INT32_MIN² saturating, (3) rounding right shift, zero point and
-//! clamp. Latency 3 cycles, one beat per cycle, stalling as a whole when the output is blocked.
+//! Pipeline: 4 stages — (1) bias add and left shift, (2) the signed 32×32 multiply alone (the
+//! slowest piece of logic in the core), (3) nudge and the division by 2^31 truncating toward zero,
+//! with INT32_MIN² saturating, (4) rounding right shift, zero point and clamp. Latency 4 cycles,
+//! one beat per cycle, stalling as a whole when the output is blocked.
 //! The stall (`advance`) is one net from `out_ready` to every stage's enable and back to
 //! `in_ready`, as in the PE arrays; a skid buffer at the output will cut that path when timing at
 //! large arrays needs it.
@@ -31,7 +32,7 @@ pub const WORD_BITS: u32 = 32;
 /// Width of the signed per-channel shift.
 pub const SHIFT_BITS: u32 = 6;
 /// Cycles from an accepted input beat to its output beat.
-pub const LATENCY: u32 = 3;
+pub const LATENCY: u32 = 4;
 
 /// `post_process_l8_acc32`: lanes and accumulator width.
 pub fn module_name(lanes: u32, acc_bits: u32) -> String {
@@ -46,7 +47,7 @@ pub fn build(lanes: u32, acc_bits: u32, design: &mut Design) -> Result<ModuleId,
             "Post-processing of {lanes} lanes: bias add, TFLite requantization (SRDHM, rounding"
         ))
         .doc("shift), output zero point and clamp; or the raw int32 sum when bypass is set.")
-        .doc("Latency 3 cycles, one beat per cycle.");
+        .doc("Latency 4 cycles, one beat per cycle.");
         m.parameter("LANES", lanes.into())
             .parameter("ACC_BITS", acc_bits.into());
 
@@ -131,8 +132,18 @@ pub fn build(lanes: u32, acc_bits: u32, design: &mut Design) -> Result<ModuleId,
             let right = stage(m, 1, "right", &right);
             let raw = stage(m, 1, "raw", &sum);
 
-            // ---- stage 2: SRDHM = (x·m + nudge) / 2^31, truncating toward zero ------------------
-            let product = m.wire(&format!("product_l{c}"), &(&shifted * &multiplier));
+            // ---- stage 2: the multiply on its own -----------------------------------------------
+            let product = stage(m, 2, "product", &(&shifted * &multiplier));
+            let saturate = stage(
+                m,
+                2,
+                "saturate",
+                &shifted.eq(&int32_min).and(&multiplier.eq(&int32_min)),
+            );
+            let right = stage(m, 2, "right", &right);
+            let raw = stage(m, 2, "raw", &raw);
+
+            // ---- stage 3: SRDHM = (x·m + nudge) / 2^31, truncating toward zero ------------------
             let wide = product.ty();
             let nudge = product.msb().select(
                 &Expr::constant(1 - (1i128 << 30), wide),
@@ -150,12 +161,11 @@ pub fn build(lanes: u32, acc_bits: u32, design: &mut Design) -> Result<ModuleId,
                 .truncate(wide.width)
                 .slice(WORD_BITS + 30, 31)
                 .as_signed();
-            let saturate = shifted.eq(&int32_min).and(&multiplier.eq(&int32_min));
-            let high = stage(m, 2, "high", &saturate.select(&int32_max, &quotient));
-            let right = stage(m, 2, "right", &right);
-            let raw = stage(m, 2, "raw", &raw);
+            let high = stage(m, 3, "high", &saturate.select(&int32_max, &quotient));
+            let right = stage(m, 3, "right", &right);
+            let raw = stage(m, 3, "raw", &raw);
 
-            // ---- stage 3: rounding divide by 2^right, zero point, clamp -------------------------
+            // ---- stage 4: rounding divide by 2^right, zero point, clamp -------------------------
             let ones = Expr::constant((1i128 << WORD_BITS) - 1, Type::unsigned(WORD_BITS));
             let mask = m.wire(&format!("mask_l{c}"), &ones.shl(&right).not());
             let remainder = high.as_unsigned().and(&mask);
@@ -174,7 +184,7 @@ pub fn build(lanes: u32, acc_bits: u32, design: &mut Design) -> Result<ModuleId,
             let clamped = raised
                 .gt(&top)
                 .select(&clamp_max, &raised.truncate(WORD_BITS));
-            outputs.push(stage(m, 3, "out", &bypass.select(&raw, &clamped)));
+            outputs.push(stage(m, 4, "out", &bypass.select(&raw, &clamped)));
         }
         m.output_doc(
             "out_data",

@@ -294,7 +294,7 @@ fn narrow_accumulators_sign_extend_and_wide_ones_wrap_to_int32() {
 }
 
 #[test]
-fn a_beat_per_cycle_after_a_three_cycle_latency_at_full_rate() {
+fn a_beat_per_cycle_after_the_pipeline_latency_at_full_rate() {
     let mut rng = Rng::new(11);
     let beats = random_beats(&mut rng, 8, 32, 100);
     let (outputs, cycles) = with_bench(8, 32, |bench| {
@@ -302,6 +302,9 @@ fn a_beat_per_cycle_after_a_three_cycle_latency_at_full_rate() {
     })
     .unwrap();
     assert_eq!(outputs.len(), 100);
-    // 100 beats in on edges 1..=100; the last leaves 3 edges later.
-    assert_eq!(cycles, 100 + 3);
+    // 100 beats in on edges 1..=100; the last leaves LATENCY (4) edges later.
+    assert_eq!(
+        cycles,
+        100 + u64::from(accelgen::blocks::post_process::LATENCY)
+    );
 }

@@ -3,7 +3,7 @@
 //
 // Post-processing of 16 lanes: bias add, TFLite requantization (SRDHM, rounding
 // shift), output zero point and clamp; or the raw int32 sum when bypass is set.
-// Latency 3 cycles, one beat per cycle.
+// Latency 4 cycles, one beat per cycle.
 
 `default_nettype none
 
@@ -40,623 +40,657 @@ module post_process_l16_acc32 (
     reg           s2_last_q;
     reg           s3_valid_q;
     reg           s3_last_q;
+    reg           s4_valid_q;
+    reg           s4_last_q;
     wire [31:0]   sum_l0;  // signed
     reg  [31:0]   s1_shifted_l0_q;  // signed
     reg  [31:0]   s1_multiplier_l0_q;  // signed
     reg  [5:0]    s1_right_l0_q;
     reg  [31:0]   s1_raw_l0_q;  // signed
-    wire [63:0]   product_l0;  // signed
-    wire [63:0]   nudged_l0;  // signed
-    reg  [31:0]   s2_high_l0_q;  // signed
+    reg  [63:0]   s2_product_l0_q;  // signed
+    reg           s2_saturate_l0_q;
     reg  [5:0]    s2_right_l0_q;
     reg  [31:0]   s2_raw_l0_q;  // signed
+    wire [63:0]   nudged_l0;  // signed
+    reg  [31:0]   s3_high_l0_q;  // signed
+    reg  [5:0]    s3_right_l0_q;
+    reg  [31:0]   s3_raw_l0_q;  // signed
     wire [31:0]   mask_l0;
     wire [32:0]   offset_l0;  // signed
     wire [32:0]   raised_l0;  // signed
-    reg  [31:0]   s3_out_l0_q;  // signed
+    reg  [31:0]   s4_out_l0_q;  // signed
     wire [31:0]   sum_l1;  // signed
     reg  [31:0]   s1_shifted_l1_q;  // signed
     reg  [31:0]   s1_multiplier_l1_q;  // signed
     reg  [5:0]    s1_right_l1_q;
     reg  [31:0]   s1_raw_l1_q;  // signed
-    wire [63:0]   product_l1;  // signed
-    wire [63:0]   nudged_l1;  // signed
-    reg  [31:0]   s2_high_l1_q;  // signed
+    reg  [63:0]   s2_product_l1_q;  // signed
+    reg           s2_saturate_l1_q;
     reg  [5:0]    s2_right_l1_q;
     reg  [31:0]   s2_raw_l1_q;  // signed
+    wire [63:0]   nudged_l1;  // signed
+    reg  [31:0]   s3_high_l1_q;  // signed
+    reg  [5:0]    s3_right_l1_q;
+    reg  [31:0]   s3_raw_l1_q;  // signed
     wire [31:0]   mask_l1;
     wire [32:0]   offset_l1;  // signed
     wire [32:0]   raised_l1;  // signed
-    reg  [31:0]   s3_out_l1_q;  // signed
+    reg  [31:0]   s4_out_l1_q;  // signed
     wire [31:0]   sum_l2;  // signed
     reg  [31:0]   s1_shifted_l2_q;  // signed
     reg  [31:0]   s1_multiplier_l2_q;  // signed
     reg  [5:0]    s1_right_l2_q;
     reg  [31:0]   s1_raw_l2_q;  // signed
-    wire [63:0]   product_l2;  // signed
-    wire [63:0]   nudged_l2;  // signed
-    reg  [31:0]   s2_high_l2_q;  // signed
+    reg  [63:0]   s2_product_l2_q;  // signed
+    reg           s2_saturate_l2_q;
     reg  [5:0]    s2_right_l2_q;
     reg  [31:0]   s2_raw_l2_q;  // signed
+    wire [63:0]   nudged_l2;  // signed
+    reg  [31:0]   s3_high_l2_q;  // signed
+    reg  [5:0]    s3_right_l2_q;
+    reg  [31:0]   s3_raw_l2_q;  // signed
     wire [31:0]   mask_l2;
     wire [32:0]   offset_l2;  // signed
     wire [32:0]   raised_l2;  // signed
-    reg  [31:0]   s3_out_l2_q;  // signed
+    reg  [31:0]   s4_out_l2_q;  // signed
     wire [31:0]   sum_l3;  // signed
     reg  [31:0]   s1_shifted_l3_q;  // signed
     reg  [31:0]   s1_multiplier_l3_q;  // signed
     reg  [5:0]    s1_right_l3_q;
     reg  [31:0]   s1_raw_l3_q;  // signed
-    wire [63:0]   product_l3;  // signed
-    wire [63:0]   nudged_l3;  // signed
-    reg  [31:0]   s2_high_l3_q;  // signed
+    reg  [63:0]   s2_product_l3_q;  // signed
+    reg           s2_saturate_l3_q;
     reg  [5:0]    s2_right_l3_q;
     reg  [31:0]   s2_raw_l3_q;  // signed
+    wire [63:0]   nudged_l3;  // signed
+    reg  [31:0]   s3_high_l3_q;  // signed
+    reg  [5:0]    s3_right_l3_q;
+    reg  [31:0]   s3_raw_l3_q;  // signed
     wire [31:0]   mask_l3;
     wire [32:0]   offset_l3;  // signed
     wire [32:0]   raised_l3;  // signed
-    reg  [31:0]   s3_out_l3_q;  // signed
+    reg  [31:0]   s4_out_l3_q;  // signed
     wire [31:0]   sum_l4;  // signed
     reg  [31:0]   s1_shifted_l4_q;  // signed
     reg  [31:0]   s1_multiplier_l4_q;  // signed
     reg  [5:0]    s1_right_l4_q;
     reg  [31:0]   s1_raw_l4_q;  // signed
-    wire [63:0]   product_l4;  // signed
-    wire [63:0]   nudged_l4;  // signed
-    reg  [31:0]   s2_high_l4_q;  // signed
+    reg  [63:0]   s2_product_l4_q;  // signed
+    reg           s2_saturate_l4_q;
     reg  [5:0]    s2_right_l4_q;
     reg  [31:0]   s2_raw_l4_q;  // signed
+    wire [63:0]   nudged_l4;  // signed
+    reg  [31:0]   s3_high_l4_q;  // signed
+    reg  [5:0]    s3_right_l4_q;
+    reg  [31:0]   s3_raw_l4_q;  // signed
     wire [31:0]   mask_l4;
     wire [32:0]   offset_l4;  // signed
     wire [32:0]   raised_l4;  // signed
-    reg  [31:0]   s3_out_l4_q;  // signed
+    reg  [31:0]   s4_out_l4_q;  // signed
     wire [31:0]   sum_l5;  // signed
     reg  [31:0]   s1_shifted_l5_q;  // signed
     reg  [31:0]   s1_multiplier_l5_q;  // signed
     reg  [5:0]    s1_right_l5_q;
     reg  [31:0]   s1_raw_l5_q;  // signed
-    wire [63:0]   product_l5;  // signed
-    wire [63:0]   nudged_l5;  // signed
-    reg  [31:0]   s2_high_l5_q;  // signed
+    reg  [63:0]   s2_product_l5_q;  // signed
+    reg           s2_saturate_l5_q;
     reg  [5:0]    s2_right_l5_q;
     reg  [31:0]   s2_raw_l5_q;  // signed
+    wire [63:0]   nudged_l5;  // signed
+    reg  [31:0]   s3_high_l5_q;  // signed
+    reg  [5:0]    s3_right_l5_q;
+    reg  [31:0]   s3_raw_l5_q;  // signed
     wire [31:0]   mask_l5;
     wire [32:0]   offset_l5;  // signed
     wire [32:0]   raised_l5;  // signed
-    reg  [31:0]   s3_out_l5_q;  // signed
+    reg  [31:0]   s4_out_l5_q;  // signed
     wire [31:0]   sum_l6;  // signed
     reg  [31:0]   s1_shifted_l6_q;  // signed
     reg  [31:0]   s1_multiplier_l6_q;  // signed
     reg  [5:0]    s1_right_l6_q;
     reg  [31:0]   s1_raw_l6_q;  // signed
-    wire [63:0]   product_l6;  // signed
-    wire [63:0]   nudged_l6;  // signed
-    reg  [31:0]   s2_high_l6_q;  // signed
+    reg  [63:0]   s2_product_l6_q;  // signed
+    reg           s2_saturate_l6_q;
     reg  [5:0]    s2_right_l6_q;
     reg  [31:0]   s2_raw_l6_q;  // signed
+    wire [63:0]   nudged_l6;  // signed
+    reg  [31:0]   s3_high_l6_q;  // signed
+    reg  [5:0]    s3_right_l6_q;
+    reg  [31:0]   s3_raw_l6_q;  // signed
     wire [31:0]   mask_l6;
     wire [32:0]   offset_l6;  // signed
     wire [32:0]   raised_l6;  // signed
-    reg  [31:0]   s3_out_l6_q;  // signed
+    reg  [31:0]   s4_out_l6_q;  // signed
     wire [31:0]   sum_l7;  // signed
     reg  [31:0]   s1_shifted_l7_q;  // signed
     reg  [31:0]   s1_multiplier_l7_q;  // signed
     reg  [5:0]    s1_right_l7_q;
     reg  [31:0]   s1_raw_l7_q;  // signed
-    wire [63:0]   product_l7;  // signed
-    wire [63:0]   nudged_l7;  // signed
-    reg  [31:0]   s2_high_l7_q;  // signed
+    reg  [63:0]   s2_product_l7_q;  // signed
+    reg           s2_saturate_l7_q;
     reg  [5:0]    s2_right_l7_q;
     reg  [31:0]   s2_raw_l7_q;  // signed
+    wire [63:0]   nudged_l7;  // signed
+    reg  [31:0]   s3_high_l7_q;  // signed
+    reg  [5:0]    s3_right_l7_q;
+    reg  [31:0]   s3_raw_l7_q;  // signed
     wire [31:0]   mask_l7;
     wire [32:0]   offset_l7;  // signed
     wire [32:0]   raised_l7;  // signed
-    reg  [31:0]   s3_out_l7_q;  // signed
+    reg  [31:0]   s4_out_l7_q;  // signed
     wire [31:0]   sum_l8;  // signed
     reg  [31:0]   s1_shifted_l8_q;  // signed
     reg  [31:0]   s1_multiplier_l8_q;  // signed
     reg  [5:0]    s1_right_l8_q;
     reg  [31:0]   s1_raw_l8_q;  // signed
-    wire [63:0]   product_l8;  // signed
-    wire [63:0]   nudged_l8;  // signed
-    reg  [31:0]   s2_high_l8_q;  // signed
+    reg  [63:0]   s2_product_l8_q;  // signed
+    reg           s2_saturate_l8_q;
     reg  [5:0]    s2_right_l8_q;
     reg  [31:0]   s2_raw_l8_q;  // signed
+    wire [63:0]   nudged_l8;  // signed
+    reg  [31:0]   s3_high_l8_q;  // signed
+    reg  [5:0]    s3_right_l8_q;
+    reg  [31:0]   s3_raw_l8_q;  // signed
     wire [31:0]   mask_l8;
     wire [32:0]   offset_l8;  // signed
     wire [32:0]   raised_l8;  // signed
-    reg  [31:0]   s3_out_l8_q;  // signed
+    reg  [31:0]   s4_out_l8_q;  // signed
     wire [31:0]   sum_l9;  // signed
     reg  [31:0]   s1_shifted_l9_q;  // signed
     reg  [31:0]   s1_multiplier_l9_q;  // signed
     reg  [5:0]    s1_right_l9_q;
     reg  [31:0]   s1_raw_l9_q;  // signed
-    wire [63:0]   product_l9;  // signed
-    wire [63:0]   nudged_l9;  // signed
-    reg  [31:0]   s2_high_l9_q;  // signed
+    reg  [63:0]   s2_product_l9_q;  // signed
+    reg           s2_saturate_l9_q;
     reg  [5:0]    s2_right_l9_q;
     reg  [31:0]   s2_raw_l9_q;  // signed
+    wire [63:0]   nudged_l9;  // signed
+    reg  [31:0]   s3_high_l9_q;  // signed
+    reg  [5:0]    s3_right_l9_q;
+    reg  [31:0]   s3_raw_l9_q;  // signed
     wire [31:0]   mask_l9;
     wire [32:0]   offset_l9;  // signed
     wire [32:0]   raised_l9;  // signed
-    reg  [31:0]   s3_out_l9_q;  // signed
+    reg  [31:0]   s4_out_l9_q;  // signed
     wire [31:0]   sum_l10;  // signed
     reg  [31:0]   s1_shifted_l10_q;  // signed
     reg  [31:0]   s1_multiplier_l10_q;  // signed
     reg  [5:0]    s1_right_l10_q;
     reg  [31:0]   s1_raw_l10_q;  // signed
-    wire [63:0]   product_l10;  // signed
-    wire [63:0]   nudged_l10;  // signed
-    reg  [31:0]   s2_high_l10_q;  // signed
+    reg  [63:0]   s2_product_l10_q;  // signed
+    reg           s2_saturate_l10_q;
     reg  [5:0]    s2_right_l10_q;
     reg  [31:0]   s2_raw_l10_q;  // signed
+    wire [63:0]   nudged_l10;  // signed
+    reg  [31:0]   s3_high_l10_q;  // signed
+    reg  [5:0]    s3_right_l10_q;
+    reg  [31:0]   s3_raw_l10_q;  // signed
     wire [31:0]   mask_l10;
     wire [32:0]   offset_l10;  // signed
     wire [32:0]   raised_l10;  // signed
-    reg  [31:0]   s3_out_l10_q;  // signed
+    reg  [31:0]   s4_out_l10_q;  // signed
     wire [31:0]   sum_l11;  // signed
     reg  [31:0]   s1_shifted_l11_q;  // signed
     reg  [31:0]   s1_multiplier_l11_q;  // signed
     reg  [5:0]    s1_right_l11_q;
     reg  [31:0]   s1_raw_l11_q;  // signed
-    wire [63:0]   product_l11;  // signed
-    wire [63:0]   nudged_l11;  // signed
-    reg  [31:0]   s2_high_l11_q;  // signed
+    reg  [63:0]   s2_product_l11_q;  // signed
+    reg           s2_saturate_l11_q;
     reg  [5:0]    s2_right_l11_q;
     reg  [31:0]   s2_raw_l11_q;  // signed
+    wire [63:0]   nudged_l11;  // signed
+    reg  [31:0]   s3_high_l11_q;  // signed
+    reg  [5:0]    s3_right_l11_q;
+    reg  [31:0]   s3_raw_l11_q;  // signed
     wire [31:0]   mask_l11;
     wire [32:0]   offset_l11;  // signed
     wire [32:0]   raised_l11;  // signed
-    reg  [31:0]   s3_out_l11_q;  // signed
+    reg  [31:0]   s4_out_l11_q;  // signed
     wire [31:0]   sum_l12;  // signed
     reg  [31:0]   s1_shifted_l12_q;  // signed
     reg  [31:0]   s1_multiplier_l12_q;  // signed
     reg  [5:0]    s1_right_l12_q;
     reg  [31:0]   s1_raw_l12_q;  // signed
-    wire [63:0]   product_l12;  // signed
-    wire [63:0]   nudged_l12;  // signed
-    reg  [31:0]   s2_high_l12_q;  // signed
+    reg  [63:0]   s2_product_l12_q;  // signed
+    reg           s2_saturate_l12_q;
     reg  [5:0]    s2_right_l12_q;
     reg  [31:0]   s2_raw_l12_q;  // signed
+    wire [63:0]   nudged_l12;  // signed
+    reg  [31:0]   s3_high_l12_q;  // signed
+    reg  [5:0]    s3_right_l12_q;
+    reg  [31:0]   s3_raw_l12_q;  // signed
     wire [31:0]   mask_l12;
     wire [32:0]   offset_l12;  // signed
     wire [32:0]   raised_l12;  // signed
-    reg  [31:0]   s3_out_l12_q;  // signed
+    reg  [31:0]   s4_out_l12_q;  // signed
     wire [31:0]   sum_l13;  // signed
     reg  [31:0]   s1_shifted_l13_q;  // signed
     reg  [31:0]   s1_multiplier_l13_q;  // signed
     reg  [5:0]    s1_right_l13_q;
     reg  [31:0]   s1_raw_l13_q;  // signed
-    wire [63:0]   product_l13;  // signed
-    wire [63:0]   nudged_l13;  // signed
-    reg  [31:0]   s2_high_l13_q;  // signed
+    reg  [63:0]   s2_product_l13_q;  // signed
+    reg           s2_saturate_l13_q;
     reg  [5:0]    s2_right_l13_q;
     reg  [31:0]   s2_raw_l13_q;  // signed
+    wire [63:0]   nudged_l13;  // signed
+    reg  [31:0]   s3_high_l13_q;  // signed
+    reg  [5:0]    s3_right_l13_q;
+    reg  [31:0]   s3_raw_l13_q;  // signed
     wire [31:0]   mask_l13;
     wire [32:0]   offset_l13;  // signed
     wire [32:0]   raised_l13;  // signed
-    reg  [31:0]   s3_out_l13_q;  // signed
+    reg  [31:0]   s4_out_l13_q;  // signed
     wire [31:0]   sum_l14;  // signed
     reg  [31:0]   s1_shifted_l14_q;  // signed
     reg  [31:0]   s1_multiplier_l14_q;  // signed
     reg  [5:0]    s1_right_l14_q;
     reg  [31:0]   s1_raw_l14_q;  // signed
-    wire [63:0]   product_l14;  // signed
-    wire [63:0]   nudged_l14;  // signed
-    reg  [31:0]   s2_high_l14_q;  // signed
+    reg  [63:0]   s2_product_l14_q;  // signed
+    reg           s2_saturate_l14_q;
     reg  [5:0]    s2_right_l14_q;
     reg  [31:0]   s2_raw_l14_q;  // signed
+    wire [63:0]   nudged_l14;  // signed
+    reg  [31:0]   s3_high_l14_q;  // signed
+    reg  [5:0]    s3_right_l14_q;
+    reg  [31:0]   s3_raw_l14_q;  // signed
     wire [31:0]   mask_l14;
     wire [32:0]   offset_l14;  // signed
     wire [32:0]   raised_l14;  // signed
-    reg  [31:0]   s3_out_l14_q;  // signed
+    reg  [31:0]   s4_out_l14_q;  // signed
     wire [31:0]   sum_l15;  // signed
     reg  [31:0]   s1_shifted_l15_q;  // signed
     reg  [31:0]   s1_multiplier_l15_q;  // signed
     reg  [5:0]    s1_right_l15_q;
     reg  [31:0]   s1_raw_l15_q;  // signed
-    wire [63:0]   product_l15;  // signed
-    wire [63:0]   nudged_l15;  // signed
-    reg  [31:0]   s2_high_l15_q;  // signed
+    reg  [63:0]   s2_product_l15_q;  // signed
+    reg           s2_saturate_l15_q;
     reg  [5:0]    s2_right_l15_q;
     reg  [31:0]   s2_raw_l15_q;  // signed
+    wire [63:0]   nudged_l15;  // signed
+    reg  [31:0]   s3_high_l15_q;  // signed
+    reg  [5:0]    s3_right_l15_q;
+    reg  [31:0]   s3_raw_l15_q;  // signed
     wire [31:0]   mask_l15;
     wire [32:0]   offset_l15;  // signed
     wire [32:0]   raised_l15;  // signed
-    reg  [31:0]   s3_out_l15_q;  // signed
-    wire [63:0]   _product_l0_0;  // helper
+    reg  [31:0]   s4_out_l15_q;  // signed
+    wire [31:0]   _offset_l0_0;  // helper
     wire [31:0]   _offset_l0_1;  // helper
     wire [31:0]   _offset_l0_2;  // helper
-    wire [31:0]   _offset_l0_3;  // helper
+    wire          _offset_l0_3;  // helper
     wire          _offset_l0_4;  // helper
-    wire          _offset_l0_5;  // helper
-    wire [31:0]   _offset_l0_6;  // helper
-    wire [63:0]   _product_l1_7;  // helper
+    wire [31:0]   _offset_l0_5;  // helper
+    wire [31:0]   _offset_l1_6;  // helper
+    wire [31:0]   _offset_l1_7;  // helper
     wire [31:0]   _offset_l1_8;  // helper
-    wire [31:0]   _offset_l1_9;  // helper
-    wire [31:0]   _offset_l1_10;  // helper
-    wire          _offset_l1_11;  // helper
-    wire          _offset_l1_12;  // helper
-    wire [31:0]   _offset_l1_13;  // helper
-    wire [63:0]   _product_l2_14;  // helper
-    wire [31:0]   _offset_l2_15;  // helper
-    wire [31:0]   _offset_l2_16;  // helper
+    wire          _offset_l1_9;  // helper
+    wire          _offset_l1_10;  // helper
+    wire [31:0]   _offset_l1_11;  // helper
+    wire [31:0]   _offset_l2_12;  // helper
+    wire [31:0]   _offset_l2_13;  // helper
+    wire [31:0]   _offset_l2_14;  // helper
+    wire          _offset_l2_15;  // helper
+    wire          _offset_l2_16;  // helper
     wire [31:0]   _offset_l2_17;  // helper
-    wire          _offset_l2_18;  // helper
-    wire          _offset_l2_19;  // helper
-    wire [31:0]   _offset_l2_20;  // helper
-    wire [63:0]   _product_l3_21;  // helper
-    wire [31:0]   _offset_l3_22;  // helper
+    wire [31:0]   _offset_l3_18;  // helper
+    wire [31:0]   _offset_l3_19;  // helper
+    wire [31:0]   _offset_l3_20;  // helper
+    wire          _offset_l3_21;  // helper
+    wire          _offset_l3_22;  // helper
     wire [31:0]   _offset_l3_23;  // helper
-    wire [31:0]   _offset_l3_24;  // helper
-    wire          _offset_l3_25;  // helper
-    wire          _offset_l3_26;  // helper
-    wire [31:0]   _offset_l3_27;  // helper
-    wire [63:0]   _product_l4_28;  // helper
+    wire [31:0]   _offset_l4_24;  // helper
+    wire [31:0]   _offset_l4_25;  // helper
+    wire [31:0]   _offset_l4_26;  // helper
+    wire          _offset_l4_27;  // helper
+    wire          _offset_l4_28;  // helper
     wire [31:0]   _offset_l4_29;  // helper
-    wire [31:0]   _offset_l4_30;  // helper
-    wire [31:0]   _offset_l4_31;  // helper
-    wire          _offset_l4_32;  // helper
-    wire          _offset_l4_33;  // helper
-    wire [31:0]   _offset_l4_34;  // helper
-    wire [63:0]   _product_l5_35;  // helper
-    wire [31:0]   _offset_l5_36;  // helper
-    wire [31:0]   _offset_l5_37;  // helper
-    wire [31:0]   _offset_l5_38;  // helper
-    wire          _offset_l5_39;  // helper
-    wire          _offset_l5_40;  // helper
-    wire [31:0]   _offset_l5_41;  // helper
-    wire [63:0]   _product_l6_42;  // helper
-    wire [31:0]   _offset_l6_43;  // helper
-    wire [31:0]   _offset_l6_44;  // helper
-    wire [31:0]   _offset_l6_45;  // helper
-    wire          _offset_l6_46;  // helper
-    wire          _offset_l6_47;  // helper
-    wire [31:0]   _offset_l6_48;  // helper
-    wire [63:0]   _product_l7_49;  // helper
-    wire [31:0]   _offset_l7_50;  // helper
-    wire [31:0]   _offset_l7_51;  // helper
-    wire [31:0]   _offset_l7_52;  // helper
-    wire          _offset_l7_53;  // helper
-    wire          _offset_l7_54;  // helper
-    wire [31:0]   _offset_l7_55;  // helper
-    wire [63:0]   _product_l8_56;  // helper
-    wire [31:0]   _offset_l8_57;  // helper
-    wire [31:0]   _offset_l8_58;  // helper
-    wire [31:0]   _offset_l8_59;  // helper
-    wire          _offset_l8_60;  // helper
-    wire          _offset_l8_61;  // helper
-    wire [31:0]   _offset_l8_62;  // helper
-    wire [63:0]   _product_l9_63;  // helper
-    wire [31:0]   _offset_l9_64;  // helper
-    wire [31:0]   _offset_l9_65;  // helper
-    wire [31:0]   _offset_l9_66;  // helper
-    wire          _offset_l9_67;  // helper
-    wire          _offset_l9_68;  // helper
-    wire [31:0]   _offset_l9_69;  // helper
-    wire [63:0]   _product_l10_70;  // helper
-    wire [31:0]   _offset_l10_71;  // helper
-    wire [31:0]   _offset_l10_72;  // helper
-    wire [31:0]   _offset_l10_73;  // helper
-    wire          _offset_l10_74;  // helper
-    wire          _offset_l10_75;  // helper
-    wire [31:0]   _offset_l10_76;  // helper
-    wire [63:0]   _product_l11_77;  // helper
-    wire [31:0]   _offset_l11_78;  // helper
-    wire [31:0]   _offset_l11_79;  // helper
-    wire [31:0]   _offset_l11_80;  // helper
-    wire          _offset_l11_81;  // helper
-    wire          _offset_l11_82;  // helper
-    wire [31:0]   _offset_l11_83;  // helper
-    wire [63:0]   _product_l12_84;  // helper
-    wire [31:0]   _offset_l12_85;  // helper
-    wire [31:0]   _offset_l12_86;  // helper
-    wire [31:0]   _offset_l12_87;  // helper
-    wire          _offset_l12_88;  // helper
-    wire          _offset_l12_89;  // helper
-    wire [31:0]   _offset_l12_90;  // helper
-    wire [63:0]   _product_l13_91;  // helper
-    wire [31:0]   _offset_l13_92;  // helper
-    wire [31:0]   _offset_l13_93;  // helper
-    wire [31:0]   _offset_l13_94;  // helper
-    wire          _offset_l13_95;  // helper
-    wire          _offset_l13_96;  // helper
-    wire [31:0]   _offset_l13_97;  // helper
-    wire [63:0]   _product_l14_98;  // helper
-    wire [31:0]   _offset_l14_99;  // helper
-    wire [31:0]   _offset_l14_100;  // helper
-    wire [31:0]   _offset_l14_101;  // helper
-    wire          _offset_l14_102;  // helper
-    wire          _offset_l14_103;  // helper
-    wire [31:0]   _offset_l14_104;  // helper
-    wire [63:0]   _product_l15_105;  // helper
-    wire [31:0]   _offset_l15_106;  // helper
-    wire [31:0]   _offset_l15_107;  // helper
-    wire [31:0]   _offset_l15_108;  // helper
-    wire          _offset_l15_109;  // helper
-    wire          _offset_l15_110;  // helper
-    wire [31:0]   _offset_l15_111;  // helper
-    wire [63:0]   _s2_high_l0_q_112;  // helper
-    wire [63:0]   _s2_high_l1_q_114;  // helper
-    wire [63:0]   _s2_high_l2_q_116;  // helper
-    wire [63:0]   _s2_high_l3_q_118;  // helper
-    wire [63:0]   _s2_high_l4_q_120;  // helper
-    wire [63:0]   _s2_high_l5_q_122;  // helper
-    wire [63:0]   _s2_high_l6_q_124;  // helper
-    wire [63:0]   _s2_high_l7_q_126;  // helper
-    wire [63:0]   _s2_high_l8_q_128;  // helper
-    wire [63:0]   _s2_high_l9_q_130;  // helper
-    wire [63:0]   _s2_high_l10_q_132;  // helper
-    wire [63:0]   _s2_high_l11_q_134;  // helper
-    wire [63:0]   _s2_high_l12_q_136;  // helper
-    wire [63:0]   _s2_high_l13_q_138;  // helper
-    wire [63:0]   _s2_high_l14_q_140;  // helper
-    wire [63:0]   _s2_high_l15_q_142;  // helper
+    wire [31:0]   _offset_l5_30;  // helper
+    wire [31:0]   _offset_l5_31;  // helper
+    wire [31:0]   _offset_l5_32;  // helper
+    wire          _offset_l5_33;  // helper
+    wire          _offset_l5_34;  // helper
+    wire [31:0]   _offset_l5_35;  // helper
+    wire [31:0]   _offset_l6_36;  // helper
+    wire [31:0]   _offset_l6_37;  // helper
+    wire [31:0]   _offset_l6_38;  // helper
+    wire          _offset_l6_39;  // helper
+    wire          _offset_l6_40;  // helper
+    wire [31:0]   _offset_l6_41;  // helper
+    wire [31:0]   _offset_l7_42;  // helper
+    wire [31:0]   _offset_l7_43;  // helper
+    wire [31:0]   _offset_l7_44;  // helper
+    wire          _offset_l7_45;  // helper
+    wire          _offset_l7_46;  // helper
+    wire [31:0]   _offset_l7_47;  // helper
+    wire [31:0]   _offset_l8_48;  // helper
+    wire [31:0]   _offset_l8_49;  // helper
+    wire [31:0]   _offset_l8_50;  // helper
+    wire          _offset_l8_51;  // helper
+    wire          _offset_l8_52;  // helper
+    wire [31:0]   _offset_l8_53;  // helper
+    wire [31:0]   _offset_l9_54;  // helper
+    wire [31:0]   _offset_l9_55;  // helper
+    wire [31:0]   _offset_l9_56;  // helper
+    wire          _offset_l9_57;  // helper
+    wire          _offset_l9_58;  // helper
+    wire [31:0]   _offset_l9_59;  // helper
+    wire [31:0]   _offset_l10_60;  // helper
+    wire [31:0]   _offset_l10_61;  // helper
+    wire [31:0]   _offset_l10_62;  // helper
+    wire          _offset_l10_63;  // helper
+    wire          _offset_l10_64;  // helper
+    wire [31:0]   _offset_l10_65;  // helper
+    wire [31:0]   _offset_l11_66;  // helper
+    wire [31:0]   _offset_l11_67;  // helper
+    wire [31:0]   _offset_l11_68;  // helper
+    wire          _offset_l11_69;  // helper
+    wire          _offset_l11_70;  // helper
+    wire [31:0]   _offset_l11_71;  // helper
+    wire [31:0]   _offset_l12_72;  // helper
+    wire [31:0]   _offset_l12_73;  // helper
+    wire [31:0]   _offset_l12_74;  // helper
+    wire          _offset_l12_75;  // helper
+    wire          _offset_l12_76;  // helper
+    wire [31:0]   _offset_l12_77;  // helper
+    wire [31:0]   _offset_l13_78;  // helper
+    wire [31:0]   _offset_l13_79;  // helper
+    wire [31:0]   _offset_l13_80;  // helper
+    wire          _offset_l13_81;  // helper
+    wire          _offset_l13_82;  // helper
+    wire [31:0]   _offset_l13_83;  // helper
+    wire [31:0]   _offset_l14_84;  // helper
+    wire [31:0]   _offset_l14_85;  // helper
+    wire [31:0]   _offset_l14_86;  // helper
+    wire          _offset_l14_87;  // helper
+    wire          _offset_l14_88;  // helper
+    wire [31:0]   _offset_l14_89;  // helper
+    wire [31:0]   _offset_l15_90;  // helper
+    wire [31:0]   _offset_l15_91;  // helper
+    wire [31:0]   _offset_l15_92;  // helper
+    wire          _offset_l15_93;  // helper
+    wire          _offset_l15_94;  // helper
+    wire [31:0]   _offset_l15_95;  // helper
+    wire [63:0]   _s2_product_l0_q_96;  // helper
+    wire [63:0]   _s3_high_l0_q_97;  // helper
+    wire [63:0]   _s2_product_l1_q_99;  // helper
+    wire [63:0]   _s3_high_l1_q_100;  // helper
+    wire [63:0]   _s2_product_l2_q_102;  // helper
+    wire [63:0]   _s3_high_l2_q_103;  // helper
+    wire [63:0]   _s2_product_l3_q_105;  // helper
+    wire [63:0]   _s3_high_l3_q_106;  // helper
+    wire [63:0]   _s2_product_l4_q_108;  // helper
+    wire [63:0]   _s3_high_l4_q_109;  // helper
+    wire [63:0]   _s2_product_l5_q_111;  // helper
+    wire [63:0]   _s3_high_l5_q_112;  // helper
+    wire [63:0]   _s2_product_l6_q_114;  // helper
+    wire [63:0]   _s3_high_l6_q_115;  // helper
+    wire [63:0]   _s2_product_l7_q_117;  // helper
+    wire [63:0]   _s3_high_l7_q_118;  // helper
+    wire [63:0]   _s2_product_l8_q_120;  // helper
+    wire [63:0]   _s3_high_l8_q_121;  // helper
+    wire [63:0]   _s2_product_l9_q_123;  // helper
+    wire [63:0]   _s3_high_l9_q_124;  // helper
+    wire [63:0]   _s2_product_l10_q_126;  // helper
+    wire [63:0]   _s3_high_l10_q_127;  // helper
+    wire [63:0]   _s2_product_l11_q_129;  // helper
+    wire [63:0]   _s3_high_l11_q_130;  // helper
+    wire [63:0]   _s2_product_l12_q_132;  // helper
+    wire [63:0]   _s3_high_l12_q_133;  // helper
+    wire [63:0]   _s2_product_l13_q_135;  // helper
+    wire [63:0]   _s3_high_l13_q_136;  // helper
+    wire [63:0]   _s2_product_l14_q_138;  // helper
+    wire [63:0]   _s3_high_l14_q_139;  // helper
+    wire [63:0]   _s2_product_l15_q_141;  // helper
+    wire [63:0]   _s3_high_l15_q_142;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0]   _s2_high_l0_q_113;
-    wire [64:0]   _s2_high_l1_q_115;
-    wire [64:0]   _s2_high_l2_q_117;
-    wire [64:0]   _s2_high_l3_q_119;
-    wire [64:0]   _s2_high_l4_q_121;
-    wire [64:0]   _s2_high_l5_q_123;
-    wire [64:0]   _s2_high_l6_q_125;
-    wire [64:0]   _s2_high_l7_q_127;
-    wire [64:0]   _s2_high_l8_q_129;
-    wire [64:0]   _s2_high_l9_q_131;
-    wire [64:0]   _s2_high_l10_q_133;
-    wire [64:0]   _s2_high_l11_q_135;
-    wire [64:0]   _s2_high_l12_q_137;
-    wire [64:0]   _s2_high_l13_q_139;
-    wire [64:0]   _s2_high_l14_q_141;
-    wire [64:0]   _s2_high_l15_q_143;
+    wire [64:0]   _s3_high_l0_q_98;
+    wire [64:0]   _s3_high_l1_q_101;
+    wire [64:0]   _s3_high_l2_q_104;
+    wire [64:0]   _s3_high_l3_q_107;
+    wire [64:0]   _s3_high_l4_q_110;
+    wire [64:0]   _s3_high_l5_q_113;
+    wire [64:0]   _s3_high_l6_q_116;
+    wire [64:0]   _s3_high_l7_q_119;
+    wire [64:0]   _s3_high_l8_q_122;
+    wire [64:0]   _s3_high_l9_q_125;
+    wire [64:0]   _s3_high_l10_q_128;
+    wire [64:0]   _s3_high_l11_q_131;
+    wire [64:0]   _s3_high_l12_q_134;
+    wire [64:0]   _s3_high_l13_q_137;
+    wire [64:0]   _s3_high_l14_q_140;
+    wire [64:0]   _s3_high_l15_q_143;
     /* verilator lint_on UNUSEDSIGNAL */
 
-    assign _product_l0_0 = $signed(s1_shifted_l0_q) * $signed(s1_multiplier_l0_q);
-    assign _offset_l0_1 = $signed(s2_high_l0_q) >>> s2_right_l0_q;
-    assign _offset_l0_2 = s2_high_l0_q & mask_l0;
-    assign _offset_l0_3 = mask_l0 >> 1'd1;
-    assign _offset_l0_4 = s2_high_l0_q[31];
-    assign _offset_l0_5 = {{1{1'b0}}, _offset_l0_2} > ({{1{1'b0}}, _offset_l0_3} + {{32{1'b0}}, _offset_l0_4});
-    assign _offset_l0_6 = (_offset_l0_1) + {{31{1'b0}}, _offset_l0_5};
-    assign _product_l1_7 = $signed(s1_shifted_l1_q) * $signed(s1_multiplier_l1_q);
-    assign _offset_l1_8 = $signed(s2_high_l1_q) >>> s2_right_l1_q;
-    assign _offset_l1_9 = s2_high_l1_q & mask_l1;
-    assign _offset_l1_10 = mask_l1 >> 1'd1;
-    assign _offset_l1_11 = s2_high_l1_q[31];
-    assign _offset_l1_12 = {{1{1'b0}}, _offset_l1_9} > ({{1{1'b0}}, _offset_l1_10} + {{32{1'b0}}, _offset_l1_11});
-    assign _offset_l1_13 = (_offset_l1_8) + {{31{1'b0}}, _offset_l1_12};
-    assign _product_l2_14 = $signed(s1_shifted_l2_q) * $signed(s1_multiplier_l2_q);
-    assign _offset_l2_15 = $signed(s2_high_l2_q) >>> s2_right_l2_q;
-    assign _offset_l2_16 = s2_high_l2_q & mask_l2;
-    assign _offset_l2_17 = mask_l2 >> 1'd1;
-    assign _offset_l2_18 = s2_high_l2_q[31];
-    assign _offset_l2_19 = {{1{1'b0}}, _offset_l2_16} > ({{1{1'b0}}, _offset_l2_17} + {{32{1'b0}}, _offset_l2_18});
-    assign _offset_l2_20 = (_offset_l2_15) + {{31{1'b0}}, _offset_l2_19};
-    assign _product_l3_21 = $signed(s1_shifted_l3_q) * $signed(s1_multiplier_l3_q);
-    assign _offset_l3_22 = $signed(s2_high_l3_q) >>> s2_right_l3_q;
-    assign _offset_l3_23 = s2_high_l3_q & mask_l3;
-    assign _offset_l3_24 = mask_l3 >> 1'd1;
-    assign _offset_l3_25 = s2_high_l3_q[31];
-    assign _offset_l3_26 = {{1{1'b0}}, _offset_l3_23} > ({{1{1'b0}}, _offset_l3_24} + {{32{1'b0}}, _offset_l3_25});
-    assign _offset_l3_27 = (_offset_l3_22) + {{31{1'b0}}, _offset_l3_26};
-    assign _product_l4_28 = $signed(s1_shifted_l4_q) * $signed(s1_multiplier_l4_q);
-    assign _offset_l4_29 = $signed(s2_high_l4_q) >>> s2_right_l4_q;
-    assign _offset_l4_30 = s2_high_l4_q & mask_l4;
-    assign _offset_l4_31 = mask_l4 >> 1'd1;
-    assign _offset_l4_32 = s2_high_l4_q[31];
-    assign _offset_l4_33 = {{1{1'b0}}, _offset_l4_30} > ({{1{1'b0}}, _offset_l4_31} + {{32{1'b0}}, _offset_l4_32});
-    assign _offset_l4_34 = (_offset_l4_29) + {{31{1'b0}}, _offset_l4_33};
-    assign _product_l5_35 = $signed(s1_shifted_l5_q) * $signed(s1_multiplier_l5_q);
-    assign _offset_l5_36 = $signed(s2_high_l5_q) >>> s2_right_l5_q;
-    assign _offset_l5_37 = s2_high_l5_q & mask_l5;
-    assign _offset_l5_38 = mask_l5 >> 1'd1;
-    assign _offset_l5_39 = s2_high_l5_q[31];
-    assign _offset_l5_40 = {{1{1'b0}}, _offset_l5_37} > ({{1{1'b0}}, _offset_l5_38} + {{32{1'b0}}, _offset_l5_39});
-    assign _offset_l5_41 = (_offset_l5_36) + {{31{1'b0}}, _offset_l5_40};
-    assign _product_l6_42 = $signed(s1_shifted_l6_q) * $signed(s1_multiplier_l6_q);
-    assign _offset_l6_43 = $signed(s2_high_l6_q) >>> s2_right_l6_q;
-    assign _offset_l6_44 = s2_high_l6_q & mask_l6;
-    assign _offset_l6_45 = mask_l6 >> 1'd1;
-    assign _offset_l6_46 = s2_high_l6_q[31];
-    assign _offset_l6_47 = {{1{1'b0}}, _offset_l6_44} > ({{1{1'b0}}, _offset_l6_45} + {{32{1'b0}}, _offset_l6_46});
-    assign _offset_l6_48 = (_offset_l6_43) + {{31{1'b0}}, _offset_l6_47};
-    assign _product_l7_49 = $signed(s1_shifted_l7_q) * $signed(s1_multiplier_l7_q);
-    assign _offset_l7_50 = $signed(s2_high_l7_q) >>> s2_right_l7_q;
-    assign _offset_l7_51 = s2_high_l7_q & mask_l7;
-    assign _offset_l7_52 = mask_l7 >> 1'd1;
-    assign _offset_l7_53 = s2_high_l7_q[31];
-    assign _offset_l7_54 = {{1{1'b0}}, _offset_l7_51} > ({{1{1'b0}}, _offset_l7_52} + {{32{1'b0}}, _offset_l7_53});
-    assign _offset_l7_55 = (_offset_l7_50) + {{31{1'b0}}, _offset_l7_54};
-    assign _product_l8_56 = $signed(s1_shifted_l8_q) * $signed(s1_multiplier_l8_q);
-    assign _offset_l8_57 = $signed(s2_high_l8_q) >>> s2_right_l8_q;
-    assign _offset_l8_58 = s2_high_l8_q & mask_l8;
-    assign _offset_l8_59 = mask_l8 >> 1'd1;
-    assign _offset_l8_60 = s2_high_l8_q[31];
-    assign _offset_l8_61 = {{1{1'b0}}, _offset_l8_58} > ({{1{1'b0}}, _offset_l8_59} + {{32{1'b0}}, _offset_l8_60});
-    assign _offset_l8_62 = (_offset_l8_57) + {{31{1'b0}}, _offset_l8_61};
-    assign _product_l9_63 = $signed(s1_shifted_l9_q) * $signed(s1_multiplier_l9_q);
-    assign _offset_l9_64 = $signed(s2_high_l9_q) >>> s2_right_l9_q;
-    assign _offset_l9_65 = s2_high_l9_q & mask_l9;
-    assign _offset_l9_66 = mask_l9 >> 1'd1;
-    assign _offset_l9_67 = s2_high_l9_q[31];
-    assign _offset_l9_68 = {{1{1'b0}}, _offset_l9_65} > ({{1{1'b0}}, _offset_l9_66} + {{32{1'b0}}, _offset_l9_67});
-    assign _offset_l9_69 = (_offset_l9_64) + {{31{1'b0}}, _offset_l9_68};
-    assign _product_l10_70 = $signed(s1_shifted_l10_q) * $signed(s1_multiplier_l10_q);
-    assign _offset_l10_71 = $signed(s2_high_l10_q) >>> s2_right_l10_q;
-    assign _offset_l10_72 = s2_high_l10_q & mask_l10;
-    assign _offset_l10_73 = mask_l10 >> 1'd1;
-    assign _offset_l10_74 = s2_high_l10_q[31];
-    assign _offset_l10_75 = {{1{1'b0}}, _offset_l10_72} > ({{1{1'b0}}, _offset_l10_73} + {{32{1'b0}}, _offset_l10_74});
-    assign _offset_l10_76 = (_offset_l10_71) + {{31{1'b0}}, _offset_l10_75};
-    assign _product_l11_77 = $signed(s1_shifted_l11_q) * $signed(s1_multiplier_l11_q);
-    assign _offset_l11_78 = $signed(s2_high_l11_q) >>> s2_right_l11_q;
-    assign _offset_l11_79 = s2_high_l11_q & mask_l11;
-    assign _offset_l11_80 = mask_l11 >> 1'd1;
-    assign _offset_l11_81 = s2_high_l11_q[31];
-    assign _offset_l11_82 = {{1{1'b0}}, _offset_l11_79} > ({{1{1'b0}}, _offset_l11_80} + {{32{1'b0}}, _offset_l11_81});
-    assign _offset_l11_83 = (_offset_l11_78) + {{31{1'b0}}, _offset_l11_82};
-    assign _product_l12_84 = $signed(s1_shifted_l12_q) * $signed(s1_multiplier_l12_q);
-    assign _offset_l12_85 = $signed(s2_high_l12_q) >>> s2_right_l12_q;
-    assign _offset_l12_86 = s2_high_l12_q & mask_l12;
-    assign _offset_l12_87 = mask_l12 >> 1'd1;
-    assign _offset_l12_88 = s2_high_l12_q[31];
-    assign _offset_l12_89 = {{1{1'b0}}, _offset_l12_86} > ({{1{1'b0}}, _offset_l12_87} + {{32{1'b0}}, _offset_l12_88});
-    assign _offset_l12_90 = (_offset_l12_85) + {{31{1'b0}}, _offset_l12_89};
-    assign _product_l13_91 = $signed(s1_shifted_l13_q) * $signed(s1_multiplier_l13_q);
-    assign _offset_l13_92 = $signed(s2_high_l13_q) >>> s2_right_l13_q;
-    assign _offset_l13_93 = s2_high_l13_q & mask_l13;
-    assign _offset_l13_94 = mask_l13 >> 1'd1;
-    assign _offset_l13_95 = s2_high_l13_q[31];
-    assign _offset_l13_96 = {{1{1'b0}}, _offset_l13_93} > ({{1{1'b0}}, _offset_l13_94} + {{32{1'b0}}, _offset_l13_95});
-    assign _offset_l13_97 = (_offset_l13_92) + {{31{1'b0}}, _offset_l13_96};
-    assign _product_l14_98 = $signed(s1_shifted_l14_q) * $signed(s1_multiplier_l14_q);
-    assign _offset_l14_99 = $signed(s2_high_l14_q) >>> s2_right_l14_q;
-    assign _offset_l14_100 = s2_high_l14_q & mask_l14;
-    assign _offset_l14_101 = mask_l14 >> 1'd1;
-    assign _offset_l14_102 = s2_high_l14_q[31];
-    assign _offset_l14_103 = {{1{1'b0}}, _offset_l14_100} > ({{1{1'b0}}, _offset_l14_101} + {{32{1'b0}}, _offset_l14_102});
-    assign _offset_l14_104 = (_offset_l14_99) + {{31{1'b0}}, _offset_l14_103};
-    assign _product_l15_105 = $signed(s1_shifted_l15_q) * $signed(s1_multiplier_l15_q);
-    assign _offset_l15_106 = $signed(s2_high_l15_q) >>> s2_right_l15_q;
-    assign _offset_l15_107 = s2_high_l15_q & mask_l15;
-    assign _offset_l15_108 = mask_l15 >> 1'd1;
-    assign _offset_l15_109 = s2_high_l15_q[31];
-    assign _offset_l15_110 = {{1{1'b0}}, _offset_l15_107} > ({{1{1'b0}}, _offset_l15_108} + {{32{1'b0}}, _offset_l15_109});
-    assign _offset_l15_111 = (_offset_l15_106) + {{31{1'b0}}, _offset_l15_110};
-    assign _s2_high_l0_q_112 = nudged_l0[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l0_q_113 = {{1{nudged_l0[63]}}, nudged_l0} + {{1{_s2_high_l0_q_112[63]}}, _s2_high_l0_q_112};
-    assign _s2_high_l1_q_114 = nudged_l1[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l1_q_115 = {{1{nudged_l1[63]}}, nudged_l1} + {{1{_s2_high_l1_q_114[63]}}, _s2_high_l1_q_114};
-    assign _s2_high_l2_q_116 = nudged_l2[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l2_q_117 = {{1{nudged_l2[63]}}, nudged_l2} + {{1{_s2_high_l2_q_116[63]}}, _s2_high_l2_q_116};
-    assign _s2_high_l3_q_118 = nudged_l3[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l3_q_119 = {{1{nudged_l3[63]}}, nudged_l3} + {{1{_s2_high_l3_q_118[63]}}, _s2_high_l3_q_118};
-    assign _s2_high_l4_q_120 = nudged_l4[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l4_q_121 = {{1{nudged_l4[63]}}, nudged_l4} + {{1{_s2_high_l4_q_120[63]}}, _s2_high_l4_q_120};
-    assign _s2_high_l5_q_122 = nudged_l5[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l5_q_123 = {{1{nudged_l5[63]}}, nudged_l5} + {{1{_s2_high_l5_q_122[63]}}, _s2_high_l5_q_122};
-    assign _s2_high_l6_q_124 = nudged_l6[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l6_q_125 = {{1{nudged_l6[63]}}, nudged_l6} + {{1{_s2_high_l6_q_124[63]}}, _s2_high_l6_q_124};
-    assign _s2_high_l7_q_126 = nudged_l7[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l7_q_127 = {{1{nudged_l7[63]}}, nudged_l7} + {{1{_s2_high_l7_q_126[63]}}, _s2_high_l7_q_126};
-    assign _s2_high_l8_q_128 = nudged_l8[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l8_q_129 = {{1{nudged_l8[63]}}, nudged_l8} + {{1{_s2_high_l8_q_128[63]}}, _s2_high_l8_q_128};
-    assign _s2_high_l9_q_130 = nudged_l9[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l9_q_131 = {{1{nudged_l9[63]}}, nudged_l9} + {{1{_s2_high_l9_q_130[63]}}, _s2_high_l9_q_130};
-    assign _s2_high_l10_q_132 = nudged_l10[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l10_q_133 = {{1{nudged_l10[63]}}, nudged_l10} + {{1{_s2_high_l10_q_132[63]}}, _s2_high_l10_q_132};
-    assign _s2_high_l11_q_134 = nudged_l11[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l11_q_135 = {{1{nudged_l11[63]}}, nudged_l11} + {{1{_s2_high_l11_q_134[63]}}, _s2_high_l11_q_134};
-    assign _s2_high_l12_q_136 = nudged_l12[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l12_q_137 = {{1{nudged_l12[63]}}, nudged_l12} + {{1{_s2_high_l12_q_136[63]}}, _s2_high_l12_q_136};
-    assign _s2_high_l13_q_138 = nudged_l13[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l13_q_139 = {{1{nudged_l13[63]}}, nudged_l13} + {{1{_s2_high_l13_q_138[63]}}, _s2_high_l13_q_138};
-    assign _s2_high_l14_q_140 = nudged_l14[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l14_q_141 = {{1{nudged_l14[63]}}, nudged_l14} + {{1{_s2_high_l14_q_140[63]}}, _s2_high_l14_q_140};
-    assign _s2_high_l15_q_142 = nudged_l15[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l15_q_143 = {{1{nudged_l15[63]}}, nudged_l15} + {{1{_s2_high_l15_q_142[63]}}, _s2_high_l15_q_142};
+    assign _offset_l0_0 = $signed(s3_high_l0_q) >>> s3_right_l0_q;
+    assign _offset_l0_1 = s3_high_l0_q & mask_l0;
+    assign _offset_l0_2 = mask_l0 >> 1'd1;
+    assign _offset_l0_3 = s3_high_l0_q[31];
+    assign _offset_l0_4 = {{1{1'b0}}, _offset_l0_1} > ({{1{1'b0}}, _offset_l0_2} + {{32{1'b0}}, _offset_l0_3});
+    assign _offset_l0_5 = (_offset_l0_0) + {{31{1'b0}}, _offset_l0_4};
+    assign _offset_l1_6 = $signed(s3_high_l1_q) >>> s3_right_l1_q;
+    assign _offset_l1_7 = s3_high_l1_q & mask_l1;
+    assign _offset_l1_8 = mask_l1 >> 1'd1;
+    assign _offset_l1_9 = s3_high_l1_q[31];
+    assign _offset_l1_10 = {{1{1'b0}}, _offset_l1_7} > ({{1{1'b0}}, _offset_l1_8} + {{32{1'b0}}, _offset_l1_9});
+    assign _offset_l1_11 = (_offset_l1_6) + {{31{1'b0}}, _offset_l1_10};
+    assign _offset_l2_12 = $signed(s3_high_l2_q) >>> s3_right_l2_q;
+    assign _offset_l2_13 = s3_high_l2_q & mask_l2;
+    assign _offset_l2_14 = mask_l2 >> 1'd1;
+    assign _offset_l2_15 = s3_high_l2_q[31];
+    assign _offset_l2_16 = {{1{1'b0}}, _offset_l2_13} > ({{1{1'b0}}, _offset_l2_14} + {{32{1'b0}}, _offset_l2_15});
+    assign _offset_l2_17 = (_offset_l2_12) + {{31{1'b0}}, _offset_l2_16};
+    assign _offset_l3_18 = $signed(s3_high_l3_q) >>> s3_right_l3_q;
+    assign _offset_l3_19 = s3_high_l3_q & mask_l3;
+    assign _offset_l3_20 = mask_l3 >> 1'd1;
+    assign _offset_l3_21 = s3_high_l3_q[31];
+    assign _offset_l3_22 = {{1{1'b0}}, _offset_l3_19} > ({{1{1'b0}}, _offset_l3_20} + {{32{1'b0}}, _offset_l3_21});
+    assign _offset_l3_23 = (_offset_l3_18) + {{31{1'b0}}, _offset_l3_22};
+    assign _offset_l4_24 = $signed(s3_high_l4_q) >>> s3_right_l4_q;
+    assign _offset_l4_25 = s3_high_l4_q & mask_l4;
+    assign _offset_l4_26 = mask_l4 >> 1'd1;
+    assign _offset_l4_27 = s3_high_l4_q[31];
+    assign _offset_l4_28 = {{1{1'b0}}, _offset_l4_25} > ({{1{1'b0}}, _offset_l4_26} + {{32{1'b0}}, _offset_l4_27});
+    assign _offset_l4_29 = (_offset_l4_24) + {{31{1'b0}}, _offset_l4_28};
+    assign _offset_l5_30 = $signed(s3_high_l5_q) >>> s3_right_l5_q;
+    assign _offset_l5_31 = s3_high_l5_q & mask_l5;
+    assign _offset_l5_32 = mask_l5 >> 1'd1;
+    assign _offset_l5_33 = s3_high_l5_q[31];
+    assign _offset_l5_34 = {{1{1'b0}}, _offset_l5_31} > ({{1{1'b0}}, _offset_l5_32} + {{32{1'b0}}, _offset_l5_33});
+    assign _offset_l5_35 = (_offset_l5_30) + {{31{1'b0}}, _offset_l5_34};
+    assign _offset_l6_36 = $signed(s3_high_l6_q) >>> s3_right_l6_q;
+    assign _offset_l6_37 = s3_high_l6_q & mask_l6;
+    assign _offset_l6_38 = mask_l6 >> 1'd1;
+    assign _offset_l6_39 = s3_high_l6_q[31];
+    assign _offset_l6_40 = {{1{1'b0}}, _offset_l6_37} > ({{1{1'b0}}, _offset_l6_38} + {{32{1'b0}}, _offset_l6_39});
+    assign _offset_l6_41 = (_offset_l6_36) + {{31{1'b0}}, _offset_l6_40};
+    assign _offset_l7_42 = $signed(s3_high_l7_q) >>> s3_right_l7_q;
+    assign _offset_l7_43 = s3_high_l7_q & mask_l7;
+    assign _offset_l7_44 = mask_l7 >> 1'd1;
+    assign _offset_l7_45 = s3_high_l7_q[31];
+    assign _offset_l7_46 = {{1{1'b0}}, _offset_l7_43} > ({{1{1'b0}}, _offset_l7_44} + {{32{1'b0}}, _offset_l7_45});
+    assign _offset_l7_47 = (_offset_l7_42) + {{31{1'b0}}, _offset_l7_46};
+    assign _offset_l8_48 = $signed(s3_high_l8_q) >>> s3_right_l8_q;
+    assign _offset_l8_49 = s3_high_l8_q & mask_l8;
+    assign _offset_l8_50 = mask_l8 >> 1'd1;
+    assign _offset_l8_51 = s3_high_l8_q[31];
+    assign _offset_l8_52 = {{1{1'b0}}, _offset_l8_49} > ({{1{1'b0}}, _offset_l8_50} + {{32{1'b0}}, _offset_l8_51});
+    assign _offset_l8_53 = (_offset_l8_48) + {{31{1'b0}}, _offset_l8_52};
+    assign _offset_l9_54 = $signed(s3_high_l9_q) >>> s3_right_l9_q;
+    assign _offset_l9_55 = s3_high_l9_q & mask_l9;
+    assign _offset_l9_56 = mask_l9 >> 1'd1;
+    assign _offset_l9_57 = s3_high_l9_q[31];
+    assign _offset_l9_58 = {{1{1'b0}}, _offset_l9_55} > ({{1{1'b0}}, _offset_l9_56} + {{32{1'b0}}, _offset_l9_57});
+    assign _offset_l9_59 = (_offset_l9_54) + {{31{1'b0}}, _offset_l9_58};
+    assign _offset_l10_60 = $signed(s3_high_l10_q) >>> s3_right_l10_q;
+    assign _offset_l10_61 = s3_high_l10_q & mask_l10;
+    assign _offset_l10_62 = mask_l10 >> 1'd1;
+    assign _offset_l10_63 = s3_high_l10_q[31];
+    assign _offset_l10_64 = {{1{1'b0}}, _offset_l10_61} > ({{1{1'b0}}, _offset_l10_62} + {{32{1'b0}}, _offset_l10_63});
+    assign _offset_l10_65 = (_offset_l10_60) + {{31{1'b0}}, _offset_l10_64};
+    assign _offset_l11_66 = $signed(s3_high_l11_q) >>> s3_right_l11_q;
+    assign _offset_l11_67 = s3_high_l11_q & mask_l11;
+    assign _offset_l11_68 = mask_l11 >> 1'd1;
+    assign _offset_l11_69 = s3_high_l11_q[31];
+    assign _offset_l11_70 = {{1{1'b0}}, _offset_l11_67} > ({{1{1'b0}}, _offset_l11_68} + {{32{1'b0}}, _offset_l11_69});
+    assign _offset_l11_71 = (_offset_l11_66) + {{31{1'b0}}, _offset_l11_70};
+    assign _offset_l12_72 = $signed(s3_high_l12_q) >>> s3_right_l12_q;
+    assign _offset_l12_73 = s3_high_l12_q & mask_l12;
+    assign _offset_l12_74 = mask_l12 >> 1'd1;
+    assign _offset_l12_75 = s3_high_l12_q[31];
+    assign _offset_l12_76 = {{1{1'b0}}, _offset_l12_73} > ({{1{1'b0}}, _offset_l12_74} + {{32{1'b0}}, _offset_l12_75});
+    assign _offset_l12_77 = (_offset_l12_72) + {{31{1'b0}}, _offset_l12_76};
+    assign _offset_l13_78 = $signed(s3_high_l13_q) >>> s3_right_l13_q;
+    assign _offset_l13_79 = s3_high_l13_q & mask_l13;
+    assign _offset_l13_80 = mask_l13 >> 1'd1;
+    assign _offset_l13_81 = s3_high_l13_q[31];
+    assign _offset_l13_82 = {{1{1'b0}}, _offset_l13_79} > ({{1{1'b0}}, _offset_l13_80} + {{32{1'b0}}, _offset_l13_81});
+    assign _offset_l13_83 = (_offset_l13_78) + {{31{1'b0}}, _offset_l13_82};
+    assign _offset_l14_84 = $signed(s3_high_l14_q) >>> s3_right_l14_q;
+    assign _offset_l14_85 = s3_high_l14_q & mask_l14;
+    assign _offset_l14_86 = mask_l14 >> 1'd1;
+    assign _offset_l14_87 = s3_high_l14_q[31];
+    assign _offset_l14_88 = {{1{1'b0}}, _offset_l14_85} > ({{1{1'b0}}, _offset_l14_86} + {{32{1'b0}}, _offset_l14_87});
+    assign _offset_l14_89 = (_offset_l14_84) + {{31{1'b0}}, _offset_l14_88};
+    assign _offset_l15_90 = $signed(s3_high_l15_q) >>> s3_right_l15_q;
+    assign _offset_l15_91 = s3_high_l15_q & mask_l15;
+    assign _offset_l15_92 = mask_l15 >> 1'd1;
+    assign _offset_l15_93 = s3_high_l15_q[31];
+    assign _offset_l15_94 = {{1{1'b0}}, _offset_l15_91} > ({{1{1'b0}}, _offset_l15_92} + {{32{1'b0}}, _offset_l15_93});
+    assign _offset_l15_95 = (_offset_l15_90) + {{31{1'b0}}, _offset_l15_94};
+    assign _s2_product_l0_q_96 = $signed(s1_shifted_l0_q) * $signed(s1_multiplier_l0_q);
+    assign _s3_high_l0_q_97 = nudged_l0[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l0_q_98 = {{1{nudged_l0[63]}}, nudged_l0} + {{1{_s3_high_l0_q_97[63]}}, _s3_high_l0_q_97};
+    assign _s2_product_l1_q_99 = $signed(s1_shifted_l1_q) * $signed(s1_multiplier_l1_q);
+    assign _s3_high_l1_q_100 = nudged_l1[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l1_q_101 = {{1{nudged_l1[63]}}, nudged_l1} + {{1{_s3_high_l1_q_100[63]}}, _s3_high_l1_q_100};
+    assign _s2_product_l2_q_102 = $signed(s1_shifted_l2_q) * $signed(s1_multiplier_l2_q);
+    assign _s3_high_l2_q_103 = nudged_l2[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l2_q_104 = {{1{nudged_l2[63]}}, nudged_l2} + {{1{_s3_high_l2_q_103[63]}}, _s3_high_l2_q_103};
+    assign _s2_product_l3_q_105 = $signed(s1_shifted_l3_q) * $signed(s1_multiplier_l3_q);
+    assign _s3_high_l3_q_106 = nudged_l3[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l3_q_107 = {{1{nudged_l3[63]}}, nudged_l3} + {{1{_s3_high_l3_q_106[63]}}, _s3_high_l3_q_106};
+    assign _s2_product_l4_q_108 = $signed(s1_shifted_l4_q) * $signed(s1_multiplier_l4_q);
+    assign _s3_high_l4_q_109 = nudged_l4[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l4_q_110 = {{1{nudged_l4[63]}}, nudged_l4} + {{1{_s3_high_l4_q_109[63]}}, _s3_high_l4_q_109};
+    assign _s2_product_l5_q_111 = $signed(s1_shifted_l5_q) * $signed(s1_multiplier_l5_q);
+    assign _s3_high_l5_q_112 = nudged_l5[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l5_q_113 = {{1{nudged_l5[63]}}, nudged_l5} + {{1{_s3_high_l5_q_112[63]}}, _s3_high_l5_q_112};
+    assign _s2_product_l6_q_114 = $signed(s1_shifted_l6_q) * $signed(s1_multiplier_l6_q);
+    assign _s3_high_l6_q_115 = nudged_l6[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l6_q_116 = {{1{nudged_l6[63]}}, nudged_l6} + {{1{_s3_high_l6_q_115[63]}}, _s3_high_l6_q_115};
+    assign _s2_product_l7_q_117 = $signed(s1_shifted_l7_q) * $signed(s1_multiplier_l7_q);
+    assign _s3_high_l7_q_118 = nudged_l7[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l7_q_119 = {{1{nudged_l7[63]}}, nudged_l7} + {{1{_s3_high_l7_q_118[63]}}, _s3_high_l7_q_118};
+    assign _s2_product_l8_q_120 = $signed(s1_shifted_l8_q) * $signed(s1_multiplier_l8_q);
+    assign _s3_high_l8_q_121 = nudged_l8[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l8_q_122 = {{1{nudged_l8[63]}}, nudged_l8} + {{1{_s3_high_l8_q_121[63]}}, _s3_high_l8_q_121};
+    assign _s2_product_l9_q_123 = $signed(s1_shifted_l9_q) * $signed(s1_multiplier_l9_q);
+    assign _s3_high_l9_q_124 = nudged_l9[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l9_q_125 = {{1{nudged_l9[63]}}, nudged_l9} + {{1{_s3_high_l9_q_124[63]}}, _s3_high_l9_q_124};
+    assign _s2_product_l10_q_126 = $signed(s1_shifted_l10_q) * $signed(s1_multiplier_l10_q);
+    assign _s3_high_l10_q_127 = nudged_l10[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l10_q_128 = {{1{nudged_l10[63]}}, nudged_l10} + {{1{_s3_high_l10_q_127[63]}}, _s3_high_l10_q_127};
+    assign _s2_product_l11_q_129 = $signed(s1_shifted_l11_q) * $signed(s1_multiplier_l11_q);
+    assign _s3_high_l11_q_130 = nudged_l11[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l11_q_131 = {{1{nudged_l11[63]}}, nudged_l11} + {{1{_s3_high_l11_q_130[63]}}, _s3_high_l11_q_130};
+    assign _s2_product_l12_q_132 = $signed(s1_shifted_l12_q) * $signed(s1_multiplier_l12_q);
+    assign _s3_high_l12_q_133 = nudged_l12[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l12_q_134 = {{1{nudged_l12[63]}}, nudged_l12} + {{1{_s3_high_l12_q_133[63]}}, _s3_high_l12_q_133};
+    assign _s2_product_l13_q_135 = $signed(s1_shifted_l13_q) * $signed(s1_multiplier_l13_q);
+    assign _s3_high_l13_q_136 = nudged_l13[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l13_q_137 = {{1{nudged_l13[63]}}, nudged_l13} + {{1{_s3_high_l13_q_136[63]}}, _s3_high_l13_q_136};
+    assign _s2_product_l14_q_138 = $signed(s1_shifted_l14_q) * $signed(s1_multiplier_l14_q);
+    assign _s3_high_l14_q_139 = nudged_l14[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l14_q_140 = {{1{nudged_l14[63]}}, nudged_l14} + {{1{_s3_high_l14_q_139[63]}}, _s3_high_l14_q_139};
+    assign _s2_product_l15_q_141 = $signed(s1_shifted_l15_q) * $signed(s1_multiplier_l15_q);
+    assign _s3_high_l15_q_142 = nudged_l15[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l15_q_143 = {{1{nudged_l15[63]}}, nudged_l15} + {{1{_s3_high_l15_q_142[63]}}, _s3_high_l15_q_142};
     assign advance = out_ready | (~out_valid);
     assign in_ready = advance;
-    assign out_valid = s3_valid_q;
-    assign out_last = s3_last_q;
+    assign out_valid = s4_valid_q;
+    assign out_last = s4_last_q;
     assign sum_l0 = in_data[31:0] + in_bias[31:0];
-    assign product_l0 = _product_l0_0;
-    assign nudged_l0 = product_l0 + (product_l0[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l0 = ~(32'hffffffff << s2_right_l0_q);
-    assign offset_l0 = {{1{_offset_l0_6[31]}}, _offset_l0_6} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l0 = s2_product_l0_q + (s2_product_l0_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l0 = ~(32'hffffffff << s3_right_l0_q);
+    assign offset_l0 = {{1{_offset_l0_5[31]}}, _offset_l0_5} + {{1{zero_point[31]}}, zero_point};
     assign raised_l0 = ($signed(offset_l0) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l0;
     assign sum_l1 = in_data[63:32] + in_bias[63:32];
-    assign product_l1 = _product_l1_7;
-    assign nudged_l1 = product_l1 + (product_l1[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l1 = ~(32'hffffffff << s2_right_l1_q);
-    assign offset_l1 = {{1{_offset_l1_13[31]}}, _offset_l1_13} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l1 = s2_product_l1_q + (s2_product_l1_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l1 = ~(32'hffffffff << s3_right_l1_q);
+    assign offset_l1 = {{1{_offset_l1_11[31]}}, _offset_l1_11} + {{1{zero_point[31]}}, zero_point};
     assign raised_l1 = ($signed(offset_l1) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l1;
     assign sum_l2 = in_data[95:64] + in_bias[95:64];
-    assign product_l2 = _product_l2_14;
-    assign nudged_l2 = product_l2 + (product_l2[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l2 = ~(32'hffffffff << s2_right_l2_q);
-    assign offset_l2 = {{1{_offset_l2_20[31]}}, _offset_l2_20} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l2 = s2_product_l2_q + (s2_product_l2_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l2 = ~(32'hffffffff << s3_right_l2_q);
+    assign offset_l2 = {{1{_offset_l2_17[31]}}, _offset_l2_17} + {{1{zero_point[31]}}, zero_point};
     assign raised_l2 = ($signed(offset_l2) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l2;
     assign sum_l3 = in_data[127:96] + in_bias[127:96];
-    assign product_l3 = _product_l3_21;
-    assign nudged_l3 = product_l3 + (product_l3[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l3 = ~(32'hffffffff << s2_right_l3_q);
-    assign offset_l3 = {{1{_offset_l3_27[31]}}, _offset_l3_27} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l3 = s2_product_l3_q + (s2_product_l3_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l3 = ~(32'hffffffff << s3_right_l3_q);
+    assign offset_l3 = {{1{_offset_l3_23[31]}}, _offset_l3_23} + {{1{zero_point[31]}}, zero_point};
     assign raised_l3 = ($signed(offset_l3) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l3;
     assign sum_l4 = in_data[159:128] + in_bias[159:128];
-    assign product_l4 = _product_l4_28;
-    assign nudged_l4 = product_l4 + (product_l4[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l4 = ~(32'hffffffff << s2_right_l4_q);
-    assign offset_l4 = {{1{_offset_l4_34[31]}}, _offset_l4_34} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l4 = s2_product_l4_q + (s2_product_l4_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l4 = ~(32'hffffffff << s3_right_l4_q);
+    assign offset_l4 = {{1{_offset_l4_29[31]}}, _offset_l4_29} + {{1{zero_point[31]}}, zero_point};
     assign raised_l4 = ($signed(offset_l4) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l4;
     assign sum_l5 = in_data[191:160] + in_bias[191:160];
-    assign product_l5 = _product_l5_35;
-    assign nudged_l5 = product_l5 + (product_l5[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l5 = ~(32'hffffffff << s2_right_l5_q);
-    assign offset_l5 = {{1{_offset_l5_41[31]}}, _offset_l5_41} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l5 = s2_product_l5_q + (s2_product_l5_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l5 = ~(32'hffffffff << s3_right_l5_q);
+    assign offset_l5 = {{1{_offset_l5_35[31]}}, _offset_l5_35} + {{1{zero_point[31]}}, zero_point};
     assign raised_l5 = ($signed(offset_l5) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l5;
     assign sum_l6 = in_data[223:192] + in_bias[223:192];
-    assign product_l6 = _product_l6_42;
-    assign nudged_l6 = product_l6 + (product_l6[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l6 = ~(32'hffffffff << s2_right_l6_q);
-    assign offset_l6 = {{1{_offset_l6_48[31]}}, _offset_l6_48} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l6 = s2_product_l6_q + (s2_product_l6_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l6 = ~(32'hffffffff << s3_right_l6_q);
+    assign offset_l6 = {{1{_offset_l6_41[31]}}, _offset_l6_41} + {{1{zero_point[31]}}, zero_point};
     assign raised_l6 = ($signed(offset_l6) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l6;
     assign sum_l7 = in_data[255:224] + in_bias[255:224];
-    assign product_l7 = _product_l7_49;
-    assign nudged_l7 = product_l7 + (product_l7[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l7 = ~(32'hffffffff << s2_right_l7_q);
-    assign offset_l7 = {{1{_offset_l7_55[31]}}, _offset_l7_55} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l7 = s2_product_l7_q + (s2_product_l7_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l7 = ~(32'hffffffff << s3_right_l7_q);
+    assign offset_l7 = {{1{_offset_l7_47[31]}}, _offset_l7_47} + {{1{zero_point[31]}}, zero_point};
     assign raised_l7 = ($signed(offset_l7) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l7;
     assign sum_l8 = in_data[287:256] + in_bias[287:256];
-    assign product_l8 = _product_l8_56;
-    assign nudged_l8 = product_l8 + (product_l8[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l8 = ~(32'hffffffff << s2_right_l8_q);
-    assign offset_l8 = {{1{_offset_l8_62[31]}}, _offset_l8_62} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l8 = s2_product_l8_q + (s2_product_l8_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l8 = ~(32'hffffffff << s3_right_l8_q);
+    assign offset_l8 = {{1{_offset_l8_53[31]}}, _offset_l8_53} + {{1{zero_point[31]}}, zero_point};
     assign raised_l8 = ($signed(offset_l8) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l8;
     assign sum_l9 = in_data[319:288] + in_bias[319:288];
-    assign product_l9 = _product_l9_63;
-    assign nudged_l9 = product_l9 + (product_l9[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l9 = ~(32'hffffffff << s2_right_l9_q);
-    assign offset_l9 = {{1{_offset_l9_69[31]}}, _offset_l9_69} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l9 = s2_product_l9_q + (s2_product_l9_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l9 = ~(32'hffffffff << s3_right_l9_q);
+    assign offset_l9 = {{1{_offset_l9_59[31]}}, _offset_l9_59} + {{1{zero_point[31]}}, zero_point};
     assign raised_l9 = ($signed(offset_l9) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l9;
     assign sum_l10 = in_data[351:320] + in_bias[351:320];
-    assign product_l10 = _product_l10_70;
-    assign nudged_l10 = product_l10 + (product_l10[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l10 = ~(32'hffffffff << s2_right_l10_q);
-    assign offset_l10 = {{1{_offset_l10_76[31]}}, _offset_l10_76} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l10 = s2_product_l10_q + (s2_product_l10_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l10 = ~(32'hffffffff << s3_right_l10_q);
+    assign offset_l10 = {{1{_offset_l10_65[31]}}, _offset_l10_65} + {{1{zero_point[31]}}, zero_point};
     assign raised_l10 = ($signed(offset_l10) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l10;
     assign sum_l11 = in_data[383:352] + in_bias[383:352];
-    assign product_l11 = _product_l11_77;
-    assign nudged_l11 = product_l11 + (product_l11[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l11 = ~(32'hffffffff << s2_right_l11_q);
-    assign offset_l11 = {{1{_offset_l11_83[31]}}, _offset_l11_83} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l11 = s2_product_l11_q + (s2_product_l11_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l11 = ~(32'hffffffff << s3_right_l11_q);
+    assign offset_l11 = {{1{_offset_l11_71[31]}}, _offset_l11_71} + {{1{zero_point[31]}}, zero_point};
     assign raised_l11 = ($signed(offset_l11) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l11;
     assign sum_l12 = in_data[415:384] + in_bias[415:384];
-    assign product_l12 = _product_l12_84;
-    assign nudged_l12 = product_l12 + (product_l12[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l12 = ~(32'hffffffff << s2_right_l12_q);
-    assign offset_l12 = {{1{_offset_l12_90[31]}}, _offset_l12_90} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l12 = s2_product_l12_q + (s2_product_l12_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l12 = ~(32'hffffffff << s3_right_l12_q);
+    assign offset_l12 = {{1{_offset_l12_77[31]}}, _offset_l12_77} + {{1{zero_point[31]}}, zero_point};
     assign raised_l12 = ($signed(offset_l12) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l12;
     assign sum_l13 = in_data[447:416] + in_bias[447:416];
-    assign product_l13 = _product_l13_91;
-    assign nudged_l13 = product_l13 + (product_l13[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l13 = ~(32'hffffffff << s2_right_l13_q);
-    assign offset_l13 = {{1{_offset_l13_97[31]}}, _offset_l13_97} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l13 = s2_product_l13_q + (s2_product_l13_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l13 = ~(32'hffffffff << s3_right_l13_q);
+    assign offset_l13 = {{1{_offset_l13_83[31]}}, _offset_l13_83} + {{1{zero_point[31]}}, zero_point};
     assign raised_l13 = ($signed(offset_l13) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l13;
     assign sum_l14 = in_data[479:448] + in_bias[479:448];
-    assign product_l14 = _product_l14_98;
-    assign nudged_l14 = product_l14 + (product_l14[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l14 = ~(32'hffffffff << s2_right_l14_q);
-    assign offset_l14 = {{1{_offset_l14_104[31]}}, _offset_l14_104} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l14 = s2_product_l14_q + (s2_product_l14_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l14 = ~(32'hffffffff << s3_right_l14_q);
+    assign offset_l14 = {{1{_offset_l14_89[31]}}, _offset_l14_89} + {{1{zero_point[31]}}, zero_point};
     assign raised_l14 = ($signed(offset_l14) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l14;
     assign sum_l15 = in_data[511:480] + in_bias[511:480];
-    assign product_l15 = _product_l15_105;
-    assign nudged_l15 = product_l15 + (product_l15[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l15 = ~(32'hffffffff << s2_right_l15_q);
-    assign offset_l15 = {{1{_offset_l15_111[31]}}, _offset_l15_111} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l15 = s2_product_l15_q + (s2_product_l15_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l15 = ~(32'hffffffff << s3_right_l15_q);
+    assign offset_l15 = {{1{_offset_l15_95[31]}}, _offset_l15_95} + {{1{zero_point[31]}}, zero_point};
     assign raised_l15 = ($signed(offset_l15) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l15;
-    assign out_data = {s3_out_l15_q, s3_out_l14_q, s3_out_l13_q, s3_out_l12_q, s3_out_l11_q, s3_out_l10_q, s3_out_l9_q, s3_out_l8_q, s3_out_l7_q, s3_out_l6_q, s3_out_l5_q, s3_out_l4_q, s3_out_l3_q, s3_out_l2_q, s3_out_l1_q, s3_out_l0_q};
+    assign out_data = {s4_out_l15_q, s4_out_l14_q, s4_out_l13_q, s4_out_l12_q, s4_out_l11_q, s4_out_l10_q, s4_out_l9_q, s4_out_l8_q, s4_out_l7_q, s4_out_l6_q, s4_out_l5_q, s4_out_l4_q, s4_out_l3_q, s4_out_l2_q, s4_out_l1_q, s4_out_l0_q};
 
     always @(posedge clk) begin
         if (rst) s1_valid_q <= 1'd0;
@@ -673,134 +707,203 @@ module post_process_l16_acc32 (
         else if (advance) s3_valid_q <= s2_valid_q;
     end
     always @(posedge clk) if (advance) s3_last_q <= s2_last_q;
+    always @(posedge clk) begin
+        if (rst) s4_valid_q <= 1'd0;
+        else if (advance) s4_valid_q <= s3_valid_q;
+    end
+    always @(posedge clk) if (advance) s4_last_q <= s3_last_q;
     always @(posedge clk) if (advance) s1_shifted_l0_q <= sum_l0 << (in_shift[5] ? 5'd0 : in_shift[4:0]);
     always @(posedge clk) if (advance) s1_multiplier_l0_q <= in_multiplier[31:0];
     always @(posedge clk) if (advance) s1_right_l0_q <= in_shift[5] ? (6'd0 - in_shift[5:0]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l0_q <= sum_l0;
-    always @(posedge clk) if (advance) s2_high_l0_q <= ((s1_shifted_l0_q == 32'h80000000) & (s1_multiplier_l0_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l0_q_113[62:31];
+    always @(posedge clk) if (advance) s2_product_l0_q <= _s2_product_l0_q_96;
+    always @(posedge clk) if (advance) s2_saturate_l0_q <= (s1_shifted_l0_q == 32'h80000000) & (s1_multiplier_l0_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l0_q <= s1_right_l0_q;
     always @(posedge clk) if (advance) s2_raw_l0_q <= s1_raw_l0_q;
-    always @(posedge clk) if (advance) s3_out_l0_q <= bypass ? s2_raw_l0_q : ($signed(raised_l0) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l0[31:0];
+    always @(posedge clk) if (advance) s3_high_l0_q <= s2_saturate_l0_q ? 32'h7fffffff : _s3_high_l0_q_98[62:31];
+    always @(posedge clk) if (advance) s3_right_l0_q <= s2_right_l0_q;
+    always @(posedge clk) if (advance) s3_raw_l0_q <= s2_raw_l0_q;
+    always @(posedge clk) if (advance) s4_out_l0_q <= bypass ? s3_raw_l0_q : ($signed(raised_l0) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l0[31:0];
     always @(posedge clk) if (advance) s1_shifted_l1_q <= sum_l1 << (in_shift[11] ? 5'd0 : in_shift[10:6]);
     always @(posedge clk) if (advance) s1_multiplier_l1_q <= in_multiplier[63:32];
     always @(posedge clk) if (advance) s1_right_l1_q <= in_shift[11] ? (6'd0 - in_shift[11:6]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l1_q <= sum_l1;
-    always @(posedge clk) if (advance) s2_high_l1_q <= ((s1_shifted_l1_q == 32'h80000000) & (s1_multiplier_l1_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l1_q_115[62:31];
+    always @(posedge clk) if (advance) s2_product_l1_q <= _s2_product_l1_q_99;
+    always @(posedge clk) if (advance) s2_saturate_l1_q <= (s1_shifted_l1_q == 32'h80000000) & (s1_multiplier_l1_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l1_q <= s1_right_l1_q;
     always @(posedge clk) if (advance) s2_raw_l1_q <= s1_raw_l1_q;
-    always @(posedge clk) if (advance) s3_out_l1_q <= bypass ? s2_raw_l1_q : ($signed(raised_l1) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l1[31:0];
+    always @(posedge clk) if (advance) s3_high_l1_q <= s2_saturate_l1_q ? 32'h7fffffff : _s3_high_l1_q_101[62:31];
+    always @(posedge clk) if (advance) s3_right_l1_q <= s2_right_l1_q;
+    always @(posedge clk) if (advance) s3_raw_l1_q <= s2_raw_l1_q;
+    always @(posedge clk) if (advance) s4_out_l1_q <= bypass ? s3_raw_l1_q : ($signed(raised_l1) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l1[31:0];
     always @(posedge clk) if (advance) s1_shifted_l2_q <= sum_l2 << (in_shift[17] ? 5'd0 : in_shift[16:12]);
     always @(posedge clk) if (advance) s1_multiplier_l2_q <= in_multiplier[95:64];
     always @(posedge clk) if (advance) s1_right_l2_q <= in_shift[17] ? (6'd0 - in_shift[17:12]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l2_q <= sum_l2;
-    always @(posedge clk) if (advance) s2_high_l2_q <= ((s1_shifted_l2_q == 32'h80000000) & (s1_multiplier_l2_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l2_q_117[62:31];
+    always @(posedge clk) if (advance) s2_product_l2_q <= _s2_product_l2_q_102;
+    always @(posedge clk) if (advance) s2_saturate_l2_q <= (s1_shifted_l2_q == 32'h80000000) & (s1_multiplier_l2_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l2_q <= s1_right_l2_q;
     always @(posedge clk) if (advance) s2_raw_l2_q <= s1_raw_l2_q;
-    always @(posedge clk) if (advance) s3_out_l2_q <= bypass ? s2_raw_l2_q : ($signed(raised_l2) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l2[31:0];
+    always @(posedge clk) if (advance) s3_high_l2_q <= s2_saturate_l2_q ? 32'h7fffffff : _s3_high_l2_q_104[62:31];
+    always @(posedge clk) if (advance) s3_right_l2_q <= s2_right_l2_q;
+    always @(posedge clk) if (advance) s3_raw_l2_q <= s2_raw_l2_q;
+    always @(posedge clk) if (advance) s4_out_l2_q <= bypass ? s3_raw_l2_q : ($signed(raised_l2) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l2[31:0];
     always @(posedge clk) if (advance) s1_shifted_l3_q <= sum_l3 << (in_shift[23] ? 5'd0 : in_shift[22:18]);
     always @(posedge clk) if (advance) s1_multiplier_l3_q <= in_multiplier[127:96];
     always @(posedge clk) if (advance) s1_right_l3_q <= in_shift[23] ? (6'd0 - in_shift[23:18]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l3_q <= sum_l3;
-    always @(posedge clk) if (advance) s2_high_l3_q <= ((s1_shifted_l3_q == 32'h80000000) & (s1_multiplier_l3_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l3_q_119[62:31];
+    always @(posedge clk) if (advance) s2_product_l3_q <= _s2_product_l3_q_105;
+    always @(posedge clk) if (advance) s2_saturate_l3_q <= (s1_shifted_l3_q == 32'h80000000) & (s1_multiplier_l3_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l3_q <= s1_right_l3_q;
     always @(posedge clk) if (advance) s2_raw_l3_q <= s1_raw_l3_q;
-    always @(posedge clk) if (advance) s3_out_l3_q <= bypass ? s2_raw_l3_q : ($signed(raised_l3) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l3[31:0];
+    always @(posedge clk) if (advance) s3_high_l3_q <= s2_saturate_l3_q ? 32'h7fffffff : _s3_high_l3_q_107[62:31];
+    always @(posedge clk) if (advance) s3_right_l3_q <= s2_right_l3_q;
+    always @(posedge clk) if (advance) s3_raw_l3_q <= s2_raw_l3_q;
+    always @(posedge clk) if (advance) s4_out_l3_q <= bypass ? s3_raw_l3_q : ($signed(raised_l3) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l3[31:0];
     always @(posedge clk) if (advance) s1_shifted_l4_q <= sum_l4 << (in_shift[29] ? 5'd0 : in_shift[28:24]);
     always @(posedge clk) if (advance) s1_multiplier_l4_q <= in_multiplier[159:128];
     always @(posedge clk) if (advance) s1_right_l4_q <= in_shift[29] ? (6'd0 - in_shift[29:24]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l4_q <= sum_l4;
-    always @(posedge clk) if (advance) s2_high_l4_q <= ((s1_shifted_l4_q == 32'h80000000) & (s1_multiplier_l4_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l4_q_121[62:31];
+    always @(posedge clk) if (advance) s2_product_l4_q <= _s2_product_l4_q_108;
+    always @(posedge clk) if (advance) s2_saturate_l4_q <= (s1_shifted_l4_q == 32'h80000000) & (s1_multiplier_l4_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l4_q <= s1_right_l4_q;
     always @(posedge clk) if (advance) s2_raw_l4_q <= s1_raw_l4_q;
-    always @(posedge clk) if (advance) s3_out_l4_q <= bypass ? s2_raw_l4_q : ($signed(raised_l4) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l4[31:0];
+    always @(posedge clk) if (advance) s3_high_l4_q <= s2_saturate_l4_q ? 32'h7fffffff : _s3_high_l4_q_110[62:31];
+    always @(posedge clk) if (advance) s3_right_l4_q <= s2_right_l4_q;
+    always @(posedge clk) if (advance) s3_raw_l4_q <= s2_raw_l4_q;
+    always @(posedge clk) if (advance) s4_out_l4_q <= bypass ? s3_raw_l4_q : ($signed(raised_l4) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l4[31:0];
     always @(posedge clk) if (advance) s1_shifted_l5_q <= sum_l5 << (in_shift[35] ? 5'd0 : in_shift[34:30]);
     always @(posedge clk) if (advance) s1_multiplier_l5_q <= in_multiplier[191:160];
     always @(posedge clk) if (advance) s1_right_l5_q <= in_shift[35] ? (6'd0 - in_shift[35:30]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l5_q <= sum_l5;
-    always @(posedge clk) if (advance) s2_high_l5_q <= ((s1_shifted_l5_q == 32'h80000000) & (s1_multiplier_l5_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l5_q_123[62:31];
+    always @(posedge clk) if (advance) s2_product_l5_q <= _s2_product_l5_q_111;
+    always @(posedge clk) if (advance) s2_saturate_l5_q <= (s1_shifted_l5_q == 32'h80000000) & (s1_multiplier_l5_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l5_q <= s1_right_l5_q;
     always @(posedge clk) if (advance) s2_raw_l5_q <= s1_raw_l5_q;
-    always @(posedge clk) if (advance) s3_out_l5_q <= bypass ? s2_raw_l5_q : ($signed(raised_l5) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l5[31:0];
+    always @(posedge clk) if (advance) s3_high_l5_q <= s2_saturate_l5_q ? 32'h7fffffff : _s3_high_l5_q_113[62:31];
+    always @(posedge clk) if (advance) s3_right_l5_q <= s2_right_l5_q;
+    always @(posedge clk) if (advance) s3_raw_l5_q <= s2_raw_l5_q;
+    always @(posedge clk) if (advance) s4_out_l5_q <= bypass ? s3_raw_l5_q : ($signed(raised_l5) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l5[31:0];
     always @(posedge clk) if (advance) s1_shifted_l6_q <= sum_l6 << (in_shift[41] ? 5'd0 : in_shift[40:36]);
     always @(posedge clk) if (advance) s1_multiplier_l6_q <= in_multiplier[223:192];
     always @(posedge clk) if (advance) s1_right_l6_q <= in_shift[41] ? (6'd0 - in_shift[41:36]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l6_q <= sum_l6;
-    always @(posedge clk) if (advance) s2_high_l6_q <= ((s1_shifted_l6_q == 32'h80000000) & (s1_multiplier_l6_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l6_q_125[62:31];
+    always @(posedge clk) if (advance) s2_product_l6_q <= _s2_product_l6_q_114;
+    always @(posedge clk) if (advance) s2_saturate_l6_q <= (s1_shifted_l6_q == 32'h80000000) & (s1_multiplier_l6_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l6_q <= s1_right_l6_q;
     always @(posedge clk) if (advance) s2_raw_l6_q <= s1_raw_l6_q;
-    always @(posedge clk) if (advance) s3_out_l6_q <= bypass ? s2_raw_l6_q : ($signed(raised_l6) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l6[31:0];
+    always @(posedge clk) if (advance) s3_high_l6_q <= s2_saturate_l6_q ? 32'h7fffffff : _s3_high_l6_q_116[62:31];
+    always @(posedge clk) if (advance) s3_right_l6_q <= s2_right_l6_q;
+    always @(posedge clk) if (advance) s3_raw_l6_q <= s2_raw_l6_q;
+    always @(posedge clk) if (advance) s4_out_l6_q <= bypass ? s3_raw_l6_q : ($signed(raised_l6) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l6[31:0];
     always @(posedge clk) if (advance) s1_shifted_l7_q <= sum_l7 << (in_shift[47] ? 5'd0 : in_shift[46:42]);
     always @(posedge clk) if (advance) s1_multiplier_l7_q <= in_multiplier[255:224];
     always @(posedge clk) if (advance) s1_right_l7_q <= in_shift[47] ? (6'd0 - in_shift[47:42]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l7_q <= sum_l7;
-    always @(posedge clk) if (advance) s2_high_l7_q <= ((s1_shifted_l7_q == 32'h80000000) & (s1_multiplier_l7_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l7_q_127[62:31];
+    always @(posedge clk) if (advance) s2_product_l7_q <= _s2_product_l7_q_117;
+    always @(posedge clk) if (advance) s2_saturate_l7_q <= (s1_shifted_l7_q == 32'h80000000) & (s1_multiplier_l7_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l7_q <= s1_right_l7_q;
     always @(posedge clk) if (advance) s2_raw_l7_q <= s1_raw_l7_q;
-    always @(posedge clk) if (advance) s3_out_l7_q <= bypass ? s2_raw_l7_q : ($signed(raised_l7) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l7[31:0];
+    always @(posedge clk) if (advance) s3_high_l7_q <= s2_saturate_l7_q ? 32'h7fffffff : _s3_high_l7_q_119[62:31];
+    always @(posedge clk) if (advance) s3_right_l7_q <= s2_right_l7_q;
+    always @(posedge clk) if (advance) s3_raw_l7_q <= s2_raw_l7_q;
+    always @(posedge clk) if (advance) s4_out_l7_q <= bypass ? s3_raw_l7_q : ($signed(raised_l7) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l7[31:0];
     always @(posedge clk) if (advance) s1_shifted_l8_q <= sum_l8 << (in_shift[53] ? 5'd0 : in_shift[52:48]);
     always @(posedge clk) if (advance) s1_multiplier_l8_q <= in_multiplier[287:256];
     always @(posedge clk) if (advance) s1_right_l8_q <= in_shift[53] ? (6'd0 - in_shift[53:48]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l8_q <= sum_l8;
-    always @(posedge clk) if (advance) s2_high_l8_q <= ((s1_shifted_l8_q == 32'h80000000) & (s1_multiplier_l8_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l8_q_129[62:31];
+    always @(posedge clk) if (advance) s2_product_l8_q <= _s2_product_l8_q_120;
+    always @(posedge clk) if (advance) s2_saturate_l8_q <= (s1_shifted_l8_q == 32'h80000000) & (s1_multiplier_l8_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l8_q <= s1_right_l8_q;
     always @(posedge clk) if (advance) s2_raw_l8_q <= s1_raw_l8_q;
-    always @(posedge clk) if (advance) s3_out_l8_q <= bypass ? s2_raw_l8_q : ($signed(raised_l8) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l8[31:0];
+    always @(posedge clk) if (advance) s3_high_l8_q <= s2_saturate_l8_q ? 32'h7fffffff : _s3_high_l8_q_122[62:31];
+    always @(posedge clk) if (advance) s3_right_l8_q <= s2_right_l8_q;
+    always @(posedge clk) if (advance) s3_raw_l8_q <= s2_raw_l8_q;
+    always @(posedge clk) if (advance) s4_out_l8_q <= bypass ? s3_raw_l8_q : ($signed(raised_l8) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l8[31:0];
     always @(posedge clk) if (advance) s1_shifted_l9_q <= sum_l9 << (in_shift[59] ? 5'd0 : in_shift[58:54]);
     always @(posedge clk) if (advance) s1_multiplier_l9_q <= in_multiplier[319:288];
     always @(posedge clk) if (advance) s1_right_l9_q <= in_shift[59] ? (6'd0 - in_shift[59:54]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l9_q <= sum_l9;
-    always @(posedge clk) if (advance) s2_high_l9_q <= ((s1_shifted_l9_q == 32'h80000000) & (s1_multiplier_l9_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l9_q_131[62:31];
+    always @(posedge clk) if (advance) s2_product_l9_q <= _s2_product_l9_q_123;
+    always @(posedge clk) if (advance) s2_saturate_l9_q <= (s1_shifted_l9_q == 32'h80000000) & (s1_multiplier_l9_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l9_q <= s1_right_l9_q;
     always @(posedge clk) if (advance) s2_raw_l9_q <= s1_raw_l9_q;
-    always @(posedge clk) if (advance) s3_out_l9_q <= bypass ? s2_raw_l9_q : ($signed(raised_l9) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l9[31:0];
+    always @(posedge clk) if (advance) s3_high_l9_q <= s2_saturate_l9_q ? 32'h7fffffff : _s3_high_l9_q_125[62:31];
+    always @(posedge clk) if (advance) s3_right_l9_q <= s2_right_l9_q;
+    always @(posedge clk) if (advance) s3_raw_l9_q <= s2_raw_l9_q;
+    always @(posedge clk) if (advance) s4_out_l9_q <= bypass ? s3_raw_l9_q : ($signed(raised_l9) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l9[31:0];
     always @(posedge clk) if (advance) s1_shifted_l10_q <= sum_l10 << (in_shift[65] ? 5'd0 : in_shift[64:60]);
     always @(posedge clk) if (advance) s1_multiplier_l10_q <= in_multiplier[351:320];
     always @(posedge clk) if (advance) s1_right_l10_q <= in_shift[65] ? (6'd0 - in_shift[65:60]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l10_q <= sum_l10;
-    always @(posedge clk) if (advance) s2_high_l10_q <= ((s1_shifted_l10_q == 32'h80000000) & (s1_multiplier_l10_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l10_q_133[62:31];
+    always @(posedge clk) if (advance) s2_product_l10_q <= _s2_product_l10_q_126;
+    always @(posedge clk) if (advance) s2_saturate_l10_q <= (s1_shifted_l10_q == 32'h80000000) & (s1_multiplier_l10_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l10_q <= s1_right_l10_q;
     always @(posedge clk) if (advance) s2_raw_l10_q <= s1_raw_l10_q;
-    always @(posedge clk) if (advance) s3_out_l10_q <= bypass ? s2_raw_l10_q : ($signed(raised_l10) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l10[31:0];
+    always @(posedge clk) if (advance) s3_high_l10_q <= s2_saturate_l10_q ? 32'h7fffffff : _s3_high_l10_q_128[62:31];
+    always @(posedge clk) if (advance) s3_right_l10_q <= s2_right_l10_q;
+    always @(posedge clk) if (advance) s3_raw_l10_q <= s2_raw_l10_q;
+    always @(posedge clk) if (advance) s4_out_l10_q <= bypass ? s3_raw_l10_q : ($signed(raised_l10) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l10[31:0];
     always @(posedge clk) if (advance) s1_shifted_l11_q <= sum_l11 << (in_shift[71] ? 5'd0 : in_shift[70:66]);
     always @(posedge clk) if (advance) s1_multiplier_l11_q <= in_multiplier[383:352];
     always @(posedge clk) if (advance) s1_right_l11_q <= in_shift[71] ? (6'd0 - in_shift[71:66]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l11_q <= sum_l11;
-    always @(posedge clk) if (advance) s2_high_l11_q <= ((s1_shifted_l11_q == 32'h80000000) & (s1_multiplier_l11_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l11_q_135[62:31];
+    always @(posedge clk) if (advance) s2_product_l11_q <= _s2_product_l11_q_129;
+    always @(posedge clk) if (advance) s2_saturate_l11_q <= (s1_shifted_l11_q == 32'h80000000) & (s1_multiplier_l11_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l11_q <= s1_right_l11_q;
     always @(posedge clk) if (advance) s2_raw_l11_q <= s1_raw_l11_q;
-    always @(posedge clk) if (advance) s3_out_l11_q <= bypass ? s2_raw_l11_q : ($signed(raised_l11) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l11[31:0];
+    always @(posedge clk) if (advance) s3_high_l11_q <= s2_saturate_l11_q ? 32'h7fffffff : _s3_high_l11_q_131[62:31];
+    always @(posedge clk) if (advance) s3_right_l11_q <= s2_right_l11_q;
+    always @(posedge clk) if (advance) s3_raw_l11_q <= s2_raw_l11_q;
+    always @(posedge clk) if (advance) s4_out_l11_q <= bypass ? s3_raw_l11_q : ($signed(raised_l11) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l11[31:0];
     always @(posedge clk) if (advance) s1_shifted_l12_q <= sum_l12 << (in_shift[77] ? 5'd0 : in_shift[76:72]);
     always @(posedge clk) if (advance) s1_multiplier_l12_q <= in_multiplier[415:384];
     always @(posedge clk) if (advance) s1_right_l12_q <= in_shift[77] ? (6'd0 - in_shift[77:72]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l12_q <= sum_l12;
-    always @(posedge clk) if (advance) s2_high_l12_q <= ((s1_shifted_l12_q == 32'h80000000) & (s1_multiplier_l12_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l12_q_137[62:31];
+    always @(posedge clk) if (advance) s2_product_l12_q <= _s2_product_l12_q_132;
+    always @(posedge clk) if (advance) s2_saturate_l12_q <= (s1_shifted_l12_q == 32'h80000000) & (s1_multiplier_l12_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l12_q <= s1_right_l12_q;
     always @(posedge clk) if (advance) s2_raw_l12_q <= s1_raw_l12_q;
-    always @(posedge clk) if (advance) s3_out_l12_q <= bypass ? s2_raw_l12_q : ($signed(raised_l12) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l12[31:0];
+    always @(posedge clk) if (advance) s3_high_l12_q <= s2_saturate_l12_q ? 32'h7fffffff : _s3_high_l12_q_134[62:31];
+    always @(posedge clk) if (advance) s3_right_l12_q <= s2_right_l12_q;
+    always @(posedge clk) if (advance) s3_raw_l12_q <= s2_raw_l12_q;
+    always @(posedge clk) if (advance) s4_out_l12_q <= bypass ? s3_raw_l12_q : ($signed(raised_l12) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l12[31:0];
     always @(posedge clk) if (advance) s1_shifted_l13_q <= sum_l13 << (in_shift[83] ? 5'd0 : in_shift[82:78]);
     always @(posedge clk) if (advance) s1_multiplier_l13_q <= in_multiplier[447:416];
     always @(posedge clk) if (advance) s1_right_l13_q <= in_shift[83] ? (6'd0 - in_shift[83:78]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l13_q <= sum_l13;
-    always @(posedge clk) if (advance) s2_high_l13_q <= ((s1_shifted_l13_q == 32'h80000000) & (s1_multiplier_l13_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l13_q_139[62:31];
+    always @(posedge clk) if (advance) s2_product_l13_q <= _s2_product_l13_q_135;
+    always @(posedge clk) if (advance) s2_saturate_l13_q <= (s1_shifted_l13_q == 32'h80000000) & (s1_multiplier_l13_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l13_q <= s1_right_l13_q;
     always @(posedge clk) if (advance) s2_raw_l13_q <= s1_raw_l13_q;
-    always @(posedge clk) if (advance) s3_out_l13_q <= bypass ? s2_raw_l13_q : ($signed(raised_l13) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l13[31:0];
+    always @(posedge clk) if (advance) s3_high_l13_q <= s2_saturate_l13_q ? 32'h7fffffff : _s3_high_l13_q_137[62:31];
+    always @(posedge clk) if (advance) s3_right_l13_q <= s2_right_l13_q;
+    always @(posedge clk) if (advance) s3_raw_l13_q <= s2_raw_l13_q;
+    always @(posedge clk) if (advance) s4_out_l13_q <= bypass ? s3_raw_l13_q : ($signed(raised_l13) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l13[31:0];
     always @(posedge clk) if (advance) s1_shifted_l14_q <= sum_l14 << (in_shift[89] ? 5'd0 : in_shift[88:84]);
     always @(posedge clk) if (advance) s1_multiplier_l14_q <= in_multiplier[479:448];
     always @(posedge clk) if (advance) s1_right_l14_q <= in_shift[89] ? (6'd0 - in_shift[89:84]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l14_q <= sum_l14;
-    always @(posedge clk) if (advance) s2_high_l14_q <= ((s1_shifted_l14_q == 32'h80000000) & (s1_multiplier_l14_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l14_q_141[62:31];
+    always @(posedge clk) if (advance) s2_product_l14_q <= _s2_product_l14_q_138;
+    always @(posedge clk) if (advance) s2_saturate_l14_q <= (s1_shifted_l14_q == 32'h80000000) & (s1_multiplier_l14_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l14_q <= s1_right_l14_q;
     always @(posedge clk) if (advance) s2_raw_l14_q <= s1_raw_l14_q;
-    always @(posedge clk) if (advance) s3_out_l14_q <= bypass ? s2_raw_l14_q : ($signed(raised_l14) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l14[31:0];
+    always @(posedge clk) if (advance) s3_high_l14_q <= s2_saturate_l14_q ? 32'h7fffffff : _s3_high_l14_q_140[62:31];
+    always @(posedge clk) if (advance) s3_right_l14_q <= s2_right_l14_q;
+    always @(posedge clk) if (advance) s3_raw_l14_q <= s2_raw_l14_q;
+    always @(posedge clk) if (advance) s4_out_l14_q <= bypass ? s3_raw_l14_q : ($signed(raised_l14) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l14[31:0];
     always @(posedge clk) if (advance) s1_shifted_l15_q <= sum_l15 << (in_shift[95] ? 5'd0 : in_shift[94:90]);
     always @(posedge clk) if (advance) s1_multiplier_l15_q <= in_multiplier[511:480];
     always @(posedge clk) if (advance) s1_right_l15_q <= in_shift[95] ? (6'd0 - in_shift[95:90]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l15_q <= sum_l15;
-    always @(posedge clk) if (advance) s2_high_l15_q <= ((s1_shifted_l15_q == 32'h80000000) & (s1_multiplier_l15_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l15_q_143[62:31];
+    always @(posedge clk) if (advance) s2_product_l15_q <= _s2_product_l15_q_141;
+    always @(posedge clk) if (advance) s2_saturate_l15_q <= (s1_shifted_l15_q == 32'h80000000) & (s1_multiplier_l15_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l15_q <= s1_right_l15_q;
     always @(posedge clk) if (advance) s2_raw_l15_q <= s1_raw_l15_q;
-    always @(posedge clk) if (advance) s3_out_l15_q <= bypass ? s2_raw_l15_q : ($signed(raised_l15) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l15[31:0];
+    always @(posedge clk) if (advance) s3_high_l15_q <= s2_saturate_l15_q ? 32'h7fffffff : _s3_high_l15_q_143[62:31];
+    always @(posedge clk) if (advance) s3_right_l15_q <= s2_right_l15_q;
+    always @(posedge clk) if (advance) s3_raw_l15_q <= s2_raw_l15_q;
+    always @(posedge clk) if (advance) s4_out_l15_q <= bypass ? s3_raw_l15_q : ($signed(raised_l15) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l15[31:0];
 
 endmodule
 

@@ -3,7 +3,7 @@
 //
 // Post-processing of 2 lanes: bias add, TFLite requantization (SRDHM, rounding
 // shift), output zero point and clamp; or the raw int32 sum when bypass is set.
-// Latency 3 cycles, one beat per cycle.
+// Latency 4 cycles, one beat per cycle.
 
 `default_nettype none
 
@@ -40,91 +40,97 @@ module post_process_l2_acc32 (
     reg           s2_last_q;
     reg           s3_valid_q;
     reg           s3_last_q;
+    reg           s4_valid_q;
+    reg           s4_last_q;
     wire [31:0]   sum_l0;  // signed
     reg  [31:0]   s1_shifted_l0_q;  // signed
     reg  [31:0]   s1_multiplier_l0_q;  // signed
     reg  [5:0]    s1_right_l0_q;
     reg  [31:0]   s1_raw_l0_q;  // signed
-    wire [63:0]   product_l0;  // signed
-    wire [63:0]   nudged_l0;  // signed
-    reg  [31:0]   s2_high_l0_q;  // signed
+    reg  [63:0]   s2_product_l0_q;  // signed
+    reg           s2_saturate_l0_q;
     reg  [5:0]    s2_right_l0_q;
     reg  [31:0]   s2_raw_l0_q;  // signed
+    wire [63:0]   nudged_l0;  // signed
+    reg  [31:0]   s3_high_l0_q;  // signed
+    reg  [5:0]    s3_right_l0_q;
+    reg  [31:0]   s3_raw_l0_q;  // signed
     wire [31:0]   mask_l0;
     wire [32:0]   offset_l0;  // signed
     wire [32:0]   raised_l0;  // signed
-    reg  [31:0]   s3_out_l0_q;  // signed
+    reg  [31:0]   s4_out_l0_q;  // signed
     wire [31:0]   sum_l1;  // signed
     reg  [31:0]   s1_shifted_l1_q;  // signed
     reg  [31:0]   s1_multiplier_l1_q;  // signed
     reg  [5:0]    s1_right_l1_q;
     reg  [31:0]   s1_raw_l1_q;  // signed
-    wire [63:0]   product_l1;  // signed
-    wire [63:0]   nudged_l1;  // signed
-    reg  [31:0]   s2_high_l1_q;  // signed
+    reg  [63:0]   s2_product_l1_q;  // signed
+    reg           s2_saturate_l1_q;
     reg  [5:0]    s2_right_l1_q;
     reg  [31:0]   s2_raw_l1_q;  // signed
+    wire [63:0]   nudged_l1;  // signed
+    reg  [31:0]   s3_high_l1_q;  // signed
+    reg  [5:0]    s3_right_l1_q;
+    reg  [31:0]   s3_raw_l1_q;  // signed
     wire [31:0]   mask_l1;
     wire [32:0]   offset_l1;  // signed
     wire [32:0]   raised_l1;  // signed
-    reg  [31:0]   s3_out_l1_q;  // signed
-    wire [63:0]   _product_l0_0;  // helper
+    reg  [31:0]   s4_out_l1_q;  // signed
+    wire [31:0]   _offset_l0_0;  // helper
     wire [31:0]   _offset_l0_1;  // helper
     wire [31:0]   _offset_l0_2;  // helper
-    wire [31:0]   _offset_l0_3;  // helper
+    wire          _offset_l0_3;  // helper
     wire          _offset_l0_4;  // helper
-    wire          _offset_l0_5;  // helper
-    wire [31:0]   _offset_l0_6;  // helper
-    wire [63:0]   _product_l1_7;  // helper
+    wire [31:0]   _offset_l0_5;  // helper
+    wire [31:0]   _offset_l1_6;  // helper
+    wire [31:0]   _offset_l1_7;  // helper
     wire [31:0]   _offset_l1_8;  // helper
-    wire [31:0]   _offset_l1_9;  // helper
-    wire [31:0]   _offset_l1_10;  // helper
-    wire          _offset_l1_11;  // helper
-    wire          _offset_l1_12;  // helper
-    wire [31:0]   _offset_l1_13;  // helper
-    wire [63:0]   _s2_high_l0_q_14;  // helper
-    wire [63:0]   _s2_high_l1_q_16;  // helper
+    wire          _offset_l1_9;  // helper
+    wire          _offset_l1_10;  // helper
+    wire [31:0]   _offset_l1_11;  // helper
+    wire [63:0]   _s2_product_l0_q_12;  // helper
+    wire [63:0]   _s3_high_l0_q_13;  // helper
+    wire [63:0]   _s2_product_l1_q_15;  // helper
+    wire [63:0]   _s3_high_l1_q_16;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0]   _s2_high_l0_q_15;
-    wire [64:0]   _s2_high_l1_q_17;
+    wire [64:0]   _s3_high_l0_q_14;
+    wire [64:0]   _s3_high_l1_q_17;
     /* verilator lint_on UNUSEDSIGNAL */
 
-    assign _product_l0_0 = $signed(s1_shifted_l0_q) * $signed(s1_multiplier_l0_q);
-    assign _offset_l0_1 = $signed(s2_high_l0_q) >>> s2_right_l0_q;
-    assign _offset_l0_2 = s2_high_l0_q & mask_l0;
-    assign _offset_l0_3 = mask_l0 >> 1'd1;
-    assign _offset_l0_4 = s2_high_l0_q[31];
-    assign _offset_l0_5 = {{1{1'b0}}, _offset_l0_2} > ({{1{1'b0}}, _offset_l0_3} + {{32{1'b0}}, _offset_l0_4});
-    assign _offset_l0_6 = (_offset_l0_1) + {{31{1'b0}}, _offset_l0_5};
-    assign _product_l1_7 = $signed(s1_shifted_l1_q) * $signed(s1_multiplier_l1_q);
-    assign _offset_l1_8 = $signed(s2_high_l1_q) >>> s2_right_l1_q;
-    assign _offset_l1_9 = s2_high_l1_q & mask_l1;
-    assign _offset_l1_10 = mask_l1 >> 1'd1;
-    assign _offset_l1_11 = s2_high_l1_q[31];
-    assign _offset_l1_12 = {{1{1'b0}}, _offset_l1_9} > ({{1{1'b0}}, _offset_l1_10} + {{32{1'b0}}, _offset_l1_11});
-    assign _offset_l1_13 = (_offset_l1_8) + {{31{1'b0}}, _offset_l1_12};
-    assign _s2_high_l0_q_14 = nudged_l0[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l0_q_15 = {{1{nudged_l0[63]}}, nudged_l0} + {{1{_s2_high_l0_q_14[63]}}, _s2_high_l0_q_14};
-    assign _s2_high_l1_q_16 = nudged_l1[63] ? 64'h7fffffff : 64'd0;
-    assign _s2_high_l1_q_17 = {{1{nudged_l1[63]}}, nudged_l1} + {{1{_s2_high_l1_q_16[63]}}, _s2_high_l1_q_16};
+    assign _offset_l0_0 = $signed(s3_high_l0_q) >>> s3_right_l0_q;
+    assign _offset_l0_1 = s3_high_l0_q & mask_l0;
+    assign _offset_l0_2 = mask_l0 >> 1'd1;
+    assign _offset_l0_3 = s3_high_l0_q[31];
+    assign _offset_l0_4 = {{1{1'b0}}, _offset_l0_1} > ({{1{1'b0}}, _offset_l0_2} + {{32{1'b0}}, _offset_l0_3});
+    assign _offset_l0_5 = (_offset_l0_0) + {{31{1'b0}}, _offset_l0_4};
+    assign _offset_l1_6 = $signed(s3_high_l1_q) >>> s3_right_l1_q;
+    assign _offset_l1_7 = s3_high_l1_q & mask_l1;
+    assign _offset_l1_8 = mask_l1 >> 1'd1;
+    assign _offset_l1_9 = s3_high_l1_q[31];
+    assign _offset_l1_10 = {{1{1'b0}}, _offset_l1_7} > ({{1{1'b0}}, _offset_l1_8} + {{32{1'b0}}, _offset_l1_9});
+    assign _offset_l1_11 = (_offset_l1_6) + {{31{1'b0}}, _offset_l1_10};
+    assign _s2_product_l0_q_12 = $signed(s1_shifted_l0_q) * $signed(s1_multiplier_l0_q);
+    assign _s3_high_l0_q_13 = nudged_l0[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l0_q_14 = {{1{nudged_l0[63]}}, nudged_l0} + {{1{_s3_high_l0_q_13[63]}}, _s3_high_l0_q_13};
+    assign _s2_product_l1_q_15 = $signed(s1_shifted_l1_q) * $signed(s1_multiplier_l1_q);
+    assign _s3_high_l1_q_16 = nudged_l1[63] ? 64'h7fffffff : 64'd0;
+    assign _s3_high_l1_q_17 = {{1{nudged_l1[63]}}, nudged_l1} + {{1{_s3_high_l1_q_16[63]}}, _s3_high_l1_q_16};
     assign advance = out_ready | (~out_valid);
     assign in_ready = advance;
-    assign out_valid = s3_valid_q;
-    assign out_last = s3_last_q;
+    assign out_valid = s4_valid_q;
+    assign out_last = s4_last_q;
     assign sum_l0 = in_data[31:0] + in_bias[31:0];
-    assign product_l0 = _product_l0_0;
-    assign nudged_l0 = product_l0 + (product_l0[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l0 = ~(32'hffffffff << s2_right_l0_q);
-    assign offset_l0 = {{1{_offset_l0_6[31]}}, _offset_l0_6} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l0 = s2_product_l0_q + (s2_product_l0_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l0 = ~(32'hffffffff << s3_right_l0_q);
+    assign offset_l0 = {{1{_offset_l0_5[31]}}, _offset_l0_5} + {{1{zero_point[31]}}, zero_point};
     assign raised_l0 = ($signed(offset_l0) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l0;
     assign sum_l1 = in_data[63:32] + in_bias[63:32];
-    assign product_l1 = _product_l1_7;
-    assign nudged_l1 = product_l1 + (product_l1[63] ? 64'hffffffffc0000001 : 64'h40000000);
-    assign mask_l1 = ~(32'hffffffff << s2_right_l1_q);
-    assign offset_l1 = {{1{_offset_l1_13[31]}}, _offset_l1_13} + {{1{zero_point[31]}}, zero_point};
+    assign nudged_l1 = s2_product_l1_q + (s2_product_l1_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
+    assign mask_l1 = ~(32'hffffffff << s3_right_l1_q);
+    assign offset_l1 = {{1{_offset_l1_11[31]}}, _offset_l1_11} + {{1{zero_point[31]}}, zero_point};
     assign raised_l1 = ($signed(offset_l1) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l1;
-    assign out_data = {s3_out_l1_q, s3_out_l0_q};
+    assign out_data = {s4_out_l1_q, s4_out_l0_q};
 
     always @(posedge clk) begin
         if (rst) s1_valid_q <= 1'd0;
@@ -141,22 +147,35 @@ module post_process_l2_acc32 (
         else if (advance) s3_valid_q <= s2_valid_q;
     end
     always @(posedge clk) if (advance) s3_last_q <= s2_last_q;
+    always @(posedge clk) begin
+        if (rst) s4_valid_q <= 1'd0;
+        else if (advance) s4_valid_q <= s3_valid_q;
+    end
+    always @(posedge clk) if (advance) s4_last_q <= s3_last_q;
     always @(posedge clk) if (advance) s1_shifted_l0_q <= sum_l0 << (in_shift[5] ? 5'd0 : in_shift[4:0]);
     always @(posedge clk) if (advance) s1_multiplier_l0_q <= in_multiplier[31:0];
     always @(posedge clk) if (advance) s1_right_l0_q <= in_shift[5] ? (6'd0 - in_shift[5:0]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l0_q <= sum_l0;
-    always @(posedge clk) if (advance) s2_high_l0_q <= ((s1_shifted_l0_q == 32'h80000000) & (s1_multiplier_l0_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l0_q_15[62:31];
+    always @(posedge clk) if (advance) s2_product_l0_q <= _s2_product_l0_q_12;
+    always @(posedge clk) if (advance) s2_saturate_l0_q <= (s1_shifted_l0_q == 32'h80000000) & (s1_multiplier_l0_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l0_q <= s1_right_l0_q;
     always @(posedge clk) if (advance) s2_raw_l0_q <= s1_raw_l0_q;
-    always @(posedge clk) if (advance) s3_out_l0_q <= bypass ? s2_raw_l0_q : ($signed(raised_l0) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l0[31:0];
+    always @(posedge clk) if (advance) s3_high_l0_q <= s2_saturate_l0_q ? 32'h7fffffff : _s3_high_l0_q_14[62:31];
+    always @(posedge clk) if (advance) s3_right_l0_q <= s2_right_l0_q;
+    always @(posedge clk) if (advance) s3_raw_l0_q <= s2_raw_l0_q;
+    always @(posedge clk) if (advance) s4_out_l0_q <= bypass ? s3_raw_l0_q : ($signed(raised_l0) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l0[31:0];
     always @(posedge clk) if (advance) s1_shifted_l1_q <= sum_l1 << (in_shift[11] ? 5'd0 : in_shift[10:6]);
     always @(posedge clk) if (advance) s1_multiplier_l1_q <= in_multiplier[63:32];
     always @(posedge clk) if (advance) s1_right_l1_q <= in_shift[11] ? (6'd0 - in_shift[11:6]) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l1_q <= sum_l1;
-    always @(posedge clk) if (advance) s2_high_l1_q <= ((s1_shifted_l1_q == 32'h80000000) & (s1_multiplier_l1_q == 32'h80000000)) ? 32'h7fffffff : _s2_high_l1_q_17[62:31];
+    always @(posedge clk) if (advance) s2_product_l1_q <= _s2_product_l1_q_15;
+    always @(posedge clk) if (advance) s2_saturate_l1_q <= (s1_shifted_l1_q == 32'h80000000) & (s1_multiplier_l1_q == 32'h80000000);
     always @(posedge clk) if (advance) s2_right_l1_q <= s1_right_l1_q;
     always @(posedge clk) if (advance) s2_raw_l1_q <= s1_raw_l1_q;
-    always @(posedge clk) if (advance) s3_out_l1_q <= bypass ? s2_raw_l1_q : ($signed(raised_l1) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l1[31:0];
+    always @(posedge clk) if (advance) s3_high_l1_q <= s2_saturate_l1_q ? 32'h7fffffff : _s3_high_l1_q_17[62:31];
+    always @(posedge clk) if (advance) s3_right_l1_q <= s2_right_l1_q;
+    always @(posedge clk) if (advance) s3_raw_l1_q <= s2_raw_l1_q;
+    always @(posedge clk) if (advance) s4_out_l1_q <= bypass ? s3_raw_l1_q : ($signed(raised_l1) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l1[31:0];
 
 endmodule
 
