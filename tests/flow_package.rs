@@ -181,10 +181,7 @@ fn synthesise_and_time(config: &Path) -> String {
     }
 
     let sta_report = if on_path(sta::TOOL) {
-        let macro_liberties: Vec<String> = accelgen::emit::macros::used(&design)
-            .iter()
-            .map(|tech_macro| tech_macro.liberty_path())
-            .collect();
+        let macro_liberties = accelgen::emit::macros::liberty_paths(&design);
         fs::write(
             package.dir.join("flow/sta.tcl"),
             sta::script(&package.top, &macro_liberties),

@@ -34,26 +34,16 @@ fn simulation_models(design: &Path) -> Vec<String> {
     models
 }
 
-/// The PDK liberties of a design's SRAM macros, for Yosys to read as black boxes.
+/// The PDK liberties of a design's SRAM macros (named by their simulation models), for Yosys to
+/// read as black boxes.
 fn macro_liberties(design: &Path) -> Vec<String> {
-    let pdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/pdk/sky130");
     simulation_models(design)
         .iter()
         .map(|model| {
-            let name = Path::new(model)
-                .file_stem()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_owned();
-            let liberty = fs::read_dir(&pdk)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .find(|p| {
-                    let file = p.file_name().unwrap().to_str().unwrap();
-                    file.starts_with(&name) && file.ends_with(".lib")
-                })
-                .unwrap_or_else(|| panic!("no liberty for {name} in {}", pdk.display()));
+            let name = Path::new(model).file_stem().unwrap().to_str().unwrap();
+            let tech_macro = accelgen::emit::macros::by_name(name)
+                .unwrap_or_else(|| panic!("{model}: not a macro accelgen knows"));
+            let liberty = accelgen::flow::liberty::pdk_dir().join(tech_macro.liberty);
             liberty.to_str().unwrap().to_owned()
         })
         .collect()

@@ -25,7 +25,9 @@
 //! `golden::dma` models these rules cycle for cycle against `config::DramSpec`'s DRAM.
 
 use crate::config::{BufferSpec, DmaSpec};
-use crate::hdl::{add_module, bits_for, Design, Expr, HdlError, ModuleBuilder, ModuleId, Type};
+use crate::hdl::{
+    add_module, bits_for, clog2, Design, Expr, HdlError, ModuleBuilder, ModuleId, Type,
+};
 
 /// AXI address width.
 pub const ADDRESS_BITS: u32 = 32;
@@ -218,7 +220,7 @@ fn burst_length(beats: &Expr, dma: &DmaSpec) -> Expr {
     // Wide enough for the burst length itself (256 needs 9 bits).
     let beats = beats.extend(beats.width().max(9));
     let full = constant(u64::from(dma.burst_beats), beats.ty());
-    let short = decrement(&beats).resize(8);
+    let short = beats.wrapping_decrement().resize(8);
     beats.ge(&full).select(
         &constant(u64::from(dma.burst_beats - 1), Type::unsigned(8)),
         &short,
@@ -229,16 +231,18 @@ fn constant(value: u64, ty: Type) -> Expr {
     Expr::constant(i128::from(value), ty)
 }
 
-/// `counter + 1` in its own width.
-fn increment(counter: &Expr) -> Expr {
-    (counter + &Expr::constant(1, counter.ty())).truncate(counter.width())
+/// The next value of a count of things in flight: one more on `up`, one fewer on `down`, the
+/// same on both or neither.
+fn up_down(count: &Expr, up: &Expr, down: &Expr) -> Expr {
+    up.select(
+        &down.select(count, &count.wrapping_increment()),
+        &down.select(&count.wrapping_decrement(), count),
+    )
 }
 
-/// `counter − 1` in its own width.
-fn decrement(counter: &Expr) -> Expr {
-    (counter - &Expr::constant(1, counter.ty()))
-        .truncate(counter.width())
-        .as_unsigned()
+/// The beats a burst of AXI length `len` carries (`len` + 1), in `width` bits.
+fn burst_beats(len: &Expr, width: u32) -> Expr {
+    len.extend(9).wrapping_increment().resize(width)
 }
 
 fn build_loads(m: &mut ModuleBuilder, dma: &DmaSpec, loads: &[Region<'_>], axi: &AxiInputs) {
@@ -347,8 +351,7 @@ fn build_loads(m: &mut ModuleBuilder, dma: &DmaSpec, loads: &[Region<'_>], axi: 
     m.output("m_axi_arburst", &constant(1, Type::unsigned(2)));
     m.output("m_axi_arvalid", &arvalid);
     let ar_fire = m.wire("ar_fire", &arvalid.and(&axi.arready));
-    let sent = arlen.resize(beats_type.width);
-    let sent = increment(&sent.extend(beats_type.width + 1)).resize(beats_type.width);
+    let sent = burst_beats(&arlen, beats_type.width);
     let region_finished = ar_beats.q().eq(&sent);
     let ar_next = next_region(m, "ar_next_region", &ar_region.q());
     let ar_moves_on = m.wire("ar_moves_on", &ar_fire.and(&region_finished));
@@ -382,17 +385,13 @@ fn build_loads(m: &mut ModuleBuilder, dma: &DmaSpec, loads: &[Region<'_>], axi: 
     m.output("m_axi_rready", &Expr::bit(true));
     let r_fire = axi.rvalid.clone();
     let burst_done = m.wire("read_burst_done", &r_fire.and(&axi.rlast));
-    let in_flight_next = ar_fire.select(
-        &burst_done.select(&in_flight.q(), &increment(&in_flight.q())),
-        &burst_done.select(&decrement(&in_flight.q()), &in_flight.q()),
-    );
-    m.next(&in_flight, &in_flight_next);
+    m.next(&in_flight, &up_down(&in_flight.q(), &ar_fire, &burst_done));
 
     let r_region = m.reg_reset("r_region", region_type, 3);
     let r_words = m.reg("r_words", words_type);
     let beat_type = Type::unsigned(bits_for(u64::from(max_beats - 1)).max(1));
     let r_beat = m.reg("r_beat", beat_type);
-    let buffer_address_type = Type::unsigned(bits_for(max_depth - 1).max(1));
+    let buffer_address_type = Type::unsigned(clog2(max_depth));
     let r_addr = m.reg("r_addr", buffer_address_type);
     let last_beats: Vec<Expr> = beats_per_word
         .iter()
@@ -412,21 +411,21 @@ fn build_loads(m: &mut ModuleBuilder, dma: &DmaSpec, loads: &[Region<'_>], axi: 
         &r_words,
         &r_entering.select(
             &pick(&r_go, &words),
-            &word_complete.select(&decrement(&r_words.q()), &r_words.q()),
+            &word_complete.select(&r_words.q().wrapping_decrement(), &r_words.q()),
         ),
     );
     m.next(
         &r_beat,
         &init.q().or(&word_complete).select(
             &Expr::zero(beat_type),
-            &r_fire.select(&increment(&r_beat.q()), &r_beat.q()),
+            &r_fire.select(&r_beat.q().wrapping_increment(), &r_beat.q()),
         ),
     );
     m.next(
         &r_addr,
         &r_entering.select(
             &Expr::zero(buffer_address_type),
-            &word_complete.select(&increment(&r_addr.q()), &r_addr.q()),
+            &word_complete.select(&r_addr.q().wrapping_increment(), &r_addr.q()),
         ),
     );
     // Beat j fills bits j·D.. of the word register, up to the widest word.
@@ -457,7 +456,7 @@ fn build_loads(m: &mut ModuleBuilder, dma: &DmaSpec, loads: &[Region<'_>], axi: 
         let valid = write_pending
             .q()
             .and(&write_region.eq(&constant(index as u64, region_type)));
-        let address_bits = bits_for(region.buffer.depth - 1).max(1);
+        let address_bits = clog2(region.buffer.depth);
         m.output(&format!("{}_wr_valid", region.name), &valid);
         m.output(
             &format!("{}_wr_addr", region.name),
@@ -569,7 +568,7 @@ fn build_store(m: &mut ModuleBuilder, dma: &DmaSpec, store: &Region<'_>, axi: &A
     m.output("m_axi_awburst", &constant(1, Type::unsigned(2)));
     m.output("m_axi_awvalid", &awvalid);
     let aw_fire = m.wire("aw_fire", &awvalid.and(&axi.awready));
-    let sent = increment(&awlen.extend(9)).resize(beats_type.width);
+    let sent = burst_beats(&awlen, beats_type.width);
     m.next(
         &aw_beats,
         &init.q().select(
@@ -595,7 +594,7 @@ fn build_store(m: &mut ModuleBuilder, dma: &DmaSpec, store: &Region<'_>, axi: &A
 
     // ---- write data: the words of bursts whose address has gone out ---------------------------
     let w_left = m.reg_reset("w_beats_left", beats_type, 0);
-    let w_word = m.reg("w_word", Type::unsigned(bits_for(depth - 1).max(1)));
+    let w_word = m.reg("w_word", Type::unsigned(clog2(depth)));
     let beat_type = Type::unsigned(bits_for(u64::from(beats - 1)).max(1));
     let w_beat = m.reg("w_beat", beat_type);
     let burst_beat_type = Type::unsigned(bits_for(u64::from(dma.burst_beats - 1)).max(1));
@@ -645,12 +644,12 @@ fn build_store(m: &mut ModuleBuilder, dma: &DmaSpec, store: &Region<'_>, axi: &A
         &w_left,
         &init.q().select(
             &total_beats,
-            &w_fire.select(&decrement(&w_left.q()), &w_left.q()),
+            &w_fire.select(&w_left.q().wrapping_decrement(), &w_left.q()),
         ),
     );
     let w_word_next = init.q().select(
         &Expr::zero(w_word.q().ty()),
-        &word_sent.select(&increment(&w_word.q()), &w_word.q()),
+        &word_sent.select(&w_word.q().wrapping_increment(), &w_word.q()),
     );
     m.next(&w_word, &w_word_next);
     m.output_doc(
@@ -662,41 +661,29 @@ fn build_store(m: &mut ModuleBuilder, dma: &DmaSpec, store: &Region<'_>, axi: &A
         &w_beat,
         &init.q().or(&word_sent).select(
             &Expr::zero(beat_type),
-            &w_fire.select(&increment(&w_beat.q()), &w_beat.q()),
+            &w_fire.select(&w_beat.q().wrapping_increment(), &w_beat.q()),
         ),
     );
     m.next(
         &w_burst_beat,
         &init.q().or(&burst_sent).select(
             &Expr::zero(burst_beat_type),
-            &w_fire.select(&increment(&w_burst_beat.q()), &w_burst_beat.q()),
+            &w_fire.select(&w_burst_beat.q().wrapping_increment(), &w_burst_beat.q()),
         ),
     );
-    m.next(
-        &announced,
-        &aw_fire.select(
-            &burst_sent.select(&announced.q(), &increment(&announced.q())),
-            &burst_sent.select(&decrement(&announced.q()), &announced.q()),
-        ),
-    );
+    m.next(&announced, &up_down(&announced.q(), &aw_fire, &burst_sent));
 
     // ---- responses -----------------------------------------------------------------------------
     m.output("m_axi_bready", &Expr::bit(true));
     let b_fire = axi.bvalid.clone();
-    m.next(
-        &unanswered,
-        &aw_fire.select(
-            &b_fire.select(&unanswered.q(), &increment(&unanswered.q())),
-            &b_fire.select(&decrement(&unanswered.q()), &unanswered.q()),
-        ),
-    );
+    m.next(&unanswered, &up_down(&unanswered.q(), &aw_fire, &b_fire));
     let b_left = m.reg_reset("bursts_left", beats_type, 0);
     let storing = m.reg_reset("storing", Type::bit(), 0);
     m.next(
         &b_left,
         &init.q().select(
             &total_bursts,
-            &b_fire.select(&decrement(&b_left.q()), &b_left.q()),
+            &b_fire.select(&b_left.q().wrapping_decrement(), &b_left.q()),
         ),
     );
     let done = m.wire(

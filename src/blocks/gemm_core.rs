@@ -38,8 +38,8 @@ use super::storage::{self, Storage};
 use super::{dma, pe_array, post_process, regmap};
 use crate::config::{AcceleratorSpec, BufferSpec};
 use crate::hdl::{
-    add_module, bits_for, lane, pack_lanes, Design, Expr, Fsm, HdlError, ModuleBuilder, ModuleId,
-    Reg, Type,
+    add_module, bits_for, clog2, lane, pack_lanes, Design, Expr, Fsm, HdlError, ModuleBuilder,
+    ModuleId, Reg, Type,
 };
 
 /// Width of the `k_folds` and `n_folds` descriptor fields.
@@ -296,8 +296,8 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         for (input, reg) in &settings {
             m.next_when(reg, &accept, input);
         }
-        let last_m = m.wire("last_m", &minus_one(&m_q.q()));
-        let last_k = m.wire("last_k", &minus_one(&k_q.q()));
+        let last_m = m.wire("last_m", &m_q.q().wrapping_decrement());
+        let last_k = m.wire("last_k", &k_q.q().wrapping_decrement());
 
         // ---- the array -------------------------------------------------------------------------
         let array = m.instance("pe_array", design, array_id);
@@ -616,22 +616,8 @@ fn counter32(m: &mut ModuleBuilder, name: &str, clear: &Expr, amount: &Expr) -> 
 /// Returns its next value (what a registered read of the word it addresses must present).
 fn count(m: &mut ModuleBuilder, counter: &Reg, clear: &Expr, step: &Expr, wraps: &Expr) -> Expr {
     let ty = counter.q().ty();
-    let up = (&counter.q() + &Expr::constant(1, ty)).truncate(ty.width);
-    let stepped = wraps.select(&Expr::zero(ty), &up);
+    let stepped = wraps.select(&Expr::zero(ty), &counter.q().wrapping_increment());
     let next = clear.select(&Expr::zero(ty), &step.select(&stepped, &counter.q()));
     m.next(counter, &next);
     next
-}
-
-/// `value − 1` in `value`'s width (wrapping; callers never use it when `value` is 0).
-fn minus_one(value: &Expr) -> Expr {
-    let ty = value.ty();
-    (value - &Expr::constant(1, ty))
-        .truncate(ty.width)
-        .as_unsigned()
-}
-
-/// Address bits of a memory of `depth` words.
-fn clog2(depth: u64) -> u32 {
-    bits_for(depth - 1).max(1)
 }

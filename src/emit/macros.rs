@@ -70,11 +70,19 @@ pub fn used(design: &Design) -> Vec<TechMacro> {
     design
         .external_modules()
         .into_iter()
-        .filter_map(|id| {
-            let name = &design.module(id).name;
-            KNOWN.iter().find(|m| m.name == name).copied()
-        })
+        .filter_map(|id| by_name(&design.module(id).name))
         .collect()
+}
+
+/// The known macro called `name`, if accelgen knows it.
+pub fn by_name(name: &str) -> Option<TechMacro> {
+    KNOWN.iter().find(|m| m.name == name).copied()
+}
+
+/// The package-relative liberties of the macros `design` uses, for the tools that read them
+/// next to the standard cells' (Yosys, OpenSTA).
+pub fn liberty_paths(design: &Design) -> Vec<String> {
+    used(design).iter().map(TechMacro::liberty_path).collect()
 }
 
 #[derive(Template)]

@@ -168,10 +168,7 @@ pub fn synth(
 
     progress("synth: running OpenSTA");
     let started = Instant::now();
-    let macro_liberties: Vec<String> = crate::emit::macros::used(&design)
-        .iter()
-        .map(|tech_macro| tech_macro.liberty_path())
-        .collect();
+    let macro_liberties = crate::emit::macros::liberty_paths(&design);
     let timing = sta::run(&package, &top, spec.clock.period_ns, &macro_liberties)?;
     let sta_seconds = timing.as_ref().map(|_| started.elapsed().as_secs_f64());
     let sta_skipped = timing.is_none().then(|| {

@@ -424,6 +424,18 @@ impl Expr {
         )
     }
 
+    /// self + 1 in self's own width, wrapping at the top: an unsigned counter's step up.
+    pub fn wrapping_increment(&self) -> Expr {
+        self.add(&Expr::constant(1, self.ty)).truncate(self.width())
+    }
+
+    /// self − 1 in self's own width, wrapping below zero: an unsigned counter's step down.
+    pub fn wrapping_decrement(&self) -> Expr {
+        self.sub(&Expr::constant(1, self.ty))
+            .truncate(self.width())
+            .as_unsigned()
+    }
+
     /// a · b with the full product width (sum of the operand widths).
     pub fn widening_mul(&self, other: &Expr) -> Expr {
         let ty = self.ty.with_width(self.width() + other.width());

@@ -9,7 +9,7 @@
 //!   `blocks::gemm_core::plan_runs`, the one `accelgen_tb::layer::CoreBench` runs, so the model
 //!   cycles here equal the ones run-layer reports; a cli test checks that on the RTL.
 
-use crate::blocks::gemm_core;
+use crate::blocks::gemm_core::{self, RunPlan};
 use crate::config::{AcceleratorSpec, Dataflow};
 use crate::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
 use crate::golden::dma::{self, Loads, RunCycles};
@@ -61,23 +61,25 @@ pub fn array_shape(spec: &AcceleratorSpec) -> ArrayShape {
 /// fit the weight buffer (CoreBench refuses such a layer too).
 pub fn core_chunks(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<Chunk>> {
     let plans = gemm_core::plan_runs(spec, gemm.m as usize, gemm.k as usize, gemm.n as usize)?;
-    Some(
-        plans
-            .into_iter()
-            .map(|plan| Chunk {
-                shape: GemmShape {
-                    m: plan.rows.len() as u64,
-                    k: plan.depth.len() as u64,
-                    n: plan.columns.len() as u64,
-                },
-                finish: plan.finish,
-                loads: Loads {
-                    ifmap: plan.load_ifmap,
-                    weights: plan.load_weights,
-                },
-            })
-            .collect(),
-    )
+    Some(plans.iter().map(Chunk::of).collect())
+}
+
+impl Chunk {
+    /// What the model needs of one planned run.
+    pub fn of(plan: &RunPlan) -> Chunk {
+        Chunk {
+            shape: GemmShape {
+                m: plan.rows.len() as u64,
+                k: plan.depth.len() as u64,
+                n: plan.columns.len() as u64,
+            },
+            finish: plan.finish,
+            loads: Loads {
+                ifmap: plan.load_ifmap,
+                weights: plan.load_weights,
+            },
+        }
+    }
 }
 
 /// The model of one core run: DMA loads, compute, stores (`golden::dma`).

@@ -15,10 +15,10 @@
 use accelgen::blocks::gemm_core;
 use accelgen::config::{AcceleratorSpec, OperandSpec};
 use accelgen::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
-use accelgen::golden::dma;
 use accelgen::golden::lowering::{self, LoweredLayer};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen::golden::{Dtype, LayerBundle, LayerError, RequantMode, Tensor};
+use accelgen::report::schedule::{self, Chunk};
 use ndarray::{s, Array2};
 
 use crate::array::{ArrayBench, Traffic};
@@ -247,11 +247,7 @@ impl CoreBench {
         let prepared = prepare(&self.spec, bundle)?;
         let lowered = &prepared.lowered;
         let buffers = self.spec.buffers.clone().expect("a core has buffers");
-        let (rows, cols) = (
-            self.spec.pe_array.rows as usize,
-            self.spec.pe_array.cols as usize,
-        );
-        let param_bits = gemm_core::param_word_bits(cols as u32);
+        let rows = self.spec.pe_array.rows as usize;
         let mut values = vec![0i32; lowered.pixels * lowered.output_channels];
         let (mut rtl_cycles, mut model_cycles, mut runs) = (0, 0, 0);
         let (mut dram_bytes, mut model_dram_bytes) = (0, 0);
@@ -300,17 +296,7 @@ impl CoreBench {
                 let run = self
                     .core
                     .run_gemm(&a, &b, &post, k_chunk, timing, runs as u64)?;
-                let shape = GemmShape {
-                    m: plan.rows.len() as u64,
-                    k: plan.depth.len() as u64,
-                    n: plan.columns.len() as u64,
-                };
-                let loads = dma::Loads {
-                    ifmap: plan.load_ifmap,
-                    weights: plan.load_weights,
-                };
-                let model = dma::core_run(&self.spec, shape, plan.finish, loads, param_bits)
-                    .expect("a core has buffers");
+                let model = schedule::core_run(&self.spec, Chunk::of(&plan));
                 rtl_cycles += run.cycles;
                 model_cycles += model.busy;
                 dram_bytes += u64::from(run.counter("perf_dram_read_bytes"))

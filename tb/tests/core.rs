@@ -4,13 +4,13 @@
 //! `golden::requant`; with a deterministic DRAM every phase's cycles and the bytes moved equal
 //! `golden::dma`'s model.
 
-use accelgen::blocks::gemm_core;
 use accelgen::config::{AcceleratorSpec, DmaSpec, DramSpec, MemoryKind, OperandSpec};
 use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::dma::{self, RunCycles};
 use accelgen::golden::gemm::{gemm, wrap_signed};
 use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
 use accelgen::golden::Requantizer;
+use accelgen::report::schedule::{self, Chunk};
 use accelgen_tb::array::{mismatches, operand_range};
 use accelgen_tb::core::{core_spec, CoreBench, CoreRun, KChunk, PostProcessing};
 use accelgen_tb::dram::{DramTiming, Jitter};
@@ -108,8 +108,14 @@ fn model(
         k: k as u64,
         n: n as u64,
     };
-    let param_bits = gemm_core::param_word_bits(spec.pe_array.cols);
-    dma::core_run(&spec, shape, finish, dma::Loads::ALL, param_bits).unwrap()
+    schedule::core_run(
+        &spec,
+        Chunk {
+            shape,
+            finish,
+            loads: dma::Loads::ALL,
+        },
+    )
 }
 
 /// Checks a deterministic run's counters against the model, phase by phase.
@@ -386,8 +392,14 @@ fn a_run_that_reuses_the_weights_loads_only_the_ifmap_and_still_matches() {
         ifmap: true,
         weights: false,
     };
-    let param_bits = gemm_core::param_word_bits(3);
-    let model = dma::core_run(&spec, shape, true, loads, param_bits).unwrap();
+    let model = schedule::core_run(
+        &spec,
+        Chunk {
+            shape,
+            finish: true,
+            loads,
+        },
+    );
     assert_matches_model(&run, model, "reused weights");
     assert_eq!(run.counter("perf_buffer_writes"), 5 * 10, "only A's words");
 }

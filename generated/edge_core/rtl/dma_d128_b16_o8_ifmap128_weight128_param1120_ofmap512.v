@@ -127,44 +127,40 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
     reg  [14:0]   bursts_left_q;
     reg           storing_q;
     wire          store_finished;
-    wire [14:0]   _store_beats_5;  // helper
+    wire [8:0]    _ar_moves_on_1;  // helper
+    wire [14:0]   _store_beats_4;  // helper
+    wire [13:0]   _ar_beats_q_6;  // helper
     wire [13:0]   _ar_beats_q_7;  // helper
     wire [13:0]   _ar_beats_q_8;  // helper
     wire [13:0]   _ar_beats_q_9;  // helper
-    wire [13:0]   _ar_beats_q_10;  // helper
-    wire [16:0]   _ar_beats_q_11;  // helper
-    wire [8:0]    _aw_beats_q_14;  // helper
-    wire [11:0]   _bursts_left_q_16;  // helper
+    wire [16:0]   _ar_beats_q_10;  // helper
+    wire [8:0]    _ar_beats_q_11;  // helper
+    wire [8:0]    _aw_beats_q_12;  // helper
+    wire [11:0]   _bursts_left_q_14;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
     wire [16:0]   _arlen_0;
-    wire [17:0]   _ar_moves_on_1;
-    wire [17:0]   _ar_moves_on_2;
-    wire [1119:0] _ifmap_wr_data_3;
-    wire [1119:0] _weight_wr_data_4;
-    wire [14:0]   _awlen_6;
-    wire [17:0]   _ar_beats_q_12;
-    wire [17:0]   _ar_beats_q_13;
-    wire [16:0]   _bursts_left_q_15;
+    wire [1119:0] _ifmap_wr_data_2;
+    wire [1119:0] _weight_wr_data_3;
+    wire [14:0]   _awlen_5;
+    wire [16:0]   _bursts_left_q_13;
     /* verilator lint_on UNUSEDSIGNAL */
 
     assign _arlen_0 = 17'd1;
-    assign _ar_moves_on_1 = {{10{1'b0}}, arlen};
-    assign _ar_moves_on_2 = 18'd1;
-    assign _ifmap_wr_data_3 = {word_beat8_q, word_beat7_q, word_beat6_q, word_beat5_q, word_beat4_q, word_beat3_q, word_beat2_q, word_beat1_q, word_beat0_q};
-    assign _weight_wr_data_4 = {word_beat8_q, word_beat7_q, word_beat6_q, word_beat5_q, word_beat4_q, word_beat3_q, word_beat2_q, word_beat1_q, word_beat0_q};
-    assign _store_beats_5 = ofmap_words_q * 3'd4;
-    assign _awlen_6 = 15'd1;
-    assign _ar_beats_q_7 = ifmap_words_q * 1'd1;
-    assign _ar_beats_q_8 = _ar_beats_q_7;
-    assign _ar_beats_q_9 = weight_words_q * 1'd1;
-    assign _ar_beats_q_10 = _ar_beats_q_9;
-    assign _ar_beats_q_11 = param_words_q * 4'd9;
-    assign _ar_beats_q_12 = {{10{1'b0}}, arlen};
-    assign _ar_beats_q_13 = 18'd1;
-    assign _aw_beats_q_14 = {{1{1'b0}}, awlen} + 9'd1;
-    assign _bursts_left_q_15 = {{2{1'b0}}, store_beats} + 17'd15;
-    assign _bursts_left_q_16 = _bursts_left_q_15[15:4];
+    assign _ar_moves_on_1 = {{1{1'b0}}, arlen} + 9'd1;
+    assign _ifmap_wr_data_2 = {word_beat8_q, word_beat7_q, word_beat6_q, word_beat5_q, word_beat4_q, word_beat3_q, word_beat2_q, word_beat1_q, word_beat0_q};
+    assign _weight_wr_data_3 = {word_beat8_q, word_beat7_q, word_beat6_q, word_beat5_q, word_beat4_q, word_beat3_q, word_beat2_q, word_beat1_q, word_beat0_q};
+    assign _store_beats_4 = ofmap_words_q * 3'd4;
+    assign _awlen_5 = 15'd1;
+    assign _ar_beats_q_6 = ifmap_words_q * 1'd1;
+    assign _ar_beats_q_7 = _ar_beats_q_6;
+    assign _ar_beats_q_8 = weight_words_q * 1'd1;
+    assign _ar_beats_q_9 = _ar_beats_q_8;
+    assign _ar_beats_q_10 = param_words_q * 4'd9;
+    assign _ar_beats_q_11 = {{1{1'b0}}, arlen} + 9'd1;
+    assign _aw_beats_q_12 = {{1{1'b0}}, awlen} + 9'd1;
+    assign _bursts_left_q_13 = {{2{1'b0}}, store_beats} + 17'd15;
+    assign _bursts_left_q_14 = _bursts_left_q_13[15:4];
     assign load_first_region = (ifmap_words_q != 13'd0) ? 2'd0 : (weight_words_q != 13'd0) ? 2'd1 : (param_words_q != 13'd0) ? 2'd2 : 2'd3;
     assign arvalid = (ar_region_q != 2'd3) & (reads_in_flight_q < 4'd8);
     assign arlen = (ar_beats_q >= 17'd16) ? 8'd15 : ar_beats_q[7:0] - _arlen_0[7:0];
@@ -175,26 +171,26 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
     assign m_axi_arvalid = arvalid;
     assign ar_fire = arvalid & m_axi_arready;
     assign ar_next_region = (ar_region_q == 2'd0) ? ((weight_words_q != 13'd0) ? 2'd1 : (param_words_q != 13'd0) ? 2'd2 : 2'd3) : (ar_region_q == 2'd1) ? ((param_words_q != 13'd0) ? 2'd2 : 2'd3) : 2'd3;
-    assign ar_moves_on = ar_fire & (ar_beats_q == (_ar_moves_on_1[16:0] + _ar_moves_on_2[16:0]));
+    assign ar_moves_on = ar_fire & (ar_beats_q == {{8{1'b0}}, _ar_moves_on_1});
     assign m_axi_rready = 1'd1;
     assign read_burst_done = m_axi_rvalid & m_axi_rlast;
     assign word_complete = m_axi_rvalid & (r_beat_q == ((r_region_q == 2'd0) ? 4'd0 : (r_region_q == 2'd1) ? 4'd0 : 4'd8));
     assign r_next_region = (r_region_q == 2'd0) ? ((weight_words_q != 13'd0) ? 2'd1 : (param_words_q != 13'd0) ? 2'd2 : 2'd3) : (r_region_q == 2'd1) ? ((param_words_q != 13'd0) ? 2'd2 : 2'd3) : 2'd3;
     assign ifmap_wr_valid = write_pending_q & (write_region_q == 2'd0);
     assign ifmap_wr_addr = write_addr_q;
-    assign ifmap_wr_data = _ifmap_wr_data_3[127:0];
+    assign ifmap_wr_data = _ifmap_wr_data_2[127:0];
     assign weight_wr_valid = write_pending_q & (write_region_q == 2'd1);
     assign weight_wr_addr = write_addr_q;
-    assign weight_wr_data = _weight_wr_data_4[127:0];
+    assign weight_wr_data = _weight_wr_data_3[127:0];
     assign param_wr_valid = write_pending_q & (write_region_q == 2'd2);
     assign param_wr_addr = write_addr_q[7:0];
     assign param_wr_data = {word_beat8_q, word_beat7_q, word_beat6_q, word_beat5_q, word_beat4_q, word_beat3_q, word_beat2_q, word_beat1_q, word_beat0_q};
     assign load_finished = ((loading_q & (~load_init_q)) & (r_region_q == 2'd3)) & (~write_pending_q);
     assign load_done = load_finished;
     assign read_beat = m_axi_rvalid;
-    assign store_beats = _store_beats_5;
+    assign store_beats = _store_beats_4;
     assign awvalid = (aw_beats_q != 15'd0) & (writes_unanswered_q < 4'd8);
-    assign awlen = (aw_beats_q >= 15'd16) ? 8'd15 : aw_beats_q[7:0] - _awlen_6[7:0];
+    assign awlen = (aw_beats_q >= 15'd16) ? 8'd15 : aw_beats_q[7:0] - _awlen_5[7:0];
     assign m_axi_awaddr = aw_addr_q;
     assign m_axi_awlen = awlen;
     assign m_axi_awsize = 3'd4;
@@ -228,7 +224,7 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
         if (rst) ar_region_q <= 2'd3;
         else ar_region_q <= (load_init_q | ar_moves_on) ? (load_init_q ? load_first_region : ar_next_region) : ar_region_q;
     end
-    always @(posedge clk) ar_beats_q <= (load_init_q | ar_moves_on) ? (((load_init_q ? load_first_region : ar_next_region) == 2'd0) ? {{3{1'b0}}, _ar_beats_q_8} : ((load_init_q ? load_first_region : ar_next_region) == 2'd1) ? {{3{1'b0}}, _ar_beats_q_10} : _ar_beats_q_11) : ar_fire ? (ar_beats_q - (_ar_beats_q_12[16:0] + _ar_beats_q_13[16:0])) : ar_beats_q;
+    always @(posedge clk) ar_beats_q <= (load_init_q | ar_moves_on) ? (((load_init_q ? load_first_region : ar_next_region) == 2'd0) ? {{3{1'b0}}, _ar_beats_q_7} : ((load_init_q ? load_first_region : ar_next_region) == 2'd1) ? {{3{1'b0}}, _ar_beats_q_9} : _ar_beats_q_10) : ar_fire ? (ar_beats_q - {{8{1'b0}}, _ar_beats_q_11}) : ar_beats_q;
     always @(posedge clk) ar_addr_q <= (load_init_q | ar_moves_on) ? (((load_init_q ? load_first_region : ar_next_region) == 2'd0) ? {ifmap_base_q, 8'd0} : ((load_init_q ? load_first_region : ar_next_region) == 2'd1) ? {weight_base_q, 8'd0} : {param_base_q, 8'd0}) : ar_fire ? (ar_addr_q + 32'd256) : ar_addr_q;
     always @(posedge clk) begin
         if (rst) reads_in_flight_q <= 4'd0;
@@ -268,7 +264,7 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
     end
     always @(posedge clk) begin
         if (rst) aw_beats_q <= 15'd0;
-        else aw_beats_q <= store_init_q ? store_beats : aw_fire ? (aw_beats_q - {{6{1'b0}}, _aw_beats_q_14}) : aw_beats_q;
+        else aw_beats_q <= store_init_q ? store_beats : aw_fire ? (aw_beats_q - {{6{1'b0}}, _aw_beats_q_12}) : aw_beats_q;
     end
     always @(posedge clk) aw_addr_q <= store_init_q ? {ofmap_base_q, 8'd0} : aw_fire ? (aw_addr_q + 32'd256) : aw_addr_q;
     always @(posedge clk) begin
@@ -288,7 +284,7 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
     end
     always @(posedge clk) begin
         if (rst) bursts_left_q <= 15'd0;
-        else bursts_left_q <= store_init_q ? {{3{1'b0}}, _bursts_left_q_16} : m_axi_bvalid ? (bursts_left_q - 15'd1) : bursts_left_q;
+        else bursts_left_q <= store_init_q ? {{3{1'b0}}, _bursts_left_q_14} : m_axi_bvalid ? (bursts_left_q - 15'd1) : bursts_left_q;
     end
     always @(posedge clk) begin
         if (rst) storing_q <= 1'd0;

@@ -112,7 +112,7 @@ pub fn build(
         if let Some(since_last) = &since_last {
             // Cycles since the last tile_done, saturating at R.
             let gap_type = since_last.q().ty();
-            let count_up = (since_last.q() + Expr::constant(1, gap_type)).truncate(gap_type.width);
+            let count_up = since_last.q().wrapping_increment();
             let next = tile_done.select(
                 &Expr::constant(1, gap_type),
                 &gap_ok.select(&since_last.q(), &count_up),
@@ -140,7 +140,7 @@ pub fn build(
             let final_step = step
                 .q()
                 .eq(&Expr::constant(i128::from(rows - 1), step_type));
-            let step_up = (step.q() + Expr::constant(1, step_type)).truncate(step_type.width);
+            let step_up = step.q().wrapping_increment();
             // Column 0's bottom PE captures R-1 cycles after the last pair: shifting starts then.
             let start = &track[rows as usize - 2];
             let next = start.select(
@@ -231,11 +231,10 @@ pub fn build(
             let beats_type = Type::unsigned(bits_for(u64::from(rows - 1)));
             let beats_left = m.reg_reset("beats_left", beats_type, 0);
             let nonzero = beats_left.q().ne(&Expr::zero(beats_type));
-            let count_down =
-                (beats_left.q() - Expr::constant(1, beats_type)).truncate(beats_type.width);
+            let count_down = beats_left.q().wrapping_decrement();
             let next = first_row.select(
                 &Expr::constant(i128::from(rows - 1), beats_type),
-                &nonzero.select(&count_down.as_unsigned(), &Expr::zero(beats_type)),
+                &nonzero.select(&count_down, &Expr::zero(beats_type)),
             );
             m.next_when(&beats_left, &advance, &next);
             (nonzero, beats_left.q().eq(&Expr::constant(1, beats_type)))

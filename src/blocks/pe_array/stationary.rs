@@ -130,8 +130,7 @@ pub fn build(
         let load_fire = m.wire(&load_port("fire"), &load_valid.and(&load_ready));
         let last_row = Expr::constant(i128::from(rows - 1), load_count.q().ty());
         let load_done = m.wire("load_done", &load_fire.and(&load_count.q().eq(&last_row)));
-        let count_up = (load_count.q() + Expr::constant(1, load_count.q().ty()))
-            .truncate(load_count.q().width());
+        let count_up = load_count.q().wrapping_increment();
         m.next_when(
             &load_count,
             &load_fire,
