@@ -23,7 +23,7 @@ pub enum GenerateError {
     #[error("{what} is validated (`accelgen check` shows the buffer geometry) but this version does not generate its hardware yet")]
     #[diagnostic(
         code(accelgen::generate::not_yet_generated),
-        help("the buffered core is built for weight_stationary with single-bank, single-buffered regions; remove the `buffers:` section to generate the PE array on its own")
+        help("the buffered core is built for weight_stationary and output_stationary with single-bank, single-buffered regions; remove the `buffers:` section to generate the PE array on its own")
     )]
     NotYetGenerated { what: String },
 }
@@ -55,7 +55,10 @@ pub fn generate(
 /// The first setting of `spec` that validates but has no generator yet.
 fn not_yet_generated(spec: &AcceleratorSpec) -> Option<String> {
     let buffers = spec.buffers.as_ref()?;
-    if spec.pe_array.dataflow != Dataflow::WeightStationary {
+    if !matches!(
+        spec.pe_array.dataflow,
+        Dataflow::WeightStationary | Dataflow::OutputStationary
+    ) {
         return Some(format!(
             "`buffers:` with the {} dataflow",
             spec.pe_array.dataflow.config_name()

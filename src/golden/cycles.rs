@@ -79,14 +79,20 @@ pub fn predicted_cycles(dataflow: Dataflow, array: ArrayShape, gemm: GemmShape) 
 /// check that this model and the RTL agree).
 pub const POST_PROCESS_LATENCY: u64 = 4;
 
-/// Cycles the buffered GEMM core (`blocks::gemm_core`, weight-stationary) is busy for a GEMM at
-/// full rate — what its PERF_BUSY_CYCLES counter reads: its buffers feed the array every cycle,
-/// so it is the array's count, the post-process pipeline when the run `finish`es (sends results
-/// out), and the cycle in which the end is noticed.
-pub fn gemm_core_cycles(array: ArrayShape, gemm: GemmShape, finish: bool) -> u64 {
-    let tiling = tiling(Dataflow::WeightStationary, array, gemm).expect("WS is modelled");
+/// Cycles the buffered GEMM core (`blocks::gemm_core`, weight- or output-stationary) computes a
+/// GEMM at full rate — its compute phase: its buffers feed the array every cycle, so it is the
+/// array's count, the post-process pipeline when the run `finish`es (sends results out), and the
+/// cycle in which the end is noticed.
+pub fn gemm_core_cycles(
+    dataflow: Dataflow,
+    array: ArrayShape,
+    gemm: GemmShape,
+    finish: bool,
+) -> u64 {
     let post_process = if finish { POST_PROCESS_LATENCY } else { 0 };
-    stationary(array, tiling) + post_process + 1
+    let array_cycles =
+        predicted_cycles(dataflow, array, gemm).expect("the core's dataflows are modelled");
+    array_cycles + post_process + 1
 }
 
 /// Weight- and input-stationary (`blocks::pe_array::stationary`). Edges are numbered from 1,

@@ -11,7 +11,7 @@
 //! Cycles are numbered from the one in which the core accepts `start` (cycle 0).
 
 use super::cycles::{gemm_core_cycles, ArrayShape, GemmShape};
-use crate::config::{AcceleratorSpec, BuffersSpec, DmaSpec, DramSpec};
+use crate::config::{AcceleratorSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec};
 
 /// The DRAM and the engine's limits, as the model needs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,13 +189,22 @@ pub fn core_run(
         rows: u64::from(spec.pe_array.rows),
         cols: u64::from(spec.pe_array.cols),
     };
-    let (k_folds, n_folds) = (gemm.k.div_ceil(array.rows), gemm.n.div_ceil(array.cols));
+    let dataflow = spec.pe_array.dataflow;
+    let n_folds = gemm.n.div_ceil(array.cols);
+    // The buffer words of each operand in the core's layout for its dataflow.
+    let (ifmap_words, weight_words) = match dataflow {
+        Dataflow::OutputStationary => (gemm.m.div_ceil(array.rows) * gemm.k, n_folds * gemm.k),
+        _ => {
+            let k_folds = gemm.k.div_ceil(array.rows);
+            (k_folds * gemm.m, n_folds * k_folds * array.rows)
+        }
+    };
     let loaded = |load: bool, words: u64| if load { words } else { 0 };
     let run = RunShape {
-        ifmap_words: loaded(loads.ifmap, k_folds * gemm.m),
-        weight_words: loaded(loads.weights, n_folds * k_folds * array.rows),
+        ifmap_words: loaded(loads.ifmap, ifmap_words),
+        weight_words: loaded(loads.weights, weight_words),
         param_words: loaded(loads.weights, n_folds),
-        compute: gemm_core_cycles(array, gemm, finish),
+        compute: gemm_core_cycles(dataflow, array, gemm, finish),
         ofmap_words: if finish { n_folds * gemm.m } else { 0 },
     };
     Some(run_cycles(buffers, param_word_bits, run))

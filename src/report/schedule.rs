@@ -3,7 +3,7 @@
 //! Two scopes, the same two `accelgen run-layer` measures (`accelgen_tb::layer`):
 //! - **datapath** (no `buffers:`, or a dataflow the buffered core does not build): the whole GEMM
 //!   streams through the PE array in one run, [`predicted_cycles`];
-//! - **core** (`buffers:` with the weight-stationary core): the GEMM is cut into the largest
+//! - **core** (`buffers:` with a weight- or output-stationary array): the GEMM is cut into the largest
 //!   chunks the buffers hold, each a run of the core: DMA loads, compute and stores against the
 //!   configured DRAM ([`core_run`], `golden::dma`). The cut is
 //!   `blocks::gemm_core::plan_runs`, the one `accelgen_tb::layer::CoreBench` runs, so the model
@@ -26,7 +26,7 @@ pub enum Scope {
 impl Scope {
     pub fn of(spec: &AcceleratorSpec) -> Scope {
         match (&spec.buffers, spec.pe_array.dataflow) {
-            (Some(_), Dataflow::WeightStationary) => Scope::Core,
+            (Some(_), Dataflow::WeightStationary | Dataflow::OutputStationary) => Scope::Core,
             _ => Scope::Datapath,
         }
     }
@@ -164,7 +164,12 @@ mod tests {
         );
         // Each run is at least its array's count plus loading its operands.
         let array = ArrayShape { rows: 2, cols: 2 };
-        let compute = crate::golden::cycles::gemm_core_cycles(array, chunks[0].shape, false);
+        let compute = crate::golden::cycles::gemm_core_cycles(
+            Dataflow::WeightStationary,
+            array,
+            chunks[0].shape,
+            false,
+        );
         assert!(core_run(&spec, chunks[0]).busy > compute + 64 / 2 * 4);
     }
 

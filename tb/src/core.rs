@@ -55,12 +55,27 @@ impl PostProcessing {
 /// An int8 weight-stationary core spec (32-bit accumulators) built directly, with single-bank,
 /// single-buffered regions of the given depths in words.
 pub fn core_spec(rows: u32, cols: u32, ifmap: u64, weight: u64, psum: u64) -> AcceleratorSpec {
+    core_spec_for(Dataflow::WeightStationary, rows, cols, ifmap, weight, psum)
+}
+
+/// [`core_spec`] for any dataflow the core is built for.
+pub fn core_spec_for(
+    dataflow: Dataflow,
+    rows: u32,
+    cols: u32,
+    ifmap: u64,
+    weight: u64,
+    psum: u64,
+) -> AcceleratorSpec {
     let i8 = OperandSpec {
         bits: 8,
         signed: true,
     };
-    let mut spec = crate::array::array_spec(Dataflow::WeightStationary, rows, cols, i8, i8, 32);
-    spec.name = format!("tb_core_r{rows}c{cols}_i{ifmap}_w{weight}_p{psum}");
+    let mut spec = crate::array::array_spec(dataflow, rows, cols, i8, i8, 32);
+    spec.name = format!(
+        "tb_core_{}_r{rows}c{cols}_i{ifmap}_w{weight}_p{psum}",
+        dataflow.tag()
+    );
     let region = |word_bits: u32, depth: u64| BufferSpec {
         word_bits,
         depth,
@@ -238,7 +253,15 @@ impl CoreBench {
             self.spec.pe_array.cols as usize,
         );
         let (m_dim, k_dim, n_dim) = check_operands(&self.spec, a, b)?;
-        let (k_folds, n_folds) = (k_dim.div_ceil(rows), n_dim.div_ceil(cols));
+        let layout = gemm_core::Layout::of(&self.spec).ok_or_else(|| {
+            BenchError::Protocol(format!(
+                "{} is {}, which the buffered core is not built for",
+                self.spec.name,
+                self.spec.pe_array.dataflow.config_name()
+            ))
+        })?;
+        let needs = layout.words(m_dim, k_dim, n_dim);
+        let (k_steps, n_folds) = (needs.steps, needs.n_folds);
         if post.bias.len() != n_dim || post.multipliers.len() != n_dim {
             return Err(BenchError::Protocol(format!(
                 "post-processing for {} biases and {} multipliers, but B has {n_dim} columns",
@@ -258,11 +281,11 @@ impl CoreBench {
         }
         let param_depth = gemm_core::param_depth(&self.spec, &buffers.weight);
         for (buffer, needed, depth) in [
-            ("ifmap", k_folds * m_dim, buffers.ifmap.depth),
-            ("weight", n_folds * k_folds * rows, buffers.weight.depth),
-            ("psum", m_dim, buffers.psum.depth),
-            ("ofmap", n_folds * m_dim, buffers.ofmap.depth),
-            ("param", n_folds, param_depth),
+            ("ifmap", needs.ifmap, buffers.ifmap.depth),
+            ("weight", needs.weight, buffers.weight.depth),
+            ("psum", needs.psum, buffers.psum.depth),
+            ("ofmap", needs.ofmap, buffers.ofmap.depth),
+            ("param", needs.param, param_depth),
         ] {
             if needed as u64 > depth {
                 return Err(BenchError::Protocol(format!(
@@ -279,19 +302,42 @@ impl CoreBench {
         let act_bits = self.spec.pe.act.bits;
         let weight_bits = self.spec.pe.weight.bits;
         let mut ifmap_words = Vec::new();
-        for k in 0..k_folds {
-            for m in 0..m_dim {
-                let lanes = (0..rows).map(|r| padded(a, m, k * rows + r));
-                ifmap_words.push(words_of(lanes, act_bits, buffers.ifmap.word_bits));
-            }
-        }
         let mut weight_words = Vec::new();
-        for n in 0..n_folds {
-            for k in 0..k_folds {
-                for i in 0..rows {
-                    let row = k * rows + rows - 1 - i;
-                    let lanes = (0..cols).map(|c| padded(b, row, n * cols + c));
-                    weight_words.push(words_of(lanes, weight_bits, buffers.weight.word_bits));
+        let act_word = |row: &dyn Fn(usize) -> (usize, usize)| {
+            let lanes = (0..rows).map(|r| {
+                let (m, k) = row(r);
+                padded(a, m, k)
+            });
+            words_of(lanes, act_bits, buffers.ifmap.word_bits)
+        };
+        let weight_word = |k: usize, n: usize| {
+            let lanes = (0..cols).map(|c| padded(b, k, n * cols + c));
+            words_of(lanes, weight_bits, buffers.weight.word_bits)
+        };
+        if self.spec.pe_array.dataflow == Dataflow::OutputStationary {
+            // Ifmap word b·K + k: column k of row block b; weight word n·K + k: row k of B.
+            for block in 0..m_dim.div_ceil(rows) {
+                for k in 0..k_dim {
+                    ifmap_words.push(act_word(&|r| (block * rows + r, k)));
+                }
+            }
+            for n in 0..n_folds {
+                for k in 0..k_dim {
+                    weight_words.push(weight_word(k, n));
+                }
+            }
+        } else {
+            // Ifmap word k·M + m: row m's K-fold k; weight word t·R + i: row R−1−i of tile t.
+            for k in 0..k_steps {
+                for m in 0..m_dim {
+                    ifmap_words.push(act_word(&|r| (m, k * rows + r)));
+                }
+            }
+            for n in 0..n_folds {
+                for k in 0..k_steps {
+                    for i in 0..rows {
+                        weight_words.push(weight_word(k * rows + rows - 1 - i, n));
+                    }
                 }
             }
         }
@@ -368,7 +414,7 @@ impl CoreBench {
         let settings = post.settings;
         for (name, value) in [
             ("m_vectors", m_dim as u32),
-            ("k_folds", k_folds as u32),
+            ("k_folds", k_steps as u32),
             ("n_folds", n_folds as u32),
             ("zero_point", settings.zero_point as u32),
             ("clamp_min", settings.clamp_min as u32),
@@ -390,7 +436,7 @@ impl CoreBench {
         host.write_ok_during(&mut self.model, &mut memory, offset("ctrl"), start)?;
         let irq = self.port("irq")?;
         let busy_limit = 100_000
-            + 64 * (n_folds * k_folds * (m_dim + rows)) as u64
+            + 64 * (n_folds * k_steps * (m_dim + rows)) as u64
             + 4 * u64::from(timing.latency)
                 * (ifmap_words.len() + weight_words.len() + n_folds * m_dim) as u64;
         let mut cycles = 0u64;

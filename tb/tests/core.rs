@@ -4,7 +4,7 @@
 //! `golden::requant`; with a deterministic DRAM every phase's cycles and the bytes moved equal
 //! `golden::dma`'s model.
 
-use accelgen::config::{AcceleratorSpec, DmaSpec, DramSpec, MemoryKind, OperandSpec};
+use accelgen::config::{AcceleratorSpec, Dataflow, DmaSpec, DramSpec, MemoryKind, OperandSpec};
 use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::dma::{self, RunCycles};
 use accelgen::golden::gemm::{gemm, wrap_signed};
@@ -12,7 +12,7 @@ use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
 use accelgen::golden::Requantizer;
 use accelgen::report::schedule::{self, Chunk};
 use accelgen_tb::array::{mismatches, operand_range};
-use accelgen_tb::core::{core_spec, CoreBench, CoreRun, KChunk, PostProcessing};
+use accelgen_tb::core::{core_spec, core_spec_for, CoreBench, CoreRun, KChunk, PostProcessing};
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::post_process::Settings;
 use accelgen_tb::Rng;
@@ -159,22 +159,37 @@ fn check(
         .unwrap_or_else(|e| panic!("{m}x{k}x{n}: {e}"));
     let (first, count) = mismatches(&golden(&a, &b, &post), &run.result, 8);
     assert_eq!(count, 0, "{m}x{k}x{n}: {count} mismatches, first {first:?}");
-    // The counters tell the tiling: M vectors and R weight rows per tile, K-folds × N-folds
+    // The counters tell the tiling. WS: M vectors and R weight rows per tile, K-folds × N-folds
     // tiles; every fold but the first reads the psum buffer, every fold but the last writes it.
+    // OS: K pairs per tile, row blocks × N-folds tiles; one run holds the whole reduction.
     let (rows, cols) = (spec.pe_array.rows as usize, spec.pe_array.cols as usize);
-    let (k_folds, n_folds) = (k.div_ceil(rows), n.div_ceil(cols));
-    let tiles = (k_folds * n_folds) as u32;
-    let expected = [
-        ("perf_act_beats", tiles * m as u32),
-        ("perf_weight_beats", tiles * rows as u32),
-        ("perf_results", (n_folds * m) as u32),
-        ("perf_psum_reads", ((k_folds - 1) * n_folds * m) as u32),
-        ("perf_psum_writes", ((k_folds - 1) * n_folds * m) as u32),
-        (
-            "perf_buffer_writes",
-            (k_folds * m + tiles as usize * rows + n_folds) as u32,
-        ),
-    ];
+    let n_folds = n.div_ceil(cols);
+    let words = accelgen::blocks::gemm_core::Layout::of(spec)
+        .unwrap()
+        .words(m, k, n);
+    let loaded = (words.ifmap + words.weight + words.param) as u32;
+    let expected = if spec.pe_array.dataflow == Dataflow::OutputStationary {
+        let tiles = (m.div_ceil(rows) * n_folds * k) as u32;
+        [
+            ("perf_act_beats", tiles),
+            ("perf_weight_beats", tiles),
+            ("perf_results", (n_folds * m) as u32),
+            ("perf_psum_reads", 0),
+            ("perf_psum_writes", 0),
+            ("perf_buffer_writes", loaded),
+        ]
+    } else {
+        let k_folds = k.div_ceil(rows);
+        let tiles = (k_folds * n_folds) as u32;
+        [
+            ("perf_act_beats", tiles * m as u32),
+            ("perf_weight_beats", tiles * rows as u32),
+            ("perf_results", (n_folds * m) as u32),
+            ("perf_psum_reads", ((k_folds - 1) * n_folds * m) as u32),
+            ("perf_psum_writes", ((k_folds - 1) * n_folds * m) as u32),
+            ("perf_buffer_writes", loaded),
+        ]
+    };
     for (counter, value) in expected {
         assert_eq!(run.counter(counter), value, "{m}x{k}x{n}: {counter}");
     }
@@ -213,6 +228,68 @@ fn core_accumulates_k_folds_in_the_psum_buffer_bit_exactly_on_regular_and_irregu
         check(&mut bench, &spec, shape, false, dram(20, 1), seed);
         check(&mut bench, &spec, shape, false, irregular(seed), seed + 100);
     }
+}
+
+#[test]
+fn output_stationary_core_is_bit_exact_and_its_cycles_equal_the_model_on_regular_and_irregular_dram(
+) {
+    // 3×2: row blocks of 3 (M = 5, 7, 1 leave padded rows), N-folds of 2, K from 1 to 13.
+    let spec = core_spec_for(Dataflow::OutputStationary, 3, 2, 64, 64, 16);
+    let mut bench = CoreBench::new(&spec).unwrap();
+    for (shape, requantize, seed) in [
+        ((5, 7, 4), false, 81),
+        ((1, 1, 1), true, 82),
+        ((16, 2, 3), true, 83),
+        ((7, 13, 5), true, 84),
+        ((6, 3, 2), false, 85),
+    ] {
+        check(&mut bench, &spec, shape, requantize, dram(20, 1), seed);
+        check(
+            &mut bench,
+            &spec,
+            shape,
+            requantize,
+            irregular(seed),
+            seed + 100,
+        );
+    }
+}
+
+#[test]
+fn output_stationary_core_splits_a_long_reduction_over_accumulating_runs() {
+    // K = 40 in chunks of 14, 14 and 12 on a 2×2 OS core: the psum buffer carries each row's
+    // sums from run to run, and only the last run stores.
+    let spec = core_spec_for(Dataflow::OutputStationary, 2, 2, 128, 64, 16);
+    let mut bench = CoreBench::new(&spec).unwrap();
+    let mut rng = Rng::new(91);
+    let (a, b) = (random(&mut rng, 9, 40), random(&mut rng, 40, 2));
+    let post = requantization(&mut rng, 2);
+    let chunks = [(0, 14), (14, 28), (28, 40)];
+    let mut last = None;
+    for (index, &(k0, k1)) in chunks.iter().enumerate() {
+        let chunk = KChunk::of(index, chunks.len());
+        let a_part = a.slice(ndarray::s![.., k0..k1]).to_owned();
+        let b_part = b.slice(ndarray::s![k0..k1, ..]).to_owned();
+        let run = bench
+            .run_gemm(
+                &a_part,
+                &b_part,
+                &post,
+                chunk,
+                dram(9, 2),
+                90 + index as u64,
+            )
+            .unwrap();
+        let model = model(&spec, (9, k1 - k0, 2), chunk.finish, dram(9, 2));
+        assert_matches_model(&run, model, &format!("chunk {index}"));
+        let accumulated = if chunk.accumulate { 9 } else { 0 };
+        assert_eq!(run.counter("perf_psum_reads"), accumulated, "chunk {index}");
+        let kept = if chunk.finish { 0 } else { 9 };
+        assert_eq!(run.counter("perf_psum_writes"), kept, "chunk {index}");
+        last = Some(run);
+    }
+    let (first, count) = mismatches(&golden(&a, &b, &post), &last.unwrap().result, 8);
+    assert_eq!(count, 0, "{count} mismatches, first {first:?}");
 }
 
 #[test]

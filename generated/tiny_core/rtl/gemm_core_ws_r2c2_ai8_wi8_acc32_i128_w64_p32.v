@@ -2,8 +2,8 @@
 // Do not edit: change the config or the generator and regenerate.
 //
 // Buffered GEMM core: 128-word ifmap, 64-word weight and 32-word psum buffers feeding
-// a 2x2 weight-stationary array; K-folds accumulate in the psum buffer, and
-// each finished row is requantized with its channels' parameters.
+// a 2x2 weight-stationary array; reductions longer than a run accumulate in the psum
+// buffer, and each finished row is requantized with its channels' parameters.
 
 `default_nettype none
 
@@ -12,7 +12,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     input  wire          rst,  // synchronous reset, active high
     input  wire          start,  // begin the GEMM described below (when idle)
     input  wire [5:0]    m_vectors,  // M: rows of A, at most the psum depth
-    input  wire [15:0]   k_folds,  // ceil(K / ROWS)
+    input  wire [15:0]   k_folds,  // reduction steps: ceil(K / ROWS)
     input  wire [15:0]   n_folds,  // ceil(N / COLS)
     input  wire [31:0]   zero_point,  // signed; output zero point
     input  wire [31:0]   clamp_min,  // signed; lowest output value
@@ -24,8 +24,8 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     input  wire [31:0]   ofmap_addr,  // DRAM byte address of the region (aligned to the longest burst)
     input  wire          load_ifmap,  // 1: load A from DRAM first
     input  wire          load_weights,  // 1: load B and the parameters from DRAM first
-    input  wire          accumulate,  // 1: the first K-fold adds to the psum buffer instead of starting from zero
-    input  wire          finish,  // 1: the final K-fold is post-processed and sent out; 0: it stays in the psum buffer
+    input  wire          accumulate,  // 1: the run adds to the psum buffer instead of starting from zero
+    input  wire          finish,  // 1: the final sums are post-processed and sent out; 0: they stay in the psum buffer
     output wire [31:0]   m_axi_araddr,
     output wire [7:0]    m_axi_arlen,
     output wire [2:0]    m_axi_arsize,
@@ -141,14 +141,14 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     wire          psum_write;
     wire          o_last;
     reg  [139:0]  param_rd_q;
+    wire          post_process_out_last;
     wire          post_process_out_valid;
     wire [63:0]   post_process_out_data;
-    wire          post_process_out_last;
     reg  [6:0]    r_addr_q;
-    wire          run_start;
     reg  [5:0]    r_m_q;
     reg  [15:0]   r_n_q;
     wire          computed;
+    wire          run_start;
     reg  [31:0]   ofmap_addr_q;
     wire          store_start;
     wire [6:0]    dma_ofmap_rd_addr_next;
@@ -204,8 +204,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     wire [5:0]    _ifmap_rd_q_0;  // helper
     wire          _perf_weight_wait_cycles_q_4;  // helper
     wire          _perf_psum_reads_q_5;  // helper
-    wire          _perf_psum_writes_q_6;  // helper
-    wire [1:0]    _perf_buffer_writes_q_7;  // helper
+    wire [1:0]    _perf_buffer_writes_q_6;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
     wire [5:0]    _psum_rd_q_1;
@@ -219,8 +218,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     assign _param_rd_q_3 = accept ? 16'd0 : (out_fire & (o_last & final_fold)) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
     assign _perf_weight_wait_cycles_q_4 = (computing & act_valid) & (~act_fire);
     assign _perf_psum_reads_q_5 = out_fire & (~from_zero);
-    assign _perf_psum_writes_q_6 = out_fire & (~emit);
-    assign _perf_buffer_writes_q_7 = ((2'd0 + {{1{1'b0}}, dma_ifmap_wr_valid}) + {{1{1'b0}}, dma_weight_wr_valid}) + {{1{1'b0}}, dma_param_wr_valid};
+    assign _perf_buffer_writes_q_6 = ((2'd0 + {{1{1'b0}}, dma_ifmap_wr_valid}) + {{1{1'b0}}, dma_weight_wr_valid}) + {{1{1'b0}}, dma_param_wr_valid};
     assign running = ~(phase_q == PHASE_IDLE);
     assign accept = start & (~running);
     assign computing = phase_q == PHASE_COMPUTE;
@@ -243,8 +241,8 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     assign sum = {(from_zero ? 32'd0 : psum_stored[63:32]) + pe_array_out_data[63:32], (from_zero ? 32'd0 : psum_stored[31:0]) + pe_array_out_data[31:0]};
     assign psum_write = out_fire & (~emit);
     assign o_last = o_m_q == last_m;
-    assign run_start = accept & (~(((m_vectors == 6'd0) | (k_folds == 16'd0)) | (n_folds == 16'd0)));
     assign computed = computing & ((finish_q ? r_n_q : o_n_q) == n_folds_q);
+    assign run_start = accept & (~(((m_vectors == 6'd0) | (k_folds == 16'd0)) | (n_folds == 16'd0)));
     assign store_start = computed & finish_q;
     assign m_axi_araddr = dma_m_axi_araddr;
     assign m_axi_arlen = dma_m_axi_arlen;
@@ -354,7 +352,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     end
     always @(posedge clk) begin
         if (rst) perf_psum_writes_q <= 32'd0;
-        else perf_psum_writes_q <= clear_counters ? 32'd0 : perf_psum_writes_q + {{31{1'b0}}, _perf_psum_writes_q_6};
+        else perf_psum_writes_q <= clear_counters ? 32'd0 : perf_psum_writes_q + {{31{1'b0}}, psum_write};
     end
     always @(posedge clk) begin
         if (rst) perf_results_q <= 32'd0;
@@ -362,7 +360,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     end
     always @(posedge clk) begin
         if (rst) perf_buffer_writes_q <= 32'd0;
-        else perf_buffer_writes_q <= clear_counters ? 32'd0 : perf_buffer_writes_q + {{30{1'b0}}, _perf_buffer_writes_q_7};
+        else perf_buffer_writes_q <= clear_counters ? 32'd0 : perf_buffer_writes_q + {{30{1'b0}}, _perf_buffer_writes_q_6};
     end
     always @(posedge clk) begin
         if (rst) perf_dram_read_bytes_q <= 32'd0;

@@ -1,0 +1,573 @@
+//! The buffered GEMM core: on-chip ifmap, weight, psum, parameter and ofmap buffers, the DMA that
+//! fills and drains them (`blocks::dma`), a controller that streams a GEMM out of them through
+//! the PE array, accumulation in the psum buffer of reductions longer than one run, and the
+//! post-process unit that requantizes each finished row. The CSR block (`blocks::csr`, map in
+//! `blocks::regmap`) drives its descriptor. This file is the shell every dataflow shares
+//! (buffers, descriptor, DMA, run phases, counters); [`weight_stationary`] and
+//! [`output_stationary`] stream the operands and collect the results; [`plan`] says how a host
+//! cuts a GEMM into runs.
+//!
+//! A GEMM `C[M×N] = A[M×K]·B[K×N]` runs as N-folds of C columns. The buffer layout is also the
+//! layout of each region in DRAM (one word per whole number of bus beats, `blocks::dma`):
+//!
+//! - weight-stationary: K-folds of R rows per N-fold (tile t = n·KF + k); ifmap word `k·M + m` =
+//!   A[m][k·R .. k·R+R−1] (lane r = row r, zero-padded); weight word `t·R + i` =
+//!   B[k·R + R−1−i][n·C .. n·C+C−1] (the array's weight-beat order);
+//! - output-stationary: row blocks of R rows per N-fold, each streaming its K pairs; ifmap word
+//!   `b·K + k` = A[b·R .. b·R+R−1][k] (lane r = row b·R + r, zero-padded); weight word `n·K + k`
+//!   = B[k][n·C .. n·C+C−1];
+//! - both: param word `n` = the per-channel bias, multiplier and shift of columns
+//!   n·C .. n·C+C−1 (see [`param_word_bits`]); ofmap word `n·M + m` = the post-processed
+//!   C[m][n·C .. n·C+C−1] as signed 32-bit lanes; psum word `m` = row m's partial sums of the
+//!   run's N-fold.
+//!
+//! A run: `start` with the descriptor (`m_vectors` ≤ the psum depth, `k_folds` — reduction steps:
+//! ceil(K/R) on WS, K on OS — `n_folds`, the layer's `zero_point`, `clamp_min`, `clamp_max`,
+//! `bypass`, `accumulate`/`finish`, the four regions' DRAM addresses and the load flags, all
+//! latched at the start) begins when idle; the core loads the operands whose flags are set,
+//! computes, and when it `finish`es stores the ofmap words; `busy` is high until then and `done`
+//! pulses once. A descriptor with a zero fold or row count finishes at once.
+//!
+//! A reduction longer than the buffers hold runs as several GEMMs over the same rows and one
+//! N-fold (psum word m holds row m): the first with `finish` = 0, the middle ones with
+//! `accumulate` = 1 and `finish` = 0, the last with `accumulate` = 1 and `finish` = 1.
+//!
+//! Timing: every buffer read is registered (`blocks::storage`: register files or SRAM macros
+//! behave alike), addressed a cycle ahead with the next value of its address counter, so the
+//! feeders offer a beat every cycle and the array runs at full rate; the psum buffer is read
+//! ahead and added in the cycle an output leaves the array, and results go through the
+//! post-process unit straight into the ofmap buffer. The compute phase takes the array's own
+//! count (`golden::cycles`), the post-process latency when it finishes, and one cycle to notice
+//! the end; `golden::dma` adds the load and store phases.
+
+pub mod output_stationary;
+pub mod plan;
+pub mod weight_stationary;
+
+pub use plan::{plan_runs, Layout, RunPlan, Words};
+
+use super::storage::{self, Storage};
+use super::{dma, pe_array, post_process, regmap};
+use crate::config::{AcceleratorSpec, BufferSpec, Dataflow};
+use crate::hdl::{
+    add_module, bits_for, Design, Expr, Fsm, HdlError, InstanceHandle, ModuleBuilder, ModuleId,
+    Reg, Type,
+};
+
+/// Width of the `k_folds` and `n_folds` descriptor fields.
+pub const FOLD_BITS: u32 = 16;
+
+/// Bits of a param word for `cols` lanes: the biases (32-bit lanes), then the multipliers (32-bit
+/// lanes), then the shifts (6-bit lanes), lane 0 lowest in each field.
+pub fn param_word_bits(cols: u32) -> u32 {
+    cols * (2 * post_process::WORD_BITS + post_process::SHIFT_BITS)
+}
+
+/// Words of the param buffer: one per N-fold, and a GEMM has at most one N-fold per R weight
+/// words.
+pub fn param_depth(spec: &AcceleratorSpec, weight: &BufferSpec) -> u64 {
+    (weight.depth / u64::from(spec.pe_array.rows)).max(2)
+}
+
+/// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array and the buffer depths.
+pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String {
+    format!(
+        "gemm_core_{}_r{}c{}_a{}_w{}_acc{}_i{}_w{}_p{}",
+        spec.pe_array.dataflow.tag(),
+        spec.pe_array.rows,
+        spec.pe_array.cols,
+        spec.pe.act.tag(),
+        spec.pe.weight.tag(),
+        spec.pe.acc_bits,
+        buffers[0].depth,
+        buffers[1].depth,
+        buffers[2].depth
+    )
+}
+
+/// What the shell hands a dataflow's compute section: the array and post-process instances, the
+/// buffers and the latched descriptor.
+pub struct Shell<'a> {
+    pub spec: &'a AcceleratorSpec,
+    pub array: InstanceHandle,
+    pub post: InstanceHandle,
+    pub ifmap: &'a Storage,
+    pub weight: &'a Storage,
+    pub psum: &'a Storage,
+    pub ofmap: &'a Storage,
+    pub param: &'a Storage,
+    /// High in the cycle a descriptor is taken: every counter restarts.
+    pub accept: Expr,
+    /// The compute phase.
+    pub computing: Expr,
+    /// The latched M, reduction steps and N-folds.
+    pub m_vectors: Expr,
+    pub k_steps: Expr,
+    pub n_folds: Expr,
+    pub accumulate: Expr,
+    pub finish: Expr,
+}
+
+/// What a compute section reports back: the events the counters count and the end of the phase.
+pub struct Events {
+    pub act_fire: Expr,
+    pub weight_fire: Expr,
+    /// Cycles the activation stream waits on the array while computing.
+    pub act_waiting: Expr,
+    pub psum_read: Expr,
+    pub psum_write: Expr,
+    /// A result word written into the ofmap buffer.
+    pub result_fire: Expr,
+    /// The compute phase is over: the last result is in the ofmap buffer (finish) or the last
+    /// sum in the psum buffer.
+    pub computed: Expr,
+}
+
+/// Builds the core (and the array below it) for a spec with `buffers`.
+pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, HdlError> {
+    let buffers = spec
+        .buffers
+        .as_ref()
+        .ok_or_else(|| HdlError::Unsupported("the GEMM core needs a buffers: section".into()))?;
+    if Layout::of(spec).is_none() {
+        return Err(HdlError::Unsupported(format!(
+            "the GEMM core is built for weight_stationary and output_stationary, not {}",
+            spec.pe_array.dataflow.config_name()
+        )));
+    }
+    let array_id = pe_array::build(&spec.pe_array, &spec.pe, design)?;
+    let post_process_id = post_process::build(spec.pe_array.cols, spec.pe.acc_bits, design)?;
+    let param_spec = BufferSpec {
+        word_bits: param_word_bits(spec.pe_array.cols),
+        depth: param_depth(spec, &buffers.weight),
+        ..buffers.psum
+    };
+    let loads = [
+        dma::Region {
+            name: "ifmap",
+            buffer: &buffers.ifmap,
+        },
+        dma::Region {
+            name: "weight",
+            buffer: &buffers.weight,
+        },
+        dma::Region {
+            name: "param",
+            buffer: &param_spec,
+        },
+    ];
+    let store = dma::Region {
+        name: "ofmap",
+        buffer: &buffers.ofmap,
+    };
+    let dma_id = dma::build(&buffers.dma, &loads, &store, design)?;
+    let mut plans = std::collections::BTreeMap::new();
+    for (name, region) in [
+        ("ifmap", &buffers.ifmap),
+        ("weight", &buffers.weight),
+        ("psum", &buffers.psum),
+        ("ofmap", &buffers.ofmap),
+        ("param", &param_spec),
+    ] {
+        let plan = storage::plan(buffers.memory, region.word_bits, region.depth, design)?;
+        plans.insert(name, plan);
+    }
+    let (rows, cols) = (spec.pe_array.rows, spec.pe_array.cols);
+    let params_depth = param_depth(spec, &buffers.weight);
+    let (ifmap, weight, psum) = (&buffers.ifmap, &buffers.weight, &buffers.psum);
+    let name = module_name(spec, &[ifmap, weight, psum]);
+    let dataflow = spec.pe_array.dataflow;
+    add_module(design, name, |m, design| {
+        m.doc(format!(
+            "Buffered GEMM core: {}-word ifmap, {}-word weight and {}-word psum buffers feeding",
+            ifmap.depth, weight.depth, psum.depth
+        ))
+        .doc(format!(
+            "a {rows}x{cols} {} array; reductions longer than a run accumulate in the psum",
+            dataflow.config_name().replace('_', "-")
+        ))
+        .doc("buffer, and each finished row is requantized with its channels' parameters.");
+        m.parameter("ROWS", rows.into())
+            .parameter("COLS", cols.into())
+            .parameter("IFMAP_DEPTH", ifmap.depth as i64)
+            .parameter("WEIGHT_DEPTH", weight.depth as i64)
+            .parameter("PSUM_DEPTH", psum.depth as i64);
+
+        // ---- buffers: the DMA writes ifmap, weight and param words; results wait in ofmap --------
+        // Every read is registered: the address presented in a cycle is the next value of the
+        // address register, so the word is there when the register holds it (`storage`).
+        let ofmap = &buffers.ofmap;
+        let [ifmap_mem, weight_mem, psum_mem, ofmap_mem, param_mem] =
+            ["ifmap", "weight", "psum", "ofmap", "param"].map(|name| {
+                let plan = &plans[name];
+                Storage::declare(m, design, name, plan)
+            });
+
+        // ---- descriptor --------------------------------------------------------------------------
+        let count_type = Type::unsigned(bits_for(psum.depth));
+        let fold_type = Type::unsigned(FOLD_BITS);
+        let start = m.input_doc(
+            "start",
+            Type::bit(),
+            "begin the GEMM described below (when idle)",
+        );
+        let m_vectors = m.input_doc(
+            "m_vectors",
+            count_type,
+            "M: rows of A, at most the psum depth",
+        );
+        let k_doc = match dataflow {
+            Dataflow::OutputStationary => "reduction steps: K",
+            _ => "reduction steps: ceil(K / ROWS)",
+        };
+        let k_folds = m.input_doc("k_folds", fold_type, k_doc);
+        let n_folds = m.input_doc("n_folds", fold_type, "ceil(N / COLS)");
+        let word = Type::signed(post_process::WORD_BITS);
+        let settings: Vec<(Expr, Reg)> = [
+            ("zero_point", word, "output zero point"),
+            ("clamp_min", word, "lowest output value"),
+            ("clamp_max", word, "highest output value"),
+            (
+                "bypass",
+                Type::bit(),
+                "1: raw int32 acc + bias, no requantization",
+            ),
+        ]
+        .into_iter()
+        .map(|(name, ty, doc)| (m.input_doc(name, ty, doc), m.reg(name, ty)))
+        .collect();
+        let address = Type::unsigned(dma::ADDRESS_BITS);
+        let mut region_addresses = Vec::new();
+        for region in ["ifmap", "weight", "param", "ofmap"] {
+            let input = m.input_doc(
+                &format!("{region}_addr"),
+                address,
+                "DRAM byte address of the region (aligned to the longest burst)",
+            );
+            region_addresses.push(input);
+        }
+        let load_ifmap = m.input_doc("load_ifmap", Type::bit(), "1: load A from DRAM first");
+        let load_weights = m.input_doc(
+            "load_weights",
+            Type::bit(),
+            "1: load B and the parameters from DRAM first",
+        );
+
+        // A run: the descriptor is latched, then load (DMA), compute (array), store (DMA).
+        let mut phase = Fsm::new(m, "phase", &["idle", "load", "compute", "store"]);
+        let busy = m.wire("running", &phase.is("idle").not());
+        let accept = m.wire("accept", &start.and(&busy.not()));
+        let computing = m.wire("computing", &phase.is("compute"));
+        let phase_is_load = m.wire("loading", &phase.is("load"));
+        let phase_is_store = m.wire("storing", &phase.is("store"));
+        let m_q = m.reg("m_vectors", count_type);
+        let k_q = m.reg("k_folds", fold_type);
+        let n_q = m.reg("n_folds", fold_type);
+        m.next_when(&m_q, &accept, &m_vectors);
+        m.next_when(&k_q, &accept, &k_folds);
+        m.next_when(&n_q, &accept, &n_folds);
+        // A reduction longer than the buffers runs as several GEMMs over the same rows: all but
+        // the first add to the psum buffer, all but the last leave their sums there.
+        let accumulate = m.input_doc(
+            "accumulate",
+            Type::bit(),
+            "1: the run adds to the psum buffer instead of starting from zero",
+        );
+        let finish = m.input_doc(
+            "finish",
+            Type::bit(),
+            "1: the final sums are post-processed and sent out; 0: they stay in the psum buffer",
+        );
+        let accumulate_q = m.pipe_when("accumulate", &accept, &accumulate);
+        let finish_q = m.pipe_when("finish", &accept, &finish);
+        for (input, reg) in &settings {
+            m.next_when(reg, &accept, input);
+        }
+
+        // ---- the array and the post-process unit, fed by the dataflow's compute section -------
+        let array = m.instance("pe_array", design, array_id);
+        let post = m.instance("post_process", design, post_process_id);
+        for ((_, reg), port) in
+            settings
+                .iter()
+                .zip(["zero_point", "clamp_min", "clamp_max", "bypass"])
+        {
+            m.connect(post, port, &reg.q());
+        }
+        let shell = Shell {
+            spec,
+            array,
+            post,
+            ifmap: &ifmap_mem,
+            weight: &weight_mem,
+            psum: &psum_mem,
+            ofmap: &ofmap_mem,
+            param: &param_mem,
+            accept: accept.clone(),
+            computing: computing.clone(),
+            m_vectors: m_q.q(),
+            k_steps: k_q.q(),
+            n_folds: n_q.q(),
+            accumulate: accumulate_q,
+            finish: finish_q.clone(),
+        };
+        let events = match dataflow {
+            Dataflow::OutputStationary => output_stationary::compute(m, &shell),
+            _ => weight_stationary::compute(m, &shell),
+        };
+        let computed = events.computed.clone();
+
+        // ---- run state -------------------------------------------------------------------------
+        let degenerate = m_vectors
+            .eq(&Expr::zero(count_type))
+            .or(&k_folds.eq(&Expr::zero(fold_type)))
+            .or(&n_folds.eq(&Expr::zero(fold_type)));
+        let begin = m.wire("run_start", &accept.and(&degenerate.not()));
+
+        // ---- DMA: load the operands before computing, store the results after ----------------
+        let engine = m.instance("dma", design, dma_id);
+        m.connect(engine, "load_start", &begin);
+        let words_type = Type::unsigned(bits_for(ifmap.depth.max(weight.depth).max(params_depth)));
+        let words = |count: Expr, enable: &Expr| {
+            enable.select(&count.resize(words_type.width), &Expr::zero(words_type))
+        };
+        let (a_words, b_words) = operand_words(m, spec, &m_vectors, &k_folds, &n_folds);
+        for ((region, amount, enable), base) in [
+            ("ifmap", a_words, &load_ifmap),
+            ("weight", b_words, &load_weights),
+            ("param", n_folds.clone(), &load_weights),
+        ]
+        .into_iter()
+        .zip(&region_addresses)
+        {
+            m.connect(engine, &format!("{region}_base"), base);
+            m.connect(engine, &format!("{region}_words"), &words(amount, enable));
+        }
+        let ofmap_base = m.pipe_when("ofmap_addr", &accept, &region_addresses[3]);
+        let store_words = Type::unsigned(bits_for(ofmap.depth));
+        m.connect(engine, "ofmap_base", &ofmap_base);
+        m.connect(
+            engine,
+            "ofmap_words",
+            &n_q.q().widening_mul(&m_q.q()).resize(store_words.width),
+        );
+        let store_start = m.wire("store_start", &computed.and(&finish_q));
+        m.connect(engine, "store_start", &store_start);
+        let ofmap_next = m.connect_output(engine, "ofmap_rd_addr_next");
+        let mut buffer_writes = Vec::new();
+        let ofmap_read = ofmap_mem.read_port(m);
+        m.connect(engine, "ofmap_rd_data", &ofmap_read.data.clone());
+        ofmap_mem.read_address(m, ofmap_read, &ofmap_next);
+        for (region, memory) in [
+            ("ifmap", &ifmap_mem),
+            ("weight", &weight_mem),
+            ("param", &param_mem),
+        ] {
+            let valid = m.connect_output(engine, &format!("{region}_wr_valid"));
+            let address = m.connect_output(engine, &format!("{region}_wr_addr"));
+            let data = m.connect_output(engine, &format!("{region}_wr_data"));
+            memory.write(m, &valid, &address, &data);
+            buffer_writes.push(valid);
+        }
+        for port in crate::blocks::dma::AXI_PORTS {
+            let name = format!("m_axi_{}", port.name);
+            if port.from_master {
+                let value = m.connect_output(engine, &name);
+                m.output(&name, &value);
+            } else {
+                let value = m.input(&name, Type::unsigned(port.bits(&buffers.dma)));
+                m.connect(engine, &name, &value);
+            }
+        }
+        let loaded = m.connect_output(engine, "load_done");
+        let stored = m.connect_output(engine, "store_done");
+        let read_beat = m.connect_output(engine, "read_beat");
+        let write_beat = m.connect_output(engine, "write_beat");
+        phase
+            .transition("idle", &begin, "load")
+            .transition("load", &loaded, "compute")
+            .transition("compute", &store_start, "store")
+            .transition("compute", &computed, "idle")
+            .transition("store", &stored, "idle");
+        phase.finish(m);
+        let ends = computed
+            .and(&finish_q.not())
+            .or(&stored)
+            .or(&accept.and(&degenerate));
+        let done = m.reg_reset("done", Type::bit(), 0);
+        m.next(&done, &ends);
+        m.output_doc("busy", &busy, "a GEMM is running");
+        m.output_doc(
+            "done",
+            &done.q(),
+            "one-cycle pulse after the last result is stored",
+        );
+
+        // ---- performance counters: cumulative, cleared by reset or clear_counters --------------
+        let clear = m.input_doc("clear_counters", Type::bit(), "zero every perf_* counter");
+        // Each counter's event, in the register map's order (`regmap::COUNTERS`).
+        let buffer_writes = buffer_writes
+            .iter()
+            .fold(Expr::zero(Type::unsigned(2)), |sum, valid| {
+                (&sum + &valid.extend(2)).truncate(2)
+            });
+        let beat_bytes = buffers.dma.beat_bytes();
+        let bytes = |beat: &Expr| {
+            beat.select(
+                &Expr::constant(i128::from(beat_bytes), Type::unsigned(32)),
+                &Expr::zero(Type::unsigned(32)),
+            )
+        };
+        for (port, doc) in regmap::COUNTERS {
+            let amount = match *port {
+                "perf_busy_cycles" => busy.clone(),
+                "perf_load_cycles" => phase_is_load.clone(),
+                "perf_compute_cycles" => computing.clone(),
+                "perf_store_cycles" => phase_is_store.clone(),
+                "perf_dram_read_bytes" => bytes(&read_beat),
+                "perf_dram_write_bytes" => bytes(&write_beat),
+                "perf_act_beats" => events.act_fire.clone(),
+                "perf_weight_beats" => events.weight_fire.clone(),
+                "perf_weight_wait_cycles" => events.act_waiting.clone(),
+                "perf_psum_reads" => events.psum_read.clone(),
+                "perf_psum_writes" => events.psum_write.clone(),
+                "perf_results" => events.result_fire.clone(),
+                "perf_buffer_writes" => buffer_writes.clone(),
+                other => {
+                    unreachable!("regmap::COUNTERS names {other}, which the core does not count")
+                }
+            };
+            let value = counter32(m, port, &clear, &amount.extend(32));
+            m.output_doc(port, &value, doc);
+        }
+    })
+}
+
+/// The ifmap and weight words a descriptor loads ([`Layout::words`] in hardware): WS loads
+/// k_folds·M and n_folds·k_folds·R, OS loads ceil(M/R)·K and n_folds·K. R is a constant, so
+/// ceil(M/R) is a shift when R is a power of two and a constant divide otherwise.
+fn operand_words(
+    builder: &mut ModuleBuilder,
+    spec: &AcceleratorSpec,
+    m: &Expr,
+    k: &Expr,
+    n: &Expr,
+) -> (Expr, Expr) {
+    let rows = u64::from(spec.pe_array.rows);
+    let rows_const = Expr::constant(i128::from(rows), Type::unsigned(bits_for(rows)));
+    match spec.pe_array.dataflow {
+        Dataflow::OutputStationary => {
+            let blocks = row_blocks(builder, m, rows);
+            let blocks = builder.wire("row_blocks", &blocks);
+            (k.widening_mul(&blocks), n.widening_mul(k))
+        }
+        _ => (
+            k.widening_mul(m),
+            n.widening_mul(k).widening_mul(&rows_const),
+        ),
+    }
+}
+
+/// ceil(`m` / `rows`) for a constant `rows`: a shift when `rows` is a power of two, else a
+/// multiply by the reciprocal ([`reciprocal`]).
+fn row_blocks(builder: &mut ModuleBuilder, m: &Expr, rows: u64) -> Expr {
+    let rounded_up = m.add(&Expr::constant(
+        i128::from(rows - 1),
+        Type::unsigned(bits_for(rows)),
+    ));
+    let width = rounded_up.width();
+    if rows.is_power_of_two() {
+        let shift = rows.trailing_zeros();
+        return rounded_up.slice(width - 1, shift.min(width - 1));
+    }
+    // A named operand: the product is emitted as its own wire (`emit::expression`).
+    let dividend = builder.wire("m_rounded_up", &rounded_up);
+    let (multiplier, shift) = reciprocal(rows, width);
+    let product = dividend.widening_mul(&Expr::constant(
+        i128::from(multiplier),
+        Type::unsigned(bits_for(multiplier)),
+    ));
+    product.slice(product.width() - 1, shift)
+}
+
+/// `(c, s)` with `n · c >> s == n / d` for every `n < 2^width` (Granlund–Montgomery: s =
+/// width + ceil(log2 d), c = ceil(2^s / d)).
+fn reciprocal(divisor: u64, width: u32) -> (u64, u32) {
+    let shift = width + divisor.next_power_of_two().trailing_zeros();
+    (
+        ((1u128 << shift).div_ceil(u128::from(divisor))) as u64,
+        shift,
+    )
+}
+/// A 32-bit counter register `name` adding `amount` every cycle, zeroed by `clear`.
+fn counter32(m: &mut ModuleBuilder, name: &str, clear: &Expr, amount: &Expr) -> Expr {
+    let counter = m.reg_reset(name, Type::unsigned(32), 0);
+    let sum = (&counter.q() + amount).truncate(32);
+    m.next(
+        &counter,
+        &clear.select(&Expr::zero(Type::unsigned(32)), &sum),
+    );
+    counter.q()
+}
+
+/// A counter register: cleared by `clear`, else on `step` wraps to 0 when `wraps` or counts up.
+/// Returns its next value (what a registered read of the word it addresses must present).
+fn count(m: &mut ModuleBuilder, counter: &Reg, clear: &Expr, step: &Expr, wraps: &Expr) -> Expr {
+    let ty = counter.q().ty();
+    let stepped = wraps.select(&Expr::zero(ty), &counter.q().wrapping_increment());
+    let next = clear.select(&Expr::zero(ty), &step.select(&stepped, &counter.q()));
+    m.next(counter, &next);
+    next
+}
+
+/// Connects the post-process unit's input: `valid` beats of `sum` with the parameters of the
+/// N-fold whose param word `param_next` addresses (a registered read, one cycle ahead); the
+/// unit's output is always taken. Returns its output's (valid, data).
+fn post_process_input(
+    m: &mut ModuleBuilder,
+    shell: &Shell,
+    valid: &Expr,
+    sum: &Expr,
+    last: &Expr,
+    param_next: &Expr,
+) -> (Expr, Expr) {
+    let cols = shell.spec.pe_array.cols;
+    let param_read = shell.param.read_port(m);
+    let params = param_read.data.clone();
+    shell.param.read_address(m, param_read, param_next);
+    let field = |index: u32, bits: u32| {
+        let low = index * cols * post_process::WORD_BITS;
+        params.slice(low + cols * bits - 1, low)
+    };
+    let post = shell.post;
+    m.connect(post, "in_valid", valid);
+    m.connect(post, "in_data", sum);
+    m.connect(post, "in_bias", &field(0, post_process::WORD_BITS));
+    m.connect(post, "in_multiplier", &field(1, post_process::WORD_BITS));
+    m.connect(post, "in_shift", &field(2, post_process::SHIFT_BITS));
+    m.connect(post, "in_last", last);
+    m.connect(post, "out_ready", &Expr::bit(true));
+    let result_last = m.connect_output(post, "out_last");
+    m.sink(&result_last, "the ofmap address counts rows itself");
+    (
+        m.connect_output(post, "out_valid"),
+        m.connect_output(post, "out_data"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reciprocal;
+
+    #[test]
+    fn the_reciprocal_divides_exactly_for_every_dividend_of_its_width() {
+        for divisor in [3u64, 5, 6, 7, 9, 12, 15, 100, 255] {
+            let width = 10;
+            let (multiplier, shift) = reciprocal(divisor, width);
+            for n in 0..1u64 << width {
+                let quotient = (u128::from(n) * u128::from(multiplier)) >> shift;
+                assert_eq!(quotient as u64, n / divisor, "{n} / {divisor}");
+            }
+        }
+    }
+}

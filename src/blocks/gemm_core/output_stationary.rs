@@ -1,0 +1,212 @@
+//! The output-stationary core's compute section: for every N-fold and every block of R rows of
+//! A, the K pairs (a column of the row block, a row of the N-fold's B) stream into the array
+//! from the two buffers, and the array's R result rows of the tile go on to the psum buffer or
+//! the post-process unit. The PEs hold the whole reduction of a run, so the psum buffer only
+//! carries sums from one run to the next (a reduction longer than the buffers).
+//!
+//! A tile's rows leave the array bottom row first (`pe_array::output_stationary`), so result row
+//! m of N-fold n is written to ofmap word n·M + m wherever it falls in the order; rows past M in
+//! the last row block (zero-padded activations) are dropped. The word address travels beside the
+//! post-process unit's pipeline, which never stalls in the core (its output is always taken).
+
+use super::{count, post_process_input, Events, Shell, FOLD_BITS};
+use crate::blocks::post_process;
+use crate::hdl::{bits_for, clog2, lane, pack_lanes, Expr, ModuleBuilder, Reg, Type};
+
+pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
+    let spec = shell.spec;
+    let buffers = spec.buffers.as_ref().expect("a core has buffers");
+    let (rows, cols, acc_bits) = (spec.pe_array.rows, spec.pe_array.cols, spec.pe.acc_bits);
+    let fold_type = Type::unsigned(FOLD_BITS);
+    // Row indices run past M in the last, zero-padded row block.
+    let row_type = Type::unsigned(bits_for(buffers.psum.depth + u64::from(rows)));
+    let rows_const = Expr::constant(i128::from(rows), row_type);
+    let (accept, computing, array) = (&shell.accept, &shell.computing, shell.array);
+    let m_q = m.wire("m_rows", &shell.m_vectors.resize(row_type.width));
+    let (k_q, n_q) = (&shell.k_steps, &shell.n_folds);
+    let last_k = m.wire("last_k", &k_q.wrapping_decrement());
+    // The last row block is the one whose rows reach M.
+    let block_is_last = |m: &mut ModuleBuilder, name: &str, base: &Reg| {
+        let end = (&base.q() + &rows_const).truncate(row_type.width);
+        m.wire(name, &end.ge(&m_q))
+    };
+
+    // ---- feeders: pair k of row block b and N-fold n is ifmap word b·K + k and weight word
+    // n·K + k; the row blocks again for every N-fold.
+    let p_k = m.reg("p_k", fold_type);
+    let p_row = m.reg("p_row", row_type);
+    let p_n = m.reg("p_n", fold_type);
+    let pair_valid = m.wire("pair_valid", &computing.and(&p_n.q().ne(n_q)));
+    let p_last = m.wire("p_last", &p_k.q().eq(&last_k));
+    let p_block_last = block_is_last(m, "p_block_last", &p_row);
+    let act_read = shell.ifmap.read_port(m);
+    let weight_read = shell.weight.read_port(m);
+    m.connect(array, "act_valid", &pair_valid);
+    m.connect(array, "act_data", &act_read.data.clone());
+    m.connect(array, "act_last", &p_last);
+    m.connect(array, "weight_valid", &pair_valid);
+    m.connect(array, "weight_data", &weight_read.data.clone());
+    let act_ready = m.connect_output(array, "act_ready");
+    let weight_ready = m.connect_output(array, "weight_ready");
+    // The array takes both beats of a pair together (each ready waits for the other's valid).
+    m.sink(&weight_ready, "equals act_ready whenever a pair is offered");
+    let pair_fire = m.wire("pair_fire", &pair_valid.and(&act_ready));
+    let tile_done = m.wire("tile_done", &pair_fire.and(&p_last));
+    let k_next = count(m, &p_k, accept, &pair_fire, &p_last);
+    block_step(
+        m,
+        &p_row,
+        accept,
+        &tile_done,
+        &p_block_last,
+        rows_const.clone(),
+    );
+    let fold_done = tile_done.and(&p_block_last);
+    count(m, &p_n, accept, &fold_done, &Expr::bit(false));
+    let ifmap_address = Type::unsigned(clog2(buffers.ifmap.depth));
+    let weight_address = Type::unsigned(clog2(buffers.weight.depth));
+    let a_base = m.reg("a_base", ifmap_address);
+    let w_base = m.reg("w_base", weight_address);
+    let a_base_next = block_step(
+        m,
+        &a_base,
+        accept,
+        &tile_done,
+        &p_block_last,
+        k_q.resize(ifmap_address.width),
+    );
+    let w_base_next = base_step(
+        m,
+        &w_base,
+        accept,
+        &fold_done,
+        &k_q.resize(weight_address.width),
+    );
+    let offset = |width: u32| k_next.resize(width);
+    shell.ifmap.read_address(
+        m,
+        act_read,
+        &(&a_base_next + &offset(ifmap_address.width)).truncate(ifmap_address.width),
+    );
+    shell.weight.read_address(
+        m,
+        weight_read,
+        &(&w_base_next + &offset(weight_address.width)).truncate(weight_address.width),
+    );
+
+    // ---- results: R rows per tile, row R−1−i on beat i ---------------------------------------
+    let o_i = m.reg("o_i", Type::unsigned(bits_for(u64::from(rows - 1))));
+    let o_row = m.reg("o_row", row_type);
+    let o_n = m.reg("o_n", fold_type);
+    let ofmap_address = Type::unsigned(clog2(buffers.ofmap.depth));
+    let o_base = m.reg("o_base", ofmap_address);
+    let out_valid = m.connect_output(array, "out_valid");
+    let out_data = m.connect_output(array, "out_data");
+    let out_last = m.connect_output(array, "out_last");
+    m.sink(&out_last, "the core counts result rows itself (o_i)");
+    let emit = shell.finish.clone();
+    let post_ready = m.connect_output(shell.post, "in_ready");
+    let out_ready = m.wire("out_ready", &emit.not().or(&post_ready));
+    m.connect(array, "out_ready", &out_ready);
+    let out_fire = m.wire("out_fire", &out_valid.and(&out_ready));
+    let top_row = Expr::constant(i128::from(rows - 1), o_i.q().ty());
+    let o_i_last = m.wire("o_i_last", &o_i.q().eq(&top_row));
+    let o_block_last = block_is_last(m, "o_block_last", &o_row);
+    // Beat i of a tile carries row base + R−1−i.
+    let row_of = |base: &Expr, i: &Expr| {
+        (&(base + &Expr::constant(i128::from(rows - 1), row_type)) - &i.resize(row_type.width))
+            .truncate(row_type.width)
+            .as_unsigned()
+    };
+    let row = m.wire("o_row_index", &row_of(&o_row.q(), &o_i.q()));
+    let row_valid = m.wire("row_valid", &row.lt(&m_q));
+    let tile_out = out_fire.and(&o_i_last);
+    let o_i_next = count(m, &o_i, accept, &out_fire, &o_i_last);
+    let o_row_next = block_step(m, &o_row, accept, &tile_out, &o_block_last, rows_const);
+    let fold_out = tile_out.and(&o_block_last);
+    let o_n_next = count(m, &o_n, accept, &fold_out, &Expr::bit(false));
+    base_step(
+        m,
+        &o_base,
+        accept,
+        &fold_out,
+        &shell.m_vectors.resize(ofmap_address.width),
+    );
+
+    // ---- the psum buffer: row m's sums from the previous run, read a cycle ahead ------------
+    let psum_bits = clog2(buffers.psum.depth);
+    let psum_read = shell.psum.read_port(m);
+    let stored = psum_read.data.clone();
+    let psum_next = row_of(&o_row_next, &o_i_next).resize(psum_bits);
+    shell.psum.read_address(m, psum_read, &psum_next);
+    let sums: Vec<Expr> = (0..cols)
+        .map(|c| {
+            let previous = shell.accumulate.select(
+                &lane(&stored, c, acc_bits),
+                &Expr::zero(Type::unsigned(acc_bits)),
+            );
+            (&previous + &lane(&out_data, c, acc_bits)).truncate(acc_bits)
+        })
+        .collect();
+    let sum = m.wire("sum", &pack_lanes(&sums));
+    let kept = m.wire("row_kept", &out_fire.and(&row_valid));
+    let psum_write = m.wire("psum_write", &kept.and(&emit.not()));
+    shell
+        .psum
+        .write(m, &psum_write, &row.resize(psum_bits), &sum);
+
+    // ---- post-process, with each row's ofmap word travelling beside the pipeline -------------
+    let to_post = m.wire("to_post", &out_valid.and(&row_valid).and(&emit));
+    let (result_fire, result_data) =
+        post_process_input(m, shell, &to_post, &sum, &o_i_last, &o_n_next);
+    let word = (&o_base.q() + &row.resize(ofmap_address.width)).truncate(ofmap_address.width);
+    let mut pending = Expr::bit(false);
+    let (mut address, mut valid) = (word, to_post.clone());
+    for stage in 1..=post_process::LATENCY {
+        address = m.pipe(&format!("result_addr_d{stage}"), &address);
+        let stage_valid = m.reg_reset(&format!("result_valid_d{stage}"), Type::bit(), 0);
+        m.next(&stage_valid, &valid);
+        valid = stage_valid.q();
+        pending = pending.or(&valid);
+    }
+    m.sink(&valid, "equals the post-process unit's out_valid");
+    shell.ofmap.write(m, &result_fire, &address, &result_data);
+    let pending = m.wire("results_pending", &pending);
+
+    // Computing ends when every tile's rows have left the array and, with finish, the last
+    // result is in the ofmap buffer.
+    let drained = o_n.q().eq(n_q).and(&shell.finish.not().or(&pending.not()));
+    let computed = m.wire("computed", &computing.and(&drained));
+    Events {
+        act_fire: pair_fire.clone(),
+        weight_fire: pair_fire.clone(),
+        act_waiting: pair_valid.and(&pair_fire.not()),
+        psum_read: kept.and(&shell.accumulate),
+        psum_write,
+        result_fire,
+        computed,
+    }
+}
+
+/// A block base register stepping by `stride` when `step`, back to 0 after the last block
+/// (`last`) and on `clear`; returns its next value.
+fn block_step(
+    m: &mut ModuleBuilder,
+    base: &Reg,
+    clear: &Expr,
+    step: &Expr,
+    last: &Expr,
+    stride: Expr,
+) -> Expr {
+    let ty = base.q().ty();
+    let advanced = (&base.q() + &stride).truncate(ty.width);
+    let stepped = last.select(&Expr::zero(ty), &advanced);
+    let next = clear.select(&Expr::zero(ty), &step.select(&stepped, &base.q()));
+    m.next(base, &next);
+    next
+}
+
+/// A base register adding `stride` when `step`, cleared by `clear`; returns its next value.
+fn base_step(m: &mut ModuleBuilder, base: &Reg, clear: &Expr, step: &Expr, stride: &Expr) -> Expr {
+    block_step(m, base, clear, step, &Expr::bit(false), stride.clone())
+}
