@@ -23,7 +23,7 @@ for dataflow in weight_stationary output_stationary input_stationary; do
         config="$work/${dataflow}_${size}.yaml"
         sed -e "s/^name: .*/name: bench_${dataflow}_${size}/" \
             -e "s/^  rows: .*/  rows: $size/" -e "s/^  cols: .*/  cols: $size/" \
-            -e "s/^  dataflow: .*/  dataflow: $dataflow/" configs/edge_tpu.yaml > "$config"
+            -e "s/^  dataflow: .*/  dataflow: $dataflow/" configs/edge_ws.yaml > "$config"
         gemm=(bench gemm --config "$config")
         cold=$(ACCELGEN_SIM_CACHE="$work/cold_$dataflow$size" ACCELGEN_SIM_CCACHE=0 \
             "$accelgen" "${gemm[@]}" --m 8 --k 8 --n 8 | field verilator_build_seconds)

@@ -1,8 +1,8 @@
-//! `accelgen::report` end to end on real workloads: SCALE-Sim's ResNet-18 topology on edge_tpu in
-//! Markdown, JSON and HTML (totals are the sums of the layers, the page is offline and carries
-//! its plots and block diagram), and TFLite Micro layer bundles whose model cycles are the ones
-//! `golden::cycles` gives the GEMMs run-layer runs. The RTL side (`report --simulate` equals
-//! `run-layer`) needs the testbench crate and is checked in cli/tests/cli.rs.
+//! `accelgen::report` end to end on real workloads: SCALE-Sim's ResNet-18 topology on the bare
+//! edge_ws array in Markdown, JSON and HTML (totals are the sums of the layers, the page is
+//! offline and carries its plots and block diagram), and TFLite Micro layer bundles whose model
+//! cycles are the ones `golden::cycles` gives the GEMMs run-layer runs. The RTL side (`report
+//! --simulate` equals `run-layer`) needs the testbench crate and is checked in cli/tests/cli.rs.
 
 use std::path::{Path, PathBuf};
 
@@ -34,7 +34,7 @@ fn model_only(layers: Vec<workload::LayerShape>) -> Vec<LayerInput> {
 
 fn resnet18_report() -> Report {
     let layers = workload::from_topology_csv(&resnet18()).unwrap();
-    Report::build(&spec("edge_tpu.yaml"), &model_only(layers), None).unwrap()
+    Report::build(&spec("edge_ws.yaml"), &model_only(layers), None).unwrap()
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn resnet18_json_totals_are_the_sums_of_its_layers() {
     let conv1 = &layers[0];
     assert_eq!(conv1["name"], "Conv1");
     assert_eq!(conv1["macs"].as_u64().unwrap(), 109 * 109 * 7 * 7 * 3 * 64);
-    // On edge_tpu (no buffers) the cycles are the array's model for the one GEMM.
+    // On edge_ws (no buffers) the cycles are the array's model for the one GEMM.
     let array = ArrayShape { rows: 8, cols: 8 };
     let gemm = accelgen::golden::cycles::GemmShape {
         m: 109 * 109,
@@ -110,7 +110,7 @@ fn resnet18_json_totals_are_the_sums_of_its_layers() {
 #[test]
 fn resnet18_markdown_has_a_line_per_layer_and_the_total() {
     let text = table::markdown(&resnet18_report());
-    assert!(text.starts_with("# accelgen report: edge_tpu"), "{text}");
+    assert!(text.starts_with("# accelgen report: edge_ws"), "{text}");
     for name in ["Conv1", "Conv5_2b", "FC", "**total**"] {
         assert!(
             text.lines().any(|l| l.starts_with(&format!("| {name} |"))),
@@ -124,7 +124,7 @@ fn resnet18_markdown_has_a_line_per_layer_and_the_total() {
 #[test]
 fn resnet18_html_is_offline_with_both_plots_and_the_block_diagram() {
     let report = resnet18_report();
-    let (_, design, _) = accelgen::generate::build(&repo().join("configs/edge_tpu.yaml")).unwrap();
+    let (_, design, _) = accelgen::generate::build(&repo().join("configs/edge_ws.yaml")).unwrap();
     let root = diagram::hierarchy(&design).unwrap();
     let page = html::page(&report, Some(&diagram::svg(&root)));
     assert!(page.starts_with("<!DOCTYPE html>"));
@@ -142,7 +142,7 @@ fn resnet18_html_is_offline_with_both_plots_and_the_block_diagram() {
     for forbidden in ["http://", "https://", "<script", "src=", "@import", "url("] {
         assert!(!page.contains(forbidden), "found {forbidden}");
     }
-    // edge_tpu's 8×8 PEs are drawn as one box.
+    // edge_ws's 8×8 PEs are drawn as one box.
     assert!(page.contains("8×8 × pe"), "no collapsed PE grid");
 }
 

@@ -1,8 +1,8 @@
-//! `accelgen ablate` as a user runs it: on edge_tpu with the shared TFLite Micro bundles, the
-//! WS→OS variant's numbers are the report of the same config with the other dataflow, the
-//! optimizations not built yet are listed rather than dropped, a variant the validator refuses is
-//! reported with the reason, the buffered core's buffers can be halved, every format is written,
-//! and a bad toggle name is a usage error naming the choices.
+//! `accelgen ablate` as a user runs it: on the bare edge_ws array with the shared TFLite Micro
+//! bundles, the WS→OS variant's numbers are the report of the same config with the other
+//! dataflow, the optimizations not built yet are listed rather than dropped, a variant the
+//! validator refuses is reported with the reason, the buffered core's buffers can be halved, every
+//! format is written, and a bad toggle name is a usage error naming the choices.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -86,11 +86,12 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
-#[test]
-fn ws_to_os_on_edge_tpu_is_the_report_of_the_os_config() {
+/// Ablating `base` to OS gives exactly the report of the shipped OS config `os_config`, in
+/// `scope`; returns the ablation's JSON.
+fn ws_to_os_is_the_shipped_os_config(base: &str, os_config: &str, scope: &str) -> Value {
     let bundles = bundles();
-    let json = ablate_json("configs/edge_tpu.yaml", &[], &bundles);
-    let base_spec = config::load(&repo().join("configs/edge_tpu.yaml")).unwrap();
+    let json = ablate_json(base, &[], &bundles);
+    let base_spec = config::load(&repo().join(base)).unwrap();
     let base = report(&base_spec, &bundles);
     let os_spec = config::AcceleratorSpec {
         pe_array: config::PeArraySpec {
@@ -101,11 +102,9 @@ fn ws_to_os_on_edge_tpu_is_the_report_of_the_os_config() {
     };
     let os = report(&os_spec, &bundles);
     // The shipped OS config is the same hardware under another name.
-    let shipped_os = report(
-        &config::load(&repo().join("configs/edge_os.yaml")).unwrap(),
-        &bundles,
-    );
+    let shipped_os = report(&config::load(&repo().join(os_config)).unwrap(), &bundles);
     assert_eq!(os.total.cycles, shipped_os.total.cycles);
+    assert_eq!(os.scope, scope);
 
     assert_eq!(json["base"]["cycles"], base.total.cycles);
     assert_eq!(json["layers"], bundles.len());
@@ -113,6 +112,7 @@ fn ws_to_os_on_edge_tpu_is_the_report_of_the_os_config() {
     let measured = &row["outcome"];
     assert_eq!(measured["status"], "measured", "{row:#}");
     assert_eq!(measured["dataflow"], "output_stationary");
+    assert_eq!(measured["scope"], scope);
     assert_eq!(measured["cycles"], os.total.cycles);
     let ratios = &measured["ratios"];
     assert!(close(
@@ -131,6 +131,21 @@ fn ws_to_os_on_edge_tpu_is_the_report_of_the_os_config() {
     assert_eq!(
         row["changes"][0],
         "pe_array.dataflow: weight_stationary → output_stationary"
+    );
+    json
+}
+
+#[test]
+fn ws_to_os_on_the_edge_tpu_core_is_the_report_of_the_edge_tpu_os_core() {
+    ws_to_os_is_the_shipped_os_config("configs/edge_tpu.yaml", "configs/edge_tpu_os.yaml", "core");
+}
+
+#[test]
+fn ws_to_os_on_edge_ws_is_the_report_of_the_os_config() {
+    let json = ws_to_os_is_the_shipped_os_config(
+        "configs/edge_ws.yaml",
+        "configs/edge_os.yaml",
+        "datapath",
     );
 
     // Every other implemented dataflow and a narrower precision are measured by default; the
@@ -162,7 +177,7 @@ fn ws_to_os_on_edge_tpu_is_the_report_of_the_os_config() {
 fn refused_and_inapplicable_variants_are_reported_with_the_reason() {
     let bundles = bundles();
     let json = ablate_json(
-        "configs/edge_tpu.yaml",
+        "configs/edge_ws.yaml",
         &[
             "--toggle",
             "dataflow=rs",
@@ -235,8 +250,9 @@ fn markdown_and_offline_html_show_every_variant_side_by_side() {
         assert!(result.stdout.is_empty(), "-o writes the file, not stdout");
         let text = fs::read_to_string(&path).unwrap();
         if format == "md" {
-            assert!(text.contains("| base | datapath |"), "{text}");
-            assert!(text.contains("| dataflow=os | datapath |"), "{text}");
+            assert!(text.contains("| base | core |"), "{text}");
+            assert!(text.contains("| half_buffers | core |"), "{text}");
+            assert!(text.contains("| dataflow=os | "), "{text}");
             assert!(
                 text.contains("- `zero_skip`: not available yet: needs issue 5's units"),
                 "{text}"

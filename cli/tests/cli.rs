@@ -189,11 +189,15 @@ fn a_directory_accelgen_did_not_write_is_refused_unless_forced() {
 }
 
 #[test]
-fn check_validates_without_writing_and_reports_the_array() {
+fn check_validates_without_writing_and_reports_the_array_and_its_buffers() {
     let result = accelgen(&["check", "--config", "configs/edge_tpu.yaml"]);
     assert!(result.status.success());
     let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(stdout.contains("8x8 weight_stationary"), "{stdout}");
+    assert!(stdout.contains("16x16 weight_stationary"), "{stdout}");
+    assert!(
+        stdout.contains("buffers.ifmap       4096 words x  128 bits =     65536 bytes"),
+        "{stdout}"
+    );
     let bad = accelgen(&["check", "--config", "tests/config_errors/rows_zero.yaml"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("pe_array.rows"));
@@ -463,7 +467,7 @@ fn run_layer_names_the_file_and_field_of_a_bad_bundle_and_exits_non_zero() {
 fn check_reports_buffer_geometry_and_generate_refuses_banks_it_cannot_build_yet() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("buffered.yaml");
-    let text = fs::read_to_string(repo().join("configs/edge_tpu.yaml")).unwrap()
+    let text = fs::read_to_string(repo().join("configs/edge_ws.yaml")).unwrap()
         + "buffers:\n  ifmap: {capacity: 64 kib, banks: 4}\n  weight: {capacity: 32 kib}\n  psum: {capacity: 1024 words}\n";
     fs::write(&config, text).unwrap();
     let config = config.to_str().unwrap();
@@ -519,7 +523,7 @@ fn run_layer_on_the_16x16_sram_core_matches_tflite_micro_and_its_model_exactly()
     let result = accelgen(&[
         "run-layer",
         "--config",
-        "configs/edge_core.yaml",
+        "configs/edge_tpu.yaml",
         "--json",
         &tflm_bundle("resnet8/op05_conv_2d"),
         &tflm_bundle("kws_dscnn/op03_depthwise_conv_2d"),

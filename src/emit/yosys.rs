@@ -26,7 +26,7 @@ pub const ABC_LOAD: &str = "5";
 /// by itself for `-D` with `-liberty` and `-constr`, with one change: `&fraig -x`'s SAT sweeping
 /// gives up on a pair of nodes after 100 conflicts instead of 1,000,000. With the default limit
 /// it spent over 10 minutes on the 32×32-bit multipliers of the requantization unit (proving the
-/// equivalence of internal nodes of an array multiplier is hard for SAT), and half of edge_tpu's
+/// equivalence of internal nodes of an array multiplier is hard for SAT), and half of edge_ws's
 /// synthesis time on its 8×8 ones; with 100 it takes seconds and merges nearly as many nodes.
 /// `&dch` after it bounds its SAT calls the same way (1000 conflicts by default). `{D}` is
 /// Yosys's: it becomes `-D <period>`, so the mapping (`&nf`) and the sizing (`upsize`,

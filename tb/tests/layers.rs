@@ -10,7 +10,7 @@ use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec};
 use accelgen::golden::layer::PerChannel;
 use accelgen::golden::{self, compare, Dtype, LayerBundle, RequantMode, Tensor};
 use accelgen_tb::array::{array_spec, int8_spec};
-use accelgen_tb::core::core_spec;
+use accelgen_tb::core::{core_spec, core_spec_for};
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::layer::{CoreBench, DatapathBench};
 use accelgen_tb::Traffic;
@@ -168,6 +168,20 @@ fn every_tflm_layer_matches_tflite_micro_on_a_tiny_core_that_splits_every_reduct
 #[test]
 fn every_tflm_layer_matches_tflite_micro_on_an_8x8_core() {
     every_layer_matches_tflite_micro_on_the_core(&core_spec(8, 8, 4096, 2048, 1024));
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_on_a_tiny_output_stationary_core_with_3_row_blocks() {
+    // 3×2 (row blocks of 3: ceil(M/3) by the reciprocal) with 32 ifmap and 16 weight words:
+    // every reduction longer than 16 runs as accumulating runs through the psum buffer.
+    let spec = core_spec_for(Dataflow::OutputStationary, 3, 2, 32, 16, 16);
+    every_layer_matches_tflite_micro_on_the_core(&spec);
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_on_an_8x8_output_stationary_core() {
+    let spec = core_spec_for(Dataflow::OutputStationary, 8, 8, 4096, 2048, 1024);
+    every_layer_matches_tflite_micro_on_the_core(&spec);
 }
 
 /// The configs' default DRAM: 20 cycles to the first beat, a beat per cycle.

@@ -562,14 +562,15 @@ mod tests {
     }
 
     #[test]
-    fn shipped_edge_tpu_config_loads_as_an_8x8_int8_weight_stationary_array() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/edge_tpu.yaml");
+    fn shipped_edge_ws_config_loads_as_an_8x8_int8_weight_stationary_array() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/edge_ws.yaml");
         let spec = load(&path).unwrap_or_else(|error| panic!("{error:?}"));
         let int8 = OperandSpec {
             bits: 8,
             signed: true,
         };
-        assert_eq!(spec.name, "edge_tpu");
+        assert_eq!(spec.name, "edge_ws");
+        assert!(spec.buffers.is_none(), "edge_ws is the bare array");
         assert_eq!(spec.clock.frequency_mhz, 200.0);
         assert_eq!(spec.clock.period_ns, 5.0);
         assert_eq!(
@@ -591,6 +592,36 @@ mod tests {
         );
         let bytes = std::fs::read(&path).expect("config is readable");
         assert_eq!(spec.config_hash, crate::config::config_hash(&bytes));
+    }
+
+    #[test]
+    fn shipped_edge_tpu_config_loads_as_a_16x16_int8_core_with_272_kib_of_sky130_sram_regions() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/edge_tpu.yaml");
+        let spec = load(&path).unwrap_or_else(|error| panic!("{error:?}"));
+        assert_eq!(spec.name, "edge_tpu");
+        assert_eq!(
+            spec.pe_array,
+            PeArraySpec {
+                rows: 16,
+                cols: 16,
+                dataflow: Dataflow::WeightStationary
+            }
+        );
+        assert_eq!(
+            (spec.pe.act.bits, spec.pe.weight.bits, spec.pe.acc_bits),
+            (8, 8, 32)
+        );
+        let buffers = spec.buffers.expect("edge_tpu is a buffered core");
+        assert_eq!(buffers.memory, crate::config::MemoryKind::Sky130Sram);
+        let kib: Vec<(&str, u64)> = buffers
+            .regions()
+            .iter()
+            .map(|(region, buffer)| (*region, buffer.bytes() / 1024))
+            .collect();
+        assert_eq!(
+            kib,
+            [("ifmap", 64), ("weight", 64), ("psum", 16), ("ofmap", 128)]
+        );
     }
 
     #[test]

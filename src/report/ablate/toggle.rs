@@ -220,7 +220,7 @@ mod tests {
     use crate::config;
 
     const TINY_CORE: &str = include_str!("../../../configs/tiny_core.yaml");
-    const EDGE_TPU: &str = include_str!("../../../configs/edge_tpu.yaml");
+    const EDGE_WS: &str = include_str!("../../../configs/edge_ws.yaml");
 
     fn tree(text: &str) -> Node {
         serde_saphyr::from_str(text).unwrap()
@@ -299,16 +299,16 @@ mod tests {
             ))
         );
 
-        let edge = config::load_str(EDGE_TPU, "edge_tpu.yaml").unwrap();
+        let edge = config::load_str(EDGE_WS, "edge_ws.yaml").unwrap();
         assert!(matches!(
-            Toggle::HalfBuffers.apply(&edge, &mut tree(EDGE_TPU)),
+            Toggle::HalfBuffers.apply(&edge, &mut tree(EDGE_WS)),
             Err(Skip::NotApplicable(_))
         ));
         assert_eq!(
-            Toggle::ZeroSkip.apply(&edge, &mut tree(EDGE_TPU)),
+            Toggle::ZeroSkip.apply(&edge, &mut tree(EDGE_WS)),
             Err(Skip::NotAvailable(NEEDS_ISSUE_5.into()))
         );
-        let mut edited = tree(EDGE_TPU);
+        let mut edited = tree(EDGE_WS);
         Toggle::Precision(4).apply(&edge, &mut edited).unwrap();
         let narrow = config::load_str(&edited.to_yaml(), "p4.yaml").unwrap();
         assert_eq!((narrow.pe.act.bits, narrow.pe.weight.bits), (4, 4));
@@ -317,7 +317,7 @@ mod tests {
 
     #[test]
     fn defaults_cover_the_other_dataflows_buffers_precision_and_the_missing_units() {
-        let edge = config::load_str(EDGE_TPU, "edge_tpu.yaml").unwrap();
+        let edge = config::load_str(EDGE_WS, "edge_ws.yaml").unwrap();
         let names: Vec<String> = default_toggles(&edge)
             .iter()
             .map(Toggle::to_string)

@@ -216,6 +216,7 @@ mod tests {
 
     const TINY_CORE: &str = include_str!("../../../configs/tiny_core.yaml");
     const EDGE_TPU: &str = include_str!("../../../configs/edge_tpu.yaml");
+    const EDGE_WS: &str = include_str!("../../../configs/edge_ws.yaml");
 
     fn tree(text: &str) -> Node {
         serde_saphyr::from_str(text).unwrap()
@@ -223,7 +224,7 @@ mod tests {
 
     #[test]
     fn printed_trees_load_back_to_the_same_spec() {
-        for text in [TINY_CORE, EDGE_TPU] {
+        for text in [TINY_CORE, EDGE_TPU, EDGE_WS] {
             let spec = config::load_str(text, "base.yaml").unwrap();
             let printed = tree(text).to_yaml();
             let again = config::load_str(&printed, "printed.yaml").unwrap();
