@@ -28,6 +28,7 @@ fn model_only(layers: Vec<workload::LayerShape>) -> Vec<LayerInput> {
         .map(|shape| LayerInput {
             shape,
             rtl_cycles: None,
+            rtl_counters: None,
         })
         .collect()
 }
@@ -174,6 +175,7 @@ fn bundles_report_the_model_cycles_of_the_gemms_they_lower_to() {
         .map(|shape| LayerInput {
             shape,
             rtl_cycles: Some(1000),
+            rtl_counters: None,
         })
         .collect();
     let report = Report::build(&spec, &measured, None).unwrap();

@@ -23,15 +23,19 @@ pub fn run_report(args: ReportArgs) -> Result<(), Error> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(Error::new)?,
     };
-    let rtl_cycles = if args.simulate {
+    let measured = if args.simulate {
         simulate(&spec, &args.layers)?
     } else {
-        vec![None; shapes.len()]
+        vec![(None, None); shapes.len()]
     };
     let layers: Vec<LayerInput> = shapes
         .into_iter()
-        .zip(rtl_cycles)
-        .map(|(shape, rtl_cycles)| LayerInput { shape, rtl_cycles })
+        .zip(measured)
+        .map(|(shape, (rtl_cycles, rtl_counters))| LayerInput {
+            shape,
+            rtl_cycles,
+            rtl_counters,
+        })
         .collect();
     let area = if args.area {
         let synth = flow::synth(&args.config, &SynthOptions::default(), &mut |line| {
@@ -56,13 +60,15 @@ pub fn run_report(args: ReportArgs) -> Result<(), Error> {
     print_or_write(args.output.as_deref(), &text)
 }
 
-/// RTL cycles per bundle, from run-layer's runner: an error or a mismatch fails the report (its
-/// numbers would be of a wrong design), a layer the RTL does not run (ONNX requantization) keeps
-/// the model's cycles.
+/// RTL cycles and (on a core) the summed performance counters per bundle, from run-layer's
+/// runner: an error or a mismatch fails the report (its numbers would be of a wrong design), a
+/// layer the RTL does not run (ONNX requantization) keeps the model's cycles and traffic.
+type Measured = (Option<u64>, Option<Vec<(&'static str, u64)>>);
+
 fn simulate(
     spec: &accelgen::config::AcceleratorSpec,
     bundles: &[std::path::PathBuf],
-) -> Result<Vec<Option<u64>>, Error> {
+) -> Result<Vec<Measured>, Error> {
     let reports = run_layer::run(
         spec,
         bundles,
@@ -94,7 +100,18 @@ fn simulate(
             r.rtl_skipped.as_deref().unwrap_or_default()
         );
     }
-    Ok(reports.iter().map(|r| r.rtl_cycles).collect())
+    Ok(reports
+        .iter()
+        .map(|r| {
+            let counters = r.counters.as_ref().map(|counters| {
+                counters
+                    .iter()
+                    .map(|(name, value)| (*name, *value))
+                    .collect()
+            });
+            (r.rtl_cycles, counters)
+        })
+        .collect())
 }
 
 /// Prints `text`, or writes it to `output` (creating its directory) when given.

@@ -80,6 +80,8 @@ pub struct LayerReport {
     pub dram_bytes: Option<u64>,
     /// Core scope: the model's prediction of `dram_bytes`.
     pub model_dram_bytes: Option<u64>,
+    /// Core scope: every performance counter summed over the layer's runs.
+    pub counters: Option<std::collections::BTreeMap<&'static str, u64>>,
     /// `macs / PEs`: every PE busy every cycle.
     pub ideal_cycles: u64,
     /// `macs / (PEs · rtl_cycles)`. Depthwise layers lower to one single-column GEMM per
@@ -149,6 +151,7 @@ pub fn run(
             post_process_cycles: None,
             dram_bytes: None,
             model_dram_bytes: None,
+            counters: None,
             ideal_cycles: 0,
             utilization: None,
             rtl_skipped: None,
@@ -210,6 +213,9 @@ fn run_one(
             report.post_process_cycles = run.post_process_cycles;
             report.dram_bytes = run.dram_bytes;
             report.model_dram_bytes = run.model_dram_bytes;
+            if !run.counters.is_empty() {
+                report.counters = Some(run.counters.iter().copied().collect());
+            }
             report.utilization = Some(run.macs as f64 / (pes * run.rtl_cycles) as f64);
             run.output
         }

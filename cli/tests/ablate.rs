@@ -77,6 +77,7 @@ fn report(spec: &config::AcceleratorSpec, bundles: &[String]) -> Report {
         .map(|dir| LayerInput {
             shape: workload::from_bundle(Path::new(dir), spec.pe_array.cols as usize).unwrap(),
             rtl_cycles: None,
+            rtl_counters: None,
         })
         .collect();
     Report::build(spec, &layers, None).unwrap()

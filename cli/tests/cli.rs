@@ -611,12 +611,26 @@ fn assert_report_cycles_equal_run_layer(config: &str, bundles: &[String]) {
             run["utilization"].as_f64().unwrap(),
         );
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
-        // On a core, the report's DRAM traffic is the bytes the DMA's counters report.
+        // On a core, the report's traffic comes from the counters run-layer prints: the DRAM
+        // bytes the DMA moved and the psum buffer's reads and writes.
         if let Some(bytes) = run["dram_bytes"].as_u64() {
+            assert_eq!(row["traffic_source"], "rtl", "{row}");
             let bits = &row["traffic_bits"];
             let dram = bits["dram_read_bits"].as_u64().unwrap()
                 + bits["dram_write_bits"].as_u64().unwrap();
             assert_eq!(dram, 8 * bytes, "{config}: {row}");
+            let counters = &run["counters"];
+            let psum_words = counters["perf_psum_reads"].as_u64().unwrap()
+                + counters["perf_psum_writes"].as_u64().unwrap();
+            let spec = accelgen::config::load(&repo().join(config)).unwrap();
+            let word_bits = u64::from(spec.buffers.unwrap().psum.word_bits);
+            assert_eq!(
+                bits["psum_buffer_bits"].as_u64(),
+                Some(psum_words * word_bits),
+                "{config}: {row}"
+            );
+        } else {
+            assert_eq!(row["traffic_source"], "model", "{row}");
         }
     }
     let total: u64 = runs.iter().map(|r| r["rtl_cycles"].as_u64().unwrap()).sum();

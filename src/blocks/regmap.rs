@@ -22,19 +22,30 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("perf_store_cycles", "cycles storing results to DRAM"),
     (
         "perf_act_beats",
-        "activation vectors into the array (ROWS*COLS MACs each)",
+        "activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads",
     ),
-    ("perf_weight_beats", "weight rows loaded into the array"),
+    (
+        "perf_weight_beats",
+        "weight vectors into the array: weight buffer reads",
+    ),
     (
         "perf_weight_wait_cycles",
-        "cycles an activation waited for its tile's weights",
+        "cycles an offered activation vector waited for the array",
     ),
     ("perf_psum_reads", "psum buffer reads"),
     ("perf_psum_writes", "psum buffer writes"),
     ("perf_results", "result rows written to the ofmap buffer"),
     (
-        "perf_buffer_writes",
-        "words the DMA wrote into the ifmap, weight and param buffers",
+        "perf_ifmap_writes",
+        "words the DMA wrote into the ifmap buffer",
+    ),
+    (
+        "perf_weight_writes",
+        "words the DMA wrote into the weight buffer",
+    ),
+    (
+        "perf_param_writes",
+        "words the DMA wrote into the param buffer",
     ),
     ("perf_dram_read_bytes", "bytes read from DRAM"),
     ("perf_dram_write_bytes", "bytes written to DRAM"),
@@ -46,13 +57,17 @@ pub const COUNTERS_BASE: u32 = 0x80;
 /// The core's registers for `spec` (which must have buffers).
 pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
     let psum_depth = spec.buffers.as_ref().map_or(1, |b| b.psum.depth);
+    let k_doc = match spec.pe_array.dataflow {
+        crate::config::Dataflow::OutputStationary => "reduction steps: K",
+        _ => "reduction steps: ceil(K / ROWS)",
+    };
     let descriptor: [(&'static str, u32, &'static str); 15] = [
         (
             "m_vectors",
             bits_for(psum_depth),
             "M: rows of A in this GEMM, at most the psum depth",
         ),
-        ("k_folds", FOLD_BITS, "ceil(K / ROWS)"),
+        ("k_folds", FOLD_BITS, k_doc),
         ("n_folds", FOLD_BITS, "ceil(N / COLS)"),
         ("zero_point", 32, "output zero point (two's complement)"),
         ("clamp_min", 32, "lowest output value (two's complement)"),

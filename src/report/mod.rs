@@ -5,7 +5,7 @@
 //!
 //! - [`workload`]: layers (bundles or SCALE-Sim CSVs) as GEMM shapes;
 //! - [`schedule`]: how the hardware runs a GEMM (datapath or buffered core) and its model cycles;
-//! - [`traffic`]: bits moved per level, from the tiling;
+//! - [`traffic`]: bits moved per level, from the tiling (or from a core's counters after a run);
 //! - [`energy`]: the cost table and energy per level;
 //! - [`table`] (Markdown), [`html`] (page and SVG plots), [`diagram`] (block diagram from the IR).
 //!
@@ -44,11 +44,13 @@ pub enum ReportError {
     NoLayers,
 }
 
-/// One layer to report, with its RTL cycles when it was simulated.
+/// One layer to report, with its RTL cycles when it was simulated and, on a core, the
+/// performance counters summed over its runs (`blocks::regmap::COUNTERS` order).
 #[derive(Debug, Clone)]
 pub struct LayerInput {
     pub shape: LayerShape,
     pub rtl_cycles: Option<u64>,
+    pub rtl_counters: Option<Vec<(&'static str, u64)>>,
 }
 
 /// Where a cycle count comes from.
@@ -71,6 +73,9 @@ pub struct Row {
     pub cycles: u64,
     /// `None` for the total when its layers mix sources.
     pub cycles_source: Option<CycleSource>,
+    /// Where the global-buffer and DRAM traffic (so their energy) comes from: the core's
+    /// counters after a simulation, else the tiling; `None` for a mixed total.
+    pub traffic_source: Option<CycleSource>,
     pub model_cycles: u64,
     pub rtl_cycles: Option<u64>,
     /// `ceil(macs / PEs)`, as run-layer computes it.
@@ -173,6 +178,19 @@ fn layer_row(
             .expect("validated dataflows are modelled");
         traffic += gemm_traffic(spec, scope, gemm).ok_or_else(does_not_fit)?;
     }
+    let traffic_source = match (&layer.rtl_counters, scope) {
+        (Some(counters), Scope::Core) => {
+            let counter = |name: &str| {
+                counters
+                    .iter()
+                    .find(|(counter, _)| *counter == name)
+                    .map_or(0, |(_, value)| *value)
+            };
+            traffic = traffic::from_counters(spec, &counter, &traffic);
+            CycleSource::Rtl
+        }
+        _ => CycleSource::Model,
+    };
     let (cycles, source) = match layer.rtl_cycles {
         Some(rtl) => (rtl, CycleSource::Rtl),
         None => (model, CycleSource::Model),
@@ -185,6 +203,7 @@ fn layer_row(
         macs: shape.macs,
         cycles,
         cycles_source: Some(source),
+        traffic_source: Some(traffic_source),
         model_cycles: model,
         rtl_cycles: layer.rtl_cycles,
         ideal_cycles: ideal(spec, shape.macs),
@@ -201,7 +220,13 @@ fn total_row(spec: &AcceleratorSpec, rows: &[Row]) -> Row {
     let sum = |field: fn(&Row) -> u64| rows.iter().map(field).sum::<u64>();
     let macs = sum(|r| r.macs);
     let cycles = sum(|r| r.cycles);
-    let sources: Vec<_> = rows.iter().filter_map(|r| r.cycles_source).collect();
+    let same = |sources: Vec<CycleSource>| {
+        if sources.iter().all(|s| *s == sources[0]) {
+            sources.first().copied()
+        } else {
+            None
+        }
+    };
     let energy = rows
         .iter()
         .fold(Energy::default(), |total, r| total.add(&r.energy_pj));
@@ -214,11 +239,8 @@ fn total_row(spec: &AcceleratorSpec, rows: &[Row]) -> Row {
         gemms: rows.iter().map(|r| r.gemms).sum(),
         macs,
         cycles,
-        cycles_source: if sources.iter().all(|s| *s == sources[0]) {
-            sources.first().copied()
-        } else {
-            None
-        },
+        cycles_source: same(rows.iter().filter_map(|r| r.cycles_source).collect()),
+        traffic_source: same(rows.iter().filter_map(|r| r.traffic_source).collect()),
         model_cycles: sum(|r| r.model_cycles),
         rtl_cycles: rows.iter().map(|r| r.rtl_cycles).sum::<Option<u64>>(),
         // The sum of the layers' ideals (each rounded up), so the total compares layer by layer.

@@ -143,12 +143,26 @@ pub fn markdown(report: &Report) -> String {
     } else {
         "no global buffer".to_owned()
     };
+    let traffic_source = match report.total.traffic_source {
+        Some(CycleSource::Rtl) => {
+            "Global-buffer and DRAM traffic come from the core's performance counters after \
+             the simulation; MACs, RF and PE-to-PE traffic from the tiling \
+             (accelgen::report::traffic)."
+        }
+        Some(CycleSource::Model) => {
+            "Traffic counts come from the tiling (accelgen::report::traffic); simulate the \
+             layers on a core (`--simulate`) to take them from its performance counters."
+        }
+        None => {
+            "Global-buffer and DRAM traffic come from the core's performance counters for the \
+             simulated layers and from the tiling for the others."
+        }
+    };
     let _ = writeln!(
         lines,
         "Energy per event: MAC {:.4} pJ; RF {:.4} pJ/B; PE-to-PE {:.4} pJ/B; {glb_costs}; DRAM \
          {:.1} pJ per 64 bits (defaults: Horowitz, ISSCC 2014, 45 nm; Sze et al. 2020 for RF and \
-         PE-to-PE; override them in the config's `energy:`). Traffic counts come from the tiling \
-         (see accelgen::report::traffic), not from RTL counters.",
+         PE-to-PE; override them in the config's `energy:`). {traffic_source}",
         table.mac_pj,
         table.register_file_pj_per_bit * 8.0,
         table.pe_to_pe_pj_per_bit * 8.0,

@@ -39,6 +39,7 @@ use std::ops::{Add, AddAssign};
 use serde::Serialize;
 
 use super::schedule::{core_chunks, core_run, Scope};
+use crate::blocks::gemm_core::Layout;
 use crate::config::{AcceleratorSpec, Dataflow, PeSpec};
 use crate::golden::cycles::{tiling, ArrayShape, GemmShape};
 
@@ -174,7 +175,8 @@ pub fn gemm_traffic(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Op
     let outputs = gemm.m * gemm.n * a;
     match (scope, &spec.buffers) {
         (Scope::Core, Some(buffers)) => {
-            let (r, c) = (array.rows, array.cols);
+            let c = array.cols;
+            let layout = Layout::of(spec)?;
             let mut traffic = Traffic::default();
             for chunk in core_chunks(spec, gemm)? {
                 let shape = chunk.shape;
@@ -184,19 +186,17 @@ pub fn gemm_traffic(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Op
                 } else {
                     shape.m * shape.n.div_ceil(c) * c * u64::from(spec.pe.acc_bits)
                 };
-                let (k_folds, n_folds) = (shape.k.div_ceil(r), shape.n.div_ceil(c));
+                // The words each region holds in the core's layout for the dataflow.
+                let words = layout.words(shape.m as usize, shape.k as usize, shape.n as usize);
+                let bits = |words: usize, region: &crate::config::BufferSpec| {
+                    words as u64 * u64::from(region.word_bits)
+                };
                 let loaded = |load: bool, bits: u64| if load { bits } else { 0 };
-                let ifmap_fill = loaded(
-                    chunk.loads.ifmap,
-                    k_folds * shape.m * u64::from(buffers.ifmap.word_bits),
-                );
-                let weight_fill = loaded(
-                    chunk.loads.weights,
-                    k_folds * r * n_folds * u64::from(buffers.weight.word_bits),
-                );
+                let ifmap_fill = loaded(chunk.loads.ifmap, bits(words.ifmap, &buffers.ifmap));
+                let weight_fill = loaded(chunk.loads.weights, bits(words.weight, &buffers.weight));
                 // Every result row is written once and read once by the store.
                 let results = if chunk.finish {
-                    2 * shape.m * n_folds * u64::from(buffers.ofmap.word_bits)
+                    2 * bits(words.ofmap, &buffers.ofmap)
                 } else {
                     0
                 };
@@ -227,6 +227,35 @@ pub fn gemm_traffic(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Op
                 ..Traffic::default()
             })
         }
+    }
+}
+
+/// The traffic a core run measured with its performance counters (`blocks::regmap::COUNTERS`,
+/// summed over a layer's runs): global-buffer and DRAM levels from the counters, the levels
+/// inside the array (MACs, register files, PE-to-PE), which have no counters, from `model`.
+/// Buffer reads are the array's beats (one word each), fills the DMA's writes, results are
+/// written and read once; parameter words are not counted, as in the model. With a
+/// deterministic DRAM it equals [`gemm_traffic`]'s core figure (tb/tests/layers.rs checks it).
+pub fn from_counters(
+    spec: &AcceleratorSpec,
+    counter: &dyn Fn(&str) -> u64,
+    model: &Traffic,
+) -> Traffic {
+    let buffers = spec.buffers.as_ref().expect("only a core has counters");
+    let words = |names: &[&str], region: &crate::config::BufferSpec| {
+        names.iter().map(|name| counter(name)).sum::<u64>() * u64::from(region.word_bits)
+    };
+    Traffic {
+        ifmap_buffer_bits: words(&["perf_act_beats", "perf_ifmap_writes"], &buffers.ifmap),
+        weight_buffer_bits: words(
+            &["perf_weight_beats", "perf_weight_writes"],
+            &buffers.weight,
+        ),
+        psum_buffer_bits: words(&["perf_psum_reads", "perf_psum_writes"], &buffers.psum),
+        ofmap_buffer_bits: 2 * words(&["perf_results"], &buffers.ofmap),
+        dram_read_bits: 8 * counter("perf_dram_read_bytes"),
+        dram_write_bits: 8 * counter("perf_dram_write_bytes"),
+        ..*model
     }
 }
 

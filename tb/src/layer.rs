@@ -77,6 +77,8 @@ pub struct LayerRun {
     pub model_dram_bytes: Option<u64>,
     /// GEMM runs on the RTL (core: after cutting GEMMs to fit the buffers).
     pub runs: usize,
+    /// Core only: every performance counter summed over the runs, in register order.
+    pub counters: Vec<(&'static str, u64)>,
 }
 
 /// The scope of [`DatapathBench`]'s cycle counts.
@@ -219,6 +221,7 @@ impl DatapathBench {
             dram_bytes: None,
             model_dram_bytes: None,
             runs: lowered.gemms.len(),
+            counters: Vec::new(),
         })
     }
 }
@@ -251,6 +254,10 @@ impl CoreBench {
         let mut values = vec![0i32; lowered.pixels * lowered.output_channels];
         let (mut rtl_cycles, mut model_cycles, mut runs) = (0, 0, 0);
         let (mut dram_bytes, mut model_dram_bytes) = (0, 0);
+        let mut counters: Vec<(&'static str, u64)> = accelgen::blocks::regmap::COUNTERS
+            .iter()
+            .map(|(name, _)| (*name, 0))
+            .collect();
         for gemm in &lowered.gemms {
             let (m_dim, k_dim) = gemm.a.dim();
             let n_dim = gemm.b.ncols();
@@ -302,6 +309,9 @@ impl CoreBench {
                 dram_bytes += u64::from(run.counter("perf_dram_read_bytes"))
                     + u64::from(run.counter("perf_dram_write_bytes"));
                 model_dram_bytes += model.read_bytes + model.write_bytes;
+                for ((_, sum), (_, value)) in counters.iter_mut().zip(&run.counters) {
+                    *sum += u64::from(*value);
+                }
                 runs += 1;
                 if plan.finish {
                     for ((m, n), value) in run.result.indexed_iter() {
@@ -322,6 +332,7 @@ impl CoreBench {
             dram_bytes: Some(dram_bytes),
             model_dram_bytes: Some(model_dram_bytes),
             runs,
+            counters,
         })
     }
 }

@@ -167,7 +167,6 @@ fn check(
     let words = accelgen::blocks::gemm_core::Layout::of(spec)
         .unwrap()
         .words(m, k, n);
-    let loaded = (words.ifmap + words.weight + words.param) as u32;
     let expected = if spec.pe_array.dataflow == Dataflow::OutputStationary {
         let tiles = (m.div_ceil(rows) * n_folds * k) as u32;
         [
@@ -176,7 +175,9 @@ fn check(
             ("perf_results", (n_folds * m) as u32),
             ("perf_psum_reads", 0),
             ("perf_psum_writes", 0),
-            ("perf_buffer_writes", loaded),
+            ("perf_ifmap_writes", words.ifmap as u32),
+            ("perf_weight_writes", words.weight as u32),
+            ("perf_param_writes", words.param as u32),
         ]
     } else {
         let k_folds = k.div_ceil(rows);
@@ -187,7 +188,9 @@ fn check(
             ("perf_results", (n_folds * m) as u32),
             ("perf_psum_reads", ((k_folds - 1) * n_folds * m) as u32),
             ("perf_psum_writes", ((k_folds - 1) * n_folds * m) as u32),
-            ("perf_buffer_writes", loaded),
+            ("perf_ifmap_writes", words.ifmap as u32),
+            ("perf_weight_writes", words.weight as u32),
+            ("perf_param_writes", words.param as u32),
         ]
     };
     for (counter, value) in expected {
@@ -478,7 +481,9 @@ fn a_run_that_reuses_the_weights_loads_only_the_ifmap_and_still_matches() {
         },
     );
     assert_matches_model(&run, model, "reused weights");
-    assert_eq!(run.counter("perf_buffer_writes"), 5 * 10, "only A's words");
+    assert_eq!(run.counter("perf_ifmap_writes"), 5 * 10, "A's words");
+    assert_eq!(run.counter("perf_weight_writes"), 0, "B stays");
+    assert_eq!(run.counter("perf_param_writes"), 0, "the parameters stay");
 }
 
 /// Offset of register `name` in the core's map.

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec};
 use accelgen::golden::layer::PerChannel;
 use accelgen::golden::{self, compare, Dtype, LayerBundle, RequantMode, Tensor};
+use accelgen::report::schedule::Scope;
+use accelgen::report::traffic;
+use accelgen::report::workload;
 use accelgen_tb::array::{array_spec, int8_spec};
 use accelgen_tb::core::{core_spec, core_spec_for};
 use accelgen_tb::dram::{DramTiming, Jitter};
@@ -153,6 +156,27 @@ fn every_layer_matches_tflite_micro_on_the_core(spec: &AcceleratorSpec) {
             failures.push(format!(
                 "{}: core took {} cycles, the model predicts {}",
                 bundle.name, run.rtl_cycles, run.model_cycles
+            ));
+        }
+        // The traffic (so the energy) the report models is what the core's counters measure.
+        let shape = workload::from_bundle(&directory, spec.pe_array.cols as usize).unwrap();
+        let model = shape
+            .gemms
+            .iter()
+            .map(|&gemm| traffic::gemm_traffic(spec, Scope::Core, gemm).unwrap())
+            .fold(traffic::Traffic::default(), |sum, t| sum + t);
+        let counter = |name: &str| {
+            run.counters
+                .iter()
+                .find(|(counter, _)| *counter == name)
+                .unwrap()
+                .1
+        };
+        let measured = traffic::from_counters(spec, &counter, &model);
+        if measured != model {
+            failures.push(format!(
+                "{}: counters measure {measured:?}, the model has {model:?}",
+                bundle.name
             ));
         }
     }

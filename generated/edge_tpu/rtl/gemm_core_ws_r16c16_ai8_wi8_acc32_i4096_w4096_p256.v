@@ -58,13 +58,15 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     output wire [31:0]   perf_load_cycles,  // cycles loading operands from DRAM
     output wire [31:0]   perf_compute_cycles,  // cycles computing
     output wire [31:0]   perf_store_cycles,  // cycles storing results to DRAM
-    output wire [31:0]   perf_act_beats,  // activation vectors into the array (ROWS*COLS MACs each)
-    output wire [31:0]   perf_weight_beats,  // weight rows loaded into the array
-    output wire [31:0]   perf_weight_wait_cycles,  // cycles an activation waited for its tile's weights
+    output wire [31:0]   perf_act_beats,  // activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads
+    output wire [31:0]   perf_weight_beats,  // weight vectors into the array: weight buffer reads
+    output wire [31:0]   perf_weight_wait_cycles,  // cycles an offered activation vector waited for the array
     output wire [31:0]   perf_psum_reads,  // psum buffer reads
     output wire [31:0]   perf_psum_writes,  // psum buffer writes
     output wire [31:0]   perf_results,  // result rows written to the ofmap buffer
-    output wire [31:0]   perf_buffer_writes,  // words the DMA wrote into the ifmap, weight and param buffers
+    output wire [31:0]   perf_ifmap_writes,  // words the DMA wrote into the ifmap buffer
+    output wire [31:0]   perf_weight_writes,  // words the DMA wrote into the weight buffer
+    output wire [31:0]   perf_param_writes,  // words the DMA wrote into the param buffer
     output wire [31:0]   perf_dram_read_bytes,  // bytes read from DRAM
     output wire [31:0]   perf_dram_write_bytes  // bytes written to DRAM
 );
@@ -193,27 +195,27 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     reg  [31:0]   perf_psum_reads_q;
     reg  [31:0]   perf_psum_writes_q;
     reg  [31:0]   perf_results_q;
-    reg  [31:0]   perf_buffer_writes_q;
+    reg  [31:0]   perf_ifmap_writes_q;
+    reg  [31:0]   perf_weight_writes_q;
+    reg  [31:0]   perf_param_writes_q;
     reg  [31:0]   perf_dram_read_bytes_q;
     reg  [31:0]   perf_dram_write_bytes_q;
     wire          _perf_weight_wait_cycles_q_1;  // helper
     wire          _perf_psum_reads_q_2;  // helper
-    wire [1:0]    _perf_buffer_writes_q_3;  // helper
-    wire [8:0]    _ifmap_sram_rd_addr_4;  // helper
+    wire [8:0]    _ifmap_sram_rd_addr_3;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
     wire [8:0]    _psum_forward_q_0;
-    wire [8:0]    _psum_sram_rd_addr_5;
-    wire [15:0]   _param_sram_rd_addr_6;
+    wire [8:0]    _psum_sram_rd_addr_4;
+    wire [15:0]   _param_sram_rd_addr_5;
     /* verilator lint_on UNUSEDSIGNAL */
 
     assign _psum_forward_q_0 = accept ? 9'd0 : out_fire ? (o_last ? 9'd0 : o_m_q + 9'd1) : o_m_q;
     assign _perf_weight_wait_cycles_q_1 = (computing & act_valid) & (~act_fire);
     assign _perf_psum_reads_q_2 = out_fire & (~from_zero);
-    assign _perf_buffer_writes_q_3 = ((2'd0 + {{1{1'b0}}, dma_ifmap_wr_valid}) + {{1{1'b0}}, dma_weight_wr_valid}) + {{1{1'b0}}, dma_param_wr_valid};
-    assign _ifmap_sram_rd_addr_4 = accept ? 9'd0 : act_fire ? (a_last ? 9'd0 : a_m_q + 9'd1) : a_m_q;
-    assign _psum_sram_rd_addr_5 = accept ? 9'd0 : out_fire ? (o_last ? 9'd0 : o_m_q + 9'd1) : o_m_q;
-    assign _param_sram_rd_addr_6 = accept ? 16'd0 : (out_fire & (o_last & final_fold)) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
+    assign _ifmap_sram_rd_addr_3 = accept ? 9'd0 : act_fire ? (a_last ? 9'd0 : a_m_q + 9'd1) : a_m_q;
+    assign _psum_sram_rd_addr_4 = accept ? 9'd0 : out_fire ? (o_last ? 9'd0 : o_m_q + 9'd1) : o_m_q;
+    assign _param_sram_rd_addr_5 = accept ? 16'd0 : (out_fire & (o_last & final_fold)) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
     assign running = ~(phase_q == PHASE_IDLE);
     assign accept = start & (~running);
     assign computing = phase_q == PHASE_COMPUTE;
@@ -267,7 +269,9 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     assign perf_psum_reads = perf_psum_reads_q;
     assign perf_psum_writes = perf_psum_writes_q;
     assign perf_results = perf_results_q;
-    assign perf_buffer_writes = perf_buffer_writes_q;
+    assign perf_ifmap_writes = perf_ifmap_writes_q;
+    assign perf_weight_writes = perf_weight_writes_q;
+    assign perf_param_writes = perf_param_writes_q;
     assign perf_dram_read_bytes = perf_dram_read_bytes_q;
     assign perf_dram_write_bytes = perf_dram_write_bytes_q;
 
@@ -349,8 +353,16 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         else perf_results_q <= clear_counters ? 32'd0 : perf_results_q + {{31{1'b0}}, post_process_out_valid};
     end
     always @(posedge clk) begin
-        if (rst) perf_buffer_writes_q <= 32'd0;
-        else perf_buffer_writes_q <= clear_counters ? 32'd0 : perf_buffer_writes_q + {{30{1'b0}}, _perf_buffer_writes_q_3};
+        if (rst) perf_ifmap_writes_q <= 32'd0;
+        else perf_ifmap_writes_q <= clear_counters ? 32'd0 : perf_ifmap_writes_q + {{31{1'b0}}, dma_ifmap_wr_valid};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_weight_writes_q <= 32'd0;
+        else perf_weight_writes_q <= clear_counters ? 32'd0 : perf_weight_writes_q + {{31{1'b0}}, dma_weight_wr_valid};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_param_writes_q <= 32'd0;
+        else perf_param_writes_q <= clear_counters ? 32'd0 : perf_param_writes_q + {{31{1'b0}}, dma_param_wr_valid};
     end
     always @(posedge clk) begin
         if (rst) perf_dram_read_bytes_q <= 32'd0;
@@ -367,7 +379,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         .wr_addr(dma_ifmap_wr_addr),
         .wr_data(dma_ifmap_wr_data),
         .rd_en(1'd1),
-        .rd_addr((accept ? 12'd0 : (act_fire & a_last) ? ((a_last & (a_k_q == last_k)) ? 12'd0 : a_base_q + {{3{1'b0}}, m_vectors_q}) : a_base_q) + {{3{1'b0}}, _ifmap_sram_rd_addr_4}),
+        .rd_addr((accept ? 12'd0 : (act_fire & a_last) ? ((a_last & (a_k_q == last_k)) ? 12'd0 : a_base_q + {{3{1'b0}}, m_vectors_q}) : a_base_q) + {{3{1'b0}}, _ifmap_sram_rd_addr_3}),
         .rd_data(ifmap_sram_rd_data)
     );
 
@@ -387,7 +399,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         .wr_addr(o_m_q[7:0]),
         .wr_data(sum),
         .rd_en(1'd1),
-        .rd_addr(_psum_sram_rd_addr_5[7:0]),
+        .rd_addr(_psum_sram_rd_addr_4[7:0]),
         .rd_data(psum_sram_rd_data)
     );
 
@@ -407,7 +419,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         .wr_addr(dma_param_wr_addr),
         .wr_data(dma_param_wr_data),
         .rd_en(1'd1),
-        .rd_addr(_param_sram_rd_addr_6[7:0]),
+        .rd_addr(_param_sram_rd_addr_5[7:0]),
         .rd_data(param_sram_rd_data)
     );
 

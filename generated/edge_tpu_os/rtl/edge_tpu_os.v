@@ -97,7 +97,9 @@ module edge_tpu_os (
     wire [31:0]   core_perf_psum_reads;
     wire [31:0]   core_perf_psum_writes;
     wire [31:0]   core_perf_results;
-    wire [31:0]   core_perf_buffer_writes;
+    wire [31:0]   core_perf_ifmap_writes;
+    wire [31:0]   core_perf_weight_writes;
+    wire [31:0]   core_perf_param_writes;
     wire [31:0]   core_perf_dram_read_bytes;
     wire [31:0]   core_perf_dram_write_bytes;
     wire          core_busy;
@@ -195,12 +197,14 @@ module edge_tpu_os (
         .perf_psum_reads(core_perf_psum_reads),
         .perf_psum_writes(core_perf_psum_writes),
         .perf_results(core_perf_results),
-        .perf_buffer_writes(core_perf_buffer_writes),
+        .perf_ifmap_writes(core_perf_ifmap_writes),
+        .perf_weight_writes(core_perf_weight_writes),
+        .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
         .perf_dram_write_bytes(core_perf_dram_write_bytes)
     );
 
-    csr_axil_31regs_1e83eb11 csr (
+    csr_axil_33regs_e08a021c csr (
         .clk(clk),
         .rst(rst),
         .s_axil_awaddr(s_axil_awaddr),
@@ -240,7 +244,9 @@ module edge_tpu_os (
         .perf_psum_reads(core_perf_psum_reads),
         .perf_psum_writes(core_perf_psum_writes),
         .perf_results(core_perf_results),
-        .perf_buffer_writes(core_perf_buffer_writes),
+        .perf_ifmap_writes(core_perf_ifmap_writes),
+        .perf_weight_writes(core_perf_weight_writes),
+        .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
         .perf_dram_write_bytes(core_perf_dram_write_bytes),
         .busy(core_busy),

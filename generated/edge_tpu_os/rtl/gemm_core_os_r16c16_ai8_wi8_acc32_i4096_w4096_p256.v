@@ -58,13 +58,15 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     output wire [31:0]   perf_load_cycles,  // cycles loading operands from DRAM
     output wire [31:0]   perf_compute_cycles,  // cycles computing
     output wire [31:0]   perf_store_cycles,  // cycles storing results to DRAM
-    output wire [31:0]   perf_act_beats,  // activation vectors into the array (ROWS*COLS MACs each)
-    output wire [31:0]   perf_weight_beats,  // weight rows loaded into the array
-    output wire [31:0]   perf_weight_wait_cycles,  // cycles an activation waited for its tile's weights
+    output wire [31:0]   perf_act_beats,  // activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads
+    output wire [31:0]   perf_weight_beats,  // weight vectors into the array: weight buffer reads
+    output wire [31:0]   perf_weight_wait_cycles,  // cycles an offered activation vector waited for the array
     output wire [31:0]   perf_psum_reads,  // psum buffer reads
     output wire [31:0]   perf_psum_writes,  // psum buffer writes
     output wire [31:0]   perf_results,  // result rows written to the ofmap buffer
-    output wire [31:0]   perf_buffer_writes,  // words the DMA wrote into the ifmap, weight and param buffers
+    output wire [31:0]   perf_ifmap_writes,  // words the DMA wrote into the ifmap buffer
+    output wire [31:0]   perf_weight_writes,  // words the DMA wrote into the weight buffer
+    output wire [31:0]   perf_param_writes,  // words the DMA wrote into the param buffer
     output wire [31:0]   perf_dram_read_bytes,  // bytes read from DRAM
     output wire [31:0]   perf_dram_write_bytes  // bytes written to DRAM
 );
@@ -196,35 +198,35 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     reg  [31:0]   perf_psum_reads_q;
     reg  [31:0]   perf_psum_writes_q;
     reg  [31:0]   perf_results_q;
-    reg  [31:0]   perf_buffer_writes_q;
+    reg  [31:0]   perf_ifmap_writes_q;
+    reg  [31:0]   perf_weight_writes_q;
+    reg  [31:0]   perf_param_writes_q;
     reg  [31:0]   perf_dram_read_bytes_q;
     reg  [31:0]   perf_dram_write_bytes_q;
     wire          _perf_weight_wait_cycles_q_1;  // helper
     wire          _perf_psum_reads_q_2;  // helper
-    wire [1:0]    _perf_buffer_writes_q_3;  // helper
-    wire [3:0]    _psum_sram_rd_addr_8;  // helper
+    wire [3:0]    _psum_sram_rd_addr_7;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
     wire [9:0]    _row_blocks_0;
-    wire [15:0]   _ifmap_sram_rd_addr_4;
-    wire [15:0]   _weight_sram_rd_addr_5;
+    wire [15:0]   _ifmap_sram_rd_addr_3;
+    wire [15:0]   _weight_sram_rd_addr_4;
+    wire [8:0]    _psum_sram_rd_addr_5;
     wire [8:0]    _psum_sram_rd_addr_6;
-    wire [8:0]    _psum_sram_rd_addr_7;
-    wire [8:0]    _psum_sram_rd_addr_9;
-    wire [15:0]   _param_sram_rd_addr_10;
+    wire [8:0]    _psum_sram_rd_addr_8;
+    wire [15:0]   _param_sram_rd_addr_9;
     /* verilator lint_on UNUSEDSIGNAL */
 
     assign _row_blocks_0 = {{1{1'b0}}, m_vectors} + 10'd15;
     assign _perf_weight_wait_cycles_q_1 = pair_valid & (~pair_fire);
     assign _perf_psum_reads_q_2 = row_kept & accumulate_q;
-    assign _perf_buffer_writes_q_3 = ((2'd0 + {{1{1'b0}}, dma_ifmap_wr_valid}) + {{1{1'b0}}, dma_weight_wr_valid}) + {{1{1'b0}}, dma_param_wr_valid};
-    assign _ifmap_sram_rd_addr_4 = accept ? 16'd0 : pair_fire ? (p_last ? 16'd0 : p_k_q + 16'd1) : p_k_q;
-    assign _weight_sram_rd_addr_5 = accept ? 16'd0 : pair_fire ? (p_last ? 16'd0 : p_k_q + 16'd1) : p_k_q;
-    assign _psum_sram_rd_addr_6 = accept ? 9'd0 : (out_fire & o_i_last) ? (o_block_last ? 9'd0 : o_row_q + 9'd16) : o_row_q;
-    assign _psum_sram_rd_addr_7 = 9'd15;
-    assign _psum_sram_rd_addr_8 = accept ? 4'd0 : out_fire ? (o_i_last ? 4'd0 : o_i_q + 4'd1) : o_i_q;
-    assign _psum_sram_rd_addr_9 = {{5{1'b0}}, _psum_sram_rd_addr_8};
-    assign _param_sram_rd_addr_10 = accept ? 16'd0 : ((out_fire & o_i_last) & o_block_last) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
+    assign _ifmap_sram_rd_addr_3 = accept ? 16'd0 : pair_fire ? (p_last ? 16'd0 : p_k_q + 16'd1) : p_k_q;
+    assign _weight_sram_rd_addr_4 = accept ? 16'd0 : pair_fire ? (p_last ? 16'd0 : p_k_q + 16'd1) : p_k_q;
+    assign _psum_sram_rd_addr_5 = accept ? 9'd0 : (out_fire & o_i_last) ? (o_block_last ? 9'd0 : o_row_q + 9'd16) : o_row_q;
+    assign _psum_sram_rd_addr_6 = 9'd15;
+    assign _psum_sram_rd_addr_7 = accept ? 4'd0 : out_fire ? (o_i_last ? 4'd0 : o_i_q + 4'd1) : o_i_q;
+    assign _psum_sram_rd_addr_8 = {{5{1'b0}}, _psum_sram_rd_addr_7};
+    assign _param_sram_rd_addr_9 = accept ? 16'd0 : ((out_fire & o_i_last) & o_block_last) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
     assign running = ~(phase_q == PHASE_IDLE);
     assign accept = start & (~running);
     assign computing = phase_q == PHASE_COMPUTE;
@@ -280,7 +282,9 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     assign perf_psum_reads = perf_psum_reads_q;
     assign perf_psum_writes = perf_psum_writes_q;
     assign perf_results = perf_results_q;
-    assign perf_buffer_writes = perf_buffer_writes_q;
+    assign perf_ifmap_writes = perf_ifmap_writes_q;
+    assign perf_weight_writes = perf_weight_writes_q;
+    assign perf_param_writes = perf_param_writes_q;
     assign perf_dram_read_bytes = perf_dram_read_bytes_q;
     assign perf_dram_write_bytes = perf_dram_write_bytes_q;
 
@@ -372,8 +376,16 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         else perf_results_q <= clear_counters ? 32'd0 : perf_results_q + {{31{1'b0}}, post_process_out_valid};
     end
     always @(posedge clk) begin
-        if (rst) perf_buffer_writes_q <= 32'd0;
-        else perf_buffer_writes_q <= clear_counters ? 32'd0 : perf_buffer_writes_q + {{30{1'b0}}, _perf_buffer_writes_q_3};
+        if (rst) perf_ifmap_writes_q <= 32'd0;
+        else perf_ifmap_writes_q <= clear_counters ? 32'd0 : perf_ifmap_writes_q + {{31{1'b0}}, dma_ifmap_wr_valid};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_weight_writes_q <= 32'd0;
+        else perf_weight_writes_q <= clear_counters ? 32'd0 : perf_weight_writes_q + {{31{1'b0}}, dma_weight_wr_valid};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_param_writes_q <= 32'd0;
+        else perf_param_writes_q <= clear_counters ? 32'd0 : perf_param_writes_q + {{31{1'b0}}, dma_param_wr_valid};
     end
     always @(posedge clk) begin
         if (rst) perf_dram_read_bytes_q <= 32'd0;
@@ -390,7 +402,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         .wr_addr(dma_ifmap_wr_addr),
         .wr_data(dma_ifmap_wr_data),
         .rd_en(1'd1),
-        .rd_addr((accept ? 12'd0 : tile_done ? (p_block_last ? 12'd0 : a_base_q + k_folds_q[11:0]) : a_base_q) + _ifmap_sram_rd_addr_4[11:0]),
+        .rd_addr((accept ? 12'd0 : tile_done ? (p_block_last ? 12'd0 : a_base_q + k_folds_q[11:0]) : a_base_q) + _ifmap_sram_rd_addr_3[11:0]),
         .rd_data(ifmap_sram_rd_data)
     );
 
@@ -400,7 +412,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         .wr_addr(dma_weight_wr_addr),
         .wr_data(dma_weight_wr_data),
         .rd_en(1'd1),
-        .rd_addr((accept ? 12'd0 : (tile_done & p_block_last) ? (1'd0 ? 12'd0 : w_base_q + k_folds_q[11:0]) : w_base_q) + _weight_sram_rd_addr_5[11:0]),
+        .rd_addr((accept ? 12'd0 : (tile_done & p_block_last) ? (1'd0 ? 12'd0 : w_base_q + k_folds_q[11:0]) : w_base_q) + _weight_sram_rd_addr_4[11:0]),
         .rd_data(weight_sram_rd_data)
     );
 
@@ -410,7 +422,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         .wr_addr(o_row_index[7:0]),
         .wr_data(sum),
         .rd_en(1'd1),
-        .rd_addr((_psum_sram_rd_addr_6[7:0] + _psum_sram_rd_addr_7[7:0]) - _psum_sram_rd_addr_9[7:0]),
+        .rd_addr((_psum_sram_rd_addr_5[7:0] + _psum_sram_rd_addr_6[7:0]) - _psum_sram_rd_addr_8[7:0]),
         .rd_data(psum_sram_rd_data)
     );
 
@@ -430,7 +442,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         .wr_addr(dma_param_wr_addr),
         .wr_data(dma_param_wr_data),
         .rd_en(1'd1),
-        .rd_addr(_param_sram_rd_addr_10[7:0]),
+        .rd_addr(_param_sram_rd_addr_9[7:0]),
         .rd_data(param_sram_rd_data)
     );
 

@@ -39,7 +39,7 @@
 #define ACCELGEN_EDGE_TPU_OS_REG_STATUS 0x004U /* bit 0 BUSY, bit 1 DONE (sticky, write 1 to clear) */
 #define ACCELGEN_EDGE_TPU_OS_REG_INFO 0x008U /* ROWS in bits 15..0, COLS in bits 31..16 */
 #define ACCELGEN_EDGE_TPU_OS_REG_M_VECTORS 0x010U /* M: rows of A in this GEMM, at most the psum depth */
-#define ACCELGEN_EDGE_TPU_OS_REG_K_FOLDS 0x014U /* ceil(K / ROWS) */
+#define ACCELGEN_EDGE_TPU_OS_REG_K_FOLDS 0x014U /* reduction steps: K */
 #define ACCELGEN_EDGE_TPU_OS_REG_N_FOLDS 0x018U /* ceil(N / COLS) */
 #define ACCELGEN_EDGE_TPU_OS_REG_ZERO_POINT 0x01cU /* output zero point (two's complement) */
 #define ACCELGEN_EDGE_TPU_OS_REG_CLAMP_MIN 0x020U /* lowest output value (two's complement) */
@@ -57,15 +57,17 @@
 #define ACCELGEN_EDGE_TPU_OS_REG_PERF_LOAD_CYCLES 0x084U /* cycles loading operands from DRAM */
 #define ACCELGEN_EDGE_TPU_OS_REG_PERF_COMPUTE_CYCLES 0x088U /* cycles computing */
 #define ACCELGEN_EDGE_TPU_OS_REG_PERF_STORE_CYCLES 0x08cU /* cycles storing results to DRAM */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_ACT_BEATS 0x090U /* activation vectors into the array (ROWS*COLS MACs each) */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_WEIGHT_BEATS 0x094U /* weight rows loaded into the array */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_WEIGHT_WAIT_CYCLES 0x098U /* cycles an activation waited for its tile's weights */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_ACT_BEATS 0x090U /* activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_WEIGHT_BEATS 0x094U /* weight vectors into the array: weight buffer reads */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_WEIGHT_WAIT_CYCLES 0x098U /* cycles an offered activation vector waited for the array */
 #define ACCELGEN_EDGE_TPU_OS_REG_PERF_PSUM_READS 0x09cU /* psum buffer reads */
 #define ACCELGEN_EDGE_TPU_OS_REG_PERF_PSUM_WRITES 0x0a0U /* psum buffer writes */
 #define ACCELGEN_EDGE_TPU_OS_REG_PERF_RESULTS 0x0a4U /* result rows written to the ofmap buffer */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_BUFFER_WRITES 0x0a8U /* words the DMA wrote into the ifmap, weight and param buffers */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_DRAM_READ_BYTES 0x0acU /* bytes read from DRAM */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_DRAM_WRITE_BYTES 0x0b0U /* bytes written to DRAM */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_IFMAP_WRITES 0x0a8U /* words the DMA wrote into the ifmap buffer */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_WEIGHT_WRITES 0x0acU /* words the DMA wrote into the weight buffer */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_PARAM_WRITES 0x0b0U /* words the DMA wrote into the param buffer */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_DRAM_READ_BYTES 0x0b4U /* bytes read from DRAM */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_DRAM_WRITE_BYTES 0x0b8U /* bytes written to DRAM */
 
 /* Register bits and buffer geometry. */
 #define ACCELGEN_EDGE_TPU_OS_CTRL_START (1U << 0) /* CTRL bit start (pulse) */

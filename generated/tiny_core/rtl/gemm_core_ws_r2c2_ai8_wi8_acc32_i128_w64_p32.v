@@ -58,13 +58,15 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     output wire [31:0]   perf_load_cycles,  // cycles loading operands from DRAM
     output wire [31:0]   perf_compute_cycles,  // cycles computing
     output wire [31:0]   perf_store_cycles,  // cycles storing results to DRAM
-    output wire [31:0]   perf_act_beats,  // activation vectors into the array (ROWS*COLS MACs each)
-    output wire [31:0]   perf_weight_beats,  // weight rows loaded into the array
-    output wire [31:0]   perf_weight_wait_cycles,  // cycles an activation waited for its tile's weights
+    output wire [31:0]   perf_act_beats,  // activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads
+    output wire [31:0]   perf_weight_beats,  // weight vectors into the array: weight buffer reads
+    output wire [31:0]   perf_weight_wait_cycles,  // cycles an offered activation vector waited for the array
     output wire [31:0]   perf_psum_reads,  // psum buffer reads
     output wire [31:0]   perf_psum_writes,  // psum buffer writes
     output wire [31:0]   perf_results,  // result rows written to the ofmap buffer
-    output wire [31:0]   perf_buffer_writes,  // words the DMA wrote into the ifmap, weight and param buffers
+    output wire [31:0]   perf_ifmap_writes,  // words the DMA wrote into the ifmap buffer
+    output wire [31:0]   perf_weight_writes,  // words the DMA wrote into the weight buffer
+    output wire [31:0]   perf_param_writes,  // words the DMA wrote into the param buffer
     output wire [31:0]   perf_dram_read_bytes,  // bytes read from DRAM
     output wire [31:0]   perf_dram_write_bytes  // bytes written to DRAM
 );
@@ -193,7 +195,9 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     reg  [31:0]   perf_psum_reads_q;
     reg  [31:0]   perf_psum_writes_q;
     reg  [31:0]   perf_results_q;
-    reg  [31:0]   perf_buffer_writes_q;
+    reg  [31:0]   perf_ifmap_writes_q;
+    reg  [31:0]   perf_weight_writes_q;
+    reg  [31:0]   perf_param_writes_q;
     reg  [31:0]   perf_dram_read_bytes_q;
     reg  [31:0]   perf_dram_write_bytes_q;
     reg  [15:0]   ifmap_buffer [0:127];  // 128 words
@@ -204,7 +208,6 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     wire [5:0]    _ifmap_rd_q_0;  // helper
     wire          _perf_weight_wait_cycles_q_4;  // helper
     wire          _perf_psum_reads_q_5;  // helper
-    wire [1:0]    _perf_buffer_writes_q_6;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
     wire [5:0]    _psum_rd_q_1;
@@ -218,7 +221,6 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     assign _param_rd_q_3 = accept ? 16'd0 : (out_fire & (o_last & final_fold)) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
     assign _perf_weight_wait_cycles_q_4 = (computing & act_valid) & (~act_fire);
     assign _perf_psum_reads_q_5 = out_fire & (~from_zero);
-    assign _perf_buffer_writes_q_6 = ((2'd0 + {{1{1'b0}}, dma_ifmap_wr_valid}) + {{1{1'b0}}, dma_weight_wr_valid}) + {{1{1'b0}}, dma_param_wr_valid};
     assign running = ~(phase_q == PHASE_IDLE);
     assign accept = start & (~running);
     assign computing = phase_q == PHASE_COMPUTE;
@@ -272,7 +274,9 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     assign perf_psum_reads = perf_psum_reads_q;
     assign perf_psum_writes = perf_psum_writes_q;
     assign perf_results = perf_results_q;
-    assign perf_buffer_writes = perf_buffer_writes_q;
+    assign perf_ifmap_writes = perf_ifmap_writes_q;
+    assign perf_weight_writes = perf_weight_writes_q;
+    assign perf_param_writes = perf_param_writes_q;
     assign perf_dram_read_bytes = perf_dram_read_bytes_q;
     assign perf_dram_write_bytes = perf_dram_write_bytes_q;
 
@@ -359,8 +363,16 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
         else perf_results_q <= clear_counters ? 32'd0 : perf_results_q + {{31{1'b0}}, post_process_out_valid};
     end
     always @(posedge clk) begin
-        if (rst) perf_buffer_writes_q <= 32'd0;
-        else perf_buffer_writes_q <= clear_counters ? 32'd0 : perf_buffer_writes_q + {{30{1'b0}}, _perf_buffer_writes_q_6};
+        if (rst) perf_ifmap_writes_q <= 32'd0;
+        else perf_ifmap_writes_q <= clear_counters ? 32'd0 : perf_ifmap_writes_q + {{31{1'b0}}, dma_ifmap_wr_valid};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_weight_writes_q <= 32'd0;
+        else perf_weight_writes_q <= clear_counters ? 32'd0 : perf_weight_writes_q + {{31{1'b0}}, dma_weight_wr_valid};
+    end
+    always @(posedge clk) begin
+        if (rst) perf_param_writes_q <= 32'd0;
+        else perf_param_writes_q <= clear_counters ? 32'd0 : perf_param_writes_q + {{31{1'b0}}, dma_param_wr_valid};
     end
     always @(posedge clk) begin
         if (rst) perf_dram_read_bytes_q <= 32'd0;

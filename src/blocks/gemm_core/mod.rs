@@ -406,11 +406,6 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         // ---- performance counters: cumulative, cleared by reset or clear_counters --------------
         let clear = m.input_doc("clear_counters", Type::bit(), "zero every perf_* counter");
         // Each counter's event, in the register map's order (`regmap::COUNTERS`).
-        let buffer_writes = buffer_writes
-            .iter()
-            .fold(Expr::zero(Type::unsigned(2)), |sum, valid| {
-                (&sum + &valid.extend(2)).truncate(2)
-            });
         let beat_bytes = buffers.dma.beat_bytes();
         let bytes = |beat: &Expr| {
             beat.select(
@@ -432,7 +427,9 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
                 "perf_psum_reads" => events.psum_read.clone(),
                 "perf_psum_writes" => events.psum_write.clone(),
                 "perf_results" => events.result_fire.clone(),
-                "perf_buffer_writes" => buffer_writes.clone(),
+                "perf_ifmap_writes" => buffer_writes[0].clone(),
+                "perf_weight_writes" => buffer_writes[1].clone(),
+                "perf_param_writes" => buffer_writes[2].clone(),
                 other => {
                     unreachable!("regmap::COUNTERS names {other}, which the core does not count")
                 }

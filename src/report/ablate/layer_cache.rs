@@ -40,6 +40,7 @@ impl<'a> LayerCache<'a> {
             .map(|shape| LayerInput {
                 shape: shape.clone(),
                 rtl_cycles: None,
+                rtl_counters: None,
             })
             .collect())
     }
