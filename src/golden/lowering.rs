@@ -95,6 +95,17 @@ pub fn lower(
     lower_grouped(params, input, weight, bias, 1)
 }
 
+/// Where the weight zero points go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightZeroPoints {
+    /// B holds the stored weights; the bias carries `−w_zp[n]·Σ_k x[m,k]` (per element).
+    InBias,
+    /// B holds `w − w_zp[n]` (one bit wider than the stored weights in the worst case), so the
+    /// bias stays per column: `bias[n] − x_zp·Σ_k (w[k,n] − w_zp[n])`. What a core without a
+    /// row-sum unit runs.
+    InWeights,
+}
+
 /// As [`lower`], with `depthwise_group` depthwise channels per GEMM (block-diagonal B: a group
 /// as wide as the array's columns keeps them all busy instead of one).
 pub fn lower_grouped(
@@ -103,6 +114,25 @@ pub fn lower_grouped(
     weight: &Tensor,
     bias: Option<&[i32]>,
     depthwise_group: usize,
+) -> Result<LoweredLayer, LayerError> {
+    lower_with(
+        params,
+        input,
+        weight,
+        bias,
+        depthwise_group,
+        WeightZeroPoints::InBias,
+    )
+}
+
+/// As [`lower_grouped`], with the weight zero points folded as `zero_points` says.
+pub fn lower_with(
+    params: &LayerParams,
+    input: &Tensor,
+    weight: &Tensor,
+    bias: Option<&[i32]>,
+    depthwise_group: usize,
+    zero_points: WeightZeroPoints,
 ) -> Result<LoweredLayer, LayerError> {
     let (shape, weight_zero_points) = checked_shape(params, input, weight, bias)?;
     let channels = shape.output_channels;
@@ -181,7 +211,20 @@ pub fn lower_grouped(
     };
     let gemms = operands
         .into_iter()
-        .map(|(a, b, gemm_channels, blocks): Operands| {
+        .map(|(a, mut b, gemm_channels, blocks): Operands| {
+            if zero_points == WeightZeroPoints::InWeights {
+                // Only the column's own block: the rest of a block-diagonal B stays zero.
+                for (n, &(k0, k1)) in blocks.iter().enumerate() {
+                    let w_zp = i64::from(weight_zero_points[gemm_channels[n]]);
+                    for k in k0..k1 {
+                        b[[k, n]] -= w_zp;
+                    }
+                }
+            }
+            let w_zp_of = |channel: usize| match zero_points {
+                WeightZeroPoints::InBias => i64::from(weight_zero_points[channel]),
+                WeightZeroPoints::InWeights => 0,
+            };
             // Column n sums over rows k0..k1 of B (its block; zeros elsewhere), so its
             // corrections count only those: its depth, its weights and its part of each A row.
             let mut row_sums = std::collections::HashMap::new();
@@ -198,7 +241,7 @@ pub fn lower_grouped(
                 let (k0, k1) = blocks[n];
                 let depth = (k1 - k0) as i64;
                 let column_sum: i64 = b.column(n).slice(ndarray::s![k0..k1]).sum();
-                let w_zp = i64::from(weight_zero_points[channel]);
+                let w_zp = w_zp_of(channel);
                 let base = bias.map_or(0, |bias| i64::from(bias[channel]));
                 let value =
                     base - x_zp * column_sum + depth * x_zp * w_zp - w_zp * row_sums[&(k0, k1)][m];
@@ -268,12 +311,26 @@ mod tests {
         bias: Option<&[i32]>,
         group: usize,
     ) {
-        let lowered = lower_grouped(params, input, weight, bias, group).unwrap();
-        let products: Vec<Array2<i64>> =
-            lowered.gemms.iter().map(|g| gemm(&g.a, &g.b, 64)).collect();
         let expected = accumulators(params, input, weight, bias).unwrap();
-        assert_eq!(lowered.output_shape, expected.shape());
-        assert_eq!(lowered.accumulators(&products), expected.as_slice());
+        for mode in [WeightZeroPoints::InBias, WeightZeroPoints::InWeights] {
+            let lowered = lower_with(params, input, weight, bias, group, mode).unwrap();
+            let products: Vec<Array2<i64>> =
+                lowered.gemms.iter().map(|g| gemm(&g.a, &g.b, 64)).collect();
+            assert_eq!(lowered.output_shape, expected.shape());
+            assert_eq!(
+                lowered.accumulators(&products),
+                expected.as_slice(),
+                "{mode:?}"
+            );
+            if mode == WeightZeroPoints::InWeights {
+                for g in &lowered.gemms {
+                    for n in 0..g.bias.ncols() {
+                        let column = g.bias.column(n);
+                        assert!(column.iter().all(|b| *b == column[0]), "per-column bias");
+                    }
+                }
+            }
+        }
     }
 
     fn raw(op: LayerOp, input_zero_point: i32, weight_zero_point: PerChannel<i32>) -> LayerParams {

@@ -10,12 +10,14 @@
 //! - [`CoreBench`]: for configs with `buffers:`, every GEMM is cut into chunks that fit the
 //!   buffers and runs on the buffered core, which accumulates K-folds and requantizes itself;
 //!   its DMA loads the operands from a DRAM model and stores the results; the host only lays the
-//!   lowered GEMMs out in DRAM.
+//!   lowered GEMMs out in DRAM. The core adds one bias per column, so weight zero points are
+//!   folded into the weights (`w − w_zp`, `lowering::WeightZeroPoints::InWeights`); a layer
+//!   whose folded weights do not fit the configured weight format is refused by name.
 
 use accelgen::blocks::gemm_core;
 use accelgen::config::{AcceleratorSpec, OperandSpec};
 use accelgen::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
-use accelgen::golden::lowering::{self, LoweredLayer};
+use accelgen::golden::lowering::{self, LoweredLayer, WeightZeroPoints};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen::golden::{Dtype, LayerBundle, LayerError, RequantMode, Tensor};
 use accelgen::report::schedule::{self, Chunk};
@@ -48,8 +50,13 @@ pub enum LayerRunError {
         dtype: &'static str,
         message: String,
     },
-    #[error("weight zero points need per-row bias corrections (row sums), which the buffered core does not compute yet; run this layer with a config without buffers:")]
-    RowSums,
+    #[error("the core folds weight zero points into the weights, and w − w_zp = {value} does not fit the config's {bits}-bit {signedness} weights; give `pe.weight` {needed} signed bits, or run this layer with a config without buffers:")]
+    FoldedWeightRange {
+        value: i64,
+        bits: u32,
+        signedness: &'static str,
+        needed: u32,
+    },
     #[error("{what} does not fit the buffers: {detail}")]
     DoesNotFit { what: String, detail: String },
 }
@@ -97,7 +104,11 @@ struct Prepared {
 
 /// Lowers `bundle` and derives its per-channel multipliers and layer settings, checking that its
 /// operands fit `spec`'s formats.
-fn prepare(spec: &AcceleratorSpec, bundle: &LayerBundle) -> Result<Prepared, LayerRunError> {
+fn prepare(
+    spec: &AcceleratorSpec,
+    bundle: &LayerBundle,
+    zero_points: WeightZeroPoints,
+) -> Result<Prepared, LayerRunError> {
     check_format("input.dtype", bundle.input.dtype(), spec.pe.act, "act")?;
     check_format(
         "weight.dtype",
@@ -107,13 +118,17 @@ fn prepare(spec: &AcceleratorSpec, bundle: &LayerBundle) -> Result<Prepared, Lay
     )?;
     let params = &bundle.params;
     // Depthwise channels are grouped as wide as the array's columns (block-diagonal GEMMs).
-    let lowered = lowering::lower_grouped(
+    let lowered = lowering::lower_with(
         params,
         &bundle.input,
         &bundle.weight,
         bundle.bias.as_deref(),
         spec.pe_array.cols as usize,
+        zero_points,
     )?;
+    if zero_points == WeightZeroPoints::InWeights {
+        check_folded_weights(&lowered, spec.pe.weight)?;
+    }
     let requantizer = params.requantizer(lowered.output_channels)?;
     let (multipliers, settings, output_dtype) = match requantizer.mode() {
         RequantMode::Onnx => return Err(LayerRunError::OnnxRequant),
@@ -179,7 +194,7 @@ impl DatapathBench {
         bundle: &LayerBundle,
         traffic: &Traffic,
     ) -> Result<LayerRun, LayerRunError> {
-        let prepared = prepare(&self.spec, bundle)?;
+        let prepared = prepare(&self.spec, bundle, WeightZeroPoints::InBias)?;
         let lowered = &prepared.lowered;
         let array = ArrayShape {
             rows: self.spec.pe_array.rows.into(),
@@ -247,7 +262,7 @@ impl CoreBench {
         bundle: &LayerBundle,
         timing: DramTiming,
     ) -> Result<LayerRun, LayerRunError> {
-        let prepared = prepare(&self.spec, bundle)?;
+        let prepared = prepare(&self.spec, bundle, WeightZeroPoints::InWeights)?;
         let lowered = &prepared.lowered;
         let buffers = self.spec.buffers.clone().expect("a core has buffers");
         let rows = self.spec.pe_array.rows as usize;
@@ -261,11 +276,10 @@ impl CoreBench {
         for gemm in &lowered.gemms {
             let (m_dim, k_dim) = gemm.a.dim();
             let n_dim = gemm.b.ncols();
-            // The core adds one bias per column: the per-row part (weight zero points) is not
-            // in hardware yet.
-            if (0..n_dim).any(|n| gemm.bias.column(n).iter().any(|b| *b != gemm.bias[[0, n]])) {
-                return Err(LayerRunError::RowSums);
-            }
+            debug_assert!(
+                (0..n_dim).all(|n| gemm.bias.column(n).iter().all(|b| *b == gemm.bias[[0, n]])),
+                "weight zero points folded into B leave one bias per column"
+            );
             let plans = gemm_core::plan_runs(&self.spec, m_dim, k_dim, n_dim).ok_or_else(|| {
                 LayerRunError::DoesNotFit {
                     what: "one K-fold".to_string(),
@@ -334,6 +348,32 @@ impl CoreBench {
             runs,
             counters,
         })
+    }
+}
+
+/// Every folded weight `w − w_zp` must fit the PE's weight format.
+fn check_folded_weights(lowered: &LoweredLayer, format: OperandSpec) -> Result<(), LayerRunError> {
+    let (low, high) = if format.signed {
+        (
+            -(1i64 << (format.bits - 1)),
+            (1i64 << (format.bits - 1)) - 1,
+        )
+    } else {
+        (0, (1i64 << format.bits) - 1)
+    };
+    let outside = lowered
+        .gemms
+        .iter()
+        .flat_map(|gemm| gemm.b.iter())
+        .find(|w| !(low..=high).contains(*w));
+    match outside {
+        None => Ok(()),
+        Some(&value) => Err(LayerRunError::FoldedWeightRange {
+            value,
+            bits: format.bits,
+            signedness: if format.signed { "signed" } else { "unsigned" },
+            needed: i64::BITS - value.unsigned_abs().leading_zeros() + 1,
+        }),
     }
 }
 

@@ -138,6 +138,53 @@ fn weight_zero_points_raw_int32_outputs_and_uint8_inputs_match_golden_on_the_dat
     }
 }
 
+#[test]
+fn weight_zero_points_fold_into_the_weights_on_ws_and_os_cores_with_uint8_inputs_and_raw_outputs() {
+    // w − w_zp needs a ninth bit in general: 9-bit signed weights hold it for any zero point.
+    let i9 = OperandSpec {
+        bits: 9,
+        signed: true,
+    };
+    for dataflow in [Dataflow::WeightStationary, Dataflow::OutputStationary] {
+        for (unsigned_input, act) in [(false, I8), (true, U8)] {
+            let bundle = raw_variant(unsigned_input);
+            let expected = golden::run_layer(&bundle).unwrap();
+            let mut spec = core_spec_for(dataflow, 4, 4, 1024, 1024, 256);
+            spec.name = format!("{}_{}_w9", spec.name, act.tag());
+            spec.pe.act = act;
+            spec.pe.weight = i9;
+            let buffers = spec.buffers.as_mut().unwrap();
+            buffers.ifmap.word_bits = 4 * act.bits;
+            buffers.weight.word_bits = 4 * i9.bits;
+            let run = CoreBench::new(&spec)
+                .unwrap()
+                .run(&bundle, DETERMINISTIC)
+                .unwrap();
+            let comparison = compare(&expected, &run.output).unwrap();
+            assert!(
+                comparison.is_exact(),
+                "{dataflow:?}, uint8 input {unsigned_input}: {comparison}"
+            );
+            assert_eq!(run.rtl_cycles, run.model_cycles, "{dataflow:?}");
+        }
+    }
+}
+
+#[test]
+fn a_core_with_8_bit_weights_refuses_zero_points_whose_folded_weights_need_9_bits() {
+    let mut bundle = raw_variant(false);
+    bundle.params.weight_zero_point = PerChannel::PerTensor(-128);
+    let spec = core_spec(4, 4, 1024, 1024, 256);
+    let error = CoreBench::new(&spec)
+        .unwrap()
+        .run(&bundle, DETERMINISTIC)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("w − w_zp"), "{error}");
+    assert!(error.contains("8-bit signed weights"), "{error}");
+    assert!(error.contains("9 signed bits"), "{error}");
+}
+
 /// Runs every bundle on the buffered core of `spec`; panics listing each layer that differs
 /// from TFLite Micro or whose cycles miss `golden::cycles`.
 fn every_layer_matches_tflite_micro_on_the_core(spec: &AcceleratorSpec) {
