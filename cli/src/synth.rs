@@ -105,6 +105,13 @@ pub fn table(report: &SynthReport) -> String {
                     "violated"
                 }
             );
+            if let Some(path) = &timing.worst_path {
+                let _ = writeln!(
+                    out,
+                    "worst path:    {} -> {}",
+                    path.startpoint, path.endpoint
+                );
+            }
         }
         (None, Some(reason)) => {
             let _ = writeln!(out, "timing:        skipped: {reason}");

@@ -24,11 +24,47 @@ pub struct Timing {
     pub worst_slack_ns: f64,
     /// The clock the worst path allows: 1000 / (period − slack), MHz.
     pub achievable_mhz: f64,
+    /// The worst path's start and end (flop or port names of the flat netlist), from
+    /// `report_checks`: where to look first when the clock is missed.
+    pub worst_path: Option<WorstPath>,
     /// OpenSTA's warnings (for example, liberty attributes it does not know).
     pub warnings: Vec<String>,
     /// Its whole log, for the curious.
     #[serde(skip)]
     pub log: String,
+}
+
+/// The two ends of the worst setup path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorstPath {
+    pub startpoint: String,
+    pub endpoint: String,
+}
+
+/// `report_checks`'s `Startpoint: x (…)` and `Endpoint: y (…)` lines.
+pub fn parse_worst_path(log: &str) -> Option<WorstPath> {
+    let field = |label: &str| {
+        log.lines().find_map(|line| {
+            let rest = line.trim().strip_prefix(label)?;
+            Some(rest.split_whitespace().next()?.to_string())
+        })
+    };
+    Some(WorstPath {
+        startpoint: field("Startpoint:")?,
+        endpoint: field("Endpoint:")?,
+    })
+}
+
+/// The net on the `Q` pin of cell instance `instance` in a flat Yosys netlist: the register a
+/// mapped flip-flop implements (`\post_process.stage3_q [17]`). `None` for ports and
+/// instances without a `Q`.
+pub fn register_name(netlist: &str, instance: &str) -> Option<String> {
+    let start = netlist.find(&format!(" {instance} ("))?;
+    let cell = &netlist[start..];
+    let cell = &cell[..cell.find(");")?];
+    let q = &cell[cell.find(".Q(")? + 3..];
+    let net = q[..q.find(')')?].trim();
+    Some(net.trim_start_matches('\\').replace(" [", "["))
 }
 
 /// The Tcl script OpenSTA runs, with package-relative paths; `macro_liberties` are the
@@ -91,6 +127,15 @@ pub fn run(
     Ok(Some(Timing {
         worst_slack_ns,
         achievable_mhz: achievable_mhz(period_ns, worst_slack_ns),
+        worst_path: parse_worst_path(&log).map(|path| {
+            // Mapped flops have generated names; the net on their Q pin keeps the register's.
+            let netlist =
+                fs::read_to_string(package.join(script::netlist(top))).unwrap_or_default();
+            WorstPath {
+                startpoint: register_name(&netlist, &path.startpoint).unwrap_or(path.startpoint),
+                endpoint: register_name(&netlist, &path.endpoint).unwrap_or(path.endpoint),
+            }
+        }),
         warnings: log
             .lines()
             .filter(|l| l.starts_with("Warning"))
@@ -124,5 +169,31 @@ mod tests {
         assert_eq!(parse_worst_slack("tns 0\n"), None);
         assert!((achievable_mhz(5.0, -5.0) - 100.0).abs() < 1e-9);
         assert!((achievable_mhz(10.0, 2.0) - 125.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_worst_path_is_named_by_its_start_and_end() {
+        let log = "Startpoint: _4711_ (rising edge-triggered flip-flop clocked by clk)\n\
+                   Endpoint: _5003_ (rising edge-triggered flip-flop clocked by clk)\n\
+                   Path Group: clk\n";
+        assert_eq!(
+            parse_worst_path(log),
+            Some(WorstPath {
+                startpoint: "_4711_".into(),
+                endpoint: "_5003_".into()
+            })
+        );
+        assert_eq!(parse_worst_path("worst slack 1.0\n"), None);
+    }
+
+    #[test]
+    fn a_mapped_flop_is_named_after_the_net_on_its_q_pin() {
+        let netlist = "  sky130_fd_sc_hd__dfxtp_1 _4711_ (\n    .CLK(clk),\n    .D(_0001_),\n    \
+                       .Q(\\post_process.stage3_q [17] )\n  );\n";
+        assert_eq!(
+            register_name(netlist, "_4711_").as_deref(),
+            Some("post_process.stage3_q[17]")
+        );
+        assert_eq!(register_name(netlist, "_4712_"), None);
     }
 }
