@@ -259,43 +259,6 @@ fn output_stationary_core_is_bit_exact_and_its_cycles_equal_the_model_on_regular
 }
 
 #[test]
-fn output_stationary_core_splits_a_long_reduction_over_accumulating_runs() {
-    // K = 40 in chunks of 14, 14 and 12 on a 2×2 OS core: the psum buffer carries each row's
-    // sums from run to run, and only the last run stores.
-    let spec = core_spec_for(Dataflow::OutputStationary, 2, 2, 128, 64, 16);
-    let mut bench = CoreBench::new(&spec).unwrap();
-    let mut rng = Rng::new(91);
-    let (a, b) = (random(&mut rng, 9, 40), random(&mut rng, 40, 2));
-    let post = requantization(&mut rng, 2);
-    let chunks = [(0, 14), (14, 28), (28, 40)];
-    let mut last = None;
-    for (index, &(k0, k1)) in chunks.iter().enumerate() {
-        let chunk = KChunk::of(index, chunks.len());
-        let a_part = a.slice(ndarray::s![.., k0..k1]).to_owned();
-        let b_part = b.slice(ndarray::s![k0..k1, ..]).to_owned();
-        let run = bench
-            .run_gemm(
-                &a_part,
-                &b_part,
-                &post,
-                chunk,
-                dram(9, 2),
-                90 + index as u64,
-            )
-            .unwrap();
-        let model = model(&spec, (9, k1 - k0, 2), chunk.finish, dram(9, 2));
-        assert_matches_model(&run, model, &format!("chunk {index}"));
-        let accumulated = if chunk.accumulate { 9 } else { 0 };
-        assert_eq!(run.counter("perf_psum_reads"), accumulated, "chunk {index}");
-        let kept = if chunk.finish { 0 } else { 9 };
-        assert_eq!(run.counter("perf_psum_writes"), kept, "chunk {index}");
-        last = Some(run);
-    }
-    let (first, count) = mismatches(&golden(&a, &b, &post), &last.unwrap().result, 8);
-    assert_eq!(count, 0, "{count} mismatches, first {first:?}");
-}
-
-#[test]
 fn core_requantizes_each_channel_with_its_own_bias_multiplier_and_shift() {
     let spec = core_spec(2, 3, 64, 64, 16);
     let mut bench = CoreBench::new(&spec).unwrap();
@@ -411,38 +374,57 @@ fn a_gemm_larger_than_a_buffer_is_refused_naming_the_buffer() {
     );
 }
 
-#[test]
-fn a_reduction_split_over_runs_accumulates_in_the_psum_buffer_and_stores_once() {
-    // K = 40 in chunks of 14, 14 and 12: only the last run stores results, and they equal the
-    // whole GEMM's; the runs that do not finish take no post-process or store cycles.
-    let spec = core_spec(2, 3, 64, 64, 16);
-    let mut bench = CoreBench::new(&spec).unwrap();
-    let mut rng = Rng::new(21);
-    let (a, b) = (random(&mut rng, 9, 40), random(&mut rng, 40, 3));
-    let post = requantization(&mut rng, 3);
+/// Runs a random 9×40×`n` GEMM on `spec` as three runs of K = 14, 14 and 12 (accumulate /
+/// finish as a host splits a long reduction), checks every run against the cycle model and the
+/// last one's results against golden, and returns the runs.
+fn run_split_reduction(
+    spec: &AcceleratorSpec,
+    n: usize,
+    timing: DramTiming,
+    seed: u64,
+) -> Vec<CoreRun> {
+    let mut bench = CoreBench::new(spec).unwrap();
+    let mut rng = Rng::new(seed);
+    let (a, b) = (random(&mut rng, 9, 40), random(&mut rng, 40, n));
+    let post = requantization(&mut rng, n);
     let chunks = [(0, 14), (14, 28), (28, 40)];
-    let mut last = None;
+    let mut runs = Vec::new();
     for (index, &(k0, k1)) in chunks.iter().enumerate() {
         let chunk = KChunk::of(index, chunks.len());
         let a_part = a.slice(ndarray::s![.., k0..k1]).to_owned();
         let b_part = b.slice(ndarray::s![k0..k1, ..]).to_owned();
         let run = bench
-            .run_gemm(
-                &a_part,
-                &b_part,
-                &post,
-                chunk,
-                dram(20, 1),
-                30 + index as u64,
-            )
+            .run_gemm(&a_part, &b_part, &post, chunk, timing, seed + index as u64)
             .unwrap();
-        let model = model(&spec, (9, k1 - k0, 3), chunk.finish, dram(20, 1));
+        let model = model(spec, (9, k1 - k0, n), chunk.finish, timing);
         assert_matches_model(&run, model, &format!("chunk {index}"));
         assert_eq!(run.dram.write_bytes > 0, chunk.finish, "chunk {index}");
-        last = Some(run);
+        runs.push(run);
     }
-    let (first, count) = mismatches(&golden(&a, &b, &post), &last.unwrap().result, 8);
+    let (first, count) = mismatches(&golden(&a, &b, &post), &runs[2].result, 8);
     assert_eq!(count, 0, "{count} mismatches, first {first:?}");
+    runs
+}
+
+#[test]
+fn a_reduction_split_over_runs_accumulates_in_the_psum_buffer_and_stores_once() {
+    // Only the last run stores results, and they equal the whole GEMM's; the runs that do not
+    // finish take no post-process or store cycles.
+    run_split_reduction(&core_spec(2, 3, 64, 64, 16), 3, dram(20, 1), 21);
+}
+
+#[test]
+fn output_stationary_core_splits_a_long_reduction_over_accumulating_runs() {
+    // On a 2×2 OS core the PEs hold each run's K, and the psum buffer carries each row's sums
+    // from run to run: read by every run but the first, written by every run but the last.
+    let spec = core_spec_for(Dataflow::OutputStationary, 2, 2, 128, 64, 16);
+    let runs = run_split_reduction(&spec, 2, dram(9, 2), 91);
+    for (index, run) in runs.iter().enumerate() {
+        let accumulated = if index > 0 { 9 } else { 0 };
+        assert_eq!(run.counter("perf_psum_reads"), accumulated, "run {index}");
+        let kept = if index < 2 { 9 } else { 0 };
+        assert_eq!(run.counter("perf_psum_writes"), kept, "run {index}");
+    }
 }
 
 #[test]
