@@ -23,7 +23,7 @@ pub enum GenerateError {
     #[error("{what} is validated (`accelgen check` shows the buffer geometry) but this version does not generate its hardware yet")]
     #[diagnostic(
         code(accelgen::generate::not_yet_generated),
-        help("the buffered core is built for weight_stationary and output_stationary with single-bank, single-buffered regions; remove the `buffers:` section to generate the PE array on its own")
+        help("the buffered core is built for weight_stationary and output_stationary with single-bank regions (double-buffered as ifmap, weight and ofmap together); remove the `buffers:` section to generate the PE array on its own")
     )]
     NotYetGenerated { what: String },
 }
@@ -64,13 +64,36 @@ fn not_yet_generated(spec: &AcceleratorSpec) -> Option<String> {
             spec.pe_array.dataflow.config_name()
         ));
     }
-    buffers.regions().into_iter().find_map(|(region, buffer)| {
-        if buffer.banks > 1 {
-            Some(format!("`buffers.{region}.banks: {}`", buffer.banks))
-        } else if buffer.double_buffered {
-            Some(format!("`buffers.{region}.double_buffered: true`"))
-        } else {
-            None
-        }
-    })
+    if let Some((region, buffer)) = buffers
+        .regions()
+        .into_iter()
+        .find(|(_, buffer)| buffer.banks > 1)
+    {
+        return Some(format!("`buffers.{region}.banks: {}`", buffer.banks));
+    }
+    if buffers.psum.double_buffered {
+        return Some(
+            "`buffers.psum.double_buffered: true` (a reduction split over runs accumulates in \
+             one psum buffer; double-buffer ifmap, weight and ofmap)"
+                .to_owned(),
+        );
+    }
+    // The core double-buffers ifmap, weight and ofmap together (`blocks::gemm_core`).
+    let operands = [
+        ("ifmap", &buffers.ifmap),
+        ("weight", &buffers.weight),
+        ("ofmap", &buffers.ofmap),
+    ];
+    let doubled = operands.iter().filter(|(_, b)| b.double_buffered).count();
+    if doubled == 1 || doubled == 2 {
+        let (single, _) = operands
+            .iter()
+            .find(|(_, b)| !b.double_buffered)
+            .expect("one is single");
+        return Some(format!(
+            "double buffering only some operand regions (`buffers.{single}` is single-buffered; \
+             ifmap, weight and ofmap are double-buffered together or not at all)"
+        ));
+    }
+    None
 }

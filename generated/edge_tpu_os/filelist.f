@@ -7,5 +7,5 @@ rtl/sram_w512_d256_sky130.v
 rtl/sram_w512_d2048_sky130.v
 rtl/sram_w1120_d256_sky130.v
 rtl/gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256.v
-rtl/csr_axil_33regs_e08a021c.v
+rtl/csr_axil_43regs_822a4c30.v
 rtl/edge_tpu_os.v

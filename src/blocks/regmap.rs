@@ -7,6 +7,7 @@
 //! | 0x04 | STATUS | bit 0 BUSY, bit 1 DONE (sticky; write 1 to clear); `irq` = DONE & IRQ_ENABLE |
 //! | 0x08 | INFO | ROWS in bits 15..0, COLS in bits 31..16 (read-only) |
 //! | 0x10.. | descriptor | M_VECTORS, K_FOLDS, N_FOLDS, ZERO_POINT, CLAMP_MIN, CLAMP_MAX, BYPASS, ACCUMULATE, FINISH, IFMAP_ADDR, WEIGHT_ADDR, PARAM_ADDR, OFMAP_ADDR, LOAD_IFMAP, LOAD_WEIGHTS |
+//! | 0x4c.. | double-buffered cores only (instead of OFMAP_ADDR) | IFMAP_HALF, WEIGHT_HALF, OFMAP_HALF, PREFETCH_{IFMAP,WEIGHT,PARAM}_ADDR, PREFETCH_{IFMAP,WEIGHT,PARAM}_WORDS, DRAIN_ADDR, DRAIN_WORDS |
 //! | 0x80.. | counters | PERF_* (read-only, cumulative, cleared by CLEAR_COUNTERS) |
 
 use super::csr::{Kind, Register};
@@ -61,7 +62,7 @@ pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
         crate::config::Dataflow::OutputStationary => "reduction steps: K",
         _ => "reduction steps: ceil(K / ROWS)",
     };
-    let descriptor: [(&'static str, u32, &'static str); 15] = [
+    let mut descriptor: Vec<(&'static str, u32, &'static str)> = vec![
         (
             "m_vectors",
             bits_for(psum_depth),
@@ -98,6 +99,70 @@ pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
             "1: load B and the parameters before computing (0: reuse)",
         ),
     ];
+    if let Some(buffers) = spec.buffers.as_ref().filter(|b| b.ifmap.double_buffered) {
+        // A double-buffered core stores a run's results while the next run computes: the
+        // results go out with the next descriptor's drain fields, not to an OFMAP_ADDR.
+        descriptor.retain(|(name, _, _)| *name != "ofmap_addr");
+        let words = |buffer: &crate::config::BufferSpec| bits_for(buffer.run_depth());
+        let params = super::gemm_core::param_depth(spec, &buffers.weight);
+        descriptor.extend([
+            (
+                "ifmap_half",
+                1,
+                "half of the ifmap buffer this run reads A from",
+            ),
+            (
+                "weight_half",
+                1,
+                "half of the weight and param buffers this run reads B and the parameters from",
+            ),
+            (
+                "ofmap_half",
+                1,
+                "half of the ofmap buffer this run's results go to",
+            ),
+            (
+                "prefetch_ifmap_addr",
+                32,
+                "DRAM byte address of the next run's A",
+            ),
+            (
+                "prefetch_weight_addr",
+                32,
+                "DRAM byte address of the next run's B",
+            ),
+            (
+                "prefetch_param_addr",
+                32,
+                "DRAM byte address of the next run's parameters",
+            ),
+            (
+                "prefetch_ifmap_words",
+                words(&buffers.ifmap),
+                "words of the next run's A (0: none)",
+            ),
+            (
+                "prefetch_weight_words",
+                words(&buffers.weight),
+                "words of the next run's B (0: none)",
+            ),
+            (
+                "prefetch_param_words",
+                bits_for(params),
+                "words of the next run's parameters (0: none)",
+            ),
+            (
+                "drain_addr",
+                32,
+                "DRAM byte address for the previous run's results",
+            ),
+            (
+                "drain_words",
+                words(&buffers.ofmap),
+                "words of the previous run's results (0: none)",
+            ),
+        ]);
+    }
     let mut registers = vec![
         Register {
             name: "ctrl",

@@ -42,13 +42,25 @@ pub fn plan(
 }
 
 /// A region inside the module being built.
+#[derive(Clone)]
 pub struct Storage {
     name: String,
     address_bits: u32,
     word_bits: u32,
     kind: Built,
+    /// A double-buffered region's view of one half ([`Storage::halves`]).
+    halves: Option<Halves>,
 }
 
+/// Which half reads and writes address, and the words in a half.
+#[derive(Clone)]
+struct Halves {
+    depth: u64,
+    read: Expr,
+    write: Expr,
+}
+
+#[derive(Clone)]
 enum Built {
     RegisterFile(Mem),
     Sram(InstanceHandle),
@@ -82,12 +94,58 @@ impl Storage {
             address_bits: clog2(plan.depth),
             word_bits: plan.word_bits,
             kind,
+            halves: None,
+        }
+    }
+
+    /// The region as two halves of `depth / 2` words: callers address words within a half, and
+    /// reads go to half `read`, writes to half `write` (1-bit expressions). This is how a
+    /// double-buffered region lets the DMA fill one half while the array reads the other.
+    pub fn halves(&self, depth: u64, read: &Expr, write: &Expr) -> Storage {
+        assert!(self.halves.is_none(), "a half is not split again");
+        Storage {
+            halves: Some(Halves {
+                depth: depth / 2,
+                read: read.clone(),
+                write: write.clone(),
+            }),
+            ..self.clone()
+        }
+    }
+
+    /// The region's address of word `address` of the half `half` selects (the word itself
+    /// without halves): the half is the top address bit when a half is a power of two words,
+    /// else an offset of a half's words.
+    fn locate(&self, address: &Expr, half: impl Fn(&Halves) -> &Expr) -> Expr {
+        let Some(halves) = &self.halves else {
+            return address.resize(self.address_bits);
+        };
+        let half = half(halves);
+        if halves.depth.is_power_of_two() {
+            let low = halves.depth.trailing_zeros();
+            let within = address.resize(low);
+            let top = if low == 0 {
+                half.clone()
+            } else {
+                Expr::concat(&[half.clone(), within])
+            };
+            top.resize(self.address_bits)
+        } else {
+            let ty = Type::unsigned(self.address_bits);
+            let offset = half.select(
+                &Expr::constant(i128::from(halves.depth), ty),
+                &Expr::zero(ty),
+            );
+            address
+                .resize(self.address_bits)
+                .add(&offset)
+                .resize(self.address_bits)
         }
     }
 
     /// The write port: `data` into word `address` at the clock edge when `enable`.
     pub fn write(&self, m: &mut ModuleBuilder, enable: &Expr, address: &Expr, data: &Expr) {
-        let address = address.resize(self.address_bits);
+        let address = self.locate(address, |h| &h.write);
         match &self.kind {
             Built::RegisterFile(memory) => m.write(memory, enable, &address, data),
             Built::Sram(instance) => {
@@ -117,7 +175,7 @@ impl Storage {
 
     /// Drives the read port with the address whose word `port.data` must hold next cycle.
     pub fn read_address(&self, m: &mut ModuleBuilder, port: ReadPort, next_address: &Expr) {
-        let address = next_address.resize(self.address_bits);
+        let address = self.locate(next_address, |h| &h.read);
         match (&self.kind, port.register) {
             (Built::RegisterFile(memory), Some(register)) => {
                 m.next(&register, &memory.read(&address));

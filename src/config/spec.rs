@@ -290,6 +290,16 @@ impl BufferSpec {
     pub fn bytes(&self) -> u64 {
         self.depth * u64::from(self.word_bits) / 8
     }
+
+    /// Words one run of the core may use: the whole region, or one half of a double-buffered
+    /// one (the DMA fills the other half meanwhile).
+    pub fn run_depth(&self) -> u64 {
+        if self.double_buffered {
+            self.depth / 2
+        } else {
+            self.depth
+        }
+    }
 }
 
 /// Energy per event, in pJ, for the report's energy estimate (`report::energy` applies it).

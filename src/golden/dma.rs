@@ -158,6 +158,64 @@ pub fn run_cycles(buffers: &BuffersSpec, param_word_bits: u32, run: RunShape) ->
     }
 }
 
+/// One descriptor of a double-buffered core (`blocks::gemm_core`): its own loads (words of
+/// ifmap, weight and param; only a program's first run has any), its compute phase (`None` for
+/// a descriptor with nothing to compute, such as the closing drain), the next run's loads it
+/// prefetches into the other halves, and the previous run's result words it drains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverlappedRun {
+    pub loads: [u64; 3],
+    pub compute: Option<u64>,
+    pub prefetch: [u64; 3],
+    pub drain: u64,
+}
+
+/// A double-buffered run, phase by phase: the load phase as in [`run_cycles`] (skipped without
+/// compute); then the overlap phase from the cycle after, in whose first cycle the engine starts
+/// the prefetch (first address two cycles later, done two cycles after the last beat) and the
+/// drain (first address two cycles later, done the cycle after the last response) while the
+/// array computes for `compute` cycles; the run ends with the last of the three. `store` counts
+/// the cycles the drain is pending.
+pub fn overlapped_run_cycles(
+    buffers: &BuffersSpec,
+    param_word_bits: u32,
+    run: OverlappedRun,
+) -> RunCycles {
+    let (dma, channel) = (&buffers.dma, Channel::new(&buffers.dma, &buffers.dram));
+    let bursts = |[ifmap, weight, param]: [u64; 3]| {
+        let mut bursts = region_bursts(dma, ifmap, buffers.ifmap.word_bits);
+        bursts.extend(region_bursts(dma, weight, buffers.weight.word_bits));
+        bursts.extend(region_bursts(dma, param, param_word_bits));
+        bursts
+    };
+    let (loads, prefetch) = (bursts(run.loads), bursts(run.prefetch));
+    let drains = region_bursts(dma, run.drain, buffers.ofmap.word_bits);
+    // Cycle 0 accepts the descriptor; the overlap phase begins in cycle `kick`.
+    let load = match run.compute {
+        Some(_) => read_last_beat(channel, 2, &loads).map_or(2, |last| last + 2),
+        None => 0,
+    };
+    let kick = load + 1;
+    let computed = run.compute.map_or(kick, |cycles| kick + cycles - 1);
+    let prefetched = read_last_beat(channel, kick + 2, &prefetch).map_or(kick, |last| last + 2);
+    let drained = write_last_response(channel, kick + 2, &drains).map(|last| last + 1);
+    let busy = computed.max(prefetched).max(drained.unwrap_or(kick));
+    let beats = |bursts: &[u64]| bursts.iter().sum::<u64>() * dma.beat_bytes();
+    let read = if run.compute.is_some() {
+        beats(&loads)
+    } else {
+        0
+    };
+    RunCycles {
+        load,
+        compute: run.compute.unwrap_or(0),
+        store: drained.map_or(0, |done| done - kick + 1),
+        busy,
+        read_bytes: read + beats(&prefetch),
+        write_bytes: beats(&drains),
+    }
+}
+
 /// Which operands a run loads (the others are still in the buffers from the previous run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Loads {
@@ -185,6 +243,19 @@ pub fn core_run(
     param_word_bits: u32,
 ) -> Option<RunCycles> {
     let buffers = spec.buffers.as_ref()?;
+    let run = run_shape(spec, gemm, finish, loads)?;
+    Some(run_cycles(buffers, param_word_bits, run))
+}
+
+/// What one run of the core on an M×K×N GEMM moves and computes (see [`core_run`]); `None`
+/// without buffers.
+pub fn run_shape(
+    spec: &AcceleratorSpec,
+    gemm: GemmShape,
+    finish: bool,
+    loads: Loads,
+) -> Option<RunShape> {
+    spec.buffers.as_ref()?;
     let array = ArrayShape {
         rows: u64::from(spec.pe_array.rows),
         cols: u64::from(spec.pe_array.cols),
@@ -207,7 +278,7 @@ pub fn core_run(
         compute: gemm_core_cycles(dataflow, array, gemm, finish),
         ofmap_words: if finish { n_folds * gemm.m } else { 0 },
     };
-    Some(run_cycles(buffers, param_word_bits, run))
+    Some(run)
 }
 
 #[cfg(test)]

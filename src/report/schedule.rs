@@ -57,11 +57,45 @@ pub fn array_shape(spec: &AcceleratorSpec) -> ArrayShape {
     }
 }
 
-/// The core's runs for `gemm`, in the order CoreBench runs them; `None` when one K-fold does not
-/// fit the weight buffer (CoreBench refuses such a layer too).
+/// Most pieces [`core_plan`] cuts a GEMM's rows into for a double-buffered core.
+const MAX_ROW_PIECES: usize = 8;
+
+/// How a host runs `gemm` on the core: `gemm_core::plan_runs`'s largest runs on a
+/// single-buffered core. A double-buffered core overlaps a run only with its neighbours, so a
+/// GEMM that fits in one run gains nothing; its rows are cut into the number of pieces (1 to
+/// 8, each a whole number of array rows) for which the cycle model predicts the fewest cycles:
+/// more pieces overlap more of the loads and stores, but each run pays the array's fill and
+/// drain and the DRAM's latency again. `None` when one K-fold does not fit the weight buffer
+/// (CoreBench refuses such a layer too).
+pub fn core_plan(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<RunPlan>> {
+    let buffers = spec.buffers.as_ref()?;
+    let shape = (gemm.m as usize, gemm.k as usize, gemm.n as usize);
+    let whole = gemm_core::plan_runs(spec, shape.0, shape.1, shape.2)?;
+    if !buffers.ifmap.double_buffered {
+        return Some(whole);
+    }
+    let rows = spec.pe_array.rows as usize;
+    let cycles = |plans: &[RunPlan]| -> u64 { program(spec, plans).iter().map(|r| r.busy).sum() };
+    let mut best = (cycles(&whole), whole);
+    let mut tried = Vec::new();
+    for pieces in 2..=MAX_ROW_PIECES {
+        let max_rows = shape.0.div_ceil(pieces).div_ceil(rows) * rows;
+        if tried.contains(&max_rows) {
+            continue;
+        }
+        tried.push(max_rows);
+        let plans = gemm_core::plan_runs_of_rows(spec, shape, max_rows)?;
+        let predicted = cycles(&plans);
+        if predicted < best.0 {
+            best = (predicted, plans);
+        }
+    }
+    Some(best.1)
+}
+
+/// The core's runs for `gemm`, in the order CoreBench runs them ([`core_plan`]).
 pub fn core_chunks(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<Chunk>> {
-    let plans = gemm_core::plan_runs(spec, gemm.m as usize, gemm.k as usize, gemm.n as usize)?;
-    Some(plans.iter().map(Chunk::of).collect())
+    Some(core_plan(spec, gemm)?.iter().map(Chunk::of).collect())
 }
 
 impl Chunk {
@@ -89,17 +123,50 @@ pub fn core_run(spec: &AcceleratorSpec, chunk: Chunk) -> RunCycles {
         .expect("a core has buffers")
 }
 
+/// The model of every descriptor a host gives the core for `gemm`, in order: one per planned run
+/// on a single-buffered core; on a double-buffered one the pipelined program
+/// (`gemm_core::pipeline`), whose runs overlap the next run's loads and the previous run's
+/// store with their compute, and a closing drain. `None` when one K-fold does not fit.
+pub fn core_program(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<RunCycles>> {
+    Some(program(spec, &core_plan(spec, gemm)?))
+}
+
+/// The model of every descriptor that runs `plans` (see [`core_program`]).
+fn program(spec: &AcceleratorSpec, plans: &[RunPlan]) -> Vec<RunCycles> {
+    let buffers = spec.buffers.as_ref().expect("a core has buffers");
+    let chunks: Vec<Chunk> = plans.iter().map(Chunk::of).collect();
+    if !buffers.ifmap.double_buffered {
+        return chunks.iter().map(|chunk| core_run(spec, *chunk)).collect();
+    }
+    let param_bits = gemm_core::param_word_bits(spec.pe_array.cols);
+    let shapes: Vec<dma::RunShape> = chunks
+        .iter()
+        .map(|c| dma::run_shape(spec, c.shape, c.finish, c.loads).expect("a core has buffers"))
+        .collect();
+    let loads = |run: &dma::RunShape| [run.ifmap_words, run.weight_words, run.param_words];
+    gemm_core::pipeline(&plans.iter().map(RunPlan::flags).collect::<Vec<_>>())
+        .iter()
+        .map(|stage| {
+            let run = dma::OverlappedRun {
+                loads: match stage.run {
+                    Some(i) if stage.loads_own => loads(&shapes[i]),
+                    _ => [0; 3],
+                },
+                compute: stage.run.map(|i| shapes[i].compute),
+                prefetch: stage.prefetch.map_or([0; 3], |i| loads(&shapes[i])),
+                drain: stage.drain.map_or(0, |i| shapes[i].ofmap_words),
+            };
+            dma::overlapped_run_cycles(buffers, param_bits, run)
+        })
+        .collect()
+}
+
 /// The cycle model's count for `gemm` on `spec`'s hardware at `scope`; `None` if the core cannot
 /// hold one K-fold.
 pub fn model_cycles(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Option<u64> {
     let array = array_shape(spec);
     match (scope, &spec.buffers) {
-        (Scope::Core, Some(_)) => Some(
-            core_chunks(spec, gemm)?
-                .iter()
-                .map(|chunk| core_run(spec, *chunk).busy)
-                .sum(),
-        ),
+        (Scope::Core, Some(_)) => Some(core_program(spec, gemm)?.iter().map(|run| run.busy).sum()),
         _ => predicted_cycles(spec.pe_array.dataflow, array, gemm),
     }
 }

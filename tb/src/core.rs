@@ -9,9 +9,11 @@ use accelgen::blocks::{build_design, gemm_core, regmap};
 use accelgen::config::{
     AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, OperandSpec,
 };
+use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::requant::QuantizedMultiplier;
+use accelgen::report::schedule;
 use accelgen_sim::{Model, PortId};
-use ndarray::Array2;
+use ndarray::{s, Array2};
 
 use crate::array::check_operands;
 use crate::axi_lite::{AxiLiteHost, Peripheral};
@@ -94,6 +96,18 @@ pub fn core_spec_for(
         dma: DmaSpec::default(),
         dram: DramSpec::default(),
     });
+    spec
+}
+
+/// `spec` with its ifmap, weight and ofmap regions double-buffered: the same words, two halves
+/// each, so a run may use half of each while the DMA fills and drains the other.
+pub fn double_buffered(spec: &AcceleratorSpec) -> AcceleratorSpec {
+    let mut spec = spec.clone();
+    spec.name = format!("{}_db", spec.name);
+    let buffers = spec.buffers.as_mut().expect("a core spec has buffers");
+    for region in [&mut buffers.ifmap, &mut buffers.weight, &mut buffers.ofmap] {
+        region.double_buffered = true;
+    }
     spec
 }
 
@@ -234,10 +248,9 @@ impl CoreBench {
         Ok(self.model.port(name)?)
     }
 
-    /// Runs C = post(A·B) on the core: the host lays A, B and the parameters out in DRAM in
-    /// the core's word order, programs the descriptor over AXI4-Lite and starts the core, whose
-    /// DMA loads the buffers, computes and stores the results; the host waits for the interrupt,
-    /// reads the counters and takes the results from DRAM. `timing` is the DRAM's.
+    /// Runs C = post(A·B) on the core as one run (see [`CoreBench::run_program`]); the counters
+    /// are the sums over the program's descriptors (one, or on a double-buffered core the run
+    /// and the closing drain).
     pub fn run_gemm(
         &mut self,
         a: &Array2<i64>,
@@ -247,6 +260,303 @@ impl CoreBench {
         timing: DramTiming,
         seed: u64,
     ) -> Result<CoreRun, BenchError> {
+        let request = RunRequest { a, b, post, chunk };
+        let mut program = self.run_program(&[request], timing, seed)?;
+        let mut counters = program.descriptors.remove(0);
+        for descriptor in &program.descriptors {
+            for ((_, sum), (_, value)) in counters.iter_mut().zip(descriptor) {
+                *sum += value;
+            }
+        }
+        Ok(CoreRun {
+            result: program.results.remove(0),
+            cycles: u64::from(counters[0].1),
+            counters,
+            dram: program.dram,
+        })
+    }
+
+    /// Runs C = post(A·B) for a GEMM of any size: cut into runs as `report::schedule::core_plan`
+    /// cuts it for the cycle model, and run as one program.
+    /// `post` covers all N columns.
+    pub fn run_planned(
+        &mut self,
+        a: &Array2<i64>,
+        b: &Array2<i64>,
+        post: &PostProcessing,
+        timing: DramTiming,
+        seed: u64,
+    ) -> Result<Planned, BenchError> {
+        let (m_dim, k_dim, n_dim) = check_operands(&self.spec, a, b)?;
+        let shape = GemmShape {
+            m: m_dim as u64,
+            k: k_dim as u64,
+            n: n_dim as u64,
+        };
+        let plans = schedule::core_plan(&self.spec, shape).ok_or_else(|| {
+            BenchError::Protocol(format!(
+                "{m_dim}x{k_dim}x{n_dim}: one reduction step does not fit the weight buffer"
+            ))
+        })?;
+        let operands: Vec<(Array2<i64>, Array2<i64>, PostProcessing)> = plans
+            .iter()
+            .map(|plan| {
+                let columns = plan.columns.clone();
+                let part = PostProcessing {
+                    bias: post.bias[columns.clone()].to_vec(),
+                    multipliers: post.multipliers[columns.clone()].to_vec(),
+                    settings: post.settings,
+                };
+                let a = a
+                    .slice(s![plan.rows.clone(), plan.depth.clone()])
+                    .to_owned();
+                let b = b.slice(s![plan.depth.clone(), columns]).to_owned();
+                (a, b, part)
+            })
+            .collect();
+        let requests: Vec<RunRequest> = plans
+            .iter()
+            .zip(&operands)
+            .map(|(plan, (a, b, post))| RunRequest {
+                a,
+                b,
+                post,
+                chunk: KChunk {
+                    accumulate: plan.accumulate,
+                    finish: plan.finish,
+                    load_ifmap: plan.load_ifmap,
+                    load_weights: plan.load_weights,
+                },
+            })
+            .collect();
+        let program = self.run_program(&requests, timing, seed)?;
+        let mut result = Array2::<i64>::zeros((m_dim, n_dim));
+        for (plan, part) in plans.iter().zip(&program.results) {
+            if plan.finish {
+                result
+                    .slice_mut(s![plan.rows.clone(), plan.columns.clone()])
+                    .assign(part);
+            }
+        }
+        Ok(Planned {
+            result,
+            runs: plans.len(),
+            program,
+        })
+    }
+
+    /// Runs a sequence of GEMMs on the core, one run each, in one DRAM: the host lays every
+    /// run's A, B and parameters out in the core's word order, then programs and starts one
+    /// descriptor after the other over AXI4-Lite, waiting for the interrupt in between, reads
+    /// each descriptor's counters and finally takes the results from DRAM. A run that does not
+    /// load an operand reuses what the previous run left in the buffers. On a double-buffered
+    /// core the descriptors are the pipelined program (`gemm_core::pipeline`): each run's DMA
+    /// prefetches the next run's operands and drains the previous run's results, and a last
+    /// descriptor drains the last run. `timing` is the DRAM's.
+    pub fn run_program(
+        &mut self,
+        requests: &[RunRequest],
+        timing: DramTiming,
+        seed: u64,
+    ) -> Result<Program, BenchError> {
+        let buffers = self.spec.buffers.clone().expect("checked in new");
+        let double = buffers.ifmap.double_buffered;
+        let images = requests
+            .iter()
+            .map(|request| self.image(request))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        // The DRAM: every run's regions one after another, each on a 4 KiB boundary.
+        let dma = buffers.dma;
+        let param_bits = gemm_core::param_word_bits(self.spec.pe_array.cols);
+        let region_bytes = |words: usize, word_bits: u32| {
+            words as u64 * u64::from(dma.beats_per_word(word_bits)) * dma.beat_bytes()
+        };
+        let mut dram = AxiDram::new(dma.data_bits, timing);
+        let mut next_free = 0x1000u64;
+        let mut allocate = |bytes: u64| {
+            let base = next_free;
+            next_free = (base + bytes.max(1)).div_ceil(4096) * 4096;
+            base
+        };
+        let mut layouts = Vec::with_capacity(images.len());
+        for (request, image) in requests.iter().zip(&images) {
+            let mut place = |load: bool, words: &[Vec<u32>], word_bits: u32| {
+                if !load {
+                    return 0;
+                }
+                let base = allocate(region_bytes(words.len(), word_bits));
+                let stride = region_bytes(1, word_bits);
+                for (index, word) in words.iter().enumerate() {
+                    let bytes: Vec<u8> = word.iter().flat_map(|w| w.to_le_bytes()).collect();
+                    let used = (word_bits as usize).div_ceil(8);
+                    dram.write_bytes(base + index as u64 * stride, &bytes[..used]);
+                }
+                base
+            };
+            let chunk = request.chunk;
+            let ifmap = place(chunk.load_ifmap, &image.ifmap, buffers.ifmap.word_bits);
+            let weight = place(chunk.load_weights, &image.weight, buffers.weight.word_bits);
+            let param = place(chunk.load_weights, &image.param, param_bits);
+            let ofmap = if chunk.finish {
+                allocate(region_bytes(image.words.ofmap, buffers.ofmap.word_bits))
+            } else {
+                0
+            };
+            layouts.push(Layout {
+                ifmap,
+                weight,
+                param,
+                ofmap,
+            });
+        }
+
+        let clk = self.port("clk")?;
+        let mut host = self.reset_with_host(seed ^ 0xa41, 0.7)?;
+        let ports = AxiDram::bind(&self.model, "m_axi_")?;
+        let mut memory = Memory { dram, ports };
+        let registers = regmap::core_registers(&self.spec);
+        let offset = |name: &str| {
+            regmap::offset(&registers, name).expect("the core's register map has every field")
+        };
+        let ctrl_bit = |bit| regmap::control_bit(&registers, "ctrl", bit).expect("CTRL has it");
+        let irq = self.port("irq")?;
+
+        let flags: Vec<gemm_core::RunFlags> = requests
+            .iter()
+            .map(|request| gemm_core::RunFlags {
+                load_ifmap: request.chunk.load_ifmap,
+                load_weights: request.chunk.load_weights,
+                finish: request.chunk.finish,
+            })
+            .collect();
+        let stages: Vec<gemm_core::Stage> = if double {
+            gemm_core::pipeline(&flags)
+        } else {
+            (0..requests.len())
+                .map(|i| gemm_core::Stage {
+                    run: Some(i),
+                    loads_own: true,
+                    prefetch: None,
+                    drain: None,
+                    ifmap_half: false,
+                    weight_half: false,
+                    ofmap_half: false,
+                })
+                .collect()
+        };
+        let mut descriptors = Vec::with_capacity(stages.len());
+        let mut previous: Vec<u32> = vec![0; regmap::COUNTERS.len()];
+        for stage in &stages {
+            let fields = descriptor(stage, requests, &images, &layouts, double);
+            for (name, value) in fields {
+                host.write_ok_during(&mut self.model, &mut memory, offset(name), value)?;
+            }
+            let start = ctrl_bit("start") | ctrl_bit("irq_enable");
+            host.write_ok_during(&mut self.model, &mut memory, offset("ctrl"), start)?;
+            let work = |i: usize| {
+                let words = &images[i].words;
+                words.n_folds * words.steps * (requests[i].a.nrows() + 64)
+                    + words.ifmap
+                    + words.weight
+                    + words.ofmap
+            };
+            let words = [stage.run, stage.prefetch, stage.drain]
+                .iter()
+                .flatten()
+                .map(|&i| work(i))
+                .sum::<usize>();
+            let busy_limit = 100_000 + 64 * (1 + u64::from(timing.latency)) * words as u64;
+            let mut cycles = 0u64;
+            loop {
+                memory.drive(&mut self.model);
+                self.model.eval();
+                if self.model.peek(irq) == 1 {
+                    break;
+                }
+                memory.observe(&self.model)?;
+                self.model.step(clk);
+                cycles += 1;
+                if cycles > busy_limit {
+                    return Err(BenchError::Hang {
+                        cycles,
+                        idle: cycles,
+                        state: format!(
+                            "no interrupt for descriptor {stage:?}; the DRAM saw {:?}",
+                            memory.dram.stats()
+                        ),
+                    });
+                }
+            }
+            memory.observe(&self.model)?;
+            self.model.step(clk);
+            let status = host.read_ok_during(&mut self.model, &mut memory, offset("status"))?;
+            if status != regmap::STATUS_DONE {
+                return Err(BenchError::Protocol(format!(
+                    "after the interrupt STATUS reads {status:#x}, expected DONE and not BUSY"
+                )));
+            }
+            // Clear DONE (and with it the interrupt) for the next descriptor.
+            host.write_ok_during(
+                &mut self.model,
+                &mut memory,
+                offset("status"),
+                regmap::STATUS_DONE,
+            )?;
+            let mut counters = Vec::with_capacity(regmap::COUNTERS.len());
+            for ((name, _), before) in regmap::COUNTERS.iter().zip(previous.iter_mut()) {
+                let value = host.read_ok_during(&mut self.model, &mut memory, offset(name))?;
+                counters.push((*name, value.wrapping_sub(*before)));
+                *before = value;
+            }
+            descriptors.push(counters);
+        }
+        if !memory.dram.idle() {
+            return Err(BenchError::Protocol(format!(
+                "the core reported done with DRAM transfers still in flight ({:?})",
+                memory.dram.stats()
+            )));
+        }
+
+        // The results, from DRAM.
+        let cols = self.spec.pe_array.cols as usize;
+        let stride = region_bytes(1, buffers.ofmap.word_bits);
+        let mut results = Vec::with_capacity(requests.len());
+        for ((request, image), layout) in requests.iter().zip(&images).zip(&layouts) {
+            let (m_dim, n_dim) = (request.a.nrows(), request.b.ncols());
+            let mut result = Array2::<i64>::zeros((m_dim, n_dim));
+            if request.chunk.finish {
+                for n in 0..image.words.n_folds {
+                    for m in 0..m_dim {
+                        let address = layout.ofmap + (n * m_dim + m) as u64 * stride;
+                        let bytes = memory.dram.read_bytes(address, stride as usize);
+                        let words: Vec<u32> = bytes
+                            .chunks(4)
+                            .map(|chunk| {
+                                let mut word = [0u8; 4];
+                                word[..chunk.len()].copy_from_slice(chunk);
+                                u32::from_le_bytes(word)
+                            })
+                            .collect();
+                        for c in 0..cols.min(n_dim - n * cols) {
+                            result[[m, n * cols + c]] = unpack(&words, c as u32, WORD_BITS, true);
+                        }
+                    }
+                }
+            }
+            results.push(result);
+        }
+        Ok(Program {
+            results,
+            descriptors,
+            dram: memory.dram.stats(),
+        })
+    }
+
+    /// Checks one run against the core and lays its operands out in the core's word order
+    /// (`blocks::gemm_core`).
+    fn image(&self, request: &RunRequest) -> Result<Image, BenchError> {
+        let (a, b, post) = (request.a, request.b, request.post);
         let buffers = self.spec.buffers.clone().expect("checked in new");
         let (rows, cols) = (
             self.spec.pe_array.rows as usize,
@@ -281,15 +591,15 @@ impl CoreBench {
         }
         let param_depth = gemm_core::param_depth(&self.spec, &buffers.weight);
         for (buffer, needed, depth) in [
-            ("ifmap", needs.ifmap, buffers.ifmap.depth),
-            ("weight", needs.weight, buffers.weight.depth),
-            ("psum", needs.psum, buffers.psum.depth),
-            ("ofmap", needs.ofmap, buffers.ofmap.depth),
+            ("ifmap", needs.ifmap, buffers.ifmap.run_depth()),
+            ("weight", needs.weight, buffers.weight.run_depth()),
+            ("psum", needs.psum, buffers.psum.run_depth()),
+            ("ofmap", needs.ofmap, buffers.ofmap.run_depth()),
             ("param", needs.param, param_depth),
         ] {
             if needed as u64 > depth {
                 return Err(BenchError::Protocol(format!(
-                    "{m_dim}x{k_dim}x{n_dim} needs {needed} {buffer} words; the buffer holds {depth}"
+                    "{m_dim}x{k_dim}x{n_dim} needs {needed} {buffer} words; a run may use {depth}"
                 )));
             }
         }
@@ -297,12 +607,10 @@ impl CoreBench {
             matrix.get((row, col)).copied().unwrap_or(0)
         };
 
-        // The DRAM image, word by word in the core's order (`blocks::gemm_core`).
-        let dma = buffers.dma;
         let act_bits = self.spec.pe.act.bits;
         let weight_bits = self.spec.pe.weight.bits;
-        let mut ifmap_words = Vec::new();
-        let mut weight_words = Vec::new();
+        let mut ifmap = Vec::new();
+        let mut weight = Vec::new();
         let act_word = |row: &dyn Fn(usize) -> (usize, usize)| {
             let lanes = (0..rows).map(|r| {
                 let (m, k) = row(r);
@@ -318,32 +626,32 @@ impl CoreBench {
             // Ifmap word b·K + k: column k of row block b; weight word n·K + k: row k of B.
             for block in 0..m_dim.div_ceil(rows) {
                 for k in 0..k_dim {
-                    ifmap_words.push(act_word(&|r| (block * rows + r, k)));
+                    ifmap.push(act_word(&|r| (block * rows + r, k)));
                 }
             }
             for n in 0..n_folds {
                 for k in 0..k_dim {
-                    weight_words.push(weight_word(k, n));
+                    weight.push(weight_word(k, n));
                 }
             }
         } else {
             // Ifmap word k·M + m: row m's K-fold k; weight word t·R + i: row R−1−i of tile t.
             for k in 0..k_steps {
                 for m in 0..m_dim {
-                    ifmap_words.push(act_word(&|r| (m, k * rows + r)));
+                    ifmap.push(act_word(&|r| (m, k * rows + r)));
                 }
             }
             for n in 0..n_folds {
                 for k in 0..k_steps {
                     for i in 0..rows {
-                        weight_words.push(weight_word(k * rows + rows - 1 - i, n));
+                        weight.push(weight_word(k * rows + rows - 1 - i, n));
                     }
                 }
             }
         }
         // Param word n: biases, then multipliers, then shifts of columns n·C .. n·C+C−1.
         let param_bits = gemm_core::param_word_bits(cols as u32);
-        let param_words: Vec<Vec<u32>> = (0..n_folds)
+        let param = (0..n_folds)
             .map(|n| {
                 let lanes = |value: &dyn Fn(usize) -> i64| -> Vec<i64> {
                     (0..cols)
@@ -371,142 +679,143 @@ impl CoreBench {
                 packed
             })
             .collect();
-        let region_bytes = |words: usize, word_bits: u32| {
-            words as u64 * u64::from(dma.beats_per_word(word_bits)) * dma.beat_bytes()
-        };
-        let align = |address: u64| address.div_ceil(4096) * 4096;
-        let layout = {
-            let ifmap = 0x1000;
-            let weight = align(ifmap + region_bytes(ifmap_words.len(), buffers.ifmap.word_bits));
-            let param = align(weight + region_bytes(weight_words.len(), buffers.weight.word_bits));
-            let ofmap = align(param + region_bytes(param_words.len(), param_bits));
-            Layout {
-                ifmap,
-                weight,
-                param,
-                ofmap,
-            }
-        };
-        let mut dram = AxiDram::new(dma.data_bits, timing);
-        for (base, words, word_bits) in [
-            (layout.ifmap, &ifmap_words, buffers.ifmap.word_bits),
-            (layout.weight, &weight_words, buffers.weight.word_bits),
-            (layout.param, &param_words, param_bits),
-        ] {
-            let stride = region_bytes(1, word_bits);
-            for (index, word) in words.iter().enumerate() {
-                let bytes: Vec<u8> = word.iter().flat_map(|w| w.to_le_bytes()).collect();
-                let used = (word_bits as usize).div_ceil(8);
-                dram.write_bytes(base + index as u64 * stride, &bytes[..used]);
-            }
-        }
-
-        let clk = self.port("clk")?;
-        let mut host = self.reset_with_host(seed ^ 0xa41, 0.7)?;
-        let ports = AxiDram::bind(&self.model, "m_axi_")?;
-        let mut memory = Memory { dram, ports };
-
-        // Program the descriptor over AXI4-Lite, then start with the interrupt enabled.
-        let registers = regmap::core_registers(&self.spec);
-        let offset = |name: &str| {
-            regmap::offset(&registers, name).expect("the core's register map has every field")
-        };
-        let settings = post.settings;
-        for (name, value) in [
-            ("m_vectors", m_dim as u32),
-            ("k_folds", k_steps as u32),
-            ("n_folds", n_folds as u32),
-            ("zero_point", settings.zero_point as u32),
-            ("clamp_min", settings.clamp_min as u32),
-            ("clamp_max", settings.clamp_max as u32),
-            ("bypass", u32::from(settings.bypass)),
-            ("accumulate", u32::from(chunk.accumulate)),
-            ("finish", u32::from(chunk.finish)),
-            ("ifmap_addr", layout.ifmap as u32),
-            ("weight_addr", layout.weight as u32),
-            ("param_addr", layout.param as u32),
-            ("ofmap_addr", layout.ofmap as u32),
-            ("load_ifmap", u32::from(chunk.load_ifmap)),
-            ("load_weights", u32::from(chunk.load_weights)),
-        ] {
-            host.write_ok_during(&mut self.model, &mut memory, offset(name), value)?;
-        }
-        let ctrl_bit = |bit| regmap::control_bit(&registers, "ctrl", bit).expect("CTRL has it");
-        let start = ctrl_bit("start") | ctrl_bit("irq_enable");
-        host.write_ok_during(&mut self.model, &mut memory, offset("ctrl"), start)?;
-        let irq = self.port("irq")?;
-        let busy_limit = 100_000
-            + 64 * (n_folds * k_steps * (m_dim + rows)) as u64
-            + 4 * u64::from(timing.latency)
-                * (ifmap_words.len() + weight_words.len() + n_folds * m_dim) as u64;
-        let mut cycles = 0u64;
-        loop {
-            memory.drive(&mut self.model);
-            self.model.eval();
-            if self.model.peek(irq) == 1 {
-                break;
-            }
-            memory.observe(&self.model)?;
-            self.model.step(clk);
-            cycles += 1;
-            if cycles > busy_limit {
-                return Err(BenchError::Hang {
-                    cycles,
-                    idle: cycles,
-                    state: format!("no interrupt; the DRAM saw {:?}", memory.dram.stats()),
-                });
-            }
-        }
-        memory.observe(&self.model)?;
-        self.model.step(clk);
-        let status = host.read_ok_during(&mut self.model, &mut memory, offset("status"))?;
-        if status != regmap::STATUS_DONE {
-            return Err(BenchError::Protocol(format!(
-                "after the interrupt STATUS reads {status:#x}, expected DONE and not BUSY"
-            )));
-        }
-        let mut counters = Vec::new();
-        for (name, _) in regmap::COUNTERS {
-            let value = host.read_ok_during(&mut self.model, &mut memory, offset(name))?;
-            counters.push((*name, value));
-        }
-        if !memory.dram.idle() {
-            return Err(BenchError::Protocol(format!(
-                "the core reported done with DRAM transfers still in flight ({:?})",
-                memory.dram.stats()
-            )));
-        }
-
-        // The results, from DRAM.
-        let mut result = Array2::<i64>::zeros((m_dim, n_dim));
-        if chunk.finish {
-            let stride = region_bytes(1, buffers.ofmap.word_bits);
-            for n in 0..n_folds {
-                for m in 0..m_dim {
-                    let address = layout.ofmap + (n * m_dim + m) as u64 * stride;
-                    let bytes = memory.dram.read_bytes(address, stride as usize);
-                    let words: Vec<u32> = bytes
-                        .chunks(4)
-                        .map(|chunk| {
-                            let mut word = [0u8; 4];
-                            word[..chunk.len()].copy_from_slice(chunk);
-                            u32::from_le_bytes(word)
-                        })
-                        .collect();
-                    for c in 0..cols.min(n_dim - n * cols) {
-                        result[[m, n * cols + c]] = unpack(&words, c as u32, WORD_BITS, true);
-                    }
-                }
-            }
-        }
-        let busy_cycles = counters[0].1;
-        Ok(CoreRun {
-            result,
-            cycles: u64::from(busy_cycles),
-            counters,
-            dram: memory.dram.stats(),
+        Ok(Image {
+            words: needs,
+            ifmap,
+            weight,
+            param,
         })
     }
+}
+
+/// One run of a program: C = post(A·B) for the rows, depth and columns it covers.
+pub struct RunRequest<'a> {
+    pub a: &'a Array2<i64>,
+    pub b: &'a Array2<i64>,
+    pub post: &'a PostProcessing,
+    pub chunk: KChunk,
+}
+
+/// What [`CoreBench::run_planned`] produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    /// The M × N results.
+    pub result: Array2<i64>,
+    /// Runs the GEMM was cut into.
+    pub runs: usize,
+    pub program: Program,
+}
+
+impl Program {
+    /// Counter `name` summed over every descriptor.
+    pub fn total(&self, name: &str) -> u64 {
+        self.descriptors
+            .iter()
+            .flatten()
+            .filter(|(counter, _)| *counter == name)
+            .map(|(_, value)| u64::from(*value))
+            .sum()
+    }
+}
+
+/// What a program produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    /// Each run's M × N results (zeros for a run that does not finish).
+    pub results: Vec<Array2<i64>>,
+    /// Each descriptor's counters (what it added to every PERF_* register), in the order the
+    /// host gave them.
+    pub descriptors: Vec<Vec<(&'static str, u32)>>,
+    /// What the DRAM saw.
+    pub dram: DramStats,
+}
+
+/// A run's operands in the core's word order, as 32-bit words per buffer word.
+struct Image {
+    words: gemm_core::Words,
+    ifmap: Vec<Vec<u32>>,
+    weight: Vec<Vec<u32>>,
+    param: Vec<Vec<u32>>,
+}
+
+/// The register values of descriptor `stage` of a program (see `blocks::regmap`).
+fn descriptor(
+    stage: &gemm_core::Stage,
+    requests: &[RunRequest],
+    images: &[Image],
+    layouts: &[Layout],
+    double: bool,
+) -> Vec<(&'static str, u32)> {
+    let mut fields = Vec::new();
+    match stage.run {
+        Some(i) => {
+            let (request, words, layout) = (&requests[i], &images[i].words, &layouts[i]);
+            let settings = request.post.settings;
+            let chunk = request.chunk;
+            fields.extend([
+                ("m_vectors", request.a.nrows() as u32),
+                ("k_folds", words.steps as u32),
+                ("n_folds", words.n_folds as u32),
+                ("zero_point", settings.zero_point as u32),
+                ("clamp_min", settings.clamp_min as u32),
+                ("clamp_max", settings.clamp_max as u32),
+                ("bypass", u32::from(settings.bypass)),
+                ("accumulate", u32::from(chunk.accumulate)),
+                ("finish", u32::from(chunk.finish)),
+                ("ifmap_addr", layout.ifmap as u32),
+                ("weight_addr", layout.weight as u32),
+                ("param_addr", layout.param as u32),
+                ("load_ifmap", u32::from(stage.loads_own && chunk.load_ifmap)),
+                (
+                    "load_weights",
+                    u32::from(stage.loads_own && chunk.load_weights),
+                ),
+            ]);
+            if !double {
+                fields.push(("ofmap_addr", layout.ofmap as u32));
+            }
+        }
+        // Nothing to compute: the descriptor only moves data.
+        None => fields.extend([("m_vectors", 0), ("load_ifmap", 0), ("load_weights", 0)]),
+    }
+    if double {
+        let (ifmap, weight, param, prefetch_words) = match stage.prefetch {
+            Some(next) => {
+                let (chunk, words, layout) =
+                    (requests[next].chunk, &images[next].words, &layouts[next]);
+                let load = |flag: bool, count: usize| if flag { count as u32 } else { 0 };
+                (
+                    layout.ifmap,
+                    layout.weight,
+                    layout.param,
+                    [
+                        load(chunk.load_ifmap, words.ifmap),
+                        load(chunk.load_weights, words.weight),
+                        load(chunk.load_weights, words.param),
+                    ],
+                )
+            }
+            None => (0, 0, 0, [0; 3]),
+        };
+        let (drain_addr, drain_words) = match stage.drain {
+            Some(previous) => (layouts[previous].ofmap, images[previous].words.ofmap as u32),
+            None => (0, 0),
+        };
+        fields.extend([
+            ("ifmap_half", u32::from(stage.ifmap_half)),
+            ("weight_half", u32::from(stage.weight_half)),
+            ("ofmap_half", u32::from(stage.ofmap_half)),
+            ("prefetch_ifmap_addr", ifmap as u32),
+            ("prefetch_weight_addr", weight as u32),
+            ("prefetch_param_addr", param as u32),
+            ("prefetch_ifmap_words", prefetch_words[0]),
+            ("prefetch_weight_words", prefetch_words[1]),
+            ("prefetch_param_words", prefetch_words[2]),
+            ("drain_addr", drain_addr as u32),
+            ("drain_words", drain_words),
+        ]);
+    }
+    fields
 }
 
 /// One buffer word of `word_bits` bits from its lanes of `lane_bits`, as 32-bit words.

@@ -20,11 +20,11 @@ use accelgen::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
 use accelgen::golden::lowering::{self, LoweredLayer, WeightZeroPoints};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen::golden::{Dtype, LayerBundle, LayerError, RequantMode, Tensor};
-use accelgen::report::schedule::{self, Chunk};
-use ndarray::{s, Array2};
+use accelgen::report::schedule;
+use ndarray::Array2;
 
 use crate::array::{ArrayBench, Traffic};
-use crate::core::{KChunk, PostProcessing};
+use crate::core::PostProcessing;
 use crate::dram::DramTiming;
 use crate::error::BenchError;
 use crate::post_process::{LaneBeat, PostProcessBench, Settings};
@@ -280,59 +280,49 @@ impl CoreBench {
                 (0..n_dim).all(|n| gemm.bias.column(n).iter().all(|b| *b == gemm.bias[[0, n]])),
                 "weight zero points folded into B leave one bias per column"
             );
-            let plans = gemm_core::plan_runs(&self.spec, m_dim, k_dim, n_dim).ok_or_else(|| {
-                LayerRunError::DoesNotFit {
+            if gemm_core::plan_runs(&self.spec, m_dim, k_dim, n_dim).is_none() {
+                return Err(LayerRunError::DoesNotFit {
                     what: "one K-fold".to_string(),
                     detail: format!(
-                        "it needs {rows} weight words; the weight buffer holds {}",
-                        buffers.weight.depth
+                        "it needs {rows} weight words; a run may use {} of the weight buffer",
+                        buffers.weight.run_depth()
                     ),
-                }
-            })?;
-            for plan in plans {
-                let channels = &gemm.channels[plan.columns.clone()];
-                let post = PostProcessing {
-                    bias: plan
-                        .columns
-                        .clone()
-                        .map(|n| gemm.bias[[0, n]] as i32)
-                        .collect(),
-                    multipliers: channels.iter().map(|&c| prepared.multipliers[c]).collect(),
-                    settings: prepared.settings,
-                };
-                let a = gemm
-                    .a
-                    .slice(s![plan.rows.clone(), plan.depth.clone()])
-                    .to_owned();
-                let b = gemm
-                    .b
-                    .slice(s![plan.depth.clone(), plan.columns.clone()])
-                    .to_owned();
-                let k_chunk = KChunk {
-                    accumulate: plan.accumulate,
-                    finish: plan.finish,
-                    load_ifmap: plan.load_ifmap,
-                    load_weights: plan.load_weights,
-                };
-                let run = self
-                    .core
-                    .run_gemm(&a, &b, &post, k_chunk, timing, runs as u64)?;
-                let model = schedule::core_run(&self.spec, Chunk::of(&plan));
-                rtl_cycles += run.cycles;
-                model_cycles += model.busy;
-                dram_bytes += u64::from(run.counter("perf_dram_read_bytes"))
-                    + u64::from(run.counter("perf_dram_write_bytes"));
-                model_dram_bytes += model.read_bytes + model.write_bytes;
-                for ((_, sum), (_, value)) in counters.iter_mut().zip(&run.counters) {
-                    *sum += u64::from(*value);
-                }
-                runs += 1;
-                if plan.finish {
-                    for ((m, n), value) in run.result.indexed_iter() {
-                        values[(plan.rows.start + m) * lowered.output_channels + channels[n]] =
-                            *value as i32;
-                    }
-                }
+                });
+            }
+            // The GEMM's runs as one program: on a double-buffered core they overlap.
+            let post = PostProcessing {
+                bias: (0..n_dim).map(|n| gemm.bias[[0, n]] as i32).collect(),
+                multipliers: gemm
+                    .channels
+                    .iter()
+                    .map(|&c| prepared.multipliers[c])
+                    .collect(),
+                settings: prepared.settings,
+            };
+            let planned = self
+                .core
+                .run_planned(&gemm.a, &gemm.b, &post, timing, runs as u64)?;
+            let shape = GemmShape {
+                m: m_dim as u64,
+                k: k_dim as u64,
+                n: n_dim as u64,
+            };
+            let model = schedule::core_program(&self.spec, shape)
+                .expect("plan_runs accepted the GEMM, so the model has its program");
+            for run in &model {
+                model_cycles += run.busy;
+                model_dram_bytes += run.read_bytes + run.write_bytes;
+            }
+            let program = &planned.program;
+            rtl_cycles += program.total("perf_busy_cycles");
+            dram_bytes +=
+                program.total("perf_dram_read_bytes") + program.total("perf_dram_write_bytes");
+            for (name, sum) in counters.iter_mut() {
+                *sum += program.total(name);
+            }
+            runs += planned.runs;
+            for ((m, n), value) in planned.result.indexed_iter() {
+                values[m * lowered.output_channels + gemm.channels[n]] = *value as i32;
             }
         }
         Ok(LayerRun {

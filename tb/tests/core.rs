@@ -12,7 +12,9 @@ use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
 use accelgen::golden::Requantizer;
 use accelgen::report::schedule::{self, Chunk};
 use accelgen_tb::array::{mismatches, operand_range};
-use accelgen_tb::core::{core_spec, core_spec_for, CoreBench, CoreRun, KChunk, PostProcessing};
+use accelgen_tb::core::{
+    core_spec, core_spec_for, double_buffered, CoreBench, CoreRun, KChunk, PostProcessing,
+};
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::post_process::Settings;
 use accelgen_tb::Rng;
@@ -120,7 +122,20 @@ fn model(
 
 /// Checks a deterministic run's counters against the model, phase by phase.
 fn assert_matches_model(run: &CoreRun, model: RunCycles, what: &str) {
-    for (counter, expected) in [
+    assert_counters_match_model(&run.counters, model, what);
+    assert_eq!(run.cycles, model.busy, "{what}: busy cycles");
+}
+
+/// Checks one descriptor's counters against the model's account of it, phase by phase.
+fn assert_counters_match_model(counters: &[(&str, u32)], model: RunCycles, what: &str) {
+    let counter = |name: &str| {
+        counters
+            .iter()
+            .find(|(counter, _)| *counter == name)
+            .map(|(_, value)| u64::from(*value))
+            .unwrap_or_else(|| panic!("no counter {name}"))
+    };
+    for (name, expected) in [
         ("perf_load_cycles", model.load),
         ("perf_compute_cycles", model.compute),
         ("perf_store_cycles", model.store),
@@ -128,13 +143,8 @@ fn assert_matches_model(run: &CoreRun, model: RunCycles, what: &str) {
         ("perf_dram_read_bytes", model.read_bytes),
         ("perf_dram_write_bytes", model.write_bytes),
     ] {
-        assert_eq!(
-            u64::from(run.counter(counter)),
-            expected,
-            "{what}: {counter} vs golden::dma"
-        );
+        assert_eq!(counter(name), expected, "{what}: {name} vs golden::dma");
     }
-    assert_eq!(run.cycles, model.busy, "{what}: busy cycles");
 }
 
 /// Runs a random M×K×N GEMM (raw or requantized) against a DRAM of `timing` and checks it
@@ -539,4 +549,71 @@ fn done_is_sticky_until_cleared_and_raises_irq_only_when_enabled() {
     assert_eq!(host.read_ok(model, status).unwrap(), 0);
     model.eval();
     assert_eq!(model.peek(irq), 0);
+}
+
+/// The model of `spec` against a DRAM of `timing`'s rules.
+fn with_dram(spec: &AcceleratorSpec, timing: DramTiming) -> AcceleratorSpec {
+    let mut spec = spec.clone();
+    spec.buffers.as_mut().unwrap().dram = DramSpec {
+        latency_cycles: timing.latency,
+        cycles_per_beat: timing.cycles_per_beat,
+    };
+    spec
+}
+
+#[test]
+fn a_double_buffered_core_overlaps_each_run_with_the_next_loads_and_the_previous_store() {
+    for dataflow in [Dataflow::WeightStationary, Dataflow::OutputStationary] {
+        // Halves of 32 ifmap, 32 weight and 64 ofmap words on a 4×4 array, a 16-row psum: a
+        // 20×40×10 GEMM runs as row chunks × N-folds × accumulating K-chunks, some reusing the
+        // previous run's operands.
+        let spec = double_buffered(&core_spec_for(dataflow, 4, 4, 64, 64, 16));
+        let mut bench = CoreBench::new(&spec).unwrap();
+        let mut rng = Rng::new(61);
+        let (m, k, n) = (20, 40, 10);
+        let (a, b) = (random(&mut rng, m, k), random(&mut rng, k, n));
+        let post = requantization(&mut rng, n);
+        let expected = golden(&a, &b, &post);
+        for (timing, seed) in [(dram(20, 1), 1), (dram(45, 2), 2), (irregular(63), 3)] {
+            let what = format!("{dataflow:?} {timing:?}");
+            let planned = bench
+                .run_planned(&a, &b, &post, timing, seed)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let (first, count) = mismatches(&expected, &planned.result, 8);
+            assert_eq!(count, 0, "{what}: {count} mismatches, first {first:?}");
+            assert!(planned.runs >= 4, "{what}: {} runs", planned.runs);
+            if timing.jitter.is_some() {
+                continue;
+            }
+            let spec = with_dram(&spec, timing);
+            let shape = GemmShape {
+                m: m as u64,
+                k: k as u64,
+                n: n as u64,
+            };
+            let model = schedule::core_program(&spec, shape).unwrap();
+            let descriptors = &planned.program.descriptors;
+            assert_eq!(
+                descriptors.len(),
+                planned.runs + 1,
+                "{what}: the runs and a drain"
+            );
+            assert_eq!(descriptors.len(), model.len(), "{what}");
+            for (index, (counters, run)) in descriptors.iter().zip(&model).enumerate() {
+                assert_counters_match_model(counters, *run, &format!("{what} descriptor {index}"));
+            }
+            // The overlap pays: the same runs one after another (load, compute, store) take
+            // longer.
+            let serial: u64 = schedule::core_chunks(&spec, shape)
+                .unwrap()
+                .iter()
+                .map(|chunk| schedule::core_run(&spec, *chunk).busy)
+                .sum();
+            let overlapped: u64 = model.iter().map(|run| run.busy).sum();
+            assert!(
+                overlapped < serial,
+                "{what}: {overlapped} overlapped vs {serial} serial cycles"
+            );
+        }
+    }
 }

@@ -13,7 +13,7 @@ use accelgen::report::schedule::Scope;
 use accelgen::report::traffic;
 use accelgen::report::workload;
 use accelgen_tb::array::{array_spec, int8_spec};
-use accelgen_tb::core::{core_spec, core_spec_for};
+use accelgen_tb::core::{core_spec, core_spec_for, double_buffered};
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::layer::{CoreBench, DatapathBench};
 use accelgen_tb::Traffic;
@@ -250,9 +250,19 @@ fn every_tflm_layer_matches_tflite_micro_on_a_tiny_output_stationary_core_with_3
 }
 
 #[test]
-fn every_tflm_layer_matches_tflite_micro_on_an_8x8_output_stationary_core() {
+fn every_tflm_layer_matches_tflite_micro_on_a_double_buffered_8x8_output_stationary_core() {
+    // Each run computes while the DMA prefetches the next run's operands and drains the
+    // previous run's results; the model predicts every overlapped run exactly.
     let spec = core_spec_for(Dataflow::OutputStationary, 8, 8, 4096, 2048, 1024);
-    every_layer_matches_tflite_micro_on_the_core(&spec);
+    every_layer_matches_tflite_micro_on_the_core(&double_buffered(&spec));
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_on_a_double_buffered_4x4_core_that_splits_reductions() {
+    // Halves of 64 ifmap and 32 weight words: reductions over 8 folds of 4 run as accumulating
+    // runs, whose sums stay in the one psum buffer while the halves alternate.
+    let spec = core_spec(4, 4, 128, 64, 32);
+    every_layer_matches_tflite_micro_on_the_core(&double_buffered(&spec));
 }
 
 /// The configs' default DRAM: 20 cycles to the first beat, a beat per cycle.

@@ -32,6 +32,17 @@
 //! N-fold (psum word m holds row m): the first with `finish` = 0, the middle ones with
 //! `accumulate` = 1 and `finish` = 0, the last with `accumulate` = 1 and `finish` = 1.
 //!
+//! Double buffering (`double_buffered: true` on ifmap, weight and ofmap together): a run uses
+//! half of each of those regions (and of the param buffer, which follows the weights), named by
+//! the descriptor's `ifmap_half`, `weight_half` and `ofmap_half`. There is no store phase: the
+//! compute phase becomes an overlap phase in which, besides the array computing, the DMA
+//! prefetches the next run's operands (`prefetch_*_addr`, `prefetch_*_words`) into the halves
+//! this run does not read and drains the previous run's results (`drain_addr`, `drain_words`)
+//! from the ofmap half this run does not write; the run ends when all three are done. The host
+//! sends the program `plan::pipeline` builds: only its first run loads in its own load phase,
+//! and a last descriptor with nothing to compute (M = 0) drains the last run. Everything the
+//! overlap does is inside one descriptor, so the host's pace never changes the cycle count.
+//!
 //! Timing: every buffer read is registered (`blocks::storage`: register files or SRAM macros
 //! behave alike), addressed a cycle ahead with the next value of its address counter, so the
 //! feeders offer a beat every cycle and the array runs at full rate; the psum buffer is read
@@ -44,7 +55,7 @@ pub mod output_stationary;
 pub mod plan;
 pub mod weight_stationary;
 
-pub use plan::{plan_runs, Layout, RunPlan, Words};
+pub use plan::{pipeline, plan_runs, plan_runs_of_rows, Layout, RunFlags, RunPlan, Stage, Words};
 
 use super::storage::{self, Storage};
 use super::{dma, pe_array, post_process, regmap};
@@ -63,10 +74,10 @@ pub fn param_word_bits(cols: u32) -> u32 {
     cols * (2 * post_process::WORD_BITS + post_process::SHIFT_BITS)
 }
 
-/// Words of the param buffer: one per N-fold, and a GEMM has at most one N-fold per R weight
-/// words.
+/// Param words one run may use: one per N-fold, and a run has at most one N-fold per R weight
+/// words (the param buffer is twice this when the weights are double-buffered).
 pub fn param_depth(spec: &AcceleratorSpec, weight: &BufferSpec) -> u64 {
-    (weight.depth / u64::from(spec.pe_array.rows)).max(2)
+    (weight.run_depth() / u64::from(spec.pe_array.rows)).max(2)
 }
 
 /// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array and the buffer depths.
@@ -135,30 +146,48 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             spec.pe_array.dataflow.config_name()
         )));
     }
+    let double = double_buffered(buffers)?;
     let array_id = pe_array::build(&spec.pe_array, &spec.pe, design)?;
     let post_process_id = post_process::build(spec.pe_array.cols, spec.pe.acc_bits, design)?;
+    let params_depth = param_depth(spec, &buffers.weight);
     let param_spec = BufferSpec {
         word_bits: param_word_bits(spec.pe_array.cols),
-        depth: param_depth(spec, &buffers.weight),
+        depth: if double {
+            2 * params_depth
+        } else {
+            params_depth
+        },
+        double_buffered: double,
         ..buffers.psum
     };
+    // The DMA addresses words within what one run uses: a half of a double-buffered region.
+    let run_region = |buffer: &BufferSpec| BufferSpec {
+        depth: buffer.run_depth(),
+        ..*buffer
+    };
+    let (ifmap_run, weight_run, param_run, ofmap_run) = (
+        run_region(&buffers.ifmap),
+        run_region(&buffers.weight),
+        run_region(&param_spec),
+        run_region(&buffers.ofmap),
+    );
     let loads = [
         dma::Region {
             name: "ifmap",
-            buffer: &buffers.ifmap,
+            buffer: &ifmap_run,
         },
         dma::Region {
             name: "weight",
-            buffer: &buffers.weight,
+            buffer: &weight_run,
         },
         dma::Region {
             name: "param",
-            buffer: &param_spec,
+            buffer: &param_run,
         },
     ];
     let store = dma::Region {
         name: "ofmap",
-        buffer: &buffers.ofmap,
+        buffer: &ofmap_run,
     };
     let dma_id = dma::build(&buffers.dma, &loads, &store, design)?;
     let mut plans = std::collections::BTreeMap::new();
@@ -173,7 +202,6 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         plans.insert(name, plan);
     }
     let (rows, cols) = (spec.pe_array.rows, spec.pe_array.cols);
-    let params_depth = param_depth(spec, &buffers.weight);
     let (ifmap, weight, psum) = (&buffers.ifmap, &buffers.weight, &buffers.psum);
     let name = module_name(spec, &[ifmap, weight, psum]);
     let dataflow = spec.pe_array.dataflow;
@@ -187,6 +215,10 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             dataflow.config_name().replace('_', "-")
         ))
         .doc("buffer, and each finished row is requantized with its channels' parameters.");
+        if double {
+            m.doc("Double-buffered: the DMA fills the next run's halves and drains the previous");
+            m.doc("run's results while the array computes.");
+        }
         m.parameter("ROWS", rows.into())
             .parameter("COLS", cols.into())
             .parameter("IFMAP_DEPTH", ifmap.depth as i64)
@@ -238,7 +270,12 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         .collect();
         let address = Type::unsigned(dma::ADDRESS_BITS);
         let mut region_addresses = Vec::new();
-        for region in ["ifmap", "weight", "param", "ofmap"] {
+        let regions: &[&str] = if double {
+            &["ifmap", "weight", "param"]
+        } else {
+            &["ifmap", "weight", "param", "ofmap"]
+        };
+        for region in regions {
             let input = m.input_doc(
                 &format!("{region}_addr"),
                 address,
@@ -253,13 +290,24 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             "1: load B and the parameters from DRAM first",
         );
 
-        // A run: the descriptor is latched, then load (DMA), compute (array), store (DMA).
-        let mut phase = Fsm::new(m, "phase", &["idle", "load", "compute", "store"]);
+        // A run: the descriptor is latched, then load (DMA), compute (array), store (DMA). A
+        // double-buffered core has no store phase: its compute phase overlaps the DMA filling
+        // the other halves for the next run and draining the previous run's results.
+        let states: &[&str] = if double {
+            &["idle", "load", "overlap"]
+        } else {
+            &["idle", "load", "compute", "store"]
+        };
+        let mut phase = Fsm::new(m, "phase", states);
         let busy = m.wire("running", &phase.is("idle").not());
         let accept = m.wire("accept", &start.and(&busy.not()));
-        let computing = m.wire("computing", &phase.is("compute"));
+        // Double-buffered: the array has finished this run's GEMM (the overlap phase may go on).
+        let compute_done = double.then(|| m.reg_reset("compute_done", Type::bit(), 0));
+        let computing = match &compute_done {
+            Some(done) => m.wire("computing", &phase.is("overlap").and(&done.q().not())),
+            None => m.wire("computing", &phase.is("compute")),
+        };
         let phase_is_load = m.wire("loading", &phase.is("load"));
-        let phase_is_store = m.wire("storing", &phase.is("store"));
         let m_q = m.reg("m_vectors", count_type);
         let k_q = m.reg("k_folds", fold_type);
         let n_q = m.reg("n_folds", fold_type);
@@ -294,6 +342,25 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         {
             m.connect(post, port, &reg.q());
         }
+        let overlapped = double.then(|| {
+            let overlapping = phase.is("overlap");
+            Overlap::declare(
+                m,
+                &accept,
+                &overlapping,
+                [&ifmap_run, &weight_run, &param_run],
+                &ofmap_run,
+            )
+        });
+        let (ifmap_mem, weight_mem, param_mem, ofmap_mem) = match &overlapped {
+            None => (ifmap_mem, weight_mem, param_mem, ofmap_mem),
+            Some(overlap) => (
+                overlap.ifmap.split(&ifmap_mem, ifmap.depth),
+                overlap.weight.split(&weight_mem, weight.depth),
+                overlap.weight.split(&param_mem, param_spec.depth),
+                overlap.ofmap.split(&ofmap_mem, ofmap.depth),
+            ),
+        };
         let shell = Shell {
             spec,
             array,
@@ -326,33 +393,47 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
 
         // ---- DMA: load the operands before computing, store the results after ----------------
         let engine = m.instance("dma", design, dma_id);
-        m.connect(engine, "load_start", &begin);
-        let words_type = Type::unsigned(bits_for(ifmap.depth.max(weight.depth).max(params_depth)));
+        let words_type = Type::unsigned(bits_for(
+            ifmap_run.depth.max(weight_run.depth).max(params_depth),
+        ));
         let words = |count: Expr, enable: &Expr| {
             enable.select(&count.resize(words_type.width), &Expr::zero(words_type))
         };
         let (a_words, b_words) = operand_words(m, spec, &m_vectors, &k_folds, &n_folds);
-        for ((region, amount, enable), base) in [
+        for (index, ((region, amount, enable), base)) in [
             ("ifmap", a_words, &load_ifmap),
             ("weight", b_words, &load_weights),
             ("param", n_folds.clone(), &load_weights),
         ]
         .into_iter()
         .zip(&region_addresses)
+        .enumerate()
         {
-            m.connect(engine, &format!("{region}_base"), base);
-            m.connect(engine, &format!("{region}_words"), &words(amount, enable));
+            let (mut base, mut amount) = (base.clone(), words(amount, enable));
+            // The engine latches its region list when started: the run's own loads at the
+            // accept, the next run's (the prefetch) when the overlap phase begins.
+            if let Some(overlap) = &overlapped {
+                let prefetch = &overlap.prefetch[index];
+                base = accept.select(&base, &prefetch.base);
+                amount = accept.select(&amount, &prefetch.words.resize(words_type.width));
+            }
+            m.connect(engine, &format!("{region}_base"), &base);
+            m.connect(engine, &format!("{region}_words"), &amount);
         }
-        let ofmap_base = m.pipe_when("ofmap_addr", &accept, &region_addresses[3]);
-        let store_words = Type::unsigned(bits_for(ofmap.depth));
+        let store_words = Type::unsigned(bits_for(ofmap_run.depth));
+        let (ofmap_base, ofmap_words) = match &overlapped {
+            Some(overlap) => (overlap.drain.base.clone(), overlap.drain.words.clone()),
+            None => (
+                m.pipe_when("ofmap_addr", &accept, &region_addresses[3]),
+                n_q.q().widening_mul(&m_q.q()),
+            ),
+        };
         m.connect(engine, "ofmap_base", &ofmap_base);
         m.connect(
             engine,
             "ofmap_words",
-            &n_q.q().widening_mul(&m_q.q()).resize(store_words.width),
+            &ofmap_words.resize(store_words.width),
         );
-        let store_start = m.wire("store_start", &computed.and(&finish_q));
-        m.connect(engine, "store_start", &store_start);
         let ofmap_next = m.connect_output(engine, "ofmap_rd_addr_next");
         let mut buffer_writes = Vec::new();
         let ofmap_read = ofmap_mem.read_port(m);
@@ -383,17 +464,70 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         let stored = m.connect_output(engine, "store_done");
         let read_beat = m.connect_output(engine, "read_beat");
         let write_beat = m.connect_output(engine, "write_beat");
-        phase
-            .transition("idle", &begin, "load")
-            .transition("load", &loaded, "compute")
-            .transition("compute", &store_start, "store")
-            .transition("compute", &computed, "idle")
-            .transition("store", &stored, "idle");
+        let (ends, storing) = match (&overlapped, &compute_done) {
+            (Some(overlap), Some(compute_done)) => {
+                // The overlap phase starts after the run's own loads (at once for a run with
+                // nothing to compute); in its first cycle the engine starts the prefetch and
+                // the drain, and the phase ends when the array and both transfers are done.
+                let overlapping = phase.is("overlap");
+                let skip = accept.and(&degenerate);
+                let enter = m.wire("overlap_enter", &phase.is("load").and(&loaded).or(&skip));
+                let kick = m.reg_reset("overlap_kick", Type::bit(), 0);
+                m.next(&kick, &enter);
+                let pending = |m: &mut ModuleBuilder, name: &str, any: &Expr, over: &Expr| {
+                    let flag = m.reg_reset(name, Type::bit(), 0);
+                    let held = over.select(&Expr::bit(false), &flag.q());
+                    m.next(&flag, &enter.select(any, &held));
+                    flag.q()
+                };
+                let prefetch_any =
+                    accept.select(&overlap.prefetch_requested, &overlap.prefetch_any);
+                let drain_any = accept.select(&overlap.drain_requested, &overlap.drain_any);
+                let prefetching = pending(
+                    m,
+                    "prefetch_pending",
+                    &prefetch_any,
+                    &overlapping.and(&loaded),
+                );
+                let draining = pending(m, "drain_pending", &drain_any, &stored);
+                let compute_next = accept.select(&degenerate, &compute_done.q().or(&computed));
+                m.next(compute_done, &compute_next);
+                let all_done = m.wire(
+                    "overlap_done",
+                    &overlapping
+                        .and(&compute_done.q().or(&computed))
+                        .and(&prefetching.not().or(&loaded))
+                        .and(&draining.not().or(&stored)),
+                );
+                m.connect(engine, "load_start", &begin.or(&kick.q().and(&prefetching)));
+                let store_start = m.wire("store_start", &kick.q().and(&draining));
+                m.connect(engine, "store_start", &store_start);
+                phase
+                    .transition("idle", &begin, "load")
+                    .transition("idle", &skip, "overlap")
+                    .transition("load", &loaded, "overlap")
+                    .transition("overlap", &all_done, "idle");
+                (all_done, draining)
+            }
+            _ => {
+                m.connect(engine, "load_start", &begin);
+                let store_start = m.wire("store_start", &computed.and(&finish_q));
+                m.connect(engine, "store_start", &store_start);
+                phase
+                    .transition("idle", &begin, "load")
+                    .transition("load", &loaded, "compute")
+                    .transition("compute", &store_start, "store")
+                    .transition("compute", &computed, "idle")
+                    .transition("store", &stored, "idle");
+                let ends = computed
+                    .and(&finish_q.not())
+                    .or(&stored)
+                    .or(&accept.and(&degenerate));
+                let storing = m.wire("storing", &phase.is("store"));
+                (ends, storing)
+            }
+        };
         phase.finish(m);
-        let ends = computed
-            .and(&finish_q.not())
-            .or(&stored)
-            .or(&accept.and(&degenerate));
         let done = m.reg_reset("done", Type::bit(), 0);
         m.next(&done, &ends);
         m.output_doc("busy", &busy, "a GEMM is running");
@@ -418,7 +552,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
                 "perf_busy_cycles" => busy.clone(),
                 "perf_load_cycles" => phase_is_load.clone(),
                 "perf_compute_cycles" => computing.clone(),
-                "perf_store_cycles" => phase_is_store.clone(),
+                "perf_store_cycles" => storing.clone(),
                 "perf_dram_read_bytes" => bytes(&read_beat),
                 "perf_dram_write_bytes" => bytes(&write_beat),
                 "perf_act_beats" => events.act_fire.clone(),
@@ -438,6 +572,139 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             m.output_doc(port, &value, doc);
         }
     })
+}
+
+/// Checks that a config's regions are double-buffered the one way the core builds: ifmap,
+/// weight and ofmap together (the parameters follow the weights), the psum buffer not (a
+/// reduction split over runs accumulates in one place).
+fn double_buffered(buffers: &crate::config::BuffersSpec) -> Result<bool, HdlError> {
+    let double = buffers.ifmap.double_buffered;
+    let mixed = [&buffers.weight, &buffers.ofmap]
+        .iter()
+        .any(|region| region.double_buffered != double);
+    if mixed || buffers.psum.double_buffered {
+        return Err(HdlError::Unsupported(
+            "the core double-buffers ifmap, weight and ofmap together and never psum: set \
+             `double_buffered: true` on buffers.ifmap, buffers.weight and buffers.ofmap, or on \
+             none of them"
+                .into(),
+        ));
+    }
+    Ok(double)
+}
+
+/// Which half of a double-buffered region the array side and the DMA side use.
+struct Half {
+    read: Expr,
+    write: Expr,
+}
+
+impl Half {
+    fn split(&self, storage: &Storage, depth: u64) -> Storage {
+        storage.halves(depth, &self.read, &self.write)
+    }
+}
+
+/// Where one region of the next run comes from: latched at the accept.
+struct Transfer {
+    base: Expr,
+    words: Expr,
+}
+
+/// A double-buffered core's extra descriptor fields, latched at the accept: the half each operand
+/// is read from (the host alternates them), the next run's operands to prefetch into the other
+/// halves, and the previous run's results to drain from the other ofmap half.
+struct Overlap {
+    ifmap: Half,
+    weight: Half,
+    ofmap: Half,
+    /// ifmap, weight, param.
+    prefetch: [Transfer; 3],
+    drain: Transfer,
+    /// Some prefetch or drain words: as the descriptor inputs say (for the accept cycle) and as
+    /// latched.
+    prefetch_requested: Expr,
+    prefetch_any: Expr,
+    drain_requested: Expr,
+    drain_any: Expr,
+}
+
+impl Overlap {
+    fn declare(
+        m: &mut ModuleBuilder,
+        accept: &Expr,
+        overlapping: &Expr,
+        loads: [&BufferSpec; 3],
+        ofmap: &BufferSpec,
+    ) -> Overlap {
+        let mut half = |name: &str, doc: &str| {
+            let input = m.input_doc(&format!("{name}_half"), Type::bit(), doc);
+            m.pipe_when(&format!("{name}_half"), accept, &input)
+        };
+        let ifmap = half("ifmap", "half of the ifmap buffer this run reads A from");
+        let weight = half(
+            "weight",
+            "half of the weight and param buffers this run reads B and the parameters from",
+        );
+        let ofmap_half = half("ofmap", "half of the ofmap buffer this run's results go to");
+        // An operand half is loaded by the run's own load phase and filled for the next run
+        // (the other half) while the array computes.
+        let operand = |half: Expr| Half {
+            write: half.xor(overlapping),
+            read: half,
+        };
+        let address = Type::unsigned(dma::ADDRESS_BITS);
+        let transfer = |m: &mut ModuleBuilder, name: &str, depth: u64, what: &str| {
+            let base = m.input_doc(
+                &format!("{name}_addr"),
+                address,
+                &format!("DRAM byte address of {what}"),
+            );
+            let words = m.input_doc(
+                &format!("{name}_words"),
+                Type::unsigned(bits_for(depth)),
+                &format!("words of {what} (0: none)"),
+            );
+            let requested = words.any();
+            (
+                Transfer {
+                    base: m.pipe_when(&format!("{name}_addr"), accept, &base),
+                    words: m.pipe_when(&format!("{name}_words"), accept, &words),
+                },
+                requested,
+            )
+        };
+        let (ifmap_next, a) = transfer(m, "prefetch_ifmap", loads[0].depth, "the next run's A");
+        let (weight_next, b) = transfer(m, "prefetch_weight", loads[1].depth, "the next run's B");
+        let (param_next, p) = transfer(
+            m,
+            "prefetch_param",
+            loads[2].depth,
+            "the next run's parameters",
+        );
+        let (drain, drain_requested) =
+            transfer(m, "drain", ofmap.depth, "the previous run's results");
+        let prefetch_any = ifmap_next
+            .words
+            .any()
+            .or(&weight_next.words.any())
+            .or(&param_next.words.any());
+        let drain_any = drain.words.any();
+        Overlap {
+            ifmap: operand(ifmap),
+            weight: operand(weight),
+            ofmap: Half {
+                read: ofmap_half.not(),
+                write: ofmap_half,
+            },
+            prefetch: [ifmap_next, weight_next, param_next],
+            drain,
+            prefetch_requested: a.or(&b).or(&p),
+            prefetch_any,
+            drain_requested,
+            drain_any,
+        }
+    }
 }
 
 /// The ifmap and weight words a descriptor loads ([`Layout::words`] in hardware): WS loads

@@ -63,8 +63,8 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     );
     let fold_done = tile_done.and(&p_block_last);
     count(m, &p_n, accept, &fold_done, &Expr::bit(false));
-    let ifmap_address = Type::unsigned(clog2(buffers.ifmap.depth));
-    let weight_address = Type::unsigned(clog2(buffers.weight.depth));
+    let ifmap_address = Type::unsigned(clog2(buffers.ifmap.run_depth()));
+    let weight_address = Type::unsigned(clog2(buffers.weight.run_depth()));
     let a_base = m.reg("a_base", ifmap_address);
     let w_base = m.reg("w_base", weight_address);
     let a_base_next = block_step(
@@ -98,7 +98,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     let o_i = m.reg("o_i", Type::unsigned(bits_for(u64::from(rows - 1))));
     let o_row = m.reg("o_row", row_type);
     let o_n = m.reg("o_n", fold_type);
-    let ofmap_address = Type::unsigned(clog2(buffers.ofmap.depth));
+    let ofmap_address = Type::unsigned(clog2(buffers.ofmap.run_depth()));
     let o_base = m.reg("o_base", ofmap_address);
     let out_valid = m.connect_output(array, "out_valid");
     let out_data = m.connect_output(array, "out_data");

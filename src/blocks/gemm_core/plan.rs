@@ -87,15 +87,45 @@ pub struct RunPlan {
     pub load_weights: bool,
 }
 
+impl RunPlan {
+    /// What a program needs to know of the run ([`pipeline`]).
+    pub fn flags(&self) -> RunFlags {
+        RunFlags {
+            load_ifmap: self.load_ifmap,
+            load_weights: self.load_weights,
+            finish: self.finish,
+        }
+    }
+}
+
+/// What [`pipeline`] needs of a run: which operands it loads and whether it finishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunFlags {
+    pub load_ifmap: bool,
+    pub load_weights: bool,
+    pub finish: bool,
+}
+
 /// How a host cuts an M×K×N GEMM into runs of this core: the largest chunks the buffers hold,
 /// reduction steps per run first (a reduction longer than that runs as several accumulating runs
 /// over one N-fold), then rows, then N-folds; rows outermost, K-chunks innermost. A run reloads
 /// an operand only when it differs from what the previous run left in the buffers. `None`
 /// without a core, or when one step needs more weight words than the buffer has.
 pub fn plan_runs(spec: &AcceleratorSpec, m: usize, k: usize, n: usize) -> Option<Vec<RunPlan>> {
+    plan_runs_of_rows(spec, (m, k, n), usize::MAX)
+}
+
+/// [`plan_runs`] with at most `max_rows` rows of A per run: more, shorter runs, which a
+/// double-buffered core overlaps (`report::schedule::core_plan` picks the count by the cycle
+/// model).
+pub fn plan_runs_of_rows(
+    spec: &AcceleratorSpec,
+    (m, k, n): (usize, usize, usize),
+    max_rows: usize,
+) -> Option<Vec<RunPlan>> {
     let buffers = spec.buffers.as_ref()?;
     let layout = Layout::of(spec)?;
-    let depth = |region: &crate::config::BufferSpec| region.depth as usize;
+    let depth = |region: &crate::config::BufferSpec| region.run_depth() as usize;
     let k_steps = k.div_ceil(layout.step);
     let steps_per_run = k_steps
         .min(depth(&buffers.ifmap))
@@ -104,9 +134,10 @@ pub fn plan_runs(spec: &AcceleratorSpec, m: usize, k: usize, n: usize) -> Option
         return None;
     }
     let k_chunks = k_steps.div_ceil(steps_per_run);
-    let m_chunk = depth(&buffers.psum)
+    let mut m_chunk = depth(&buffers.psum)
         .min(depth(&buffers.ifmap) / steps_per_run * layout.rows_per_word)
         .min(depth(&buffers.ofmap));
+    m_chunk = m_chunk.min(max_rows.max(1));
     // The results of every N-fold of a run wait in the ofmap buffer for the store.
     let ofmap_folds = depth(&buffers.ofmap) / m_chunk;
     let n_chunk = if k_chunks == 1 {
@@ -141,6 +172,66 @@ pub fn plan_runs(spec: &AcceleratorSpec, m: usize, k: usize, n: usize) -> Option
         }
     }
     Some(plans)
+}
+
+/// One descriptor of a host's program for a double-buffered core: the run it computes, whose
+/// operands it prefetches and whose results it drains, and the halves it uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stage {
+    /// The planned run it computes; `None` for the closing descriptor that only drains.
+    pub run: Option<usize>,
+    /// It loads its run's operands itself (the program's first run; the rest are prefetched).
+    pub loads_own: bool,
+    /// The run whose operands it prefetches into the other halves (the next one, when that one
+    /// loads anything).
+    pub prefetch: Option<usize>,
+    /// The run whose results it drains from the other ofmap half (the previous one, when that
+    /// one finished).
+    pub drain: Option<usize>,
+    pub ifmap_half: bool,
+    pub weight_half: bool,
+    pub ofmap_half: bool,
+}
+
+/// The program that runs `plans` on a double-buffered core: run i computes while the DMA
+/// prefetches run i+1's operands into the halves run i does not read and drains run i−1's
+/// results from the ofmap half run i does not write; a last descriptor drains the last run. An
+/// operand's half flips whenever a run loads it (a reused operand is read where it is), the
+/// ofmap half after every run that finishes.
+pub fn pipeline(plans: &[RunFlags]) -> Vec<Stage> {
+    let mut stages = Vec::with_capacity(plans.len() + 1);
+    let (mut ifmap_half, mut weight_half, mut ofmap_half) = (false, false, false);
+    for (i, plan) in plans.iter().enumerate() {
+        if i > 0 {
+            ifmap_half ^= plan.load_ifmap;
+            weight_half ^= plan.load_weights;
+        }
+        let next = plans.get(i + 1);
+        stages.push(Stage {
+            run: Some(i),
+            loads_own: i == 0,
+            prefetch: next
+                .filter(|next| next.load_ifmap || next.load_weights)
+                .map(|_| i + 1),
+            drain: i.checked_sub(1).filter(|&previous| plans[previous].finish),
+            ifmap_half,
+            weight_half,
+            ofmap_half,
+        });
+        ofmap_half ^= plan.finish;
+    }
+    if let Some(last) = plans.len().checked_sub(1) {
+        stages.push(Stage {
+            run: None,
+            loads_own: false,
+            prefetch: None,
+            drain: plans[last].finish.then_some(last),
+            ifmap_half,
+            weight_half,
+            ofmap_half,
+        });
+    }
+    stages
 }
 
 #[cfg(test)]
@@ -210,5 +301,47 @@ mod tests {
         let words = layout.words(5, 7, 3);
         assert_eq!((words.steps, words.ifmap, words.weight), (7, 21, 14));
         assert_eq!((words.param, words.ofmap), (2, 10));
+    }
+
+    #[test]
+    fn a_pipeline_prefetches_the_next_run_drains_the_previous_and_flips_halves_on_loads() {
+        let run = |load_ifmap, load_weights, finish| RunFlags {
+            load_ifmap,
+            load_weights,
+            finish,
+        };
+        // Two K-chunks over the same columns, then a run reusing the weights.
+        let plans = [
+            run(true, true, false),
+            run(true, true, true),
+            run(true, false, true),
+        ];
+        let stages = pipeline(&plans);
+        let summary: Vec<_> = stages
+            .iter()
+            .map(|s| (s.run, s.loads_own, s.prefetch, s.drain))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (Some(0), true, Some(1), None),
+                (Some(1), false, Some(2), None),
+                (Some(2), false, None, Some(1)),
+                (None, false, None, Some(2)),
+            ]
+        );
+        let halves: Vec<_> = stages
+            .iter()
+            .map(|s| (s.ifmap_half, s.weight_half, s.ofmap_half))
+            .collect();
+        assert_eq!(
+            halves,
+            vec![
+                (false, false, false),
+                (true, true, false),
+                (false, true, true),
+                (false, true, false),
+            ]
+        );
     }
 }

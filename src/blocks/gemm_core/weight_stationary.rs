@@ -30,7 +30,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     let w_row = m.reg("w_row", Type::unsigned(bits_for(u64::from(rows - 1))));
     let w_k = m.reg("w_k", fold_type);
     let w_n = m.reg("w_n", fold_type);
-    let w_addr = m.reg("w_addr", Type::unsigned(clog2(weight.depth)));
+    let w_addr = m.reg("w_addr", Type::unsigned(clog2(weight.run_depth())));
     let weight_valid = m.wire("weight_valid", &computing.and(&w_n.q().ne(n_q)));
     m.connect(array, "weight_valid", &weight_valid);
     let weight_read = shell.weight.read_port(m);
@@ -56,7 +56,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     let a_m = m.reg("a_m", count_type);
     let a_k = m.reg("a_k", fold_type);
     let a_n = m.reg("a_n", fold_type);
-    let ifmap_address = Type::unsigned(clog2(ifmap.depth));
+    let ifmap_address = Type::unsigned(clog2(ifmap.run_depth()));
     let a_base = m.reg("a_base", ifmap_address);
     let act_valid = m.wire("act_valid", &computing.and(&a_n.q().ne(n_q)));
     let a_last = m.wire("a_last", &a_m.q().eq(&last_m));
@@ -147,7 +147,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     // Results go straight into the ofmap buffer, row n·M + m at word n·M + m.
     let (result_fire, result_data) =
         post_process_input(m, shell, &out_valid.and(&emit), &sum, &o_last, &o_n_next);
-    let ofmap_address = Type::unsigned(clog2(ofmap.depth));
+    let ofmap_address = Type::unsigned(clog2(ofmap.run_depth()));
     let r_addr = m.reg("r_addr", ofmap_address);
     count(m, &r_addr, accept, &result_fire, &Expr::bit(false));
     shell
