@@ -160,35 +160,47 @@ fn buffered_gemm_cores_lint_and_synthesize_clean() {
         bits: 8,
         signed: true,
     };
-    // Power-of-two and odd buffer depths, one and several rows.
-    for (rows, cols, ifmap, weight, psum) in
-        [(2, 3, 16, 12, 8), (1, 1, 5, 3, 3), (4, 2, 64, 32, 17)]
-    {
-        let array = PeArraySpec {
-            rows,
-            cols,
-            dataflow: Dataflow::WeightStationary,
-        };
-        let mut spec = AcceleratorSpec::for_array("lint_core", array, i8, i8, 20);
-        let region = |word_bits: u32, depth: u64| BufferSpec {
-            word_bits,
-            depth,
-            banks: 1,
-            bank_depth: depth,
-            bank_address_bits: 1,
-            address_bits: 1,
-            double_buffered: false,
-        };
-        spec.buffers = Some(BuffersSpec {
-            ifmap: region(rows * 8, ifmap),
-            weight: region(cols * 8, weight),
-            psum: region(cols * 20, psum),
-            ofmap: region(cols * 32, psum),
-            memory: Default::default(),
-            dma: accelgen::config::DmaSpec::default(),
-            dram: accelgen::config::DramSpec::default(),
-        });
-        let design = build_design(&spec).unwrap();
-        assert_lint_and_synth_clean(&design, &format!("core {rows}x{cols}"));
-    }
+    // Power-of-two and odd buffer depths, one and several rows. Each core takes Yosys half a
+    // minute, so they run side by side (the tools are single-threaded).
+    let cores = [(2, 3, 16, 12, 8), (1, 1, 5, 3, 3), (4, 2, 64, 32, 17)];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = cores
+            .into_iter()
+            .map(|(rows, cols, ifmap, weight, psum)| {
+                scope.spawn(move || {
+                    let array = PeArraySpec {
+                        rows,
+                        cols,
+                        dataflow: Dataflow::WeightStationary,
+                    };
+                    let mut spec = AcceleratorSpec::for_array("lint_core", array, i8, i8, 20);
+                    let region = |word_bits: u32, depth: u64| BufferSpec {
+                        word_bits,
+                        depth,
+                        banks: 1,
+                        bank_depth: depth,
+                        bank_address_bits: 1,
+                        address_bits: 1,
+                        double_buffered: false,
+                    };
+                    spec.buffers = Some(BuffersSpec {
+                        ifmap: region(rows * 8, ifmap),
+                        weight: region(cols * 8, weight),
+                        psum: region(cols * 20, psum),
+                        ofmap: region(cols * 32, psum),
+                        memory: Default::default(),
+                        dma: accelgen::config::DmaSpec::default(),
+                        dram: accelgen::config::DramSpec::default(),
+                    });
+                    let design = build_design(&spec).unwrap();
+                    assert_lint_and_synth_clean(&design, &format!("core {rows}x{cols}"));
+                })
+            })
+            .collect();
+        // Every core finishes; the first failure is the test's.
+        let panics: Vec<_> = handles.into_iter().filter_map(|h| h.join().err()).collect();
+        if let Some(panic) = panics.into_iter().next() {
+            std::panic::resume_unwind(panic);
+        }
+    });
 }

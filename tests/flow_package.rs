@@ -13,10 +13,12 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use accelgen::emit::{c_header, fusesoc, orfs, sdc, yosys as script};
+use accelgen::emit::{c_header, fusesoc, orfs, sdc, write_package, yosys as script};
 use accelgen::flow::{liberty, sta};
+use accelgen::hdl::Design;
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -44,19 +46,26 @@ struct Package {
 
 impl Package {
     fn generate(config: &Path) -> Package {
+        Package::generate_keeping_design(config).0
+    }
+
+    /// The package and the design it was rendered from (one build, for the synthesis test).
+    fn generate_keeping_design(config: &Path) -> (Package, Design) {
         let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path().join("out");
-        accelgen::generate::generate(config, &dir, false)
+        let (_, design, files) = accelgen::generate::build(config)
             .unwrap_or_else(|e| panic!("{}: {e}", config.display()));
+        write_package(&dir, &files, false).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
         let manifest: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
-        Package {
+        let package = Package {
             _scratch: scratch,
             name: manifest["config"]["name"].as_str().unwrap().to_owned(),
             top: manifest["top"].as_str().unwrap().to_owned(),
             dir,
             manifest,
-        }
+        };
+        (package, design)
     }
 
     fn read(&self, path: &str) -> String {
@@ -100,16 +109,15 @@ fn last_lines(log: &str, count: usize) -> String {
 
 /// Synthesises one package with its own script, checks the netlist, times it. Returns a line
 /// with the measured run times.
-fn synthesise_and_time(config: &Path) -> String {
-    let package = Package::generate(config);
-    let mut library = liberty::prepare(
-        &liberty::locate(None).expect("the sky130hd liberty (set ACCELGEN_PDK)"),
-        &package.dir.join(script::LIBERTY),
-    )
-    .unwrap();
+///
+/// `standard` is the sky130hd liberty, prepared once for every config as `accelgen synth`
+/// prepares it (decompressed, ORFS's dont_use cells marked), and its cells.
+fn synthesise_and_time(config: &Path, standard: &(PathBuf, liberty::Library)) -> String {
+    let (package, design) = Package::generate_keeping_design(config);
+    fs::copy(&standard.0, package.dir.join(script::LIBERTY)).unwrap();
+    let mut library = standard.1.clone();
     // SRAM macros: their liberties are copied next to the standard cells', as `accelgen synth`
     // does, and their cells are legal in the netlist.
-    let (_, design, _) = accelgen::generate::build(config).unwrap();
     let macros = liberty::prepare_macros(&design, &package.dir).unwrap();
     library.cells.extend(macros.cells);
 
@@ -223,25 +231,64 @@ fn synthesise_and_time(config: &Path) -> String {
     format!("{}: Yosys {yosys_seconds:.1} s, {sta_report}", package.name)
 }
 
+/// What a panic of `config`'s synthesis said.
+fn panic_message(config: &Path, panic: &(dyn std::any::Any + Send)) -> String {
+    let message = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "synthesis panicked".into());
+    format!("{}: {message}", config.display())
+}
+
+/// Each config is synthesised once, here: tests/generated_rtl.rs leaves the synthesis of the
+/// committed `generated/` designs (the same packages) to this test.
 #[test]
 fn synth_script_runs_clean_in_yosys_and_opensta_reads_its_netlist_and_sdc() {
-    // The configs run side by side: the 8×8 ones take about a minute each in Yosys.
-    let handles: Vec<_> = shipped_configs()
+    // One Yosys per core (each is single-threaded), the biggest arrays first so that the small
+    // configs fill the other core while a 16×16 core synthesises (minutes each).
+    let mut configs: Vec<(u64, PathBuf)> = shipped_configs()
         .into_iter()
-        .map(|config| std::thread::spawn(move || synthesise_and_time(&config)))
+        .map(|config| {
+            let spec = accelgen::config::load(&config)
+                .unwrap_or_else(|e| panic!("{}: {e}", config.display()));
+            let pes = u64::from(spec.pe_array.rows) * u64::from(spec.pe_array.cols);
+            (pes * if spec.buffers.is_some() { 4 } else { 1 }, config)
+        })
         .collect();
-    let mut failures = Vec::new();
-    for handle in handles {
-        match handle.join() {
-            Ok(line) => eprintln!("{line}"),
-            Err(panic) => failures.push(
-                panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .unwrap_or_else(|| "a synthesis thread panicked".into()),
-            ),
-        }
-    }
+    configs.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
+    let scratch = tempfile::tempdir().unwrap();
+    let prepared = scratch.path().join("liberty.lib");
+    let library = liberty::prepare(
+        &liberty::locate(None).expect("the sky130hd liberty (set ACCELGEN_PDK)"),
+        &prepared,
+    )
+    .unwrap();
+    let standard = (prepared, library);
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers.min(configs.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut failures = Vec::new();
+                    while let Some((_, config)) = configs.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        // A failing config must not stop the others: catch its panic.
+                        match std::panic::catch_unwind(|| synthesise_and_time(config, &standard)) {
+                            Ok(line) => eprintln!("{line}"),
+                            Err(panic) => failures.push(panic_message(config, &*panic)),
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a synthesis worker panicked"))
+            .collect()
+    });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

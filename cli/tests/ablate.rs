@@ -208,7 +208,7 @@ fn halving_the_buffers_of_the_core_costs_cycles_and_dram_traffic() {
     let bundles = bundles();
     let json = ablate_json(
         "configs/tiny_core.yaml",
-        &["-t", "half_buffers", "-t", "double_buffers"],
+        &["-t", "half_buffers", "-t", "double_capacity"],
         &bundles[..3],
     );
     assert_eq!(json["base"]["scope"], "core");
@@ -216,7 +216,7 @@ fn halving_the_buffers_of_the_core_costs_cycles_and_dram_traffic() {
     assert_eq!(half["status"], "measured", "{half:#}");
     assert!(half["ratios"]["cycles"].as_f64().unwrap() >= 1.0);
     assert!(half["ratios"]["dram"].as_f64().unwrap() >= 1.0);
-    let double = &variant(&json, "double_buffers")["outcome"];
+    let double = &variant(&json, "double_capacity")["outcome"];
     assert!(double["ratios"]["cycles"].as_f64().unwrap() <= 1.0);
     // The variant's YAML is a config the validator accepts, with the halved regions.
     let yaml = variant(&json, "half_buffers")["config_yaml"]
