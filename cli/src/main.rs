@@ -3,6 +3,7 @@
 
 mod ablate;
 mod cli;
+mod profile;
 mod report;
 mod run_layer;
 mod synth;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(BenchCommand::Gemm(args))) => run_bench_gemm(args),
         Some(Command::Synth(args)) => run_synth(args),
         Some(Command::RunLayer(args)) => run_layers(args),
+        Some(Command::Profile(args)) => profile::run_profile(args),
         Some(Command::Report(args)) => report::run_report(args),
         Some(Command::Ablate(args)) => ablate::run_ablate(args),
         None => run_generate(cli.generate),

@@ -752,3 +752,192 @@ fn report_with_area_synthesises_and_reports_the_area_per_block() {
         "{blocks:?}"
     );
 }
+
+/// Every shipped layer bundle, `<model>/<op>` by directory.
+fn shipped_bundles() -> Vec<PathBuf> {
+    let root = repo().join("../shared/vectors/tflm");
+    let mut bundles: Vec<PathBuf> = fs::read_dir(&root)
+        .unwrap()
+        .flat_map(|model| fs::read_dir(model.unwrap().path()).unwrap())
+        .map(|op| op.unwrap().path())
+        .filter(|p| p.join("layer.yaml").is_file())
+        .collect();
+    bundles.sort();
+    assert!(!bundles.is_empty());
+    bundles
+}
+
+/// The values of an int8 `.npy` file, read here byte by byte (not through accelgen's reader).
+fn npy_int8(path: &Path) -> Vec<i8> {
+    let bytes = fs::read(path).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY", "{}", path.display());
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        _ => (
+            u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize,
+            12,
+        ),
+    };
+    let header = std::str::from_utf8(&bytes[start..start + header_len]).unwrap();
+    assert!(
+        header.contains("'descr': '|i1'") && header.contains("'fortran_order': False"),
+        "{header}"
+    );
+    bytes[start + header_len..]
+        .iter()
+        .map(|&b| b as i8)
+        .collect()
+}
+
+/// The `zero_point` of the `input:` or `weight:` line of a layer.yaml (a single number).
+fn yaml_zero_point(layer_yaml: &str, key: &str) -> i8 {
+    let line = layer_yaml
+        .lines()
+        .find(|l| l.starts_with(&format!("{key}:")))
+        .unwrap();
+    let value = line.split("zero_point: ").nth(1).unwrap();
+    value.trim_end_matches('}').trim().parse().unwrap()
+}
+
+#[test]
+fn profile_lists_every_shipped_layer_with_fractions_in_unit_range_and_counts_from_the_npy() {
+    let bundles = shipped_bundles();
+    let arguments: Vec<&str> = ["profile", "--json", "--granularity", "1,16"]
+        .into_iter()
+        .chain(bundles.iter().map(|b| b.to_str().unwrap()))
+        .collect();
+    let result = accelgen(&arguments);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let layers = json["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), bundles.len());
+    for (layer, bundle) in layers.iter().zip(&bundles) {
+        assert!(layer["error"].is_null(), "{layer}");
+        let model_op = bundle.strip_prefix(bundle.parent().unwrap().parent().unwrap());
+        assert_eq!(
+            layer["layer"],
+            model_op.unwrap().to_str().unwrap(),
+            "{layer}"
+        );
+        for key in [
+            "input_zero_fraction",
+            "streamed_zero_fraction",
+            "padding_fraction",
+            "weight_zero_fraction",
+            "mac_zero_fraction",
+        ] {
+            let f = layer[key].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&f), "{key} = {f} in {layer}");
+        }
+        let zero_skip = layer["speedup"]["zero_skip"].as_array().unwrap();
+        assert_eq!(zero_skip.len(), 2);
+        let (g1, g16) = (
+            zero_skip[0]["speedup"].as_f64().unwrap(),
+            zero_skip[1]["speedup"].as_f64().unwrap(),
+        );
+        assert!(g1 >= 1.0 && g16 >= 1.0, "{layer}");
+        // The streamed matrix holds the input values plus padding (all zero points).
+        let padding = layer["padding_fraction"].as_f64().unwrap();
+        let streamed = layer["streamed_zero_fraction"].as_f64().unwrap();
+        assert!(streamed >= padding - 1e-12, "{layer}");
+
+        // Independently: the share of the input equal to its zero point, and of the weights
+        // equal to theirs (every shipped layer has one weight zero point, 0).
+        let yaml = fs::read_to_string(bundle.join("layer.yaml")).unwrap();
+        let input = npy_int8(&bundle.join("input.npy"));
+        let input_zp = yaml_zero_point(&yaml, "input");
+        let input_zeros = input.iter().filter(|&&a| a == input_zp).count();
+        let expected = input_zeros as f64 / input.len() as f64;
+        let reported = layer["input_zero_fraction"].as_f64().unwrap();
+        assert!((reported - expected).abs() < 1e-12, "{layer}: {expected}");
+        assert_eq!(yaml_zero_point(&yaml, "weight"), 0);
+        let weight = npy_int8(&bundle.join("weight.npy"));
+        let expected = weight.iter().filter(|&&w| w == 0).count() as f64 / weight.len() as f64;
+        let reported = layer["weight_zero_fraction"].as_f64().unwrap();
+        assert!((reported - expected).abs() < 1e-12, "{layer}: {expected}");
+    }
+    // A fully connected layer streams its input as it is (no im2col, no padding), in bricks of
+    // 16 consecutive inputs: count them by hand.
+    let fc = layers
+        .iter()
+        .find(|l| l["layer"] == "resnet8/op14_fully_connected")
+        .unwrap();
+    let bundle = repo().join("../shared/vectors/tflm/resnet8/op14_fully_connected");
+    let input = npy_int8(&bundle.join("input.npy"));
+    let zp = yaml_zero_point(
+        &fs::read_to_string(bundle.join("layer.yaml")).unwrap(),
+        "input",
+    );
+    let zeros = input.iter().filter(|&&a| a == zp).count();
+    assert_eq!(
+        fc["streamed_zero_fraction"].as_f64().unwrap(),
+        zeros as f64 / input.len() as f64
+    );
+    let bricks = input.chunks(16).count();
+    let zero_bricks = input
+        .chunks(16)
+        .filter(|brick| brick.iter().all(|&a| a == zp))
+        .count();
+    let zero_skip = &fc["speedup"]["zero_skip"];
+    assert_eq!(
+        zero_skip[1]["zero_brick_fraction"].as_f64().unwrap(),
+        zero_bricks as f64 / bricks as f64
+    );
+    assert_eq!(
+        zero_skip[0]["speedup"].as_f64().unwrap(),
+        input.len() as f64 / (input.len() - zeros) as f64
+    );
+    assert!(json["total"]["macs"].as_u64().unwrap() > 0);
+
+    // The table names every layer and ends with the total.
+    let table = accelgen(
+        &["profile"]
+            .into_iter()
+            .chain(bundles.iter().map(|b| b.to_str().unwrap()))
+            .collect::<Vec<_>>(),
+    );
+    assert!(table.status.success());
+    let stdout = String::from_utf8_lossy(&table.stdout);
+    for layer in layers {
+        assert!(
+            stdout.contains(layer["layer"].as_str().unwrap()),
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains("| total "), "{stdout}");
+    assert!(stdout.contains("zs g=16"), "{stdout}");
+}
+
+#[test]
+fn profile_names_the_file_and_field_of_a_bad_bundle_and_exits_non_zero() {
+    let bad = tempfile::tempdir().unwrap();
+    let source = repo().join("../shared/vectors/tflm/resnet8/op14_fully_connected");
+    for entry in fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != "weight.npy" {
+            fs::copy(entry.path(), bad.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let good = tflm_bundle("resnet8/op06_conv_2d");
+    let result = accelgen(&["profile", bad.path().to_str().unwrap(), &good]);
+    assert_eq!(result.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        stdout.contains("weight.npy") && stdout.contains("files.weight"),
+        "{stdout}"
+    );
+    // The good layer is still profiled.
+    assert!(stdout.contains("resnet8/op06_conv_2d"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("1 of 2 layers could not be profiled"),
+        "{stderr}"
+    );
+    // A brick of zero activations is no brick.
+    let zero = accelgen(&["profile", "--granularity", "0", &good]);
+    assert_eq!(zero.status.code(), Some(2));
+}

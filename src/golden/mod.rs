@@ -18,6 +18,7 @@ pub mod dma;
 pub mod gemm;
 pub mod layer;
 pub mod lowering;
+pub mod profile;
 pub mod requant;
 pub mod tensor;
 
