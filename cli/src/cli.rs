@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 /// Validate:   accelgen check --config configs/edge_tpu.yaml
 /// Measure:    accelgen bench gemm --config configs/edge_tpu.yaml --m 64 --k 64 --n 64
 /// Layers:     accelgen run-layer --config configs/edge_tpu.yaml ../shared/vectors/tflm/*/*
+/// Profile:    accelgen profile ../shared/vectors/tflm/*/*
 /// Synthesise: accelgen synth --config configs/edge_tpu.yaml
 /// Report:     accelgen report --config configs/edge_tpu.yaml --topology resnet18.csv --format html -o r.html
 /// Ablate:     accelgen ablate --config configs/edge_tpu.yaml ../shared/vectors/tflm/*/* --format html -o a.html
@@ -51,6 +52,17 @@ pub enum Command {
     /// Micro's expected output, and report mismatches, MACs and cycles per layer. Exits
     /// non-zero on any mismatch or bad bundle.
     RunLayer(RunLayerArgs),
+    /// Profile the ineffectual computation in layer bundles' real tensors: per layer, the
+    /// fraction of zero activations and weights, the precision each needs, the average
+    /// one-bits per activation, and the ideal speedups of zero skipping (Cnvlutin bricks,
+    /// both operands), Stripes, Loom and Bit-Pragmatic on that data. Needs no config.
+    ///
+    /// "Zero" means equal to the zero point (the real value 0); activations are measured on the
+    /// lowered (im2col) matrix the array streams, padding included. Speedups are ideal: dense
+    /// work over remaining work, 8-bit operands as the baseline; the total line weights layers
+    /// by their MACs. The exact definitions are in the doc of `accelgen::golden::profile`.
+    /// Exits non-zero if any bundle cannot be loaded.
+    Profile(ProfileArgs),
     /// Report MACs, cycles, utilization, ideal and SCALE-Sim cycles, memory traffic and energy
     /// per level (and area with --area) for a set of layers, per layer and in total.
     ///
@@ -63,13 +75,15 @@ pub enum Command {
     /// traffic, energy and area relative to the base config, side by side (with plots in HTML).
     ///
     /// Each --toggle makes one variant of the base config: dataflow=ws|os|is|rs (another
-    /// dataflow), half_buffers / double_buffers (every global-buffer region at half / twice its
-    /// words), precision=N (N-bit activations and weights). zero_skip and bit_serial are
-    /// accepted and listed as not available until their units are built. Without --toggle,
-    /// every toggle that applies to the base. A variant goes through the same validation as a
-    /// config file; one it fails is listed with the reason. Numbers come from the cycle model
-    /// and the tiling, as in `accelgen report`; --area synthesises every variant (about a minute
-    /// each for an 8×8 array).
+    /// dataflow), half_buffers / double_capacity (every global-buffer region at half / twice its
+    /// words; not double buffering), double_buffering (ifmap, weight and ofmap in halves so the
+    /// DMA overlaps compute, or back to single), precision=N (N-bit activations and weights).
+    /// zero_skip and
+    /// bit_serial are accepted and listed as not available until their units are built. Without
+    /// --toggle, every toggle that applies to the base. A variant goes through the same
+    /// validation as a config file; one it fails is listed with the reason. Numbers come from the
+    /// cycle model and the tiling, as in `accelgen report`; --area synthesises every variant
+    /// (about a minute each for an 8×8 array).
     Ablate(AblateArgs),
 }
 
@@ -89,7 +103,8 @@ pub struct AblateArgs {
     pub topology: Option<PathBuf>,
 
     /// An optimization to toggle (repeatable): dataflow=ws|os|is|rs, half_buffers,
-    /// double_buffers, precision=N, zero_skip, bit_serial. Default: every one that applies.
+    /// double_capacity, double_buffering, precision=N, zero_skip, bit_serial. Default: every one
+    /// that applies.
     #[arg(long = "toggle", short = 't', value_name = "NAME", value_parser = clap::value_parser!(Toggle))]
     pub toggles: Vec<Toggle>,
 
@@ -177,6 +192,29 @@ pub struct RunLayerArgs {
     /// configured deterministic one. Outputs must still match; cycles then exceed the model.
     #[arg(long, value_name = "SEED")]
     pub random_dram: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    /// Layer bundle directories (layer.yaml + .npy files; see ../shared/vectors/README.md).
+    #[arg(value_name = "BUNDLE_DIR", required = true)]
+    pub bundles: Vec<PathBuf>,
+
+    /// Zero-skipping brick sizes: a brick of G consecutive activations along the reduction
+    /// dimension is skipped only if all G are zero (comma-separated or repeated).
+    #[arg(
+        long = "granularity",
+        short = 'g',
+        value_name = "G",
+        value_delimiter = ',',
+        default_value = "1,16",
+        value_parser = clap::value_parser!(u64).range(1..=65536)
+    )]
+    pub granularities: Vec<u64>,
+
+    /// Print the profile as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,11 +1,11 @@
 rtl/pe_ws_ai8_wi8_acc32.v
 rtl/pe_array_ws_r16c16_ai8_wi8_acc32.v
 rtl/post_process_l16_acc32.v
-rtl/dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512.v
+rtl/dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512p8.v
 rtl/sram_w128_d4096_sky130.v
 rtl/sram_w512_d256_sky130.v
 rtl/sram_w512_d2048_sky130.v
 rtl/sram_w1120_d256_sky130.v
 rtl/gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256.v
-rtl/csr_axil_43regs_822a4c30.v
+rtl/csr_axil_44regs_fe837c18.v
 rtl/edge_tpu.v

@@ -20,7 +20,8 @@
 //! its address (`wvalid` only for bursts whose address has been sent), read from the result
 //! buffer with a registered read (`ofmap_rd_addr_next` names the word `ofmap_rd_data` holds next
 //! cycle); `bready` is always high, and `store_done` is high in the cycle after the
-//! last response.
+//! last response. With a [`Packing`], a store started with `<store>_packed` sends each word's
+//! lanes narrowed to their low bits, as a region of words of that narrower width.
 //!
 //! `golden::dma` models these rules cycle for cycle against `config::DramSpec`'s DRAM.
 
@@ -111,14 +112,30 @@ pub struct Region<'a> {
     pub buffer: &'a BufferSpec,
 }
 
+/// How the store may narrow a word: its `lanes` equal lanes, each stored as its low `bits` bits
+/// when `<store>_packed` is set (the core's int8 results, computed in 32-bit lanes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packing {
+    pub lanes: u32,
+    pub bits: u32,
+}
+
 /// `dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64`.
-pub fn module_name(dma: &DmaSpec, loads: &[Region<'_>], store: &Region<'_>) -> String {
+pub fn module_name(
+    dma: &DmaSpec,
+    loads: &[Region<'_>],
+    store: &Region<'_>,
+    packing: Option<Packing>,
+) -> String {
     let mut name = format!(
         "dma_d{}_b{}_o{}",
         dma.data_bits, dma.burst_beats, dma.outstanding
     );
     for region in loads.iter().chain([store]) {
         name.push_str(&format!("_{}{}", region.name, region.buffer.word_bits));
+    }
+    if let Some(packing) = packing {
+        name.push_str(&format!("p{}", packing.bits));
     }
     name
 }
@@ -128,6 +145,7 @@ pub fn build(
     dma: &DmaSpec,
     loads: &[Region<'_>],
     store: &Region<'_>,
+    packing: Option<Packing>,
     design: &mut Design,
 ) -> Result<ModuleId, HdlError> {
     if loads.is_empty() || loads.len() > 3 {
@@ -136,7 +154,15 @@ pub fn build(
             loads.len()
         )));
     }
-    let name = module_name(dma, loads, store);
+    if let Some(packing) = packing {
+        if packing.lanes * packing.bits > store.buffer.word_bits {
+            return Err(HdlError::Unsupported(format!(
+                "{} lanes of {} bits do not fit the {}-bit {} word",
+                packing.lanes, packing.bits, store.buffer.word_bits, store.name
+            )));
+        }
+    }
+    let name = module_name(dma, loads, store, packing);
     add_module(design, name, |m, _| {
         m.doc(format!(
             "DMA engine: {}-bit AXI4 master, bursts of up to {} beats, {} bursts in flight;",
@@ -156,7 +182,7 @@ pub fn build(
             .parameter("OUTSTANDING", dma.outstanding.into());
         let axi = axi_ports(m, dma);
         build_loads(m, dma, loads, &axi);
-        build_store(m, dma, store, &axi);
+        build_store(m, dma, store, packing, &axi);
     })
 }
 
@@ -495,7 +521,13 @@ fn build_loads(m: &mut ModuleBuilder, dma: &DmaSpec, loads: &[Region<'_>], axi: 
     );
 }
 
-fn build_store(m: &mut ModuleBuilder, dma: &DmaSpec, store: &Region<'_>, axi: &AxiInputs) {
+fn build_store(
+    m: &mut ModuleBuilder,
+    dma: &DmaSpec,
+    store: &Region<'_>,
+    packing: Option<Packing>,
+    axi: &AxiInputs,
+) {
     let depth = store.buffer.depth;
     let words_type = Type::unsigned(bits_for(depth));
     let beats = dma.beats_per_word(store.buffer.word_bits);
@@ -524,17 +556,38 @@ fn build_store(m: &mut ModuleBuilder, dma: &DmaSpec, store: &Region<'_>, axi: &A
         dma.burst_bytes(),
     );
     let count = m.pipe_when(&format!("{}_words", store.name), &start, &count);
+    // A packed store sends each word's lanes narrowed, in fewer beats per word.
+    let packed = packing.map(|packing| {
+        let input = m.input_doc(
+            &format!("{}_packed", store.name),
+            Type::bit(),
+            &format!(
+                "1: store each of the {} lanes as its low {} bits",
+                packing.lanes, packing.bits
+            ),
+        );
+        let latched = m.pipe_when(&format!("{}_packed", store.name), &start, &input);
+        (
+            packing,
+            latched,
+            dma.beats_per_word(packing.lanes * packing.bits),
+        )
+    });
     let init = m.reg_reset("store_init", Type::bit(), 0);
     m.next(&init, &start);
-    let total_beats = m.wire(
-        "store_beats",
-        &count
+    let times = |beats: u32| {
+        count
             .widening_mul(&constant(
                 u64::from(beats),
                 Type::unsigned(bits_for(u64::from(beats))),
             ))
-            .resize(beats_type.width),
-    );
+            .resize(beats_type.width)
+    };
+    let mut all_beats = times(beats);
+    if let Some((_, latched, packed_beats)) = &packed {
+        all_beats = latched.select(&times(*packed_beats), &all_beats);
+    }
+    let total_beats = m.wire("store_beats", &all_beats);
     let burst_shift = dma.burst_beats.trailing_zeros();
     // ceil(beats / burst), with room for the shift when a burst is longer than any region.
     let wide = beats_type.width.max(burst_shift) + 1;
@@ -622,13 +675,41 @@ fn build_store(m: &mut ModuleBuilder, dma: &DmaSpec, store: &Region<'_>, axi: &A
     } else {
         data_in.clone()
     };
-    let mut wdata = padded.slice(dma.data_bits - 1, 0);
-    for beat in 1..beats {
-        let low = beat * dma.data_bits;
-        wdata = w_beat
-            .q()
-            .eq(&constant(u64::from(beat), beat_type))
-            .select(&padded.slice(low + dma.data_bits - 1, low), &wdata);
+    let beat_of = |padded: &Expr, beats: u32| {
+        let mut wdata = padded.slice(dma.data_bits - 1, 0);
+        for beat in 1..beats {
+            let low = beat * dma.data_bits;
+            wdata = w_beat
+                .q()
+                .eq(&constant(u64::from(beat), beat_type))
+                .select(&padded.slice(low + dma.data_bits - 1, low), &wdata);
+        }
+        wdata
+    };
+    let mut wdata = beat_of(&padded, beats);
+    let mut last_beat = constant(u64::from(beats - 1), beat_type);
+    if let Some((packing, latched, packed_beats)) = &packed {
+        let lane_bits = store.buffer.word_bits / packing.lanes;
+        let mut lanes: Vec<Expr> = (0..packing.lanes)
+            .rev()
+            .map(|lane| {
+                let low = lane * lane_bits;
+                data_in.slice(low + packing.bits - 1, low)
+            })
+            .collect();
+        let used = packing.lanes * packing.bits;
+        if packed_beats * dma.data_bits > used {
+            lanes.insert(
+                0,
+                Expr::zero(Type::unsigned(packed_beats * dma.data_bits - used)),
+            );
+        }
+        let narrow = m.wire(&format!("{}_narrowed", store.name), &Expr::concat(&lanes));
+        wdata = latched.select(&beat_of(&narrow, *packed_beats), &wdata);
+        last_beat = latched.select(
+            &constant(u64::from(packed_beats - 1), beat_type),
+            &last_beat,
+        );
     }
     m.output("m_axi_wdata", &wdata);
     m.output(
@@ -639,7 +720,7 @@ fn build_store(m: &mut ModuleBuilder, dma: &DmaSpec, store: &Region<'_>, axi: &A
     m.output("m_axi_wvalid", &wvalid);
     let w_fire = m.wire("w_fire", &wvalid.and(&axi.wready));
     let burst_sent = w_fire.and(&wlast);
-    let word_sent = w_fire.and(&w_beat.q().eq(&constant(u64::from(beats - 1), beat_type)));
+    let word_sent = w_fire.and(&w_beat.q().eq(&last_beat));
     m.next(
         &w_left,
         &init.q().select(

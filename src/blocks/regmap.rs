@@ -6,7 +6,7 @@
 //! | 0x00 | CTRL | bit 0 START, bit 1 CLEAR_COUNTERS (write 1: one-cycle pulse), bit 2 IRQ_ENABLE |
 //! | 0x04 | STATUS | bit 0 BUSY, bit 1 DONE (sticky; write 1 to clear); `irq` = DONE & IRQ_ENABLE |
 //! | 0x08 | INFO | ROWS in bits 15..0, COLS in bits 31..16 (read-only) |
-//! | 0x10.. | descriptor | M_VECTORS, K_FOLDS, N_FOLDS, ZERO_POINT, CLAMP_MIN, CLAMP_MAX, BYPASS, ACCUMULATE, FINISH, IFMAP_ADDR, WEIGHT_ADDR, PARAM_ADDR, OFMAP_ADDR, LOAD_IFMAP, LOAD_WEIGHTS |
+//! | 0x10.. | descriptor | M_VECTORS, K_FOLDS, N_FOLDS, ZERO_POINT, CLAMP_MIN, CLAMP_MAX, BYPASS, ACCUMULATE, FINISH, IFMAP_ADDR, WEIGHT_ADDR, PARAM_ADDR, OFMAP_ADDR, LOAD_IFMAP, LOAD_WEIGHTS, PACK_OUTPUTS |
 //! | 0x4c.. | double-buffered cores only (instead of OFMAP_ADDR) | IFMAP_HALF, WEIGHT_HALF, OFMAP_HALF, PREFETCH_{IFMAP,WEIGHT,PARAM}_ADDR, PREFETCH_{IFMAP,WEIGHT,PARAM}_WORDS, DRAIN_ADDR, DRAIN_WORDS |
 //! | 0x80.. | counters | PERF_* (read-only, cumulative, cleared by CLEAR_COUNTERS) |
 
@@ -97,6 +97,11 @@ pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
             "load_weights",
             1,
             "1: load B and the parameters before computing (0: reuse)",
+        ),
+        (
+            "pack_outputs",
+            1,
+            "1: store results as bytes (int8/uint8 outputs); 0: as 32-bit lanes",
         ),
     ];
     if let Some(buffers) = spec.buffers.as_ref().filter(|b| b.ifmap.double_buffered) {

@@ -115,6 +115,30 @@ pub struct RunShape {
     pub compute: u64,
     /// Result words stored (0 when the run does not finish).
     pub ofmap_words: u64,
+    /// Bits of a stored result word ([`Outputs`]).
+    pub ofmap_word_bits: u32,
+}
+
+/// How the core stores each result lane in DRAM (its `pack_outputs` descriptor bit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub enum Outputs {
+    /// Requantized int8 or uint8 results: a byte per lane.
+    #[default]
+    Bytes,
+    /// Raw int32 accumulators (the post-process bypass): the buffer's 32-bit lanes.
+    Words,
+}
+
+/// Bits per result lane of [`Outputs::Bytes`] (`blocks::gemm_core::PACKED_BITS`).
+pub const PACKED_LANE_BITS: u32 = 8;
+
+/// Bits of one stored result word of `spec`'s core under `outputs`.
+pub fn ofmap_word_bits(spec: &AcceleratorSpec, outputs: Outputs) -> Option<u32> {
+    let buffers = spec.buffers.as_ref()?;
+    Some(match outputs {
+        Outputs::Bytes => spec.pe_array.cols * PACKED_LANE_BITS,
+        Outputs::Words => buffers.ofmap.word_bits,
+    })
 }
 
 /// Cycles of each phase of a run and the bytes it moves; `busy` is what PERF_BUSY_CYCLES reads.
@@ -145,7 +169,7 @@ pub fn run_cycles(buffers: &BuffersSpec, param_word_bits: u32, run: RunShape) ->
     ));
     loads.extend(region_bursts(dma, run.param_words, param_word_bits));
     let load = read_last_beat(channel, 2, &loads).map_or(2, |last| last + 2);
-    let stores = region_bursts(dma, run.ofmap_words, buffers.ofmap.word_bits);
+    let stores = region_bursts(dma, run.ofmap_words, run.ofmap_word_bits);
     let store = write_last_response(channel, 2, &stores).map_or(0, |last| last + 1);
     let beats = |bursts: &[u64]| bursts.iter().sum::<u64>() * dma.beat_bytes();
     RunCycles {
@@ -168,6 +192,8 @@ pub struct OverlappedRun {
     pub compute: Option<u64>,
     pub prefetch: [u64; 3],
     pub drain: u64,
+    /// Bits of a drained result word ([`Outputs`]).
+    pub drain_word_bits: u32,
 }
 
 /// A double-buffered run, phase by phase: the load phase as in [`run_cycles`] (skipped without
@@ -189,7 +215,7 @@ pub fn overlapped_run_cycles(
         bursts
     };
     let (loads, prefetch) = (bursts(run.loads), bursts(run.prefetch));
-    let drains = region_bursts(dma, run.drain, buffers.ofmap.word_bits);
+    let drains = region_bursts(dma, run.drain, run.drain_word_bits);
     // Cycle 0 accepts the descriptor; the overlap phase begins in cycle `kick`.
     let load = match run.compute {
         Some(_) => read_last_beat(channel, 2, &loads).map_or(2, |last| last + 2),
@@ -240,10 +266,11 @@ pub fn core_run(
     gemm: GemmShape,
     finish: bool,
     loads: Loads,
+    outputs: Outputs,
     param_word_bits: u32,
 ) -> Option<RunCycles> {
     let buffers = spec.buffers.as_ref()?;
-    let run = run_shape(spec, gemm, finish, loads)?;
+    let run = run_shape(spec, gemm, finish, loads, outputs)?;
     Some(run_cycles(buffers, param_word_bits, run))
 }
 
@@ -254,8 +281,9 @@ pub fn run_shape(
     gemm: GemmShape,
     finish: bool,
     loads: Loads,
+    outputs: Outputs,
 ) -> Option<RunShape> {
-    spec.buffers.as_ref()?;
+    let ofmap_word_bits = ofmap_word_bits(spec, outputs)?;
     let array = ArrayShape {
         rows: u64::from(spec.pe_array.rows),
         cols: u64::from(spec.pe_array.cols),
@@ -277,6 +305,7 @@ pub fn run_shape(
         param_words: loaded(loads.weights, n_folds),
         compute: gemm_core_cycles(dataflow, array, gemm, finish),
         ofmap_words: if finish { n_folds * gemm.m } else { 0 },
+        ofmap_word_bits,
     };
     Some(run)
 }

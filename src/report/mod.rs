@@ -173,10 +173,10 @@ fn layer_row(
     };
     let (mut model, mut scalesim, mut traffic) = (0, 0, Traffic::default());
     for &gemm in &shape.gemms {
-        model += model_cycles(spec, scope, gemm).ok_or_else(does_not_fit)?;
+        model += model_cycles(spec, scope, gemm, shape.outputs).ok_or_else(does_not_fit)?;
         scalesim += scalesim_cycles(spec.pe_array.dataflow, array, gemm)
             .expect("validated dataflows are modelled");
-        traffic += gemm_traffic(spec, scope, gemm).ok_or_else(does_not_fit)?;
+        traffic += gemm_traffic(spec, scope, gemm, shape.outputs).ok_or_else(does_not_fit)?;
     }
     let traffic_source = match (&layer.rtl_counters, scope) {
         (Some(counters), Scope::Core) => {

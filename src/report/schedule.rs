@@ -12,7 +12,7 @@
 use crate::blocks::gemm_core::{self, RunPlan};
 use crate::config::{AcceleratorSpec, Dataflow};
 use crate::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
-use crate::golden::dma::{self, Loads, RunCycles};
+use crate::golden::dma::{self, Loads, Outputs, RunCycles};
 
 /// What a report's cycle counts cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +47,8 @@ pub struct Chunk {
     pub finish: bool,
     /// What the run loads from DRAM (the rest is still in the buffers).
     pub loads: Loads,
+    /// How its results are stored.
+    pub outputs: Outputs,
 }
 
 /// The array of `spec` as the cycle model takes it.
@@ -67,7 +69,11 @@ const MAX_ROW_PIECES: usize = 8;
 /// more pieces overlap more of the loads and stores, but each run pays the array's fill and
 /// drain and the DRAM's latency again. `None` when one K-fold does not fit the weight buffer
 /// (CoreBench refuses such a layer too).
-pub fn core_plan(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<RunPlan>> {
+pub fn core_plan(
+    spec: &AcceleratorSpec,
+    gemm: GemmShape,
+    outputs: Outputs,
+) -> Option<Vec<RunPlan>> {
     let buffers = spec.buffers.as_ref()?;
     let shape = (gemm.m as usize, gemm.k as usize, gemm.n as usize);
     let whole = gemm_core::plan_runs(spec, shape.0, shape.1, shape.2)?;
@@ -75,7 +81,8 @@ pub fn core_plan(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<RunPlan>
         return Some(whole);
     }
     let rows = spec.pe_array.rows as usize;
-    let cycles = |plans: &[RunPlan]| -> u64 { program(spec, plans).iter().map(|r| r.busy).sum() };
+    let cycles =
+        |plans: &[RunPlan]| -> u64 { program(spec, plans, outputs).iter().map(|r| r.busy).sum() };
     let mut best = (cycles(&whole), whole);
     let mut tried = Vec::new();
     for pieces in 2..=MAX_ROW_PIECES {
@@ -94,13 +101,22 @@ pub fn core_plan(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<RunPlan>
 }
 
 /// The core's runs for `gemm`, in the order CoreBench runs them ([`core_plan`]).
-pub fn core_chunks(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<Chunk>> {
-    Some(core_plan(spec, gemm)?.iter().map(Chunk::of).collect())
+pub fn core_chunks(
+    spec: &AcceleratorSpec,
+    gemm: GemmShape,
+    outputs: Outputs,
+) -> Option<Vec<Chunk>> {
+    Some(
+        core_plan(spec, gemm, outputs)?
+            .iter()
+            .map(|plan| Chunk::of(plan, outputs))
+            .collect(),
+    )
 }
 
 impl Chunk {
     /// What the model needs of one planned run.
-    pub fn of(plan: &RunPlan) -> Chunk {
+    pub fn of(plan: &RunPlan, outputs: Outputs) -> Chunk {
         Chunk {
             shape: GemmShape {
                 m: plan.rows.len() as u64,
@@ -112,6 +128,7 @@ impl Chunk {
                 ifmap: plan.load_ifmap,
                 weights: plan.load_weights,
             },
+            outputs,
         }
     }
 }
@@ -119,29 +136,42 @@ impl Chunk {
 /// The model of one core run: DMA loads, compute, stores (`golden::dma`).
 pub fn core_run(spec: &AcceleratorSpec, chunk: Chunk) -> RunCycles {
     let param_bits = gemm_core::param_word_bits(spec.pe_array.cols);
-    dma::core_run(spec, chunk.shape, chunk.finish, chunk.loads, param_bits)
-        .expect("a core has buffers")
+    dma::core_run(
+        spec,
+        chunk.shape,
+        chunk.finish,
+        chunk.loads,
+        chunk.outputs,
+        param_bits,
+    )
+    .expect("a core has buffers")
 }
 
 /// The model of every descriptor a host gives the core for `gemm`, in order: one per planned run
 /// on a single-buffered core; on a double-buffered one the pipelined program
 /// (`gemm_core::pipeline`), whose runs overlap the next run's loads and the previous run's
 /// store with their compute, and a closing drain. `None` when one K-fold does not fit.
-pub fn core_program(spec: &AcceleratorSpec, gemm: GemmShape) -> Option<Vec<RunCycles>> {
-    Some(program(spec, &core_plan(spec, gemm)?))
+pub fn core_program(
+    spec: &AcceleratorSpec,
+    gemm: GemmShape,
+    outputs: Outputs,
+) -> Option<Vec<RunCycles>> {
+    Some(program(spec, &core_plan(spec, gemm, outputs)?, outputs))
 }
 
 /// The model of every descriptor that runs `plans` (see [`core_program`]).
-fn program(spec: &AcceleratorSpec, plans: &[RunPlan]) -> Vec<RunCycles> {
+fn program(spec: &AcceleratorSpec, plans: &[RunPlan], outputs: Outputs) -> Vec<RunCycles> {
     let buffers = spec.buffers.as_ref().expect("a core has buffers");
-    let chunks: Vec<Chunk> = plans.iter().map(Chunk::of).collect();
+    let chunks: Vec<Chunk> = plans.iter().map(|plan| Chunk::of(plan, outputs)).collect();
     if !buffers.ifmap.double_buffered {
         return chunks.iter().map(|chunk| core_run(spec, *chunk)).collect();
     }
     let param_bits = gemm_core::param_word_bits(spec.pe_array.cols);
     let shapes: Vec<dma::RunShape> = chunks
         .iter()
-        .map(|c| dma::run_shape(spec, c.shape, c.finish, c.loads).expect("a core has buffers"))
+        .map(|c| {
+            dma::run_shape(spec, c.shape, c.finish, c.loads, outputs).expect("a core has buffers")
+        })
         .collect();
     let loads = |run: &dma::RunShape| [run.ifmap_words, run.weight_words, run.param_words];
     gemm_core::pipeline(&plans.iter().map(RunPlan::flags).collect::<Vec<_>>())
@@ -155,6 +185,7 @@ fn program(spec: &AcceleratorSpec, plans: &[RunPlan]) -> Vec<RunCycles> {
                 compute: stage.run.map(|i| shapes[i].compute),
                 prefetch: stage.prefetch.map_or([0; 3], |i| loads(&shapes[i])),
                 drain: stage.drain.map_or(0, |i| shapes[i].ofmap_words),
+                drain_word_bits: dma::ofmap_word_bits(spec, outputs).expect("a core"),
             };
             dma::overlapped_run_cycles(buffers, param_bits, run)
         })
@@ -163,10 +194,20 @@ fn program(spec: &AcceleratorSpec, plans: &[RunPlan]) -> Vec<RunCycles> {
 
 /// The cycle model's count for `gemm` on `spec`'s hardware at `scope`; `None` if the core cannot
 /// hold one K-fold.
-pub fn model_cycles(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Option<u64> {
+pub fn model_cycles(
+    spec: &AcceleratorSpec,
+    scope: Scope,
+    gemm: GemmShape,
+    outputs: Outputs,
+) -> Option<u64> {
     let array = array_shape(spec);
     match (scope, &spec.buffers) {
-        (Scope::Core, Some(_)) => Some(core_program(spec, gemm)?.iter().map(|run| run.busy).sum()),
+        (Scope::Core, Some(_)) => Some(
+            core_program(spec, gemm, outputs)?
+                .iter()
+                .map(|run| run.busy)
+                .sum(),
+        ),
         _ => predicted_cycles(spec.pe_array.dataflow, array, gemm),
     }
 }
@@ -187,12 +228,17 @@ mod tests {
     }
 
     #[test]
+    fn the_model_stores_packed_results_in_lanes_as_wide_as_the_cores() {
+        assert_eq!(dma::PACKED_LANE_BITS, gemm_core::PACKED_BITS);
+    }
+
+    #[test]
     fn a_gemm_that_fits_is_one_chunk_per_row_block_and_n_block() {
         let spec = tiny_core();
         // K = 8: 4 K-folds, one run holds them all; rows: min(32, 128/4) = 32 per chunk;
         // N-chunk: weight 64 words / (4 folds · 2 rows) = 8 folds, param depth 32, but the
         // ofmap's 128 words hold 4 N-folds of 32 rows: 4 folds of 2 columns = 8 columns.
-        let chunks = core_chunks(&spec, GemmShape { m: 40, k: 8, n: 20 }).unwrap();
+        let chunks = core_chunks(&spec, GemmShape { m: 40, k: 8, n: 20 }, Outputs::Bytes).unwrap();
         let shapes: Vec<(u64, u64, u64, bool)> = chunks
             .iter()
             .map(|c| (c.shape.m, c.shape.k, c.shape.n, c.finish))
@@ -215,7 +261,7 @@ mod tests {
         let spec = tiny_core();
         // K = 100: 50 folds; a run holds min(50, 128, 64/2) = 32 folds, so two K-chunks of 64
         // and 36; rows min(32, 128/32 = 4) = 4; one N-fold of 2 columns per run.
-        let chunks = core_chunks(&spec, GemmShape { m: 4, k: 100, n: 2 }).unwrap();
+        let chunks = core_chunks(&spec, GemmShape { m: 4, k: 100, n: 2 }, Outputs::Bytes).unwrap();
         let shapes: Vec<(u64, u64, u64, bool)> = chunks
             .iter()
             .map(|c| (c.shape.m, c.shape.k, c.shape.n, c.finish))
@@ -226,7 +272,12 @@ mod tests {
             .map(|&chunk| core_run(&spec, chunk).busy)
             .sum();
         assert_eq!(
-            model_cycles(&spec, Scope::Core, GemmShape { m: 4, k: 100, n: 2 }),
+            model_cycles(
+                &spec,
+                Scope::Core,
+                GemmShape { m: 4, k: 100, n: 2 },
+                Outputs::Bytes
+            ),
             Some(runs)
         );
         // Each run is at least its array's count plus loading its operands.
@@ -247,7 +298,7 @@ mod tests {
         assert_eq!(Scope::of(&spec), Scope::Datapath);
         let gemm = GemmShape { m: 9, k: 5, n: 3 };
         assert_eq!(
-            model_cycles(&spec, Scope::Datapath, gemm),
+            model_cycles(&spec, Scope::Datapath, gemm, Outputs::Bytes),
             predicted_cycles(
                 Dataflow::WeightStationary,
                 ArrayShape { rows: 2, cols: 2 },

@@ -42,6 +42,7 @@ use super::schedule::{core_chunks, core_run, Scope};
 use crate::blocks::gemm_core::Layout;
 use crate::config::{AcceleratorSpec, Dataflow, PeSpec};
 use crate::golden::cycles::{tiling, ArrayShape, GemmShape};
+use crate::golden::dma::Outputs;
 
 /// Bits moved at each level (and MACs issued) for one GEMM or a sum of them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -168,17 +169,25 @@ fn array_side(dataflow: Dataflow, array: ArrayShape, pe: &PeSpec, gemm: GemmShap
 
 /// The traffic of `gemm` on `spec`'s hardware at `scope`; `None` if the core cannot hold one
 /// K-fold of it.
-pub fn gemm_traffic(spec: &AcceleratorSpec, scope: Scope, gemm: GemmShape) -> Option<Traffic> {
+pub fn gemm_traffic(
+    spec: &AcceleratorSpec,
+    scope: Scope,
+    gemm: GemmShape,
+    stored: Outputs,
+) -> Option<Traffic> {
     let array = super::schedule::array_shape(spec);
     let dataflow = spec.pe_array.dataflow;
-    let a = u64::from(spec.pe.act.bits);
-    let outputs = gemm.m * gemm.n * a;
+    let output_bits = match stored {
+        Outputs::Bytes => u64::from(spec.pe.act.bits),
+        Outputs::Words => u64::from(spec.pe.acc_bits),
+    };
+    let outputs = gemm.m * gemm.n * output_bits;
     match (scope, &spec.buffers) {
         (Scope::Core, Some(buffers)) => {
             let c = array.cols;
             let layout = Layout::of(spec)?;
             let mut traffic = Traffic::default();
-            for chunk in core_chunks(spec, gemm)? {
+            for chunk in core_chunks(spec, gemm, stored)? {
                 let shape = chunk.shape;
                 let side = array_side(dataflow, array, &spec.pe, shape);
                 let handoff = if chunk.finish {
@@ -285,6 +294,7 @@ mod tests {
             &spec(Dataflow::WeightStationary, 2, 2),
             Scope::Datapath,
             gemm,
+            Outputs::Bytes,
         )
         .unwrap();
         // 2 tiles · 3 beats · 4 PEs = 24 MAC slots = M·K·N (no padding).
@@ -308,6 +318,7 @@ mod tests {
             &spec(Dataflow::WeightStationary, 2, 2),
             Scope::Datapath,
             gemm,
+            Outputs::Bytes,
         )
         .unwrap();
         assert_eq!(t.macs_issued, 2 * 5 * 4);
@@ -322,6 +333,7 @@ mod tests {
             &spec(Dataflow::OutputStationary, 2, 2),
             Scope::Datapath,
             gemm,
+            Outputs::Bytes,
         )
         .unwrap();
         assert_eq!(t.macs_issued, 24);
@@ -342,12 +354,14 @@ mod tests {
             &spec(Dataflow::InputStationary, 3, 2),
             Scope::Datapath,
             gemm,
+            Outputs::Bytes,
         )
         .unwrap();
         let ws = gemm_traffic(
             &spec(Dataflow::WeightStationary, 3, 2),
             Scope::Datapath,
             transposed,
+            Outputs::Bytes,
         )
         .unwrap();
         // Same operand widths, so every count agrees.
@@ -364,7 +378,7 @@ mod tests {
         let spec = crate::config::load_str(&text, "tiny_core.yaml").unwrap();
         // One run: M=3, K=4, N=2 fits (2 folds, 3 rows, 1 N-fold).
         let gemm = GemmShape { m: 3, k: 4, n: 2 };
-        let t = gemm_traffic(&spec, Scope::Core, gemm).unwrap();
+        let t = gemm_traffic(&spec, Scope::Core, gemm, Outputs::Bytes).unwrap();
         // DRAM, in 64-bit beats of whole words: A's 2 folds · 3 rows of 16 bits (6 beats), B's
         // 2 folds · 2 rows of 16 bits (4 beats), one 140-bit param word (3 beats) in; 3 result
         // rows of 2 int32 lanes (3 beats) out.

@@ -16,7 +16,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::golden::cycles::GemmShape;
-use crate::golden::{lowering, LayerBundle};
+use crate::golden::dma::Outputs;
+use crate::golden::{lowering, Dtype, LayerBundle};
 
 /// One layer as the GEMMs the hardware runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,9 @@ pub struct LayerShape {
     pub gemms: Vec<GemmShape>,
     /// The layer's own MACs: taps in the padding are not counted (bundles); M·K·N (CSV).
     pub macs: u64,
+    /// How its results are stored: bytes for int8/uint8 outputs (CSV layers are int8), 32-bit
+    /// words for raw int32 ones.
+    pub outputs: Outputs,
 }
 
 /// Why a workload could not be read.
@@ -138,6 +142,7 @@ pub fn parse_topology(text: &str, path: &Path) -> Result<Vec<LayerShape>, Worklo
             op: if gemm_format { "gemm" } else { "conv" }.to_owned(),
             gemms: vec![gemm],
             macs: gemm.macs(),
+            outputs: Outputs::Bytes,
         });
     }
     Ok(layers)
@@ -183,6 +188,10 @@ pub fn from_bundle(directory: &Path, depthwise_group: usize) -> Result<LayerShap
         op: bundle.params.op.name().to_owned(),
         gemms,
         macs: lowered.layer_macs,
+        outputs: match bundle.output_dtype {
+            Dtype::Int32 => Outputs::Words,
+            Dtype::Int8 | Dtype::Uint8 => Outputs::Bytes,
+        },
     })
 }
 

@@ -4,12 +4,14 @@
 //! the DRAM while the core's DMA loads, computes and stores, and reads the results back from
 //! DRAM and the counters from the core.
 
+use accelgen::blocks::gemm_core::PACKED_BITS;
 use accelgen::blocks::post_process::{SHIFT_BITS, WORD_BITS};
 use accelgen::blocks::{build_design, gemm_core, regmap};
 use accelgen::config::{
     AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, OperandSpec,
 };
 use accelgen::golden::cycles::GemmShape;
+use accelgen::golden::dma::{self as dma_model, Outputs};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen::report::schedule;
 use accelgen_sim::{Model, PortId};
@@ -33,6 +35,24 @@ pub struct PostProcessing {
 }
 
 impl PostProcessing {
+    /// How the core stores these results: bytes when every result fits one (the clamp is within
+    /// int8 or uint8), else the 32-bit lanes (raw accumulators in bypass).
+    pub fn outputs(&self) -> Outputs {
+        let Settings {
+            clamp_min,
+            clamp_max,
+            bypass,
+            ..
+        } = self.settings;
+        let int8 = clamp_min >= -128 && clamp_max <= 127;
+        let uint8 = clamp_min >= 0 && clamp_max <= 255;
+        if !bypass && (int8 || uint8) {
+            Outputs::Bytes
+        } else {
+            Outputs::Words
+        }
+    }
+
     /// Raw accumulators for `columns` columns: zero bias, bypass.
     pub fn raw(columns: usize) -> PostProcessing {
         PostProcessing {
@@ -293,7 +313,7 @@ impl CoreBench {
             k: k_dim as u64,
             n: n_dim as u64,
         };
-        let plans = schedule::core_plan(&self.spec, shape).ok_or_else(|| {
+        let plans = schedule::core_plan(&self.spec, shape, post.outputs()).ok_or_else(|| {
             BenchError::Protocol(format!(
                 "{m_dim}x{k_dim}x{n_dim}: one reduction step does not fit the weight buffer"
             ))
@@ -398,8 +418,10 @@ impl CoreBench {
             let ifmap = place(chunk.load_ifmap, &image.ifmap, buffers.ifmap.word_bits);
             let weight = place(chunk.load_weights, &image.weight, buffers.weight.word_bits);
             let param = place(chunk.load_weights, &image.param, param_bits);
+            let stored_bits = dma_model::ofmap_word_bits(&self.spec, request.post.outputs())
+                .expect("a core has buffers");
             let ofmap = if chunk.finish {
-                allocate(region_bytes(image.words.ofmap, buffers.ofmap.word_bits))
+                allocate(region_bytes(image.words.ofmap, stored_bits))
             } else {
                 0
             };
@@ -518,11 +540,18 @@ impl CoreBench {
             )));
         }
 
-        // The results, from DRAM.
+        // The results, from DRAM: 32-bit lanes, or a byte per lane when packed.
         let cols = self.spec.pe_array.cols as usize;
-        let stride = region_bytes(1, buffers.ofmap.word_bits);
         let mut results = Vec::with_capacity(requests.len());
         for ((request, image), layout) in requests.iter().zip(&images).zip(&layouts) {
+            let outputs = request.post.outputs();
+            let stored_bits =
+                dma_model::ofmap_word_bits(&self.spec, outputs).expect("a core has buffers");
+            let stride = region_bytes(1, stored_bits);
+            let (lane_bits, signed) = match outputs {
+                Outputs::Bytes => (PACKED_BITS, request.post.settings.clamp_min < 0),
+                Outputs::Words => (WORD_BITS, true),
+            };
             let (m_dim, n_dim) = (request.a.nrows(), request.b.ncols());
             let mut result = Array2::<i64>::zeros((m_dim, n_dim));
             if request.chunk.finish {
@@ -539,7 +568,7 @@ impl CoreBench {
                             })
                             .collect();
                         for c in 0..cols.min(n_dim - n * cols) {
-                            result[[m, n * cols + c]] = unpack(&words, c as u32, WORD_BITS, true);
+                            result[[m, n * cols + c]] = unpack(&words, c as u32, lane_bits, signed);
                         }
                     }
                 }
@@ -773,6 +802,8 @@ fn descriptor(
             ]);
             if !double {
                 fields.push(("ofmap_addr", layout.ofmap as u32));
+                let packed = request.post.outputs() == Outputs::Bytes;
+                fields.push(("pack_outputs", u32::from(packed)));
             }
         }
         // Nothing to compute: the descriptor only moves data.
@@ -797,9 +828,13 @@ fn descriptor(
             }
             None => (0, 0, 0, [0; 3]),
         };
-        let (drain_addr, drain_words) = match stage.drain {
-            Some(previous) => (layouts[previous].ofmap, images[previous].words.ofmap as u32),
-            None => (0, 0),
+        let (drain_addr, drain_words, packed) = match stage.drain {
+            Some(previous) => (
+                layouts[previous].ofmap,
+                images[previous].words.ofmap as u32,
+                requests[previous].post.outputs() == Outputs::Bytes,
+            ),
+            None => (0, 0, false),
         };
         fields.extend([
             ("ifmap_half", u32::from(stage.ifmap_half)),
@@ -813,6 +848,7 @@ fn descriptor(
             ("prefetch_param_words", prefetch_words[2]),
             ("drain_addr", drain_addr as u32),
             ("drain_words", drain_words),
+            ("pack_outputs", u32::from(packed)),
         ]);
     }
     fields

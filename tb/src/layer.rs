@@ -307,7 +307,7 @@ impl CoreBench {
                 k: k_dim as u64,
                 n: n_dim as u64,
             };
-            let model = schedule::core_program(&self.spec, shape)
+            let model = schedule::core_program(&self.spec, shape, post.outputs())
                 .expect("plan_runs accepted the GEMM, so the model has its program");
             for run in &model {
                 model_cycles += run.busy;

@@ -6,7 +6,7 @@
 
 use accelgen::config::{AcceleratorSpec, Dataflow, DmaSpec, DramSpec, MemoryKind, OperandSpec};
 use accelgen::golden::cycles::GemmShape;
-use accelgen::golden::dma::{self, RunCycles};
+use accelgen::golden::dma::{self, Outputs, RunCycles};
 use accelgen::golden::gemm::{gemm, wrap_signed};
 use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
 use accelgen::golden::Requantizer;
@@ -98,6 +98,7 @@ fn model(
     spec: &AcceleratorSpec,
     (m, k, n): (usize, usize, usize),
     finish: bool,
+    outputs: Outputs,
     timing: DramTiming,
 ) -> RunCycles {
     let mut spec = spec.clone();
@@ -116,6 +117,7 @@ fn model(
             shape,
             finish,
             loads: dma::Loads::ALL,
+            outputs,
         },
     )
 }
@@ -206,7 +208,7 @@ fn check(
     for (counter, value) in expected {
         assert_eq!(run.counter(counter), value, "{m}x{k}x{n}: {counter}");
     }
-    let model = model(spec, (m, k, n), true, timing);
+    let model = model(spec, (m, k, n), true, post.outputs(), timing);
     // The bytes do not depend on the DRAM's timing.
     assert_eq!(
         u64::from(run.counter("perf_dram_read_bytes")),
@@ -379,7 +381,7 @@ fn a_gemm_larger_than_a_buffer_is_refused_naming_the_buffer() {
     assert!(
         error
             .to_string()
-            .contains("needs 17 psum words; the buffer holds 16"),
+            .contains("needs 17 psum words; a run may use 16"),
         "{error}"
     );
 }
@@ -406,7 +408,7 @@ fn run_split_reduction(
         let run = bench
             .run_gemm(&a_part, &b_part, &post, chunk, timing, seed + index as u64)
             .unwrap();
-        let model = model(spec, (9, k1 - k0, n), chunk.finish, timing);
+        let model = model(spec, (9, k1 - k0, n), chunk.finish, post.outputs(), timing);
         assert_matches_model(&run, model, &format!("chunk {index}"));
         assert_eq!(run.dram.write_bytes > 0, chunk.finish, "chunk {index}");
         runs.push(run);
@@ -470,6 +472,7 @@ fn a_run_that_reuses_the_weights_loads_only_the_ifmap_and_still_matches() {
             shape,
             finish: true,
             loads,
+            outputs: post.outputs(),
         },
     );
     assert_matches_model(&run, model, "reused weights");
@@ -591,7 +594,7 @@ fn a_double_buffered_core_overlaps_each_run_with_the_next_loads_and_the_previous
                 k: k as u64,
                 n: n as u64,
             };
-            let model = schedule::core_program(&spec, shape).unwrap();
+            let model = schedule::core_program(&spec, shape, Outputs::Bytes).unwrap();
             let descriptors = &planned.program.descriptors;
             assert_eq!(
                 descriptors.len(),
@@ -604,7 +607,7 @@ fn a_double_buffered_core_overlaps_each_run_with_the_next_loads_and_the_previous
             }
             // The overlap pays: the same runs one after another (load, compute, store) take
             // longer.
-            let serial: u64 = schedule::core_chunks(&spec, shape)
+            let serial: u64 = schedule::core_chunks(&spec, shape, Outputs::Bytes)
                 .unwrap()
                 .iter()
                 .map(|chunk| schedule::core_run(&spec, *chunk).busy)

@@ -86,6 +86,7 @@ module edge_tpu (
     wire [31:0]   csr_param_addr;
     wire          csr_load_ifmap;
     wire          csr_load_weights;
+    wire          csr_pack_outputs;
     wire          csr_ifmap_half;
     wire          csr_weight_half;
     wire          csr_ofmap_half;
@@ -166,6 +167,7 @@ module edge_tpu (
         .param_addr(csr_param_addr),
         .load_ifmap(csr_load_ifmap),
         .load_weights(csr_load_weights),
+        .pack_outputs(csr_pack_outputs),
         .accumulate(csr_accumulate),
         .finish(csr_finish),
         .ifmap_half(csr_ifmap_half),
@@ -224,7 +226,7 @@ module edge_tpu (
         .perf_dram_write_bytes(core_perf_dram_write_bytes)
     );
 
-    csr_axil_43regs_822a4c30 csr (
+    csr_axil_44regs_fe837c18 csr (
         .clk(clk),
         .rst(rst),
         .s_axil_awaddr(s_axil_awaddr),
@@ -253,6 +255,7 @@ module edge_tpu (
         .param_addr(csr_param_addr),
         .load_ifmap(csr_load_ifmap),
         .load_weights(csr_load_weights),
+        .pack_outputs(csr_pack_outputs),
         .ifmap_half(csr_ifmap_half),
         .weight_half(csr_weight_half),
         .ofmap_half(csr_ofmap_half),

@@ -25,6 +25,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     input  wire [31:0]   param_addr,  // DRAM byte address of the region (aligned to the longest burst)
     input  wire          load_ifmap,  // 1: load A from DRAM first
     input  wire          load_weights,  // 1: load B and the parameters from DRAM first
+    input  wire          pack_outputs,  // 1: store the drained results as bytes (their low 8 bits), 0: as 32-bit lanes
     input  wire          accumulate,  // 1: the run adds to the psum buffer instead of starting from zero
     input  wire          finish,  // 1: the final sums are post-processed and sent out; 0: they stay in the psum buffer
     input  wire          ifmap_half,  // half of the ifmap buffer this run reads A from
@@ -173,6 +174,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     reg  [15:0]   r_n_q;
     wire          computed;
     wire          run_start;
+    reg           pack_outputs_q;
     wire [9:0]    dma_ofmap_rd_addr_next;
     wire [511:0]  ofmap_sram_rd_data;
     wire          dma_ifmap_wr_valid;
@@ -349,6 +351,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     always @(posedge clk) r_addr_q <= accept ? 10'd0 : post_process_out_valid ? (1'd0 ? 10'd0 : r_addr_q + 10'd1) : r_addr_q;
     always @(posedge clk) r_m_q <= accept ? 9'd0 : post_process_out_valid ? ((r_m_q == last_m) ? 9'd0 : r_m_q + 9'd1) : r_m_q;
     always @(posedge clk) r_n_q <= accept ? 16'd0 : (post_process_out_valid & (r_m_q == last_m)) ? (1'd0 ? 16'd0 : r_n_q + 16'd1) : r_n_q;
+    always @(posedge clk) if (accept) pack_outputs_q <= pack_outputs;
     always @(posedge clk) begin
         if (rst) overlap_kick_q <= 1'd0;
         else overlap_kick_q <= overlap_enter;
@@ -512,7 +515,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         .out_data(post_process_out_data)
     );
 
-    dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 dma (
+    dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512p8 dma (
         .clk(clk),
         .rst(rst),
         .m_axi_arready(m_axi_arready),
@@ -551,6 +554,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         .store_start(store_start),
         .ofmap_base(drain_addr_q),
         .ofmap_words(drain_words_q),
+        .ofmap_packed(pack_outputs_q),
         .m_axi_awaddr(dma_m_axi_awaddr),
         .m_axi_awlen(dma_m_axi_awlen),
         .m_axi_awsize(dma_m_axi_awsize),

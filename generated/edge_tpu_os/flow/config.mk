@@ -18,13 +18,13 @@ export VERILOG_FILES = \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/pe_os_ai8_wi8_acc32.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/pe_array_os_r16c16_ai8_wi8_acc32.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/post_process_l16_acc32.v \
-	$(ACCELGEN_PACKAGE_DIR)/rtl/dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512.v \
+	$(ACCELGEN_PACKAGE_DIR)/rtl/dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512p8.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w128_d4096_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w512_d256_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w512_d2048_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w1120_d256_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256.v \
-	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_43regs_822a4c30.v \
+	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_44regs_fe837c18.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/edge_tpu_os.v
 export SDC_FILE = $(ACCELGEN_FLOW_DIR)/constraint.sdc
 

@@ -25,6 +25,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     input  wire [31:0]   param_addr,  // DRAM byte address of the region (aligned to the longest burst)
     input  wire          load_ifmap,  // 1: load A from DRAM first
     input  wire          load_weights,  // 1: load B and the parameters from DRAM first
+    input  wire          pack_outputs,  // 1: store the drained results as bytes (their low 8 bits), 0: as 32-bit lanes
     input  wire          accumulate,  // 1: the run adds to the psum buffer instead of starting from zero
     input  wire          finish,  // 1: the final sums are post-processed and sent out; 0: they stay in the psum buffer
     input  wire          ifmap_half,  // half of the ifmap buffer this run reads A from
@@ -176,6 +177,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     wire          computed;
     wire          run_start;
     wire [5:0]    row_blocks;
+    reg           pack_outputs_q;
     wire [9:0]    dma_ofmap_rd_addr_next;
     wire [511:0]  ofmap_sram_rd_data;
     wire          dma_ifmap_wr_valid;
@@ -372,6 +374,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         if (rst) result_valid_d4_q <= 1'd0;
         else result_valid_d4_q <= result_valid_d3_q;
     end
+    always @(posedge clk) if (accept) pack_outputs_q <= pack_outputs;
     always @(posedge clk) begin
         if (rst) overlap_kick_q <= 1'd0;
         else overlap_kick_q <= overlap_enter;
@@ -535,7 +538,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         .out_data(post_process_out_data)
     );
 
-    dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 dma (
+    dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512p8 dma (
         .clk(clk),
         .rst(rst),
         .m_axi_arready(m_axi_arready),
@@ -574,6 +577,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
         .store_start(store_start),
         .ofmap_base(drain_addr_q),
         .ofmap_words(drain_words_q),
+        .ofmap_packed(pack_outputs_q),
         .m_axi_awaddr(dma_m_axi_awaddr),
         .m_axi_awlen(dma_m_axi_awlen),
         .m_axi_awsize(dma_m_axi_awsize),

@@ -52,17 +52,18 @@
 #define ACCELGEN_EDGE_TPU_OS_REG_PARAM_ADDR 0x03cU /* DRAM byte address of the parameter words */
 #define ACCELGEN_EDGE_TPU_OS_REG_LOAD_IFMAP 0x040U /* 1: load A before computing (0: reuse the buffer) */
 #define ACCELGEN_EDGE_TPU_OS_REG_LOAD_WEIGHTS 0x044U /* 1: load B and the parameters before computing (0: reuse) */
-#define ACCELGEN_EDGE_TPU_OS_REG_IFMAP_HALF 0x048U /* half of the ifmap buffer this run reads A from */
-#define ACCELGEN_EDGE_TPU_OS_REG_WEIGHT_HALF 0x04cU /* half of the weight and param buffers this run reads B and the parameters from */
-#define ACCELGEN_EDGE_TPU_OS_REG_OFMAP_HALF 0x050U /* half of the ofmap buffer this run's results go to */
-#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_IFMAP_ADDR 0x054U /* DRAM byte address of the next run's A */
-#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_WEIGHT_ADDR 0x058U /* DRAM byte address of the next run's B */
-#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_PARAM_ADDR 0x05cU /* DRAM byte address of the next run's parameters */
-#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_IFMAP_WORDS 0x060U /* words of the next run's A (0: none) */
-#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_WEIGHT_WORDS 0x064U /* words of the next run's B (0: none) */
-#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_PARAM_WORDS 0x068U /* words of the next run's parameters (0: none) */
-#define ACCELGEN_EDGE_TPU_OS_REG_DRAIN_ADDR 0x06cU /* DRAM byte address for the previous run's results */
-#define ACCELGEN_EDGE_TPU_OS_REG_DRAIN_WORDS 0x070U /* words of the previous run's results (0: none) */
+#define ACCELGEN_EDGE_TPU_OS_REG_PACK_OUTPUTS 0x048U /* 1: store results as bytes (int8/uint8 outputs); 0: as 32-bit lanes */
+#define ACCELGEN_EDGE_TPU_OS_REG_IFMAP_HALF 0x04cU /* half of the ifmap buffer this run reads A from */
+#define ACCELGEN_EDGE_TPU_OS_REG_WEIGHT_HALF 0x050U /* half of the weight and param buffers this run reads B and the parameters from */
+#define ACCELGEN_EDGE_TPU_OS_REG_OFMAP_HALF 0x054U /* half of the ofmap buffer this run's results go to */
+#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_IFMAP_ADDR 0x058U /* DRAM byte address of the next run's A */
+#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_WEIGHT_ADDR 0x05cU /* DRAM byte address of the next run's B */
+#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_PARAM_ADDR 0x060U /* DRAM byte address of the next run's parameters */
+#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_IFMAP_WORDS 0x064U /* words of the next run's A (0: none) */
+#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_WEIGHT_WORDS 0x068U /* words of the next run's B (0: none) */
+#define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_PARAM_WORDS 0x06cU /* words of the next run's parameters (0: none) */
+#define ACCELGEN_EDGE_TPU_OS_REG_DRAIN_ADDR 0x070U /* DRAM byte address for the previous run's results */
+#define ACCELGEN_EDGE_TPU_OS_REG_DRAIN_WORDS 0x074U /* words of the previous run's results (0: none) */
 #define ACCELGEN_EDGE_TPU_OS_REG_PERF_BUSY_CYCLES 0x080U /* cycles with a GEMM running */
 #define ACCELGEN_EDGE_TPU_OS_REG_PERF_LOAD_CYCLES 0x084U /* cycles loading operands from DRAM */
 #define ACCELGEN_EDGE_TPU_OS_REG_PERF_COMPUTE_CYCLES 0x088U /* cycles computing */

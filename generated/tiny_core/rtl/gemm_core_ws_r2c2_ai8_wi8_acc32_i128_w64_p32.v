@@ -24,6 +24,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     input  wire [31:0]   ofmap_addr,  // DRAM byte address of the region (aligned to the longest burst)
     input  wire          load_ifmap,  // 1: load A from DRAM first
     input  wire          load_weights,  // 1: load B and the parameters from DRAM first
+    input  wire          pack_outputs,  // 1: store the results as bytes (their low 8 bits), 0: as 32-bit lanes
     input  wire          accumulate,  // 1: the run adds to the psum buffer instead of starting from zero
     input  wire          finish,  // 1: the final sums are post-processed and sent out; 0: they stay in the psum buffer
     output wire [31:0]   m_axi_araddr,
@@ -151,6 +152,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     wire          computed;
     wire          run_start;
     reg  [31:0]   ofmap_addr_q;
+    reg           pack_outputs_q;
     wire [6:0]    dma_ofmap_rd_addr_next;
     reg  [63:0]   ofmap_rd_q;
     wire          dma_ifmap_wr_valid;
@@ -317,6 +319,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     always @(posedge clk) r_m_q <= accept ? 6'd0 : post_process_out_valid ? ((r_m_q == last_m) ? 6'd0 : r_m_q + 6'd1) : r_m_q;
     always @(posedge clk) r_n_q <= accept ? 16'd0 : (post_process_out_valid & (r_m_q == last_m)) ? (1'd0 ? 16'd0 : r_n_q + 16'd1) : r_n_q;
     always @(posedge clk) if (accept) ofmap_addr_q <= ofmap_addr;
+    always @(posedge clk) if (accept) pack_outputs_q <= pack_outputs;
     always @(posedge clk) ofmap_rd_q <= ofmap_buffer[dma_ofmap_rd_addr_next];
     always @(posedge clk) begin
         if (rst) done_q <= 1'd0;
@@ -425,7 +428,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
         .out_data(post_process_out_data)
     );
 
-    dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 dma (
+    dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64p8 dma (
         .clk(clk),
         .rst(rst),
         .m_axi_arready(m_axi_arready),
@@ -464,6 +467,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
         .store_start(store_start),
         .ofmap_base(ofmap_addr_q),
         .ofmap_words(n_folds_q[7:0] * {{2{1'b0}}, m_vectors_q}),
+        .ofmap_packed(pack_outputs_q),
         .m_axi_awaddr(dma_m_axi_awaddr),
         .m_axi_awlen(dma_m_axi_awlen),
         .m_axi_awsize(dma_m_axi_awsize),

@@ -87,6 +87,7 @@ module tiny_core (
     wire [31:0]   csr_ofmap_addr;
     wire          csr_load_ifmap;
     wire          csr_load_weights;
+    wire          csr_pack_outputs;
     wire [31:0]   core_perf_busy_cycles;
     wire [31:0]   core_perf_load_cycles;
     wire [31:0]   core_perf_compute_cycles;
@@ -157,6 +158,7 @@ module tiny_core (
         .ofmap_addr(csr_ofmap_addr),
         .load_ifmap(csr_load_ifmap),
         .load_weights(csr_load_weights),
+        .pack_outputs(csr_pack_outputs),
         .accumulate(csr_accumulate),
         .finish(csr_finish),
         .m_axi_araddr(core_m_axi_araddr),
@@ -204,7 +206,7 @@ module tiny_core (
         .perf_dram_write_bytes(core_perf_dram_write_bytes)
     );
 
-    csr_axil_33regs_0fe33061 csr (
+    csr_axil_34regs_bf200516 csr (
         .clk(clk),
         .rst(rst),
         .s_axil_awaddr(s_axil_awaddr),
@@ -234,6 +236,7 @@ module tiny_core (
         .ofmap_addr(csr_ofmap_addr),
         .load_ifmap(csr_load_ifmap),
         .load_weights(csr_load_weights),
+        .pack_outputs(csr_pack_outputs),
         .perf_busy_cycles(core_perf_busy_cycles),
         .perf_load_cycles(core_perf_load_cycles),
         .perf_compute_cycles(core_perf_compute_cycles),

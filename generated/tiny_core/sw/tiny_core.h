@@ -53,6 +53,7 @@
 #define ACCELGEN_TINY_CORE_REG_OFMAP_ADDR 0x040U /* DRAM byte address for the results */
 #define ACCELGEN_TINY_CORE_REG_LOAD_IFMAP 0x044U /* 1: load A before computing (0: reuse the buffer) */
 #define ACCELGEN_TINY_CORE_REG_LOAD_WEIGHTS 0x048U /* 1: load B and the parameters before computing (0: reuse) */
+#define ACCELGEN_TINY_CORE_REG_PACK_OUTPUTS 0x04cU /* 1: store results as bytes (int8/uint8 outputs); 0: as 32-bit lanes */
 #define ACCELGEN_TINY_CORE_REG_PERF_BUSY_CYCLES 0x080U /* cycles with a GEMM running */
 #define ACCELGEN_TINY_CORE_REG_PERF_LOAD_CYCLES 0x084U /* cycles loading operands from DRAM */
 #define ACCELGEN_TINY_CORE_REG_PERF_COMPUTE_CYCLES 0x088U /* cycles computing */

@@ -18,8 +18,9 @@
 //!   = B[k][n·C .. n·C+C−1];
 //! - both: param word `n` = the per-channel bias, multiplier and shift of columns
 //!   n·C .. n·C+C−1 (see [`param_word_bits`]); ofmap word `n·M + m` = the post-processed
-//!   C[m][n·C .. n·C+C−1] as signed 32-bit lanes; psum word `m` = row m's partial sums of the
-//!   run's N-fold.
+//!   C[m][n·C .. n·C+C−1] as signed 32-bit lanes in the buffer, and in DRAM the same, or with
+//!   `pack_outputs` a byte per lane (int8 and uint8 results: a quarter of the bytes); psum word
+//!   `m` = row m's partial sums of the run's N-fold.
 //!
 //! A run: `start` with the descriptor (`m_vectors` ≤ the psum depth, `k_folds` — reduction steps:
 //! ceil(K/R) on WS, K on OS — `n_folds`, the layer's `zero_point`, `clamp_min`, `clamp_max`,
@@ -67,6 +68,9 @@ use crate::hdl::{
 
 /// Width of the `k_folds` and `n_folds` descriptor fields.
 pub const FOLD_BITS: u32 = 16;
+
+/// Bits per result lane in DRAM when a descriptor sets `pack_outputs` (int8 and uint8 outputs).
+pub const PACKED_BITS: u32 = 8;
 
 /// Bits of a param word for `cols` lanes: the biases (32-bit lanes), then the multipliers (32-bit
 /// lanes), then the shifts (6-bit lanes), lane 0 lowest in each field.
@@ -189,7 +193,12 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         name: "ofmap",
         buffer: &ofmap_run,
     };
-    let dma_id = dma::build(&buffers.dma, &loads, &store, design)?;
+    // int8 and uint8 results leave as bytes: the store narrows each 32-bit lane on request.
+    let packing = dma::Packing {
+        lanes: spec.pe_array.cols,
+        bits: PACKED_BITS,
+    };
+    let dma_id = dma::build(&buffers.dma, &loads, &store, Some(packing), design)?;
     let mut plans = std::collections::BTreeMap::new();
     for (name, region) in [
         ("ifmap", &buffers.ifmap),
@@ -289,6 +298,12 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             Type::bit(),
             "1: load B and the parameters from DRAM first",
         );
+        let pack_doc = if double {
+            "1: store the drained results as bytes (their low 8 bits), 0: as 32-bit lanes"
+        } else {
+            "1: store the results as bytes (their low 8 bits), 0: as 32-bit lanes"
+        };
+        let pack_outputs = m.input_doc("pack_outputs", Type::bit(), pack_doc);
 
         // A run: the descriptor is latched, then load (DMA), compute (array), store (DMA). A
         // double-buffered core has no store phase: its compute phase overlaps the DMA filling
@@ -429,6 +444,8 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             ),
         };
         m.connect(engine, "ofmap_base", &ofmap_base);
+        let packed = m.pipe_when("pack_outputs", &accept, &pack_outputs);
+        m.connect(engine, "ofmap_packed", &packed);
         m.connect(
             engine,
             "ofmap_words",

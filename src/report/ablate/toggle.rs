@@ -18,8 +18,13 @@ pub enum Toggle {
     Dataflow(Dataflow),
     /// Every global-buffer region at half its words (`half_buffers`).
     HalfBuffers,
-    /// Every global-buffer region at twice its words (`double_buffers`).
-    DoubleBuffers,
+    /// Every global-buffer region at twice its words (`double_capacity`). Only the capacity
+    /// doubles: this is not double buffering, which is [`Toggle::DoubleBuffering`].
+    DoubleCapacity,
+    /// Double buffering switched (`double_buffering`): on for a single-buffered base, off for a
+    /// double-buffered one. The same words, split in halves so the DMA prefetches and drains
+    /// while the array computes (`blocks::gemm_core`).
+    DoubleBuffering,
     /// Activations and weights both `N` bits (`precision=N`); the accumulator stays as in the base.
     Precision(u32),
     /// Skipping MACs on zero operands (`zero_skip`): not built yet.
@@ -30,7 +35,8 @@ pub enum Toggle {
 
 /// The spellings [`Toggle::from_str`] accepts, for messages and `--help`.
 pub const TOGGLE_SYNTAX: &str =
-    "dataflow=ws|os|is|rs, half_buffers, double_buffers, precision=N, zero_skip, bit_serial";
+    "dataflow=ws|os|is|rs, half_buffers, double_capacity, double_buffering, precision=N, \
+     zero_skip, bit_serial";
 
 /// What issue 5 will add; the reason a not-yet-built toggle gives.
 const NEEDS_ISSUE_5: &str = "needs issue 5's units";
@@ -40,7 +46,8 @@ impl fmt::Display for Toggle {
         match self {
             Toggle::Dataflow(dataflow) => write!(f, "dataflow={}", dataflow.tag()),
             Toggle::HalfBuffers => f.write_str("half_buffers"),
-            Toggle::DoubleBuffers => f.write_str("double_buffers"),
+            Toggle::DoubleCapacity => f.write_str("double_capacity"),
+            Toggle::DoubleBuffering => f.write_str("double_buffering"),
             Toggle::Precision(bits) => write!(f, "precision={bits}"),
             Toggle::ZeroSkip => f.write_str("zero_skip"),
             Toggle::BitSerial => f.write_str("bit_serial"),
@@ -57,7 +64,13 @@ impl FromStr for Toggle {
         match text.split_once('=') {
             None => match text {
                 "half_buffers" => Ok(Toggle::HalfBuffers),
-                "double_buffers" => Ok(Toggle::DoubleBuffers),
+                "double_capacity" => Ok(Toggle::DoubleCapacity),
+                "double_buffering" => Ok(Toggle::DoubleBuffering),
+                "double_buffers" => Err(format!(
+                    "toggle `double_buffers` is now `double_capacity` (it doubles every \
+                     global-buffer region's words; it is not double buffering); available: \
+                     {TOGGLE_SYNTAX}"
+                )),
                 "zero_skip" => Ok(Toggle::ZeroSkip),
                 "bit_serial" => Ok(Toggle::BitSerial),
                 "dataflow" | "precision" => Err(format!(
@@ -99,7 +112,12 @@ impl Toggle {
         match self {
             Toggle::Dataflow(dataflow) => format!("{} dataflow", dataflow.config_name()),
             Toggle::HalfBuffers => "every global-buffer region halved".into(),
-            Toggle::DoubleBuffers => "every global-buffer region doubled".into(),
+            Toggle::DoubleCapacity => "every global-buffer region doubled".into(),
+            Toggle::DoubleBuffering => {
+                "double buffering of ifmap, weight and ofmap switched (same words; halves \
+                 overlap the DMA with compute)"
+                    .into()
+            }
             Toggle::Precision(bits) => format!(
                 "{bits}-bit activations and weights (accumulator as in the base; the layers' \
                  shapes at the new widths, values not requantized)"
@@ -144,7 +162,7 @@ impl Toggle {
                     );
                 }
             }
-            Toggle::HalfBuffers | Toggle::DoubleBuffers => {
+            Toggle::HalfBuffers | Toggle::DoubleCapacity => {
                 let Some(buffers) = &base.buffers else {
                     return Err(Skip::NotApplicable(
                         "the base config has no `buffers:` (a bare PE array fed from DRAM), so \
@@ -181,6 +199,24 @@ impl Toggle {
                     );
                 }
             }
+            Toggle::DoubleBuffering => {
+                let Some(buffers) = &base.buffers else {
+                    return Err(Skip::NotApplicable(
+                        "the base config has no `buffers:` (a bare PE array fed from DRAM), so \
+                         there is nothing to double-buffer"
+                            .into(),
+                    ));
+                };
+                // The core double-buffers these three together (`blocks::gemm_core`).
+                let double = !buffers.ifmap.double_buffered;
+                for region in ["ifmap", "weight", "ofmap"] {
+                    tree.set(
+                        &["buffers", region, "double_buffered"],
+                        Node::Bool(double),
+                        &mut changes,
+                    );
+                }
+            }
             Toggle::ZeroSkip | Toggle::BitSerial => {
                 return Err(Skip::NotAvailable(NEEDS_ISSUE_5.into()))
             }
@@ -199,7 +235,11 @@ pub fn default_toggles(base: &AcceleratorSpec) -> Vec<Toggle> {
         .map(|d| Toggle::Dataflow(*d))
         .collect();
     if base.buffers.is_some() {
-        toggles.extend([Toggle::HalfBuffers, Toggle::DoubleBuffers]);
+        toggles.extend([
+            Toggle::HalfBuffers,
+            Toggle::DoubleCapacity,
+            Toggle::DoubleBuffering,
+        ]);
     }
     let narrow = if base.pe.act.bits == 4 && base.pe.weight.bits == 4 {
         8
@@ -234,7 +274,8 @@ mod tests {
             "dataflow=is",
             "dataflow=rs",
             "half_buffers",
-            "double_buffers",
+            "double_capacity",
+            "double_buffering",
             "precision=4",
             "zero_skip",
             "bit_serial",
@@ -252,6 +293,8 @@ mod tests {
             .parse::<Toggle>()
             .unwrap_err()
             .contains("ws, os, is or rs"));
+        let renamed = "double_buffers".parse::<Toggle>().unwrap_err();
+        assert!(renamed.contains("now `double_capacity`"), "{renamed}");
         assert!("precision=four".parse::<Toggle>().is_err());
         assert!("precision"
             .parse::<Toggle>()
@@ -298,6 +341,24 @@ mod tests {
                 "the base already is weight_stationary".into()
             ))
         );
+
+        let mut edited = tree(TINY_CORE);
+        let changes = Toggle::DoubleBuffering.apply(&base, &mut edited).unwrap();
+        assert_eq!(
+            changes,
+            [
+                "buffers.ifmap.double_buffered: null → true",
+                "buffers.weight.double_buffered: null → true",
+                "buffers.ofmap.double_buffered: null → true",
+            ]
+        );
+        let double = config::load_str(&edited.to_yaml(), "double.yaml").unwrap();
+        let buffers = double.buffers.as_ref().unwrap();
+        assert!(buffers.ifmap.double_buffered && buffers.ofmap.double_buffered);
+        assert_eq!(buffers.ifmap.depth, 128, "the same words, in two halves");
+        let mut back = edited.clone();
+        let changes = Toggle::DoubleBuffering.apply(&double, &mut back).unwrap();
+        assert_eq!(changes[0], "buffers.ifmap.double_buffered: true → false");
 
         let edge = config::load_str(EDGE_WS, "edge_ws.yaml").unwrap();
         assert!(matches!(

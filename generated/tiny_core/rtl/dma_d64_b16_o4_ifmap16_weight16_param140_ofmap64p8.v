@@ -6,7 +6,7 @@
 
 `default_nettype none
 
-module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
+module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64p8 (
     input  wire          clk,  // clock; all state changes on its rising edge
     input  wire          rst,  // synchronous reset, active high
     input  wire          m_axi_arready,
@@ -45,6 +45,7 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
     input  wire          store_start,  // store the region below (when idle)
     input  wire [31:0]   ofmap_base,  // DRAM byte address of the stored region
     input  wire [7:0]    ofmap_words,  // words to store
+    input  wire          ofmap_packed,  // 1: store each of the 2 lanes as its low 8 bits
     output wire [31:0]   m_axi_awaddr,
     output wire [7:0]    m_axi_awlen,
     output wire [2:0]    m_axi_awsize,
@@ -102,6 +103,7 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
     wire          load_finished;
     reg  [24:0]   ofmap_base_q;
     reg  [7:0]    ofmap_words_q;
+    reg           ofmap_packed_q;
     reg           store_init_q;
     wire [8:0]    store_beats;
     reg  [8:0]    aw_beats_q;
@@ -117,26 +119,28 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
     reg  [2:0]    bursts_announced_q;
     wire          wvalid;
     wire          wlast;
+    wire [63:0]   ofmap_narrowed;
     wire          w_fire;
     reg  [8:0]    bursts_left_q;
     reg           storing_q;
     wire          store_finished;
     wire [8:0]    _ar_moves_on_1;  // helper
     wire [8:0]    _store_beats_4;  // helper
-    wire [8:0]    _ar_beats_q_6;  // helper
+    wire [8:0]    _store_beats_5;  // helper
     wire [8:0]    _ar_beats_q_7;  // helper
     wire [8:0]    _ar_beats_q_8;  // helper
     wire [8:0]    _ar_beats_q_9;  // helper
-    wire [9:0]    _ar_beats_q_10;  // helper
-    wire [8:0]    _ar_beats_q_11;  // helper
-    wire [5:0]    _bursts_left_q_13;  // helper
+    wire [8:0]    _ar_beats_q_10;  // helper
+    wire [9:0]    _ar_beats_q_11;  // helper
+    wire [8:0]    _ar_beats_q_12;  // helper
+    wire [5:0]    _bursts_left_q_14;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
     wire [9:0]    _arlen_0;
     wire [139:0]  _ifmap_wr_data_2;
     wire [139:0]  _weight_wr_data_3;
-    wire [8:0]    _awlen_5;
-    wire [10:0]   _bursts_left_q_12;
+    wire [8:0]    _awlen_6;
+    wire [10:0]   _bursts_left_q_13;
     /* verilator lint_on UNUSEDSIGNAL */
 
     assign _arlen_0 = 10'd1;
@@ -144,15 +148,16 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
     assign _ifmap_wr_data_2 = {word_beat2_q, word_beat1_q, word_beat0_q};
     assign _weight_wr_data_3 = {word_beat2_q, word_beat1_q, word_beat0_q};
     assign _store_beats_4 = ofmap_words_q * 1'd1;
-    assign _awlen_5 = 9'd1;
-    assign _ar_beats_q_6 = ifmap_words_q * 1'd1;
-    assign _ar_beats_q_7 = _ar_beats_q_6;
-    assign _ar_beats_q_8 = weight_words_q * 1'd1;
-    assign _ar_beats_q_9 = _ar_beats_q_8;
-    assign _ar_beats_q_10 = param_words_q * 2'd3;
-    assign _ar_beats_q_11 = {{1{1'b0}}, arlen} + 9'd1;
-    assign _bursts_left_q_12 = {{2{1'b0}}, store_beats} + 11'd15;
-    assign _bursts_left_q_13 = _bursts_left_q_12[9:4];
+    assign _store_beats_5 = ofmap_words_q * 1'd1;
+    assign _awlen_6 = 9'd1;
+    assign _ar_beats_q_7 = ifmap_words_q * 1'd1;
+    assign _ar_beats_q_8 = _ar_beats_q_7;
+    assign _ar_beats_q_9 = weight_words_q * 1'd1;
+    assign _ar_beats_q_10 = _ar_beats_q_9;
+    assign _ar_beats_q_11 = param_words_q * 2'd3;
+    assign _ar_beats_q_12 = {{1{1'b0}}, arlen} + 9'd1;
+    assign _bursts_left_q_13 = {{2{1'b0}}, store_beats} + 11'd15;
+    assign _bursts_left_q_14 = _bursts_left_q_13[9:4];
     assign load_first_region = (ifmap_words_q != 8'd0) ? 2'd0 : (weight_words_q != 8'd0) ? 2'd1 : (param_words_q != 8'd0) ? 2'd2 : 2'd3;
     assign arvalid = (ar_region_q != 2'd3) & (reads_in_flight_q < 3'd4);
     assign arlen = (ar_beats_q >= 10'd16) ? 8'd15 : ar_beats_q[7:0] - _arlen_0[7:0];
@@ -180,9 +185,9 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
     assign load_finished = ((loading_q & (~load_init_q)) & (r_region_q == 2'd3)) & (~write_pending_q);
     assign load_done = load_finished;
     assign read_beat = m_axi_rvalid;
-    assign store_beats = _store_beats_4;
+    assign store_beats = ofmap_packed_q ? (_store_beats_4) : _store_beats_5;
     assign awvalid = (aw_beats_q != 9'd0) & (writes_unanswered_q < 3'd4);
-    assign awlen = (aw_beats_q >= 9'd16) ? 8'd15 : aw_beats_q[7:0] - _awlen_5[7:0];
+    assign awlen = (aw_beats_q >= 9'd16) ? 8'd15 : aw_beats_q[7:0] - _awlen_6[7:0];
     assign m_axi_awaddr = aw_addr_q;
     assign m_axi_awlen = awlen;
     assign m_axi_awsize = 3'd3;
@@ -191,12 +196,13 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
     assign aw_fire = awvalid & m_axi_awready;
     assign wvalid = bursts_announced_q != 3'd0;
     assign wlast = (w_burst_beat_q == 4'd15) | (w_beats_left_q == 9'd1);
-    assign m_axi_wdata = ofmap_rd_data;
+    assign ofmap_narrowed = {48'd0, ofmap_rd_data[39:32], ofmap_rd_data[7:0]};
+    assign m_axi_wdata = ofmap_packed_q ? ofmap_narrowed : ofmap_rd_data;
     assign m_axi_wstrb = {1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1};
     assign m_axi_wlast = wlast;
     assign m_axi_wvalid = wvalid;
     assign w_fire = wvalid & m_axi_wready;
-    assign ofmap_rd_addr_next = store_init_q ? 7'd0 : (w_fire & (w_beat_q == 1'd0)) ? (w_word_q + 7'd1) : w_word_q;
+    assign ofmap_rd_addr_next = store_init_q ? 7'd0 : (w_fire & (w_beat_q == (ofmap_packed_q ? 1'd0 : 1'd0))) ? (w_word_q + 7'd1) : w_word_q;
     assign m_axi_bready = 1'd1;
     assign store_finished = (storing_q & (~store_init_q)) & (bursts_left_q == 9'd0);
     assign store_done = store_finished;
@@ -216,7 +222,7 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
         if (rst) ar_region_q <= 2'd3;
         else ar_region_q <= (load_init_q | ar_moves_on) ? (load_init_q ? load_first_region : ar_next_region) : ar_region_q;
     end
-    always @(posedge clk) ar_beats_q <= (load_init_q | ar_moves_on) ? (((load_init_q ? load_first_region : ar_next_region) == 2'd0) ? {{1{1'b0}}, _ar_beats_q_7} : ((load_init_q ? load_first_region : ar_next_region) == 2'd1) ? {{1{1'b0}}, _ar_beats_q_9} : _ar_beats_q_10) : ar_fire ? (ar_beats_q - {{1{1'b0}}, _ar_beats_q_11}) : ar_beats_q;
+    always @(posedge clk) ar_beats_q <= (load_init_q | ar_moves_on) ? (((load_init_q ? load_first_region : ar_next_region) == 2'd0) ? {{1{1'b0}}, _ar_beats_q_8} : ((load_init_q ? load_first_region : ar_next_region) == 2'd1) ? {{1{1'b0}}, _ar_beats_q_10} : _ar_beats_q_11) : ar_fire ? (ar_beats_q - {{1{1'b0}}, _ar_beats_q_12}) : ar_beats_q;
     always @(posedge clk) ar_addr_q <= (load_init_q | ar_moves_on) ? (((load_init_q ? load_first_region : ar_next_region) == 2'd0) ? {ifmap_base_q, 7'd0} : ((load_init_q ? load_first_region : ar_next_region) == 2'd1) ? {weight_base_q, 7'd0} : {param_base_q, 7'd0}) : ar_fire ? (ar_addr_q + 32'd128) : ar_addr_q;
     always @(posedge clk) begin
         if (rst) reads_in_flight_q <= 3'd0;
@@ -244,6 +250,7 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
     end
     always @(posedge clk) if (store_start) ofmap_base_q <= ofmap_base[31:7];
     always @(posedge clk) if (store_start) ofmap_words_q <= ofmap_words;
+    always @(posedge clk) if (store_start) ofmap_packed_q <= ofmap_packed;
     always @(posedge clk) begin
         if (rst) store_init_q <= 1'd0;
         else store_init_q <= store_start;
@@ -261,8 +268,8 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
         if (rst) w_beats_left_q <= 9'd0;
         else w_beats_left_q <= store_init_q ? store_beats : w_fire ? (w_beats_left_q - 9'd1) : w_beats_left_q;
     end
-    always @(posedge clk) w_word_q <= store_init_q ? 7'd0 : (w_fire & (w_beat_q == 1'd0)) ? (w_word_q + 7'd1) : w_word_q;
-    always @(posedge clk) w_beat_q <= (store_init_q | (w_fire & (w_beat_q == 1'd0))) ? 1'd0 : w_fire ? (w_beat_q + 1'd1) : w_beat_q;
+    always @(posedge clk) w_word_q <= store_init_q ? 7'd0 : (w_fire & (w_beat_q == (ofmap_packed_q ? 1'd0 : 1'd0))) ? (w_word_q + 7'd1) : w_word_q;
+    always @(posedge clk) w_beat_q <= (store_init_q | (w_fire & (w_beat_q == (ofmap_packed_q ? 1'd0 : 1'd0)))) ? 1'd0 : w_fire ? (w_beat_q + 1'd1) : w_beat_q;
     always @(posedge clk) w_burst_beat_q <= (store_init_q | (w_fire & wlast)) ? 4'd0 : w_fire ? (w_burst_beat_q + 4'd1) : w_burst_beat_q;
     always @(posedge clk) begin
         if (rst) bursts_announced_q <= 3'd0;
@@ -270,7 +277,7 @@ module dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64 (
     end
     always @(posedge clk) begin
         if (rst) bursts_left_q <= 9'd0;
-        else bursts_left_q <= store_init_q ? {{3{1'b0}}, _bursts_left_q_13} : m_axi_bvalid ? (bursts_left_q - 9'd1) : bursts_left_q;
+        else bursts_left_q <= store_init_q ? {{3{1'b0}}, _bursts_left_q_14} : m_axi_bvalid ? (bursts_left_q - 9'd1) : bursts_left_q;
     end
     always @(posedge clk) begin
         if (rst) storing_q <= 1'd0;

@@ -6,7 +6,7 @@
 
 `default_nettype none
 
-module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
+module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512p8 (
     input  wire          clk,  // clock; all state changes on its rising edge
     input  wire          rst,  // synchronous reset, active high
     input  wire          m_axi_arready,
@@ -45,6 +45,7 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
     input  wire          store_start,  // store the region below (when idle)
     input  wire [31:0]   ofmap_base,  // DRAM byte address of the stored region
     input  wire [10:0]   ofmap_words,  // words to store
+    input  wire          ofmap_packed,  // 1: store each of the 16 lanes as its low 8 bits
     output wire [31:0]   m_axi_awaddr,
     output wire [7:0]    m_axi_awlen,
     output wire [2:0]    m_axi_awsize,
@@ -108,6 +109,7 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
     wire          load_finished;
     reg  [23:0]   ofmap_base_q;
     reg  [10:0]   ofmap_words_q;
+    reg           ofmap_packed_q;
     reg           store_init_q;
     wire [13:0]   store_beats;
     reg  [13:0]   aw_beats_q;
@@ -123,44 +125,49 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
     reg  [3:0]    bursts_announced_q;
     wire          wvalid;
     wire          wlast;
+    wire [127:0]  ofmap_narrowed;
     wire          w_fire;
     reg  [13:0]   bursts_left_q;
     reg           storing_q;
     wire          store_finished;
     wire [8:0]    _ar_moves_on_1;  // helper
-    wire [13:0]   _store_beats_4;  // helper
-    wire [12:0]   _ar_beats_q_6;  // helper
-    wire [12:0]   _ar_beats_q_7;  // helper
+    wire [11:0]   _store_beats_4;  // helper
+    wire [11:0]   _store_beats_5;  // helper
+    wire [13:0]   _store_beats_6;  // helper
     wire [12:0]   _ar_beats_q_8;  // helper
     wire [12:0]   _ar_beats_q_9;  // helper
-    wire [15:0]   _ar_beats_q_10;  // helper
-    wire [8:0]    _ar_beats_q_11;  // helper
-    wire [8:0]    _aw_beats_q_12;  // helper
-    wire [10:0]   _bursts_left_q_14;  // helper
+    wire [12:0]   _ar_beats_q_10;  // helper
+    wire [12:0]   _ar_beats_q_11;  // helper
+    wire [15:0]   _ar_beats_q_12;  // helper
+    wire [8:0]    _ar_beats_q_13;  // helper
+    wire [8:0]    _aw_beats_q_14;  // helper
+    wire [10:0]   _bursts_left_q_16;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
     wire [15:0]   _arlen_0;
     wire [1119:0] _ifmap_wr_data_2;
     wire [1119:0] _weight_wr_data_3;
-    wire [13:0]   _awlen_5;
-    wire [15:0]   _bursts_left_q_13;
+    wire [13:0]   _awlen_7;
+    wire [15:0]   _bursts_left_q_15;
     /* verilator lint_on UNUSEDSIGNAL */
 
     assign _arlen_0 = 16'd1;
     assign _ar_moves_on_1 = {{1{1'b0}}, arlen} + 9'd1;
     assign _ifmap_wr_data_2 = {word_beat8_q, word_beat7_q, word_beat6_q, word_beat5_q, word_beat4_q, word_beat3_q, word_beat2_q, word_beat1_q, word_beat0_q};
     assign _weight_wr_data_3 = {word_beat8_q, word_beat7_q, word_beat6_q, word_beat5_q, word_beat4_q, word_beat3_q, word_beat2_q, word_beat1_q, word_beat0_q};
-    assign _store_beats_4 = ofmap_words_q * 3'd4;
-    assign _awlen_5 = 14'd1;
-    assign _ar_beats_q_6 = ifmap_words_q * 1'd1;
-    assign _ar_beats_q_7 = _ar_beats_q_6;
-    assign _ar_beats_q_8 = weight_words_q * 1'd1;
+    assign _store_beats_4 = ofmap_words_q * 1'd1;
+    assign _store_beats_5 = _store_beats_4;
+    assign _store_beats_6 = ofmap_words_q * 3'd4;
+    assign _awlen_7 = 14'd1;
+    assign _ar_beats_q_8 = ifmap_words_q * 1'd1;
     assign _ar_beats_q_9 = _ar_beats_q_8;
-    assign _ar_beats_q_10 = param_words_q * 4'd9;
-    assign _ar_beats_q_11 = {{1{1'b0}}, arlen} + 9'd1;
-    assign _aw_beats_q_12 = {{1{1'b0}}, awlen} + 9'd1;
-    assign _bursts_left_q_13 = {{2{1'b0}}, store_beats} + 16'd15;
-    assign _bursts_left_q_14 = _bursts_left_q_13[14:4];
+    assign _ar_beats_q_10 = weight_words_q * 1'd1;
+    assign _ar_beats_q_11 = _ar_beats_q_10;
+    assign _ar_beats_q_12 = param_words_q * 4'd9;
+    assign _ar_beats_q_13 = {{1{1'b0}}, arlen} + 9'd1;
+    assign _aw_beats_q_14 = {{1{1'b0}}, awlen} + 9'd1;
+    assign _bursts_left_q_15 = {{2{1'b0}}, store_beats} + 16'd15;
+    assign _bursts_left_q_16 = _bursts_left_q_15[14:4];
     assign load_first_region = (ifmap_words_q != 12'd0) ? 2'd0 : (weight_words_q != 12'd0) ? 2'd1 : (param_words_q != 12'd0) ? 2'd2 : 2'd3;
     assign arvalid = (ar_region_q != 2'd3) & (reads_in_flight_q < 4'd8);
     assign arlen = (ar_beats_q >= 16'd16) ? 8'd15 : ar_beats_q[7:0] - _arlen_0[7:0];
@@ -188,9 +195,9 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
     assign load_finished = ((loading_q & (~load_init_q)) & (r_region_q == 2'd3)) & (~write_pending_q);
     assign load_done = load_finished;
     assign read_beat = m_axi_rvalid;
-    assign store_beats = _store_beats_4;
+    assign store_beats = ofmap_packed_q ? {{2{1'b0}}, _store_beats_5} : _store_beats_6;
     assign awvalid = (aw_beats_q != 14'd0) & (writes_unanswered_q < 4'd8);
-    assign awlen = (aw_beats_q >= 14'd16) ? 8'd15 : aw_beats_q[7:0] - _awlen_5[7:0];
+    assign awlen = (aw_beats_q >= 14'd16) ? 8'd15 : aw_beats_q[7:0] - _awlen_7[7:0];
     assign m_axi_awaddr = aw_addr_q;
     assign m_axi_awlen = awlen;
     assign m_axi_awsize = 3'd4;
@@ -199,12 +206,13 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
     assign aw_fire = awvalid & m_axi_awready;
     assign wvalid = bursts_announced_q != 4'd0;
     assign wlast = (w_burst_beat_q == 4'd15) | (w_beats_left_q == 14'd1);
-    assign m_axi_wdata = (w_beat_q == 2'd3) ? ofmap_rd_data[511:384] : (w_beat_q == 2'd2) ? ofmap_rd_data[383:256] : (w_beat_q == 2'd1) ? ofmap_rd_data[255:128] : ofmap_rd_data[127:0];
+    assign ofmap_narrowed = {ofmap_rd_data[487:480], ofmap_rd_data[455:448], ofmap_rd_data[423:416], ofmap_rd_data[391:384], ofmap_rd_data[359:352], ofmap_rd_data[327:320], ofmap_rd_data[295:288], ofmap_rd_data[263:256], ofmap_rd_data[231:224], ofmap_rd_data[199:192], ofmap_rd_data[167:160], ofmap_rd_data[135:128], ofmap_rd_data[103:96], ofmap_rd_data[71:64], ofmap_rd_data[39:32], ofmap_rd_data[7:0]};
+    assign m_axi_wdata = ofmap_packed_q ? ofmap_narrowed : (w_beat_q == 2'd3) ? ofmap_rd_data[511:384] : (w_beat_q == 2'd2) ? ofmap_rd_data[383:256] : (w_beat_q == 2'd1) ? ofmap_rd_data[255:128] : ofmap_rd_data[127:0];
     assign m_axi_wstrb = {1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1, 1'd1};
     assign m_axi_wlast = wlast;
     assign m_axi_wvalid = wvalid;
     assign w_fire = wvalid & m_axi_wready;
-    assign ofmap_rd_addr_next = store_init_q ? 10'd0 : (w_fire & (w_beat_q == 2'd3)) ? (w_word_q + 10'd1) : w_word_q;
+    assign ofmap_rd_addr_next = store_init_q ? 10'd0 : (w_fire & (w_beat_q == (ofmap_packed_q ? 2'd0 : 2'd3))) ? (w_word_q + 10'd1) : w_word_q;
     assign m_axi_bready = 1'd1;
     assign store_finished = (storing_q & (~store_init_q)) & (bursts_left_q == 14'd0);
     assign store_done = store_finished;
@@ -224,7 +232,7 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
         if (rst) ar_region_q <= 2'd3;
         else ar_region_q <= (load_init_q | ar_moves_on) ? (load_init_q ? load_first_region : ar_next_region) : ar_region_q;
     end
-    always @(posedge clk) ar_beats_q <= (load_init_q | ar_moves_on) ? (((load_init_q ? load_first_region : ar_next_region) == 2'd0) ? {{3{1'b0}}, _ar_beats_q_7} : ((load_init_q ? load_first_region : ar_next_region) == 2'd1) ? {{3{1'b0}}, _ar_beats_q_9} : _ar_beats_q_10) : ar_fire ? (ar_beats_q - {{7{1'b0}}, _ar_beats_q_11}) : ar_beats_q;
+    always @(posedge clk) ar_beats_q <= (load_init_q | ar_moves_on) ? (((load_init_q ? load_first_region : ar_next_region) == 2'd0) ? {{3{1'b0}}, _ar_beats_q_9} : ((load_init_q ? load_first_region : ar_next_region) == 2'd1) ? {{3{1'b0}}, _ar_beats_q_11} : _ar_beats_q_12) : ar_fire ? (ar_beats_q - {{7{1'b0}}, _ar_beats_q_13}) : ar_beats_q;
     always @(posedge clk) ar_addr_q <= (load_init_q | ar_moves_on) ? (((load_init_q ? load_first_region : ar_next_region) == 2'd0) ? {ifmap_base_q, 8'd0} : ((load_init_q ? load_first_region : ar_next_region) == 2'd1) ? {weight_base_q, 8'd0} : {param_base_q, 8'd0}) : ar_fire ? (ar_addr_q + 32'd256) : ar_addr_q;
     always @(posedge clk) begin
         if (rst) reads_in_flight_q <= 4'd0;
@@ -258,13 +266,14 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
     end
     always @(posedge clk) if (store_start) ofmap_base_q <= ofmap_base[31:8];
     always @(posedge clk) if (store_start) ofmap_words_q <= ofmap_words;
+    always @(posedge clk) if (store_start) ofmap_packed_q <= ofmap_packed;
     always @(posedge clk) begin
         if (rst) store_init_q <= 1'd0;
         else store_init_q <= store_start;
     end
     always @(posedge clk) begin
         if (rst) aw_beats_q <= 14'd0;
-        else aw_beats_q <= store_init_q ? store_beats : aw_fire ? (aw_beats_q - {{5{1'b0}}, _aw_beats_q_12}) : aw_beats_q;
+        else aw_beats_q <= store_init_q ? store_beats : aw_fire ? (aw_beats_q - {{5{1'b0}}, _aw_beats_q_14}) : aw_beats_q;
     end
     always @(posedge clk) aw_addr_q <= store_init_q ? {ofmap_base_q, 8'd0} : aw_fire ? (aw_addr_q + 32'd256) : aw_addr_q;
     always @(posedge clk) begin
@@ -275,8 +284,8 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
         if (rst) w_beats_left_q <= 14'd0;
         else w_beats_left_q <= store_init_q ? store_beats : w_fire ? (w_beats_left_q - 14'd1) : w_beats_left_q;
     end
-    always @(posedge clk) w_word_q <= store_init_q ? 10'd0 : (w_fire & (w_beat_q == 2'd3)) ? (w_word_q + 10'd1) : w_word_q;
-    always @(posedge clk) w_beat_q <= (store_init_q | (w_fire & (w_beat_q == 2'd3))) ? 2'd0 : w_fire ? (w_beat_q + 2'd1) : w_beat_q;
+    always @(posedge clk) w_word_q <= store_init_q ? 10'd0 : (w_fire & (w_beat_q == (ofmap_packed_q ? 2'd0 : 2'd3))) ? (w_word_q + 10'd1) : w_word_q;
+    always @(posedge clk) w_beat_q <= (store_init_q | (w_fire & (w_beat_q == (ofmap_packed_q ? 2'd0 : 2'd3)))) ? 2'd0 : w_fire ? (w_beat_q + 2'd1) : w_beat_q;
     always @(posedge clk) w_burst_beat_q <= (store_init_q | (w_fire & wlast)) ? 4'd0 : w_fire ? (w_burst_beat_q + 4'd1) : w_burst_beat_q;
     always @(posedge clk) begin
         if (rst) bursts_announced_q <= 4'd0;
@@ -284,7 +293,7 @@ module dma_d128_b16_o8_ifmap128_weight128_param1120_ofmap512 (
     end
     always @(posedge clk) begin
         if (rst) bursts_left_q <= 14'd0;
-        else bursts_left_q <= store_init_q ? {{3{1'b0}}, _bursts_left_q_14} : m_axi_bvalid ? (bursts_left_q - 14'd1) : bursts_left_q;
+        else bursts_left_q <= store_init_q ? {{3{1'b0}}, _bursts_left_q_16} : m_axi_bvalid ? (bursts_left_q - 14'd1) : bursts_left_q;
     end
     always @(posedge clk) begin
         if (rst) storing_q <= 1'd0;
