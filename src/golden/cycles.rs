@@ -77,7 +77,7 @@ pub fn predicted_cycles(dataflow: Dataflow, array: ArrayShape, gemm: GemmShape) 
 
 /// Pipeline stages of the post-process unit (`blocks::post_process::LATENCY`; the core's tests
 /// check that this model and the RTL agree).
-pub const POST_PROCESS_LATENCY: u64 = 4;
+pub const POST_PROCESS_LATENCY: u64 = 5;
 
 /// Cycles the buffered GEMM core (`blocks::gemm_core`, weight- or output-stationary) computes a
 /// GEMM at full rate — its compute phase: its buffers feed the array every cycle, so it is the

@@ -233,6 +233,14 @@ mod tests {
     }
 
     #[test]
+    fn the_model_waits_for_as_many_post_process_stages_as_the_unit_has() {
+        assert_eq!(
+            crate::golden::cycles::POST_PROCESS_LATENCY,
+            u64::from(crate::blocks::post_process::LATENCY)
+        );
+    }
+
+    #[test]
     fn a_gemm_that_fits_is_one_chunk_per_row_block_and_n_block() {
         let spec = tiny_core();
         // K = 8: 4 K-folds, one run holds them all; rows: min(32, 128/4) = 32 per chunk;

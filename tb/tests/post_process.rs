@@ -302,7 +302,7 @@ fn a_beat_per_cycle_after_the_pipeline_latency_at_full_rate() {
     })
     .unwrap();
     assert_eq!(outputs.len(), 100);
-    // 100 beats in on edges 1..=100; the last leaves LATENCY (4) edges later.
+    // 100 beats in on edges 1..=100; the last leaves LATENCY (5) edges later.
     assert_eq!(
         cycles,
         100 + u64::from(accelgen::blocks::post_process::LATENCY)

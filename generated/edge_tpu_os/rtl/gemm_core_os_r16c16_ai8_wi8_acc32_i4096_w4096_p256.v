@@ -173,6 +173,8 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     reg           result_valid_d3_q;
     reg  [9:0]    result_addr_d4_q;
     reg           result_valid_d4_q;
+    reg  [9:0]    result_addr_d5_q;
+    reg           result_valid_d5_q;
     wire          results_pending;
     wire          computed;
     wire          run_start;
@@ -276,7 +278,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     assign row_kept = out_fire & row_valid;
     assign psum_write = row_kept & (~finish_q);
     assign to_post = (pe_array_out_valid & row_valid) & finish_q;
-    assign results_pending = (((1'd0 | result_valid_d1_q) | result_valid_d2_q) | result_valid_d3_q) | result_valid_d4_q;
+    assign results_pending = ((((1'd0 | result_valid_d1_q) | result_valid_d2_q) | result_valid_d3_q) | result_valid_d4_q) | result_valid_d5_q;
     assign computed = computing & ((o_n_q == n_folds_q) & ((~finish_q) | (~results_pending)));
     assign run_start = accept & (~(((m_vectors == 9'd0) | (k_folds == 16'd0)) | (n_folds == 16'd0)));
     assign row_blocks = _row_blocks_0[9:4];
@@ -373,6 +375,11 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     always @(posedge clk) begin
         if (rst) result_valid_d4_q <= 1'd0;
         else result_valid_d4_q <= result_valid_d3_q;
+    end
+    always @(posedge clk) result_addr_d5_q <= result_addr_d4_q;
+    always @(posedge clk) begin
+        if (rst) result_valid_d5_q <= 1'd0;
+        else result_valid_d5_q <= result_valid_d4_q;
     end
     always @(posedge clk) if (accept) pack_outputs_q <= pack_outputs;
     always @(posedge clk) begin
@@ -485,7 +492,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
     sram_w512_d2048_sky130 ofmap_sram (
         .clk(clk),
         .wr_en(post_process_out_valid),
-        .wr_addr({ofmap_half_q, result_addr_d4_q}),
+        .wr_addr({ofmap_half_q, result_addr_d5_q}),
         .wr_data(post_process_out_data),
         .rd_en(1'd1),
         .rd_addr({~ofmap_half_q, dma_ofmap_rd_addr_next}),
@@ -611,7 +618,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
 
     // Deliberately unused: equals the post-process unit's out_valid
     /* verilator lint_off UNUSEDSIGNAL */
-    wire _unused_3 = &{1'b0, result_valid_d4_q};
+    wire _unused_3 = &{1'b0, result_valid_d5_q};
     /* verilator lint_on UNUSEDSIGNAL */
 
 endmodule

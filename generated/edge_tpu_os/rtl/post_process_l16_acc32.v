@@ -3,7 +3,7 @@
 //
 // Post-processing of 16 lanes: bias add, TFLite requantization (SRDHM, rounding
 // shift), output zero point and clamp; or the raw int32 sum when bypass is set.
-// Latency 4 cycles, one beat per cycle.
+// Latency 5 cycles, one beat per cycle.
 
 `default_nettype none
 
@@ -34,6 +34,8 @@ module post_process_l16_acc32 (
     /* verilator lint_on UNUSEDPARAM */
 
     wire          advance;
+    reg           s0_valid_q;
+    reg           s0_last_q;
     reg           s1_valid_q;
     reg           s1_last_q;
     reg           s2_valid_q;
@@ -42,6 +44,10 @@ module post_process_l16_acc32 (
     reg           s3_last_q;
     reg           s4_valid_q;
     reg           s4_last_q;
+    reg  [31:0]   s0_acc_l0_q;  // signed
+    reg  [31:0]   s0_bias_l0_q;  // signed
+    reg  [31:0]   s0_multiplier_l0_q;  // signed
+    reg  [5:0]    s0_shift_l0_q;  // signed
     wire [31:0]   sum_l0;  // signed
     reg  [31:0]   s1_shifted_l0_q;  // signed
     reg  [31:0]   s1_multiplier_l0_q;  // signed
@@ -59,6 +65,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l0;  // signed
     wire [32:0]   raised_l0;  // signed
     reg  [31:0]   s4_out_l0_q;  // signed
+    reg  [31:0]   s0_acc_l1_q;  // signed
+    reg  [31:0]   s0_bias_l1_q;  // signed
+    reg  [31:0]   s0_multiplier_l1_q;  // signed
+    reg  [5:0]    s0_shift_l1_q;  // signed
     wire [31:0]   sum_l1;  // signed
     reg  [31:0]   s1_shifted_l1_q;  // signed
     reg  [31:0]   s1_multiplier_l1_q;  // signed
@@ -76,6 +86,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l1;  // signed
     wire [32:0]   raised_l1;  // signed
     reg  [31:0]   s4_out_l1_q;  // signed
+    reg  [31:0]   s0_acc_l2_q;  // signed
+    reg  [31:0]   s0_bias_l2_q;  // signed
+    reg  [31:0]   s0_multiplier_l2_q;  // signed
+    reg  [5:0]    s0_shift_l2_q;  // signed
     wire [31:0]   sum_l2;  // signed
     reg  [31:0]   s1_shifted_l2_q;  // signed
     reg  [31:0]   s1_multiplier_l2_q;  // signed
@@ -93,6 +107,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l2;  // signed
     wire [32:0]   raised_l2;  // signed
     reg  [31:0]   s4_out_l2_q;  // signed
+    reg  [31:0]   s0_acc_l3_q;  // signed
+    reg  [31:0]   s0_bias_l3_q;  // signed
+    reg  [31:0]   s0_multiplier_l3_q;  // signed
+    reg  [5:0]    s0_shift_l3_q;  // signed
     wire [31:0]   sum_l3;  // signed
     reg  [31:0]   s1_shifted_l3_q;  // signed
     reg  [31:0]   s1_multiplier_l3_q;  // signed
@@ -110,6 +128,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l3;  // signed
     wire [32:0]   raised_l3;  // signed
     reg  [31:0]   s4_out_l3_q;  // signed
+    reg  [31:0]   s0_acc_l4_q;  // signed
+    reg  [31:0]   s0_bias_l4_q;  // signed
+    reg  [31:0]   s0_multiplier_l4_q;  // signed
+    reg  [5:0]    s0_shift_l4_q;  // signed
     wire [31:0]   sum_l4;  // signed
     reg  [31:0]   s1_shifted_l4_q;  // signed
     reg  [31:0]   s1_multiplier_l4_q;  // signed
@@ -127,6 +149,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l4;  // signed
     wire [32:0]   raised_l4;  // signed
     reg  [31:0]   s4_out_l4_q;  // signed
+    reg  [31:0]   s0_acc_l5_q;  // signed
+    reg  [31:0]   s0_bias_l5_q;  // signed
+    reg  [31:0]   s0_multiplier_l5_q;  // signed
+    reg  [5:0]    s0_shift_l5_q;  // signed
     wire [31:0]   sum_l5;  // signed
     reg  [31:0]   s1_shifted_l5_q;  // signed
     reg  [31:0]   s1_multiplier_l5_q;  // signed
@@ -144,6 +170,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l5;  // signed
     wire [32:0]   raised_l5;  // signed
     reg  [31:0]   s4_out_l5_q;  // signed
+    reg  [31:0]   s0_acc_l6_q;  // signed
+    reg  [31:0]   s0_bias_l6_q;  // signed
+    reg  [31:0]   s0_multiplier_l6_q;  // signed
+    reg  [5:0]    s0_shift_l6_q;  // signed
     wire [31:0]   sum_l6;  // signed
     reg  [31:0]   s1_shifted_l6_q;  // signed
     reg  [31:0]   s1_multiplier_l6_q;  // signed
@@ -161,6 +191,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l6;  // signed
     wire [32:0]   raised_l6;  // signed
     reg  [31:0]   s4_out_l6_q;  // signed
+    reg  [31:0]   s0_acc_l7_q;  // signed
+    reg  [31:0]   s0_bias_l7_q;  // signed
+    reg  [31:0]   s0_multiplier_l7_q;  // signed
+    reg  [5:0]    s0_shift_l7_q;  // signed
     wire [31:0]   sum_l7;  // signed
     reg  [31:0]   s1_shifted_l7_q;  // signed
     reg  [31:0]   s1_multiplier_l7_q;  // signed
@@ -178,6 +212,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l7;  // signed
     wire [32:0]   raised_l7;  // signed
     reg  [31:0]   s4_out_l7_q;  // signed
+    reg  [31:0]   s0_acc_l8_q;  // signed
+    reg  [31:0]   s0_bias_l8_q;  // signed
+    reg  [31:0]   s0_multiplier_l8_q;  // signed
+    reg  [5:0]    s0_shift_l8_q;  // signed
     wire [31:0]   sum_l8;  // signed
     reg  [31:0]   s1_shifted_l8_q;  // signed
     reg  [31:0]   s1_multiplier_l8_q;  // signed
@@ -195,6 +233,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l8;  // signed
     wire [32:0]   raised_l8;  // signed
     reg  [31:0]   s4_out_l8_q;  // signed
+    reg  [31:0]   s0_acc_l9_q;  // signed
+    reg  [31:0]   s0_bias_l9_q;  // signed
+    reg  [31:0]   s0_multiplier_l9_q;  // signed
+    reg  [5:0]    s0_shift_l9_q;  // signed
     wire [31:0]   sum_l9;  // signed
     reg  [31:0]   s1_shifted_l9_q;  // signed
     reg  [31:0]   s1_multiplier_l9_q;  // signed
@@ -212,6 +254,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l9;  // signed
     wire [32:0]   raised_l9;  // signed
     reg  [31:0]   s4_out_l9_q;  // signed
+    reg  [31:0]   s0_acc_l10_q;  // signed
+    reg  [31:0]   s0_bias_l10_q;  // signed
+    reg  [31:0]   s0_multiplier_l10_q;  // signed
+    reg  [5:0]    s0_shift_l10_q;  // signed
     wire [31:0]   sum_l10;  // signed
     reg  [31:0]   s1_shifted_l10_q;  // signed
     reg  [31:0]   s1_multiplier_l10_q;  // signed
@@ -229,6 +275,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l10;  // signed
     wire [32:0]   raised_l10;  // signed
     reg  [31:0]   s4_out_l10_q;  // signed
+    reg  [31:0]   s0_acc_l11_q;  // signed
+    reg  [31:0]   s0_bias_l11_q;  // signed
+    reg  [31:0]   s0_multiplier_l11_q;  // signed
+    reg  [5:0]    s0_shift_l11_q;  // signed
     wire [31:0]   sum_l11;  // signed
     reg  [31:0]   s1_shifted_l11_q;  // signed
     reg  [31:0]   s1_multiplier_l11_q;  // signed
@@ -246,6 +296,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l11;  // signed
     wire [32:0]   raised_l11;  // signed
     reg  [31:0]   s4_out_l11_q;  // signed
+    reg  [31:0]   s0_acc_l12_q;  // signed
+    reg  [31:0]   s0_bias_l12_q;  // signed
+    reg  [31:0]   s0_multiplier_l12_q;  // signed
+    reg  [5:0]    s0_shift_l12_q;  // signed
     wire [31:0]   sum_l12;  // signed
     reg  [31:0]   s1_shifted_l12_q;  // signed
     reg  [31:0]   s1_multiplier_l12_q;  // signed
@@ -263,6 +317,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l12;  // signed
     wire [32:0]   raised_l12;  // signed
     reg  [31:0]   s4_out_l12_q;  // signed
+    reg  [31:0]   s0_acc_l13_q;  // signed
+    reg  [31:0]   s0_bias_l13_q;  // signed
+    reg  [31:0]   s0_multiplier_l13_q;  // signed
+    reg  [5:0]    s0_shift_l13_q;  // signed
     wire [31:0]   sum_l13;  // signed
     reg  [31:0]   s1_shifted_l13_q;  // signed
     reg  [31:0]   s1_multiplier_l13_q;  // signed
@@ -280,6 +338,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l13;  // signed
     wire [32:0]   raised_l13;  // signed
     reg  [31:0]   s4_out_l13_q;  // signed
+    reg  [31:0]   s0_acc_l14_q;  // signed
+    reg  [31:0]   s0_bias_l14_q;  // signed
+    reg  [31:0]   s0_multiplier_l14_q;  // signed
+    reg  [5:0]    s0_shift_l14_q;  // signed
     wire [31:0]   sum_l14;  // signed
     reg  [31:0]   s1_shifted_l14_q;  // signed
     reg  [31:0]   s1_multiplier_l14_q;  // signed
@@ -297,6 +359,10 @@ module post_process_l16_acc32 (
     wire [32:0]   offset_l14;  // signed
     wire [32:0]   raised_l14;  // signed
     reg  [31:0]   s4_out_l14_q;  // signed
+    reg  [31:0]   s0_acc_l15_q;  // signed
+    reg  [31:0]   s0_bias_l15_q;  // signed
+    reg  [31:0]   s0_multiplier_l15_q;  // signed
+    reg  [5:0]    s0_shift_l15_q;  // signed
     wire [31:0]   sum_l15;  // signed
     reg  [31:0]   s1_shifted_l15_q;  // signed
     reg  [31:0]   s1_multiplier_l15_q;  // signed
@@ -610,82 +676,82 @@ module post_process_l16_acc32 (
     assign in_ready = advance;
     assign out_valid = s4_valid_q;
     assign out_last = s4_last_q;
-    assign sum_l0 = in_data[31:0] + in_bias[31:0];
+    assign sum_l0 = s0_acc_l0_q + s0_bias_l0_q;
     assign nudged_l0 = s2_product_l0_q + (s2_product_l0_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l0 = ~(32'hffffffff << s3_right_l0_q);
     assign offset_l0 = {{1{_offset_l0_5[31]}}, _offset_l0_5} + {{1{zero_point[31]}}, zero_point};
     assign raised_l0 = ($signed(offset_l0) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l0;
-    assign sum_l1 = in_data[63:32] + in_bias[63:32];
+    assign sum_l1 = s0_acc_l1_q + s0_bias_l1_q;
     assign nudged_l1 = s2_product_l1_q + (s2_product_l1_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l1 = ~(32'hffffffff << s3_right_l1_q);
     assign offset_l1 = {{1{_offset_l1_11[31]}}, _offset_l1_11} + {{1{zero_point[31]}}, zero_point};
     assign raised_l1 = ($signed(offset_l1) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l1;
-    assign sum_l2 = in_data[95:64] + in_bias[95:64];
+    assign sum_l2 = s0_acc_l2_q + s0_bias_l2_q;
     assign nudged_l2 = s2_product_l2_q + (s2_product_l2_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l2 = ~(32'hffffffff << s3_right_l2_q);
     assign offset_l2 = {{1{_offset_l2_17[31]}}, _offset_l2_17} + {{1{zero_point[31]}}, zero_point};
     assign raised_l2 = ($signed(offset_l2) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l2;
-    assign sum_l3 = in_data[127:96] + in_bias[127:96];
+    assign sum_l3 = s0_acc_l3_q + s0_bias_l3_q;
     assign nudged_l3 = s2_product_l3_q + (s2_product_l3_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l3 = ~(32'hffffffff << s3_right_l3_q);
     assign offset_l3 = {{1{_offset_l3_23[31]}}, _offset_l3_23} + {{1{zero_point[31]}}, zero_point};
     assign raised_l3 = ($signed(offset_l3) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l3;
-    assign sum_l4 = in_data[159:128] + in_bias[159:128];
+    assign sum_l4 = s0_acc_l4_q + s0_bias_l4_q;
     assign nudged_l4 = s2_product_l4_q + (s2_product_l4_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l4 = ~(32'hffffffff << s3_right_l4_q);
     assign offset_l4 = {{1{_offset_l4_29[31]}}, _offset_l4_29} + {{1{zero_point[31]}}, zero_point};
     assign raised_l4 = ($signed(offset_l4) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l4;
-    assign sum_l5 = in_data[191:160] + in_bias[191:160];
+    assign sum_l5 = s0_acc_l5_q + s0_bias_l5_q;
     assign nudged_l5 = s2_product_l5_q + (s2_product_l5_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l5 = ~(32'hffffffff << s3_right_l5_q);
     assign offset_l5 = {{1{_offset_l5_35[31]}}, _offset_l5_35} + {{1{zero_point[31]}}, zero_point};
     assign raised_l5 = ($signed(offset_l5) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l5;
-    assign sum_l6 = in_data[223:192] + in_bias[223:192];
+    assign sum_l6 = s0_acc_l6_q + s0_bias_l6_q;
     assign nudged_l6 = s2_product_l6_q + (s2_product_l6_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l6 = ~(32'hffffffff << s3_right_l6_q);
     assign offset_l6 = {{1{_offset_l6_41[31]}}, _offset_l6_41} + {{1{zero_point[31]}}, zero_point};
     assign raised_l6 = ($signed(offset_l6) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l6;
-    assign sum_l7 = in_data[255:224] + in_bias[255:224];
+    assign sum_l7 = s0_acc_l7_q + s0_bias_l7_q;
     assign nudged_l7 = s2_product_l7_q + (s2_product_l7_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l7 = ~(32'hffffffff << s3_right_l7_q);
     assign offset_l7 = {{1{_offset_l7_47[31]}}, _offset_l7_47} + {{1{zero_point[31]}}, zero_point};
     assign raised_l7 = ($signed(offset_l7) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l7;
-    assign sum_l8 = in_data[287:256] + in_bias[287:256];
+    assign sum_l8 = s0_acc_l8_q + s0_bias_l8_q;
     assign nudged_l8 = s2_product_l8_q + (s2_product_l8_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l8 = ~(32'hffffffff << s3_right_l8_q);
     assign offset_l8 = {{1{_offset_l8_53[31]}}, _offset_l8_53} + {{1{zero_point[31]}}, zero_point};
     assign raised_l8 = ($signed(offset_l8) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l8;
-    assign sum_l9 = in_data[319:288] + in_bias[319:288];
+    assign sum_l9 = s0_acc_l9_q + s0_bias_l9_q;
     assign nudged_l9 = s2_product_l9_q + (s2_product_l9_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l9 = ~(32'hffffffff << s3_right_l9_q);
     assign offset_l9 = {{1{_offset_l9_59[31]}}, _offset_l9_59} + {{1{zero_point[31]}}, zero_point};
     assign raised_l9 = ($signed(offset_l9) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l9;
-    assign sum_l10 = in_data[351:320] + in_bias[351:320];
+    assign sum_l10 = s0_acc_l10_q + s0_bias_l10_q;
     assign nudged_l10 = s2_product_l10_q + (s2_product_l10_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l10 = ~(32'hffffffff << s3_right_l10_q);
     assign offset_l10 = {{1{_offset_l10_65[31]}}, _offset_l10_65} + {{1{zero_point[31]}}, zero_point};
     assign raised_l10 = ($signed(offset_l10) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l10;
-    assign sum_l11 = in_data[383:352] + in_bias[383:352];
+    assign sum_l11 = s0_acc_l11_q + s0_bias_l11_q;
     assign nudged_l11 = s2_product_l11_q + (s2_product_l11_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l11 = ~(32'hffffffff << s3_right_l11_q);
     assign offset_l11 = {{1{_offset_l11_71[31]}}, _offset_l11_71} + {{1{zero_point[31]}}, zero_point};
     assign raised_l11 = ($signed(offset_l11) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l11;
-    assign sum_l12 = in_data[415:384] + in_bias[415:384];
+    assign sum_l12 = s0_acc_l12_q + s0_bias_l12_q;
     assign nudged_l12 = s2_product_l12_q + (s2_product_l12_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l12 = ~(32'hffffffff << s3_right_l12_q);
     assign offset_l12 = {{1{_offset_l12_77[31]}}, _offset_l12_77} + {{1{zero_point[31]}}, zero_point};
     assign raised_l12 = ($signed(offset_l12) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l12;
-    assign sum_l13 = in_data[447:416] + in_bias[447:416];
+    assign sum_l13 = s0_acc_l13_q + s0_bias_l13_q;
     assign nudged_l13 = s2_product_l13_q + (s2_product_l13_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l13 = ~(32'hffffffff << s3_right_l13_q);
     assign offset_l13 = {{1{_offset_l13_83[31]}}, _offset_l13_83} + {{1{zero_point[31]}}, zero_point};
     assign raised_l13 = ($signed(offset_l13) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l13;
-    assign sum_l14 = in_data[479:448] + in_bias[479:448];
+    assign sum_l14 = s0_acc_l14_q + s0_bias_l14_q;
     assign nudged_l14 = s2_product_l14_q + (s2_product_l14_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l14 = ~(32'hffffffff << s3_right_l14_q);
     assign offset_l14 = {{1{_offset_l14_89[31]}}, _offset_l14_89} + {{1{zero_point[31]}}, zero_point};
     assign raised_l14 = ($signed(offset_l14) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l14;
-    assign sum_l15 = in_data[511:480] + in_bias[511:480];
+    assign sum_l15 = s0_acc_l15_q + s0_bias_l15_q;
     assign nudged_l15 = s2_product_l15_q + (s2_product_l15_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l15 = ~(32'hffffffff << s3_right_l15_q);
     assign offset_l15 = {{1{_offset_l15_95[31]}}, _offset_l15_95} + {{1{zero_point[31]}}, zero_point};
@@ -693,10 +759,15 @@ module post_process_l16_acc32 (
     assign out_data = {s4_out_l15_q, s4_out_l14_q, s4_out_l13_q, s4_out_l12_q, s4_out_l11_q, s4_out_l10_q, s4_out_l9_q, s4_out_l8_q, s4_out_l7_q, s4_out_l6_q, s4_out_l5_q, s4_out_l4_q, s4_out_l3_q, s4_out_l2_q, s4_out_l1_q, s4_out_l0_q};
 
     always @(posedge clk) begin
-        if (rst) s1_valid_q <= 1'd0;
-        else if (advance) s1_valid_q <= in_valid;
+        if (rst) s0_valid_q <= 1'd0;
+        else if (advance) s0_valid_q <= in_valid;
     end
-    always @(posedge clk) if (advance) s1_last_q <= in_last;
+    always @(posedge clk) if (advance) s0_last_q <= in_last;
+    always @(posedge clk) begin
+        if (rst) s1_valid_q <= 1'd0;
+        else if (advance) s1_valid_q <= s0_valid_q;
+    end
+    always @(posedge clk) if (advance) s1_last_q <= s0_last_q;
     always @(posedge clk) begin
         if (rst) s2_valid_q <= 1'd0;
         else if (advance) s2_valid_q <= s1_valid_q;
@@ -712,9 +783,13 @@ module post_process_l16_acc32 (
         else if (advance) s4_valid_q <= s3_valid_q;
     end
     always @(posedge clk) if (advance) s4_last_q <= s3_last_q;
-    always @(posedge clk) if (advance) s1_shifted_l0_q <= sum_l0 << (in_shift[5] ? 5'd0 : in_shift[4:0]);
-    always @(posedge clk) if (advance) s1_multiplier_l0_q <= in_multiplier[31:0];
-    always @(posedge clk) if (advance) s1_right_l0_q <= in_shift[5] ? (6'd0 - in_shift[5:0]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l0_q <= in_data[31:0];
+    always @(posedge clk) if (advance) s0_bias_l0_q <= in_bias[31:0];
+    always @(posedge clk) if (advance) s0_multiplier_l0_q <= in_multiplier[31:0];
+    always @(posedge clk) if (advance) s0_shift_l0_q <= in_shift[5:0];
+    always @(posedge clk) if (advance) s1_shifted_l0_q <= sum_l0 << (s0_shift_l0_q[5] ? 5'd0 : s0_shift_l0_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l0_q <= s0_multiplier_l0_q;
+    always @(posedge clk) if (advance) s1_right_l0_q <= s0_shift_l0_q[5] ? (6'd0 - s0_shift_l0_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l0_q <= sum_l0;
     always @(posedge clk) if (advance) s2_product_l0_q <= _s2_product_l0_q_96;
     always @(posedge clk) if (advance) s2_saturate_l0_q <= (s1_shifted_l0_q == 32'h80000000) & (s1_multiplier_l0_q == 32'h80000000);
@@ -724,9 +799,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l0_q <= s2_right_l0_q;
     always @(posedge clk) if (advance) s3_raw_l0_q <= s2_raw_l0_q;
     always @(posedge clk) if (advance) s4_out_l0_q <= bypass ? s3_raw_l0_q : ($signed(raised_l0) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l0[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l1_q <= sum_l1 << (in_shift[11] ? 5'd0 : in_shift[10:6]);
-    always @(posedge clk) if (advance) s1_multiplier_l1_q <= in_multiplier[63:32];
-    always @(posedge clk) if (advance) s1_right_l1_q <= in_shift[11] ? (6'd0 - in_shift[11:6]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l1_q <= in_data[63:32];
+    always @(posedge clk) if (advance) s0_bias_l1_q <= in_bias[63:32];
+    always @(posedge clk) if (advance) s0_multiplier_l1_q <= in_multiplier[63:32];
+    always @(posedge clk) if (advance) s0_shift_l1_q <= in_shift[11:6];
+    always @(posedge clk) if (advance) s1_shifted_l1_q <= sum_l1 << (s0_shift_l1_q[5] ? 5'd0 : s0_shift_l1_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l1_q <= s0_multiplier_l1_q;
+    always @(posedge clk) if (advance) s1_right_l1_q <= s0_shift_l1_q[5] ? (6'd0 - s0_shift_l1_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l1_q <= sum_l1;
     always @(posedge clk) if (advance) s2_product_l1_q <= _s2_product_l1_q_99;
     always @(posedge clk) if (advance) s2_saturate_l1_q <= (s1_shifted_l1_q == 32'h80000000) & (s1_multiplier_l1_q == 32'h80000000);
@@ -736,9 +815,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l1_q <= s2_right_l1_q;
     always @(posedge clk) if (advance) s3_raw_l1_q <= s2_raw_l1_q;
     always @(posedge clk) if (advance) s4_out_l1_q <= bypass ? s3_raw_l1_q : ($signed(raised_l1) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l1[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l2_q <= sum_l2 << (in_shift[17] ? 5'd0 : in_shift[16:12]);
-    always @(posedge clk) if (advance) s1_multiplier_l2_q <= in_multiplier[95:64];
-    always @(posedge clk) if (advance) s1_right_l2_q <= in_shift[17] ? (6'd0 - in_shift[17:12]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l2_q <= in_data[95:64];
+    always @(posedge clk) if (advance) s0_bias_l2_q <= in_bias[95:64];
+    always @(posedge clk) if (advance) s0_multiplier_l2_q <= in_multiplier[95:64];
+    always @(posedge clk) if (advance) s0_shift_l2_q <= in_shift[17:12];
+    always @(posedge clk) if (advance) s1_shifted_l2_q <= sum_l2 << (s0_shift_l2_q[5] ? 5'd0 : s0_shift_l2_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l2_q <= s0_multiplier_l2_q;
+    always @(posedge clk) if (advance) s1_right_l2_q <= s0_shift_l2_q[5] ? (6'd0 - s0_shift_l2_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l2_q <= sum_l2;
     always @(posedge clk) if (advance) s2_product_l2_q <= _s2_product_l2_q_102;
     always @(posedge clk) if (advance) s2_saturate_l2_q <= (s1_shifted_l2_q == 32'h80000000) & (s1_multiplier_l2_q == 32'h80000000);
@@ -748,9 +831,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l2_q <= s2_right_l2_q;
     always @(posedge clk) if (advance) s3_raw_l2_q <= s2_raw_l2_q;
     always @(posedge clk) if (advance) s4_out_l2_q <= bypass ? s3_raw_l2_q : ($signed(raised_l2) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l2[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l3_q <= sum_l3 << (in_shift[23] ? 5'd0 : in_shift[22:18]);
-    always @(posedge clk) if (advance) s1_multiplier_l3_q <= in_multiplier[127:96];
-    always @(posedge clk) if (advance) s1_right_l3_q <= in_shift[23] ? (6'd0 - in_shift[23:18]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l3_q <= in_data[127:96];
+    always @(posedge clk) if (advance) s0_bias_l3_q <= in_bias[127:96];
+    always @(posedge clk) if (advance) s0_multiplier_l3_q <= in_multiplier[127:96];
+    always @(posedge clk) if (advance) s0_shift_l3_q <= in_shift[23:18];
+    always @(posedge clk) if (advance) s1_shifted_l3_q <= sum_l3 << (s0_shift_l3_q[5] ? 5'd0 : s0_shift_l3_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l3_q <= s0_multiplier_l3_q;
+    always @(posedge clk) if (advance) s1_right_l3_q <= s0_shift_l3_q[5] ? (6'd0 - s0_shift_l3_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l3_q <= sum_l3;
     always @(posedge clk) if (advance) s2_product_l3_q <= _s2_product_l3_q_105;
     always @(posedge clk) if (advance) s2_saturate_l3_q <= (s1_shifted_l3_q == 32'h80000000) & (s1_multiplier_l3_q == 32'h80000000);
@@ -760,9 +847,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l3_q <= s2_right_l3_q;
     always @(posedge clk) if (advance) s3_raw_l3_q <= s2_raw_l3_q;
     always @(posedge clk) if (advance) s4_out_l3_q <= bypass ? s3_raw_l3_q : ($signed(raised_l3) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l3[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l4_q <= sum_l4 << (in_shift[29] ? 5'd0 : in_shift[28:24]);
-    always @(posedge clk) if (advance) s1_multiplier_l4_q <= in_multiplier[159:128];
-    always @(posedge clk) if (advance) s1_right_l4_q <= in_shift[29] ? (6'd0 - in_shift[29:24]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l4_q <= in_data[159:128];
+    always @(posedge clk) if (advance) s0_bias_l4_q <= in_bias[159:128];
+    always @(posedge clk) if (advance) s0_multiplier_l4_q <= in_multiplier[159:128];
+    always @(posedge clk) if (advance) s0_shift_l4_q <= in_shift[29:24];
+    always @(posedge clk) if (advance) s1_shifted_l4_q <= sum_l4 << (s0_shift_l4_q[5] ? 5'd0 : s0_shift_l4_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l4_q <= s0_multiplier_l4_q;
+    always @(posedge clk) if (advance) s1_right_l4_q <= s0_shift_l4_q[5] ? (6'd0 - s0_shift_l4_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l4_q <= sum_l4;
     always @(posedge clk) if (advance) s2_product_l4_q <= _s2_product_l4_q_108;
     always @(posedge clk) if (advance) s2_saturate_l4_q <= (s1_shifted_l4_q == 32'h80000000) & (s1_multiplier_l4_q == 32'h80000000);
@@ -772,9 +863,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l4_q <= s2_right_l4_q;
     always @(posedge clk) if (advance) s3_raw_l4_q <= s2_raw_l4_q;
     always @(posedge clk) if (advance) s4_out_l4_q <= bypass ? s3_raw_l4_q : ($signed(raised_l4) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l4[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l5_q <= sum_l5 << (in_shift[35] ? 5'd0 : in_shift[34:30]);
-    always @(posedge clk) if (advance) s1_multiplier_l5_q <= in_multiplier[191:160];
-    always @(posedge clk) if (advance) s1_right_l5_q <= in_shift[35] ? (6'd0 - in_shift[35:30]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l5_q <= in_data[191:160];
+    always @(posedge clk) if (advance) s0_bias_l5_q <= in_bias[191:160];
+    always @(posedge clk) if (advance) s0_multiplier_l5_q <= in_multiplier[191:160];
+    always @(posedge clk) if (advance) s0_shift_l5_q <= in_shift[35:30];
+    always @(posedge clk) if (advance) s1_shifted_l5_q <= sum_l5 << (s0_shift_l5_q[5] ? 5'd0 : s0_shift_l5_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l5_q <= s0_multiplier_l5_q;
+    always @(posedge clk) if (advance) s1_right_l5_q <= s0_shift_l5_q[5] ? (6'd0 - s0_shift_l5_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l5_q <= sum_l5;
     always @(posedge clk) if (advance) s2_product_l5_q <= _s2_product_l5_q_111;
     always @(posedge clk) if (advance) s2_saturate_l5_q <= (s1_shifted_l5_q == 32'h80000000) & (s1_multiplier_l5_q == 32'h80000000);
@@ -784,9 +879,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l5_q <= s2_right_l5_q;
     always @(posedge clk) if (advance) s3_raw_l5_q <= s2_raw_l5_q;
     always @(posedge clk) if (advance) s4_out_l5_q <= bypass ? s3_raw_l5_q : ($signed(raised_l5) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l5[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l6_q <= sum_l6 << (in_shift[41] ? 5'd0 : in_shift[40:36]);
-    always @(posedge clk) if (advance) s1_multiplier_l6_q <= in_multiplier[223:192];
-    always @(posedge clk) if (advance) s1_right_l6_q <= in_shift[41] ? (6'd0 - in_shift[41:36]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l6_q <= in_data[223:192];
+    always @(posedge clk) if (advance) s0_bias_l6_q <= in_bias[223:192];
+    always @(posedge clk) if (advance) s0_multiplier_l6_q <= in_multiplier[223:192];
+    always @(posedge clk) if (advance) s0_shift_l6_q <= in_shift[41:36];
+    always @(posedge clk) if (advance) s1_shifted_l6_q <= sum_l6 << (s0_shift_l6_q[5] ? 5'd0 : s0_shift_l6_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l6_q <= s0_multiplier_l6_q;
+    always @(posedge clk) if (advance) s1_right_l6_q <= s0_shift_l6_q[5] ? (6'd0 - s0_shift_l6_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l6_q <= sum_l6;
     always @(posedge clk) if (advance) s2_product_l6_q <= _s2_product_l6_q_114;
     always @(posedge clk) if (advance) s2_saturate_l6_q <= (s1_shifted_l6_q == 32'h80000000) & (s1_multiplier_l6_q == 32'h80000000);
@@ -796,9 +895,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l6_q <= s2_right_l6_q;
     always @(posedge clk) if (advance) s3_raw_l6_q <= s2_raw_l6_q;
     always @(posedge clk) if (advance) s4_out_l6_q <= bypass ? s3_raw_l6_q : ($signed(raised_l6) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l6[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l7_q <= sum_l7 << (in_shift[47] ? 5'd0 : in_shift[46:42]);
-    always @(posedge clk) if (advance) s1_multiplier_l7_q <= in_multiplier[255:224];
-    always @(posedge clk) if (advance) s1_right_l7_q <= in_shift[47] ? (6'd0 - in_shift[47:42]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l7_q <= in_data[255:224];
+    always @(posedge clk) if (advance) s0_bias_l7_q <= in_bias[255:224];
+    always @(posedge clk) if (advance) s0_multiplier_l7_q <= in_multiplier[255:224];
+    always @(posedge clk) if (advance) s0_shift_l7_q <= in_shift[47:42];
+    always @(posedge clk) if (advance) s1_shifted_l7_q <= sum_l7 << (s0_shift_l7_q[5] ? 5'd0 : s0_shift_l7_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l7_q <= s0_multiplier_l7_q;
+    always @(posedge clk) if (advance) s1_right_l7_q <= s0_shift_l7_q[5] ? (6'd0 - s0_shift_l7_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l7_q <= sum_l7;
     always @(posedge clk) if (advance) s2_product_l7_q <= _s2_product_l7_q_117;
     always @(posedge clk) if (advance) s2_saturate_l7_q <= (s1_shifted_l7_q == 32'h80000000) & (s1_multiplier_l7_q == 32'h80000000);
@@ -808,9 +911,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l7_q <= s2_right_l7_q;
     always @(posedge clk) if (advance) s3_raw_l7_q <= s2_raw_l7_q;
     always @(posedge clk) if (advance) s4_out_l7_q <= bypass ? s3_raw_l7_q : ($signed(raised_l7) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l7[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l8_q <= sum_l8 << (in_shift[53] ? 5'd0 : in_shift[52:48]);
-    always @(posedge clk) if (advance) s1_multiplier_l8_q <= in_multiplier[287:256];
-    always @(posedge clk) if (advance) s1_right_l8_q <= in_shift[53] ? (6'd0 - in_shift[53:48]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l8_q <= in_data[287:256];
+    always @(posedge clk) if (advance) s0_bias_l8_q <= in_bias[287:256];
+    always @(posedge clk) if (advance) s0_multiplier_l8_q <= in_multiplier[287:256];
+    always @(posedge clk) if (advance) s0_shift_l8_q <= in_shift[53:48];
+    always @(posedge clk) if (advance) s1_shifted_l8_q <= sum_l8 << (s0_shift_l8_q[5] ? 5'd0 : s0_shift_l8_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l8_q <= s0_multiplier_l8_q;
+    always @(posedge clk) if (advance) s1_right_l8_q <= s0_shift_l8_q[5] ? (6'd0 - s0_shift_l8_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l8_q <= sum_l8;
     always @(posedge clk) if (advance) s2_product_l8_q <= _s2_product_l8_q_120;
     always @(posedge clk) if (advance) s2_saturate_l8_q <= (s1_shifted_l8_q == 32'h80000000) & (s1_multiplier_l8_q == 32'h80000000);
@@ -820,9 +927,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l8_q <= s2_right_l8_q;
     always @(posedge clk) if (advance) s3_raw_l8_q <= s2_raw_l8_q;
     always @(posedge clk) if (advance) s4_out_l8_q <= bypass ? s3_raw_l8_q : ($signed(raised_l8) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l8[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l9_q <= sum_l9 << (in_shift[59] ? 5'd0 : in_shift[58:54]);
-    always @(posedge clk) if (advance) s1_multiplier_l9_q <= in_multiplier[319:288];
-    always @(posedge clk) if (advance) s1_right_l9_q <= in_shift[59] ? (6'd0 - in_shift[59:54]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l9_q <= in_data[319:288];
+    always @(posedge clk) if (advance) s0_bias_l9_q <= in_bias[319:288];
+    always @(posedge clk) if (advance) s0_multiplier_l9_q <= in_multiplier[319:288];
+    always @(posedge clk) if (advance) s0_shift_l9_q <= in_shift[59:54];
+    always @(posedge clk) if (advance) s1_shifted_l9_q <= sum_l9 << (s0_shift_l9_q[5] ? 5'd0 : s0_shift_l9_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l9_q <= s0_multiplier_l9_q;
+    always @(posedge clk) if (advance) s1_right_l9_q <= s0_shift_l9_q[5] ? (6'd0 - s0_shift_l9_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l9_q <= sum_l9;
     always @(posedge clk) if (advance) s2_product_l9_q <= _s2_product_l9_q_123;
     always @(posedge clk) if (advance) s2_saturate_l9_q <= (s1_shifted_l9_q == 32'h80000000) & (s1_multiplier_l9_q == 32'h80000000);
@@ -832,9 +943,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l9_q <= s2_right_l9_q;
     always @(posedge clk) if (advance) s3_raw_l9_q <= s2_raw_l9_q;
     always @(posedge clk) if (advance) s4_out_l9_q <= bypass ? s3_raw_l9_q : ($signed(raised_l9) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l9[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l10_q <= sum_l10 << (in_shift[65] ? 5'd0 : in_shift[64:60]);
-    always @(posedge clk) if (advance) s1_multiplier_l10_q <= in_multiplier[351:320];
-    always @(posedge clk) if (advance) s1_right_l10_q <= in_shift[65] ? (6'd0 - in_shift[65:60]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l10_q <= in_data[351:320];
+    always @(posedge clk) if (advance) s0_bias_l10_q <= in_bias[351:320];
+    always @(posedge clk) if (advance) s0_multiplier_l10_q <= in_multiplier[351:320];
+    always @(posedge clk) if (advance) s0_shift_l10_q <= in_shift[65:60];
+    always @(posedge clk) if (advance) s1_shifted_l10_q <= sum_l10 << (s0_shift_l10_q[5] ? 5'd0 : s0_shift_l10_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l10_q <= s0_multiplier_l10_q;
+    always @(posedge clk) if (advance) s1_right_l10_q <= s0_shift_l10_q[5] ? (6'd0 - s0_shift_l10_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l10_q <= sum_l10;
     always @(posedge clk) if (advance) s2_product_l10_q <= _s2_product_l10_q_126;
     always @(posedge clk) if (advance) s2_saturate_l10_q <= (s1_shifted_l10_q == 32'h80000000) & (s1_multiplier_l10_q == 32'h80000000);
@@ -844,9 +959,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l10_q <= s2_right_l10_q;
     always @(posedge clk) if (advance) s3_raw_l10_q <= s2_raw_l10_q;
     always @(posedge clk) if (advance) s4_out_l10_q <= bypass ? s3_raw_l10_q : ($signed(raised_l10) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l10[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l11_q <= sum_l11 << (in_shift[71] ? 5'd0 : in_shift[70:66]);
-    always @(posedge clk) if (advance) s1_multiplier_l11_q <= in_multiplier[383:352];
-    always @(posedge clk) if (advance) s1_right_l11_q <= in_shift[71] ? (6'd0 - in_shift[71:66]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l11_q <= in_data[383:352];
+    always @(posedge clk) if (advance) s0_bias_l11_q <= in_bias[383:352];
+    always @(posedge clk) if (advance) s0_multiplier_l11_q <= in_multiplier[383:352];
+    always @(posedge clk) if (advance) s0_shift_l11_q <= in_shift[71:66];
+    always @(posedge clk) if (advance) s1_shifted_l11_q <= sum_l11 << (s0_shift_l11_q[5] ? 5'd0 : s0_shift_l11_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l11_q <= s0_multiplier_l11_q;
+    always @(posedge clk) if (advance) s1_right_l11_q <= s0_shift_l11_q[5] ? (6'd0 - s0_shift_l11_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l11_q <= sum_l11;
     always @(posedge clk) if (advance) s2_product_l11_q <= _s2_product_l11_q_129;
     always @(posedge clk) if (advance) s2_saturate_l11_q <= (s1_shifted_l11_q == 32'h80000000) & (s1_multiplier_l11_q == 32'h80000000);
@@ -856,9 +975,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l11_q <= s2_right_l11_q;
     always @(posedge clk) if (advance) s3_raw_l11_q <= s2_raw_l11_q;
     always @(posedge clk) if (advance) s4_out_l11_q <= bypass ? s3_raw_l11_q : ($signed(raised_l11) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l11[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l12_q <= sum_l12 << (in_shift[77] ? 5'd0 : in_shift[76:72]);
-    always @(posedge clk) if (advance) s1_multiplier_l12_q <= in_multiplier[415:384];
-    always @(posedge clk) if (advance) s1_right_l12_q <= in_shift[77] ? (6'd0 - in_shift[77:72]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l12_q <= in_data[415:384];
+    always @(posedge clk) if (advance) s0_bias_l12_q <= in_bias[415:384];
+    always @(posedge clk) if (advance) s0_multiplier_l12_q <= in_multiplier[415:384];
+    always @(posedge clk) if (advance) s0_shift_l12_q <= in_shift[77:72];
+    always @(posedge clk) if (advance) s1_shifted_l12_q <= sum_l12 << (s0_shift_l12_q[5] ? 5'd0 : s0_shift_l12_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l12_q <= s0_multiplier_l12_q;
+    always @(posedge clk) if (advance) s1_right_l12_q <= s0_shift_l12_q[5] ? (6'd0 - s0_shift_l12_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l12_q <= sum_l12;
     always @(posedge clk) if (advance) s2_product_l12_q <= _s2_product_l12_q_132;
     always @(posedge clk) if (advance) s2_saturate_l12_q <= (s1_shifted_l12_q == 32'h80000000) & (s1_multiplier_l12_q == 32'h80000000);
@@ -868,9 +991,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l12_q <= s2_right_l12_q;
     always @(posedge clk) if (advance) s3_raw_l12_q <= s2_raw_l12_q;
     always @(posedge clk) if (advance) s4_out_l12_q <= bypass ? s3_raw_l12_q : ($signed(raised_l12) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l12[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l13_q <= sum_l13 << (in_shift[83] ? 5'd0 : in_shift[82:78]);
-    always @(posedge clk) if (advance) s1_multiplier_l13_q <= in_multiplier[447:416];
-    always @(posedge clk) if (advance) s1_right_l13_q <= in_shift[83] ? (6'd0 - in_shift[83:78]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l13_q <= in_data[447:416];
+    always @(posedge clk) if (advance) s0_bias_l13_q <= in_bias[447:416];
+    always @(posedge clk) if (advance) s0_multiplier_l13_q <= in_multiplier[447:416];
+    always @(posedge clk) if (advance) s0_shift_l13_q <= in_shift[83:78];
+    always @(posedge clk) if (advance) s1_shifted_l13_q <= sum_l13 << (s0_shift_l13_q[5] ? 5'd0 : s0_shift_l13_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l13_q <= s0_multiplier_l13_q;
+    always @(posedge clk) if (advance) s1_right_l13_q <= s0_shift_l13_q[5] ? (6'd0 - s0_shift_l13_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l13_q <= sum_l13;
     always @(posedge clk) if (advance) s2_product_l13_q <= _s2_product_l13_q_135;
     always @(posedge clk) if (advance) s2_saturate_l13_q <= (s1_shifted_l13_q == 32'h80000000) & (s1_multiplier_l13_q == 32'h80000000);
@@ -880,9 +1007,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l13_q <= s2_right_l13_q;
     always @(posedge clk) if (advance) s3_raw_l13_q <= s2_raw_l13_q;
     always @(posedge clk) if (advance) s4_out_l13_q <= bypass ? s3_raw_l13_q : ($signed(raised_l13) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l13[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l14_q <= sum_l14 << (in_shift[89] ? 5'd0 : in_shift[88:84]);
-    always @(posedge clk) if (advance) s1_multiplier_l14_q <= in_multiplier[479:448];
-    always @(posedge clk) if (advance) s1_right_l14_q <= in_shift[89] ? (6'd0 - in_shift[89:84]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l14_q <= in_data[479:448];
+    always @(posedge clk) if (advance) s0_bias_l14_q <= in_bias[479:448];
+    always @(posedge clk) if (advance) s0_multiplier_l14_q <= in_multiplier[479:448];
+    always @(posedge clk) if (advance) s0_shift_l14_q <= in_shift[89:84];
+    always @(posedge clk) if (advance) s1_shifted_l14_q <= sum_l14 << (s0_shift_l14_q[5] ? 5'd0 : s0_shift_l14_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l14_q <= s0_multiplier_l14_q;
+    always @(posedge clk) if (advance) s1_right_l14_q <= s0_shift_l14_q[5] ? (6'd0 - s0_shift_l14_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l14_q <= sum_l14;
     always @(posedge clk) if (advance) s2_product_l14_q <= _s2_product_l14_q_138;
     always @(posedge clk) if (advance) s2_saturate_l14_q <= (s1_shifted_l14_q == 32'h80000000) & (s1_multiplier_l14_q == 32'h80000000);
@@ -892,9 +1023,13 @@ module post_process_l16_acc32 (
     always @(posedge clk) if (advance) s3_right_l14_q <= s2_right_l14_q;
     always @(posedge clk) if (advance) s3_raw_l14_q <= s2_raw_l14_q;
     always @(posedge clk) if (advance) s4_out_l14_q <= bypass ? s3_raw_l14_q : ($signed(raised_l14) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l14[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l15_q <= sum_l15 << (in_shift[95] ? 5'd0 : in_shift[94:90]);
-    always @(posedge clk) if (advance) s1_multiplier_l15_q <= in_multiplier[511:480];
-    always @(posedge clk) if (advance) s1_right_l15_q <= in_shift[95] ? (6'd0 - in_shift[95:90]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l15_q <= in_data[511:480];
+    always @(posedge clk) if (advance) s0_bias_l15_q <= in_bias[511:480];
+    always @(posedge clk) if (advance) s0_multiplier_l15_q <= in_multiplier[511:480];
+    always @(posedge clk) if (advance) s0_shift_l15_q <= in_shift[95:90];
+    always @(posedge clk) if (advance) s1_shifted_l15_q <= sum_l15 << (s0_shift_l15_q[5] ? 5'd0 : s0_shift_l15_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l15_q <= s0_multiplier_l15_q;
+    always @(posedge clk) if (advance) s1_right_l15_q <= s0_shift_l15_q[5] ? (6'd0 - s0_shift_l15_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l15_q <= sum_l15;
     always @(posedge clk) if (advance) s2_product_l15_q <= _s2_product_l15_q_141;
     always @(posedge clk) if (advance) s2_saturate_l15_q <= (s1_shifted_l15_q == 32'h80000000) & (s1_multiplier_l15_q == 32'h80000000);

@@ -3,7 +3,7 @@
 //
 // Post-processing of 2 lanes: bias add, TFLite requantization (SRDHM, rounding
 // shift), output zero point and clamp; or the raw int32 sum when bypass is set.
-// Latency 4 cycles, one beat per cycle.
+// Latency 5 cycles, one beat per cycle.
 
 `default_nettype none
 
@@ -34,6 +34,8 @@ module post_process_l2_acc32 (
     /* verilator lint_on UNUSEDPARAM */
 
     wire          advance;
+    reg           s0_valid_q;
+    reg           s0_last_q;
     reg           s1_valid_q;
     reg           s1_last_q;
     reg           s2_valid_q;
@@ -42,6 +44,10 @@ module post_process_l2_acc32 (
     reg           s3_last_q;
     reg           s4_valid_q;
     reg           s4_last_q;
+    reg  [31:0]   s0_acc_l0_q;  // signed
+    reg  [31:0]   s0_bias_l0_q;  // signed
+    reg  [31:0]   s0_multiplier_l0_q;  // signed
+    reg  [5:0]    s0_shift_l0_q;  // signed
     wire [31:0]   sum_l0;  // signed
     reg  [31:0]   s1_shifted_l0_q;  // signed
     reg  [31:0]   s1_multiplier_l0_q;  // signed
@@ -59,6 +65,10 @@ module post_process_l2_acc32 (
     wire [32:0]   offset_l0;  // signed
     wire [32:0]   raised_l0;  // signed
     reg  [31:0]   s4_out_l0_q;  // signed
+    reg  [31:0]   s0_acc_l1_q;  // signed
+    reg  [31:0]   s0_bias_l1_q;  // signed
+    reg  [31:0]   s0_multiplier_l1_q;  // signed
+    reg  [5:0]    s0_shift_l1_q;  // signed
     wire [31:0]   sum_l1;  // signed
     reg  [31:0]   s1_shifted_l1_q;  // signed
     reg  [31:0]   s1_multiplier_l1_q;  // signed
@@ -120,12 +130,12 @@ module post_process_l2_acc32 (
     assign in_ready = advance;
     assign out_valid = s4_valid_q;
     assign out_last = s4_last_q;
-    assign sum_l0 = in_data[31:0] + in_bias[31:0];
+    assign sum_l0 = s0_acc_l0_q + s0_bias_l0_q;
     assign nudged_l0 = s2_product_l0_q + (s2_product_l0_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l0 = ~(32'hffffffff << s3_right_l0_q);
     assign offset_l0 = {{1{_offset_l0_5[31]}}, _offset_l0_5} + {{1{zero_point[31]}}, zero_point};
     assign raised_l0 = ($signed(offset_l0) < $signed({{1{clamp_min[31]}}, clamp_min})) ? {{1{clamp_min[31]}}, clamp_min} : offset_l0;
-    assign sum_l1 = in_data[63:32] + in_bias[63:32];
+    assign sum_l1 = s0_acc_l1_q + s0_bias_l1_q;
     assign nudged_l1 = s2_product_l1_q + (s2_product_l1_q[63] ? 64'hffffffffc0000001 : 64'h40000000);
     assign mask_l1 = ~(32'hffffffff << s3_right_l1_q);
     assign offset_l1 = {{1{_offset_l1_11[31]}}, _offset_l1_11} + {{1{zero_point[31]}}, zero_point};
@@ -133,10 +143,15 @@ module post_process_l2_acc32 (
     assign out_data = {s4_out_l1_q, s4_out_l0_q};
 
     always @(posedge clk) begin
-        if (rst) s1_valid_q <= 1'd0;
-        else if (advance) s1_valid_q <= in_valid;
+        if (rst) s0_valid_q <= 1'd0;
+        else if (advance) s0_valid_q <= in_valid;
     end
-    always @(posedge clk) if (advance) s1_last_q <= in_last;
+    always @(posedge clk) if (advance) s0_last_q <= in_last;
+    always @(posedge clk) begin
+        if (rst) s1_valid_q <= 1'd0;
+        else if (advance) s1_valid_q <= s0_valid_q;
+    end
+    always @(posedge clk) if (advance) s1_last_q <= s0_last_q;
     always @(posedge clk) begin
         if (rst) s2_valid_q <= 1'd0;
         else if (advance) s2_valid_q <= s1_valid_q;
@@ -152,9 +167,13 @@ module post_process_l2_acc32 (
         else if (advance) s4_valid_q <= s3_valid_q;
     end
     always @(posedge clk) if (advance) s4_last_q <= s3_last_q;
-    always @(posedge clk) if (advance) s1_shifted_l0_q <= sum_l0 << (in_shift[5] ? 5'd0 : in_shift[4:0]);
-    always @(posedge clk) if (advance) s1_multiplier_l0_q <= in_multiplier[31:0];
-    always @(posedge clk) if (advance) s1_right_l0_q <= in_shift[5] ? (6'd0 - in_shift[5:0]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l0_q <= in_data[31:0];
+    always @(posedge clk) if (advance) s0_bias_l0_q <= in_bias[31:0];
+    always @(posedge clk) if (advance) s0_multiplier_l0_q <= in_multiplier[31:0];
+    always @(posedge clk) if (advance) s0_shift_l0_q <= in_shift[5:0];
+    always @(posedge clk) if (advance) s1_shifted_l0_q <= sum_l0 << (s0_shift_l0_q[5] ? 5'd0 : s0_shift_l0_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l0_q <= s0_multiplier_l0_q;
+    always @(posedge clk) if (advance) s1_right_l0_q <= s0_shift_l0_q[5] ? (6'd0 - s0_shift_l0_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l0_q <= sum_l0;
     always @(posedge clk) if (advance) s2_product_l0_q <= _s2_product_l0_q_12;
     always @(posedge clk) if (advance) s2_saturate_l0_q <= (s1_shifted_l0_q == 32'h80000000) & (s1_multiplier_l0_q == 32'h80000000);
@@ -164,9 +183,13 @@ module post_process_l2_acc32 (
     always @(posedge clk) if (advance) s3_right_l0_q <= s2_right_l0_q;
     always @(posedge clk) if (advance) s3_raw_l0_q <= s2_raw_l0_q;
     always @(posedge clk) if (advance) s4_out_l0_q <= bypass ? s3_raw_l0_q : ($signed(raised_l0) > $signed({{1{clamp_max[31]}}, clamp_max})) ? clamp_max : raised_l0[31:0];
-    always @(posedge clk) if (advance) s1_shifted_l1_q <= sum_l1 << (in_shift[11] ? 5'd0 : in_shift[10:6]);
-    always @(posedge clk) if (advance) s1_multiplier_l1_q <= in_multiplier[63:32];
-    always @(posedge clk) if (advance) s1_right_l1_q <= in_shift[11] ? (6'd0 - in_shift[11:6]) : 6'd0;
+    always @(posedge clk) if (advance) s0_acc_l1_q <= in_data[63:32];
+    always @(posedge clk) if (advance) s0_bias_l1_q <= in_bias[63:32];
+    always @(posedge clk) if (advance) s0_multiplier_l1_q <= in_multiplier[63:32];
+    always @(posedge clk) if (advance) s0_shift_l1_q <= in_shift[11:6];
+    always @(posedge clk) if (advance) s1_shifted_l1_q <= sum_l1 << (s0_shift_l1_q[5] ? 5'd0 : s0_shift_l1_q[4:0]);
+    always @(posedge clk) if (advance) s1_multiplier_l1_q <= s0_multiplier_l1_q;
+    always @(posedge clk) if (advance) s1_right_l1_q <= s0_shift_l1_q[5] ? (6'd0 - s0_shift_l1_q) : 6'd0;
     always @(posedge clk) if (advance) s1_raw_l1_q <= sum_l1;
     always @(posedge clk) if (advance) s2_product_l1_q <= _s2_product_l1_q_15;
     always @(posedge clk) if (advance) s2_saturate_l1_q <= (s1_shifted_l1_q == 32'h80000000) & (s1_multiplier_l1_q == 32'h80000000);
