@@ -7,7 +7,7 @@
 //! | 0x04 | STATUS | bit 0 BUSY, bit 1 DONE (sticky; write 1 to clear); `irq` = DONE & IRQ_ENABLE |
 //! | 0x08 | INFO | ROWS in bits 15..0, COLS in bits 31..16 (read-only) |
 //! | 0x10.. | descriptor | M_VECTORS, K_FOLDS, N_FOLDS, ZERO_POINT, CLAMP_MIN, CLAMP_MAX, BYPASS, ACCUMULATE, FINISH, IFMAP_ADDR, WEIGHT_ADDR, PARAM_ADDR, OFMAP_ADDR, LOAD_IFMAP, LOAD_WEIGHTS, PACK_OUTPUTS |
-//! | 0x4c.. | double-buffered cores only (instead of OFMAP_ADDR) | IFMAP_HALF, WEIGHT_HALF, OFMAP_HALF, PREFETCH_{IFMAP,WEIGHT,PARAM}_ADDR, PREFETCH_{IFMAP,WEIGHT,PARAM}_WORDS, DRAIN_ADDR, DRAIN_WORDS |
+//! | 0x4c.. | double-buffered cores only: OFMAP_ADDR is left out, so LOAD_IFMAP, LOAD_WEIGHTS and PACK_OUTPUTS sit 4 bytes lower and these follow | IFMAP_HALF, WEIGHT_HALF, OFMAP_HALF, PREFETCH_{IFMAP,WEIGHT,PARAM}_ADDR, PREFETCH_{IFMAP,WEIGHT,PARAM}_WORDS, DRAIN_ADDR, DRAIN_WORDS |
 //! | 0x80.. | counters | PERF_* (read-only, cumulative, cleared by CLEAR_COUNTERS) |
 
 use super::csr::{Kind, Register};
@@ -191,6 +191,10 @@ pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
             doc: "ROWS in bits 15..0, COLS in bits 31..16",
         },
     ];
+    assert!(
+        0x10 + 4 * descriptor.len() as u32 <= COUNTERS_BASE,
+        "the descriptor registers run into the counters"
+    );
     for (index, (name, width, doc)) in descriptor.into_iter().enumerate() {
         registers.push(Register {
             name,

@@ -177,6 +177,8 @@ pub fn gemm_traffic(
 ) -> Option<Traffic> {
     let array = super::schedule::array_shape(spec);
     let dataflow = spec.pe_array.dataflow;
+    // A bare array's outputs go to DRAM at the activation width (the next layer's input); the
+    // core's packed store always writes bytes, which the core branch counts from its bursts.
     let output_bits = match stored {
         Outputs::Bytes => u64::from(spec.pe.act.bits),
         Outputs::Words => u64::from(spec.pe.acc_bits),

@@ -620,3 +620,60 @@ fn a_double_buffered_core_overlaps_each_run_with_the_next_loads_and_the_previous
         }
     }
 }
+
+#[test]
+fn a_double_buffered_core_with_uneven_halves_and_a_narrow_bus_stores_uint8_int8_and_raw_results() {
+    // Halves of 48 ifmap, 24 weight, 6 param and 48 ofmap words (none a power of two, so the
+    // half is an address offset); 6 lanes on a 32-bit bus, so a packed result word is 48 bits in
+    // two beats, 16 of them padding.
+    let mut spec = double_buffered(&core_spec_for(Dataflow::WeightStationary, 4, 6, 96, 48, 12));
+    spec.name = format!("{}_d32", spec.name);
+    spec.buffers.as_mut().unwrap().dma = DmaSpec {
+        data_bits: 32,
+        burst_beats: 4,
+        outstanding: 2,
+    };
+    let mut bench = CoreBench::new(&spec).unwrap();
+    let mut rng = Rng::new(71);
+    let (m, k, n) = (20, 40, 10);
+    let (a, b) = (random(&mut rng, m, k), random(&mut rng, k, n));
+    let int8 = requantization(&mut rng, n);
+    let uint8 = PostProcessing {
+        settings: Settings {
+            zero_point: 100,
+            clamp_min: 0,
+            clamp_max: 255,
+            bypass: false,
+        },
+        ..int8.clone()
+    };
+    let raw = PostProcessing::raw(n);
+    for (what, post, outputs) in [
+        ("uint8", &uint8, Outputs::Bytes),
+        ("int8", &int8, Outputs::Bytes),
+        ("raw int32", &raw, Outputs::Words),
+    ] {
+        assert_eq!(post.outputs(), outputs, "{what}");
+        let expected = golden(&a, &b, post);
+        if what == "uint8" {
+            assert!(
+                expected.iter().any(|&v| v >= 128),
+                "results above int8's range"
+            );
+        }
+        let timing = dram(20, 1);
+        let planned = bench.run_planned(&a, &b, post, timing, 5).unwrap();
+        let (first, count) = mismatches(&expected, &planned.result, 8);
+        assert_eq!(count, 0, "{what}: {count} mismatches, first {first:?}");
+        let shape = GemmShape {
+            m: m as u64,
+            k: k as u64,
+            n: n as u64,
+        };
+        let model = schedule::core_program(&with_dram(&spec, timing), shape, outputs).unwrap();
+        assert_eq!(planned.program.descriptors.len(), model.len(), "{what}");
+        for (index, (counters, run)) in planned.program.descriptors.iter().zip(&model).enumerate() {
+            assert_counters_match_model(counters, *run, &format!("{what} descriptor {index}"));
+        }
+    }
+}

@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 
 use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec};
-use accelgen::golden::dma::Outputs;
 use accelgen::golden::layer::PerChannel;
 use accelgen::golden::{self, compare, Dtype, LayerBundle, RequantMode, Tensor};
 use accelgen::report::schedule::Scope;
@@ -211,7 +210,7 @@ fn every_layer_matches_tflite_micro_on_the_core(spec: &AcceleratorSpec) {
         let model = shape
             .gemms
             .iter()
-            .map(|&gemm| traffic::gemm_traffic(spec, Scope::Core, gemm, Outputs::Bytes).unwrap())
+            .map(|&gemm| traffic::gemm_traffic(spec, Scope::Core, gemm, shape.outputs).unwrap())
             .fold(traffic::Traffic::default(), |sum, t| sum + t);
         let counter = |name: &str| {
             run.counters

@@ -18,9 +18,10 @@
 //!   = B[k][n·C .. n·C+C−1];
 //! - both: param word `n` = the per-channel bias, multiplier and shift of columns
 //!   n·C .. n·C+C−1 (see [`param_word_bits`]); ofmap word `n·M + m` = the post-processed
-//!   C[m][n·C .. n·C+C−1] as signed 32-bit lanes in the buffer, and in DRAM the same, or with
-//!   `pack_outputs` a byte per lane (int8 and uint8 results: a quarter of the bytes); psum word
-//!   `m` = row m's partial sums of the run's N-fold.
+//!   C[m][n·C .. n·C+C−1] as signed 32-bit lanes in the buffer, and in DRAM the same
+//!   (ceil(32·C / bus) beats per word), or with `pack_outputs` a byte per lane (int8 and uint8
+//!   results, ceil(8·C / bus) beats per word); psum word `m` = row m's partial sums of the run's
+//!   N-fold.
 //!
 //! A run: `start` with the descriptor (`m_vectors` ≤ the psum depth, `k_folds` — reduction steps:
 //! ceil(K/R) on WS, K on OS — `n_folds`, the layer's `zero_point`, `clamp_min`, `clamp_max`,
@@ -41,8 +42,10 @@
 //! this run does not read and drains the previous run's results (`drain_addr`, `drain_words`)
 //! from the ofmap half this run does not write; the run ends when all three are done. The host
 //! sends the program `plan::pipeline` builds: only its first run loads in its own load phase,
-//! and a last descriptor with nothing to compute (M = 0) drains the last run. Everything the
-//! overlap does is inside one descriptor, so the host's pace never changes the cycle count.
+//! and a last descriptor with nothing to compute (M = 0) drains the last run. A descriptor's
+//! `pack_outputs` applies to what it stores, so on a double-buffered core it describes the
+//! drained (previous) run's results. Everything the overlap does is inside one descriptor, so
+//! the host's pace never changes the cycle count.
 //!
 //! Timing: every buffer read is registered (`blocks::storage`: register files or SRAM macros
 //! behave alike), addressed a cycle ahead with the next value of its address counter, so the
