@@ -71,29 +71,5 @@ fn not_yet_generated(spec: &AcceleratorSpec) -> Option<String> {
     {
         return Some(format!("`buffers.{region}.banks: {}`", buffer.banks));
     }
-    if buffers.psum.double_buffered {
-        return Some(
-            "`buffers.psum.double_buffered: true` (a reduction split over runs accumulates in \
-             one psum buffer; double-buffer ifmap, weight and ofmap)"
-                .to_owned(),
-        );
-    }
-    // The core double-buffers ifmap, weight and ofmap together (`blocks::gemm_core`).
-    let operands = [
-        ("ifmap", &buffers.ifmap),
-        ("weight", &buffers.weight),
-        ("ofmap", &buffers.ofmap),
-    ];
-    let doubled = operands.iter().filter(|(_, b)| b.double_buffered).count();
-    if doubled == 1 || doubled == 2 {
-        let (single, _) = operands
-            .iter()
-            .find(|(_, b)| !b.double_buffered)
-            .expect("one is single");
-        return Some(format!(
-            "double buffering only some operand regions (`buffers.{single}` is single-buffered; \
-             ifmap, weight and ofmap are double-buffered together or not at all)"
-        ));
-    }
-    None
+    crate::blocks::gemm_core::double_buffering_conflict(buffers)
 }

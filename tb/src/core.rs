@@ -162,6 +162,25 @@ impl KChunk {
             load_weights: true,
         }
     }
+
+    /// The chunk a planned run is.
+    pub fn of_plan(plan: &gemm_core::RunPlan) -> KChunk {
+        KChunk {
+            accumulate: plan.accumulate,
+            finish: plan.finish,
+            load_ifmap: plan.load_ifmap,
+            load_weights: plan.load_weights,
+        }
+    }
+
+    /// What `gemm_core::pipeline` needs of it.
+    pub fn flags(&self) -> gemm_core::RunFlags {
+        gemm_core::RunFlags {
+            load_ifmap: self.load_ifmap,
+            load_weights: self.load_weights,
+            finish: self.finish,
+        }
+    }
 }
 
 /// What one GEMM on the core produced.
@@ -341,12 +360,7 @@ impl CoreBench {
                 a,
                 b,
                 post,
-                chunk: KChunk {
-                    accumulate: plan.accumulate,
-                    finish: plan.finish,
-                    load_ifmap: plan.load_ifmap,
-                    load_weights: plan.load_weights,
-                },
+                chunk: KChunk::of_plan(plan),
             })
             .collect();
         let program = self.run_program(&requests, timing, seed)?;
@@ -446,11 +460,7 @@ impl CoreBench {
 
         let flags: Vec<gemm_core::RunFlags> = requests
             .iter()
-            .map(|request| gemm_core::RunFlags {
-                load_ifmap: request.chunk.load_ifmap,
-                load_weights: request.chunk.load_weights,
-                finish: request.chunk.finish,
-            })
+            .map(|request| request.chunk.flags())
             .collect();
         let stages: Vec<gemm_core::Stage> = if double {
             gemm_core::pipeline(&flags)

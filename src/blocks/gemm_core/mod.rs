@@ -594,23 +594,42 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
     })
 }
 
-/// Checks that a config's regions are double-buffered the one way the core builds: ifmap,
-/// weight and ofmap together (the parameters follow the weights), the psum buffer not (a
-/// reduction split over runs accumulates in one place).
-fn double_buffered(buffers: &crate::config::BuffersSpec) -> Result<bool, HdlError> {
-    let double = buffers.ifmap.double_buffered;
-    let mixed = [&buffers.weight, &buffers.ofmap]
-        .iter()
-        .any(|region| region.double_buffered != double);
-    if mixed || buffers.psum.double_buffered {
-        return Err(HdlError::Unsupported(
-            "the core double-buffers ifmap, weight and ofmap together and never psum: set \
-             `double_buffered: true` on buffers.ifmap, buffers.weight and buffers.ofmap, or on \
-             none of them"
-                .into(),
-        ));
+/// Why a config's regions are not double-buffered the one way the core builds, naming the
+/// key: ifmap, weight and ofmap together (the parameters follow the weights), the psum buffer
+/// never (a reduction split over runs accumulates in one place). `None` when they are.
+pub fn double_buffering_conflict(buffers: &crate::config::BuffersSpec) -> Option<String> {
+    if buffers.psum.double_buffered {
+        return Some(
+            "`buffers.psum.double_buffered: true` (a reduction split over runs accumulates in \
+             one psum buffer; double-buffer ifmap, weight and ofmap)"
+                .to_owned(),
+        );
     }
-    Ok(double)
+    let operands = [
+        ("ifmap", &buffers.ifmap),
+        ("weight", &buffers.weight),
+        ("ofmap", &buffers.ofmap),
+    ];
+    let doubled = operands.iter().filter(|(_, b)| b.double_buffered).count();
+    if doubled == 0 || doubled == operands.len() {
+        return None;
+    }
+    let (single, _) = operands
+        .iter()
+        .find(|(_, b)| !b.double_buffered)
+        .expect("one is single");
+    Some(format!(
+        "double buffering only some operand regions (`buffers.{single}` is single-buffered; \
+         ifmap, weight and ofmap are double-buffered together or not at all)"
+    ))
+}
+
+/// Whether the core is double-buffered ([`double_buffering_conflict`] refuses any other mix).
+fn double_buffered(buffers: &crate::config::BuffersSpec) -> Result<bool, HdlError> {
+    match double_buffering_conflict(buffers) {
+        Some(conflict) => Err(HdlError::Unsupported(conflict)),
+        None => Ok(buffers.ifmap.double_buffered),
+    }
 }
 
 /// Which half of a double-buffered region the array side and the DMA side use.
