@@ -189,6 +189,8 @@ fn buffered_gemm_cores_lint_and_synthesize_clean() {
                         psum: region(cols * 20, psum),
                         ofmap: region(cols * 32, psum),
                         memory: Default::default(),
+                        // Window mode included: its walker must lint and synthesize cleanly.
+                        im2col: accelgen::config::Im2col::Hardware,
                         dma: accelgen::config::DmaSpec::default(),
                         dram: accelgen::config::DramSpec::default(),
                     });

@@ -62,6 +62,9 @@ pub struct LayerReport {
     pub layer: String,
     pub directory: PathBuf,
     pub op: &'static str,
+    /// How the RTL got the activations: `window` (the core walked input tiles) or `im2col`
+    /// (the host sent the lowered GEMMs); None when the RTL did not run.
+    pub lowering: Option<&'static str>,
     pub outputs: usize,
     /// The layer's multiply-accumulates (taps in the padding not counted).
     pub macs: u64,
@@ -142,6 +145,7 @@ pub fn run(
             layer: directory.display().to_string(),
             directory: directory.clone(),
             op: "?",
+            lowering: None,
             outputs: 0,
             macs: 0,
             golden_mismatches: None,
@@ -209,6 +213,7 @@ fn run_one(
             let reference = bundle.expected.as_ref().unwrap_or(&golden);
             report.rtl_mismatches = Some(mismatches(reference, &run.output)?);
             report.rtl_cycles = Some(run.rtl_cycles);
+            report.lowering = Some(run.lowering.name());
             report.model_cycles = Some(run.model_cycles);
             report.post_process_cycles = run.post_process_cycles;
             report.dram_bytes = run.dram_bytes;
@@ -231,9 +236,10 @@ fn run_one(
 pub fn table(reports: &[LayerReport], scope: &str) -> String {
     let dash = || "-".to_string();
     let mut lines = vec![format!(
-        "{:<34} {:<17} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6} {:>10}",
+        "{:<34} {:<17} {:<7} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6} {:>10}",
         "layer",
         "op",
+        "lower",
         "outputs",
         "MACs",
         "golden",
@@ -251,9 +257,10 @@ pub fn table(reports: &[LayerReport], scope: &str) -> String {
         }
         let count = |value: Option<usize>| value.map_or_else(dash, |v| v.to_string());
         lines.push(format!(
-            "{:<34} {:<17} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6} {:>10}",
+            "{:<34} {:<17} {:<7} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6} {:>10}",
             r.layer,
             r.op,
+            r.lowering.unwrap_or("-"),
             r.outputs,
             r.macs,
             count(r.golden_mismatches),

@@ -64,6 +64,9 @@ pub struct RawBuffers {
     /// `register_file` (default) or `sky130_sram`.
     #[serde(default)]
     pub memory: Option<Spanned<String>>,
+    /// `hardware` (default on weight-stationary cores) or `host`.
+    #[serde(default)]
+    pub im2col: Option<Spanned<String>>,
     /// Absent: the defaults of `config::spec::DmaSpec`.
     #[serde(default)]
     pub dma: Option<RawDma>,

@@ -171,6 +171,8 @@ pub struct BuffersSpec {
     pub ofmap: BufferSpec,
     /// What every region is built from.
     pub memory: MemoryKind,
+    /// Who turns a convolution into GEMM rows.
+    pub im2col: Im2col,
     pub dma: DmaSpec,
     pub dram: DramSpec,
 }
@@ -183,6 +185,28 @@ pub enum MemoryKind {
     RegisterFile,
     /// OpenRAM's sky130 SRAM macros, 256 words × 64 bits each (`blocks::sram`).
     Sky130Sram,
+}
+
+/// Who turns a convolution's input into the GEMM's rows (`buffers.im2col`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Im2col {
+    /// The core's window mode walks input tiles in the ifmap buffer
+    /// (`blocks::gemm_core::window`): weight-stationary cores only.
+    #[default]
+    Hardware,
+    /// The host sends the lowered GEMMs; the core has no window mode.
+    Host,
+}
+
+impl Im2col {
+    pub const NAMES: [&'static str; 2] = ["hardware", "host"];
+
+    pub fn config_name(self) -> &'static str {
+        match self {
+            Im2col::Hardware => "hardware",
+            Im2col::Host => "host",
+        }
+    }
 }
 
 impl MemoryKind {

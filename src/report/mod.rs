@@ -4,7 +4,8 @@
 //! Markdown, JSON and an offline HTML page with plots.
 //!
 //! - [`workload`]: layers (bundles or SCALE-Sim CSVs) as GEMM shapes;
-//! - [`schedule`]: how the hardware runs a GEMM (datapath or buffered core) and its model cycles;
+//! - [`schedule`]: how the hardware runs a GEMM or a layer (datapath, buffered core, window mode)
+//!   and its model cycles;
 //! - [`traffic`]: bits moved per level, from the tiling (or from a core's counters after a run);
 //! - [`energy`]: the cost table and energy per level;
 //! - [`table`] (Markdown), [`html`] (page and SVG plots), [`diagram`] (block diagram from the IR).
@@ -27,8 +28,8 @@ use crate::config::AcceleratorSpec;
 use crate::flow::SynthReport;
 use crate::golden::cycles::scalesim_cycles;
 use energy::{Energy, EnergyTable};
-use schedule::{array_shape, model_cycles, Scope};
-use traffic::{gemm_traffic, Traffic};
+use schedule::{array_shape, layer_model_cycles, Scope};
+use traffic::{layer_traffic, Traffic};
 pub use workload::{LayerShape, WorkloadError};
 
 /// Why a report could not be made.
@@ -171,13 +172,18 @@ fn layer_row(
         rows: spec.pe_array.rows,
         depth: spec.buffers.as_ref().map_or(0, |b| b.weight.depth),
     };
-    let (mut model, mut scalesim, mut traffic) = (0, 0, Traffic::default());
-    for &gemm in &shape.gemms {
-        model += model_cycles(spec, scope, gemm, shape.outputs).ok_or_else(does_not_fit)?;
-        scalesim += scalesim_cycles(spec.pe_array.dataflow, array, gemm)
-            .expect("validated dataflows are modelled");
-        traffic += gemm_traffic(spec, scope, gemm, shape.outputs).ok_or_else(does_not_fit)?;
-    }
+    // The layer as the hardware runs it (window mode when the core has it for the layer), the
+    // way run-layer runs it; SCALE-Sim's count is of the im2col GEMMs.
+    let model = layer_model_cycles(spec, scope, shape).ok_or_else(does_not_fit)?;
+    let mut traffic = layer_traffic(spec, scope, shape).ok_or_else(does_not_fit)?;
+    let scalesim = shape
+        .gemms
+        .iter()
+        .map(|&gemm| {
+            scalesim_cycles(spec.pe_array.dataflow, array, gemm)
+                .expect("validated dataflows are modelled")
+        })
+        .sum();
     let traffic_source = match (&layer.rtl_counters, scope) {
         (Some(counters), Scope::Core) => {
             let counter = |name: &str| {

@@ -8,8 +8,15 @@
 //!   configured DRAM ([`core_run`], `golden::dma`). The cut is
 //!   `blocks::gemm_core::plan_runs`, the one `accelgen_tb::layer::CoreBench` runs, so the model
 //!   cycles here equal the ones run-layer reports; a cli test checks that on the RTL.
+//!
+//! A convolution the weight-stationary core can run in window mode (`gemm_core::window`: the
+//! feeder walks an input tile instead of the im2col matrix) runs that way, as one program of
+//! [`window_plan`]'s runs; everything else as one program per GEMM ([`core_plan`]).
+//! [`layer_plans`] makes that choice for the report, and the testbench makes it with the same
+//! [`window_plan`].
 
-use crate::blocks::gemm_core::{self, RunPlan};
+use super::workload::LayerShape;
+use crate::blocks::gemm_core::{self, ConvLayer, RunPlan};
 use crate::config::{AcceleratorSpec, Dataflow};
 use crate::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
 use crate::golden::dma::{self, Loads, Outputs, RunCycles};
@@ -49,6 +56,9 @@ pub struct Chunk {
     pub loads: Loads,
     /// How its results are stored.
     pub outputs: Outputs,
+    /// Window mode: the words of the input tile the run loads instead of A's K-folds·M
+    /// (`gemm_core::Window::words`); `None` for a GEMM run.
+    pub ifmap_words: Option<u64>,
 }
 
 /// The array of `spec` as the cycle model takes it.
@@ -74,24 +84,108 @@ pub fn core_plan(
     gemm: GemmShape,
     outputs: Outputs,
 ) -> Option<Vec<RunPlan>> {
-    let buffers = spec.buffers.as_ref()?;
     let shape = (gemm.m as usize, gemm.k as usize, gemm.n as usize);
     let whole = gemm_core::plan_runs(spec, shape.0, shape.1, shape.2)?;
+    let rows = spec.pe_array.rows as usize;
+    let limits = (2..=MAX_ROW_PIECES).map(|pieces| shape.0.div_ceil(pieces).div_ceil(rows) * rows);
+    quickest(spec, outputs, whole, limits, |max_rows| {
+        gemm_core::plan_runs_of_rows(spec, shape, max_rows)
+    })
+}
+
+/// How a host runs convolution `layer`: in window mode, [`window_cut`]'s runs, when the cycle
+/// model predicts they take fewer cycles than the im2col GEMMs' programs ([`im2col_gemms`],
+/// [`core_plan`]); `None` when the core has no window mode for the layer or window mode is not
+/// quicker (a layer with few input channels pads every tap to a whole channel block of R lanes,
+/// a strided 1×1 layer loads input rows it skips), and the layer then runs as its GEMMs. This is
+/// the one rule: the report ([`layer_plans`]) and the testbench both call it.
+pub fn window_plan(
+    spec: &AcceleratorSpec,
+    layer: &ConvLayer,
+    outputs: Outputs,
+) -> Option<Vec<RunPlan>> {
+    let plans = window_cut(spec, layer, outputs)?;
+    let window = busy(&program(spec, &plans, outputs));
+    let gemms: Option<u64> = im2col_gemms(layer, spec.pe_array.cols as usize)
+        .into_iter()
+        .map(|gemm| Some(busy(&core_program(spec, gemm, outputs)?)))
+        .sum();
+    match gemms {
+        Some(gemms) if gemms <= window => None,
+        _ => Some(plans),
+    }
+}
+
+/// How a host runs convolution `layer` in window mode, quicker or not than its GEMMs:
+/// `gemm_core::plan_window_runs`'s largest runs on a single-buffered core; on a double-buffered
+/// one its output rows are cut into the number of pieces (1 to 8) for which the cycle model
+/// predicts the fewest cycles, as [`core_plan`] does. `None` when the core has no window mode
+/// (not weight-stationary, or a depthwise layer on a non-square array) or one output row with
+/// one N-fold does not fit its buffers.
+pub fn window_cut(
+    spec: &AcceleratorSpec,
+    layer: &ConvLayer,
+    outputs: Outputs,
+) -> Option<Vec<RunPlan>> {
+    let whole = gemm_core::plan::plan_window_runs(spec, layer, usize::MAX)?;
+    let out_height = layer.output[0];
+    let limits = (2..=MAX_ROW_PIECES).map(|pieces| out_height.div_ceil(pieces));
+    quickest(spec, outputs, whole, limits, |max_out_rows| {
+        gemm_core::plan::plan_window_runs(spec, layer, max_out_rows)
+    })
+}
+
+/// The GEMMs a host runs convolution `layer` as without window mode
+/// (`golden::lowering::lower_grouped`): its im2col GEMM, or for a depthwise layer one
+/// block-diagonal GEMM per `group` channels (run-layer groups them by the array's columns).
+pub fn im2col_gemms(layer: &ConvLayer, group: usize) -> Vec<GemmShape> {
+    let taps = layer.kernel[0] * layer.kernel[1];
+    let gemm = |k: usize, n: usize| GemmShape {
+        m: layer.pixels() as u64,
+        k: k as u64,
+        n: n as u64,
+    };
+    if !layer.depthwise {
+        return vec![gemm(taps * layer.input[2], layer.channels)];
+    }
+    let group = group.max(1);
+    (0..layer.channels)
+        .step_by(group)
+        .map(|first| {
+            let members = group.min(layer.channels - first);
+            gemm(taps * members, members)
+        })
+        .collect()
+}
+
+/// The cycles of a program: the sum of its descriptors' busy cycles.
+fn busy(program: &[RunCycles]) -> u64 {
+    program.iter().map(|run| run.busy).sum()
+}
+
+/// `whole` on a single-buffered core; on a double-buffered one, whichever of `whole` and
+/// `cut(limit)` for each distinct limit of `limits` the cycle model runs in the fewest cycles
+/// (the first on a tie). `None` when a cut is refused.
+fn quickest(
+    spec: &AcceleratorSpec,
+    outputs: Outputs,
+    whole: Vec<RunPlan>,
+    limits: impl Iterator<Item = usize>,
+    cut: impl Fn(usize) -> Option<Vec<RunPlan>>,
+) -> Option<Vec<RunPlan>> {
+    let buffers = spec.buffers.as_ref()?;
     if !buffers.ifmap.double_buffered {
         return Some(whole);
     }
-    let rows = spec.pe_array.rows as usize;
-    let cycles =
-        |plans: &[RunPlan]| -> u64 { program(spec, plans, outputs).iter().map(|r| r.busy).sum() };
+    let cycles = |plans: &[RunPlan]| busy(&program(spec, plans, outputs));
     let mut best = (cycles(&whole), whole);
     let mut tried = Vec::new();
-    for pieces in 2..=MAX_ROW_PIECES {
-        let max_rows = shape.0.div_ceil(pieces).div_ceil(rows) * rows;
-        if tried.contains(&max_rows) {
+    for limit in limits {
+        if tried.contains(&limit) {
             continue;
         }
-        tried.push(max_rows);
-        let plans = gemm_core::plan_runs_of_rows(spec, shape, max_rows)?;
+        tried.push(limit);
+        let plans = cut(limit)?;
         let predicted = cycles(&plans);
         if predicted < best.0 {
             best = (predicted, plans);
@@ -129,22 +223,28 @@ impl Chunk {
                 weights: plan.load_weights,
             },
             outputs,
+            ifmap_words: plan.window.as_ref().map(|window| window.words() as u64),
         }
+    }
+
+    /// What the run moves and computes (`golden::dma::run_shape`): the GEMM's, except that a
+    /// window-mode run loads its tile's words into the ifmap buffer. The compute is the same:
+    /// the feeder offers a beat every cycle whether it reads the tile or the padding.
+    pub fn run_shape(&self, spec: &AcceleratorSpec) -> dma::RunShape {
+        let mut run = dma::run_shape(spec, self.shape, self.finish, self.loads, self.outputs)
+            .expect("a core has buffers");
+        if let (true, Some(words)) = (self.loads.ifmap, self.ifmap_words) {
+            run.ifmap_words = words;
+        }
+        run
     }
 }
 
 /// The model of one core run: DMA loads, compute, stores (`golden::dma`).
 pub fn core_run(spec: &AcceleratorSpec, chunk: Chunk) -> RunCycles {
+    let buffers = spec.buffers.as_ref().expect("a core has buffers");
     let param_bits = gemm_core::param_word_bits(spec.pe_array.cols);
-    dma::core_run(
-        spec,
-        chunk.shape,
-        chunk.finish,
-        chunk.loads,
-        chunk.outputs,
-        param_bits,
-    )
-    .expect("a core has buffers")
+    dma::run_cycles(buffers, param_bits, chunk.run_shape(spec))
 }
 
 /// The model of every descriptor a host gives the core for `gemm`, in order: one per planned run
@@ -159,6 +259,58 @@ pub fn core_program(
     Some(program(spec, &core_plan(spec, gemm, outputs)?, outputs))
 }
 
+/// The model of every descriptor a host gives the core to run convolution `layer` in window mode
+/// ([`window_plan`]), as [`core_program`] for a GEMM; `None` when it has no window mode.
+pub fn window_program(
+    spec: &AcceleratorSpec,
+    layer: &ConvLayer,
+    outputs: Outputs,
+) -> Option<Vec<RunCycles>> {
+    Some(program(spec, &window_plan(spec, layer, outputs)?, outputs))
+}
+
+/// How the core runs `shape`'s layer: the plan of each program the host sends it. One
+/// window-mode program when the layer is a convolution with a [`window_plan`], else one per
+/// GEMM ([`core_plan`]); `None` when a GEMM's K-fold does not fit the weight buffer.
+pub fn layer_plans(spec: &AcceleratorSpec, shape: &LayerShape) -> Option<Vec<Vec<RunPlan>>> {
+    let window = shape
+        .conv
+        .as_ref()
+        .and_then(|conv| window_plan(spec, conv, shape.outputs));
+    match window {
+        Some(plans) => Some(vec![plans]),
+        None => shape
+            .gemms
+            .iter()
+            .map(|&gemm| core_plan(spec, gemm, shape.outputs))
+            .collect(),
+    }
+}
+
+/// The model of every descriptor the core runs for `shape`'s layer ([`layer_plans`]), in order.
+pub fn layer_program(spec: &AcceleratorSpec, shape: &LayerShape) -> Option<Vec<RunCycles>> {
+    let plans = layer_plans(spec, shape)?;
+    Some(
+        plans
+            .iter()
+            .flat_map(|plans| program(spec, plans, shape.outputs))
+            .collect(),
+    )
+}
+
+/// The cycle model's count for `shape`'s layer at `scope`: its core program ([`layer_program`]),
+/// or its GEMMs' array runs at datapath scope; `None` if the core cannot hold one K-fold.
+pub fn layer_model_cycles(spec: &AcceleratorSpec, scope: Scope, shape: &LayerShape) -> Option<u64> {
+    match (scope, &spec.buffers) {
+        (Scope::Core, Some(_)) => Some(layer_program(spec, shape)?.iter().map(|r| r.busy).sum()),
+        _ => shape
+            .gemms
+            .iter()
+            .map(|&gemm| model_cycles(spec, scope, gemm, shape.outputs))
+            .sum(),
+    }
+}
+
 /// The model of every descriptor that runs `plans` (see [`core_program`]).
 fn program(spec: &AcceleratorSpec, plans: &[RunPlan], outputs: Outputs) -> Vec<RunCycles> {
     let buffers = spec.buffers.as_ref().expect("a core has buffers");
@@ -167,12 +319,7 @@ fn program(spec: &AcceleratorSpec, plans: &[RunPlan], outputs: Outputs) -> Vec<R
         return chunks.iter().map(|chunk| core_run(spec, *chunk)).collect();
     }
     let param_bits = gemm_core::param_word_bits(spec.pe_array.cols);
-    let shapes: Vec<dma::RunShape> = chunks
-        .iter()
-        .map(|c| {
-            dma::run_shape(spec, c.shape, c.finish, c.loads, outputs).expect("a core has buffers")
-        })
-        .collect();
+    let shapes: Vec<dma::RunShape> = chunks.iter().map(|c| c.run_shape(spec)).collect();
     let loads = |run: &dma::RunShape| [run.ifmap_words, run.weight_words, run.param_words];
     gemm_core::pipeline(&plans.iter().map(RunPlan::flags).collect::<Vec<_>>())
         .iter()
@@ -312,6 +459,214 @@ mod tests {
                 ArrayShape { rows: 2, cols: 2 },
                 gemm
             )
+        );
+    }
+
+    /// tiny_core with its ifmap, weight and ofmap regions double-buffered.
+    fn double_buffered_tiny_core() -> AcceleratorSpec {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/configs/tiny_core.yaml"
+        ))
+        .unwrap();
+        let mut text = text.clone();
+        for region in [
+            "ifmap: {capacity: 128 words",
+            "weight: {capacity: 64 words",
+            "ofmap: {capacity: 128 words",
+        ] {
+            text = text.replace(region, &format!("{region}, double_buffered: true"));
+        }
+        load_str(&text, "tiny_core_double.yaml").unwrap()
+    }
+
+    /// A 3×3 'same' convolution of a `height`×`width`×`channels` input into `filters` channels.
+    fn conv3x3(height: usize, width: usize, channels: usize, filters: usize) -> ConvLayer {
+        ConvLayer {
+            input: [height, width, channels],
+            output: [height, width],
+            channels: filters,
+            kernel: [3, 3],
+            stride: [1, 1],
+            dilation: [1, 1],
+            pad: [1, 1],
+            depthwise: false,
+        }
+    }
+
+    /// The im2col GEMM of `layer` (channels padded to whole blocks of `rows`, as window mode
+    /// pads them, so the two compute the same K).
+    fn im2col(layer: &ConvLayer, rows: usize) -> GemmShape {
+        GemmShape {
+            m: layer.pixels() as u64,
+            k: layer.depth(rows) as u64,
+            n: layer.channels as u64,
+        }
+    }
+
+    fn shape_of(layer: Option<ConvLayer>, gemm: GemmShape) -> LayerShape {
+        LayerShape {
+            name: "conv".into(),
+            op: "conv2d".into(),
+            gemms: vec![gemm],
+            macs: gemm.macs(),
+            outputs: Outputs::Bytes,
+            conv: layer,
+        }
+    }
+
+    fn bytes(program: &[RunCycles]) -> (u64, u64) {
+        let read = program.iter().map(|r| r.read_bytes).sum();
+        (read, program.iter().map(|r| r.write_bytes).sum())
+    }
+
+    #[test]
+    fn a_window_program_loads_each_input_pixel_once_instead_of_once_per_tap() {
+        for spec in [tiny_core(), double_buffered_tiny_core()] {
+            let layer = conv3x3(6, 5, 2, 2);
+            let window = window_program(&spec, &layer, Outputs::Bytes).unwrap();
+            let gemm = core_program(&spec, im2col(&layer, 2), Outputs::Bytes).unwrap();
+            let ((window_read, window_written), (gemm_read, gemm_written)) =
+                (bytes(&window), bytes(&gemm));
+            assert!(3 * window_read < gemm_read, "{window_read} vs {gemm_read}");
+            assert_eq!(window_written, gemm_written);
+            assert!(busy(&window) < busy(&gemm));
+        }
+    }
+
+    #[test]
+    fn a_single_buffered_window_run_is_its_gemm_run_with_the_tile_for_a() {
+        let spec = tiny_core();
+        // 6×5×2 'same' 3×3 into 2 channels: one run of M = 30, K = 18, N = 2; the tile is the
+        // input's 30 words where the im2col A has 9 folds · 30 rows.
+        let layer = conv3x3(6, 5, 2, 2);
+        let plans = window_plan(&spec, &layer, Outputs::Bytes).unwrap();
+        assert_eq!(plans.len(), 1);
+        let chunk = Chunk::of(&plans[0], Outputs::Bytes);
+        assert_eq!(
+            (chunk.shape, chunk.ifmap_words),
+            (im2col(&layer, 2), Some(30))
+        );
+        let gemm = Chunk {
+            ifmap_words: None,
+            ..chunk
+        };
+        let (window, gemm) = (core_run(&spec, chunk), core_run(&spec, gemm));
+        assert_eq!(window.compute, gemm.compute);
+        // 64-bit beats of one 16-bit word each: 30 tile words against 270 of A.
+        assert_eq!(gemm.read_bytes - window.read_bytes, (270 - 30) * 8);
+        assert_eq!(
+            window_program(&spec, &layer, Outputs::Bytes),
+            Some(vec![window])
+        );
+    }
+
+    #[test]
+    fn a_double_buffered_window_plan_is_the_quickest_cut_of_its_rows() {
+        let spec = double_buffered_tiny_core();
+        // Halves: ifmap 64, weight 32, ofmap 64 words; 9 K-folds of 1 block (18 weight words).
+        let layer = conv3x3(8, 4, 2, 2);
+        let plans = window_cut(&spec, &layer, Outputs::Bytes).unwrap();
+        let buffers = spec.buffers.as_ref().unwrap();
+        for plan in &plans {
+            assert!(plan.window.as_ref().unwrap().words() as u64 <= buffers.ifmap.run_depth());
+        }
+        let program = program_of(&spec, &plans);
+        assert_eq!(
+            program.len(),
+            plans.len() + 1,
+            "the runs and a closing drain"
+        );
+        for max_out_rows in (1..=MAX_ROW_PIECES).map(|pieces| 8usize.div_ceil(pieces)) {
+            let cut = gemm_core::plan::plan_window_runs(&spec, &layer, max_out_rows).unwrap();
+            assert!(
+                busy(&program) <= busy(&program_of(&spec, &cut)),
+                "{max_out_rows}"
+            );
+        }
+        assert_eq!(window_plan(&spec, &layer, Outputs::Bytes), Some(plans));
+    }
+
+    #[test]
+    fn window_mode_is_chosen_only_when_it_is_quicker_than_the_im2col_gemms() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/configs/edge_tpu.yaml"
+        ))
+        .unwrap();
+        let spec = load_str(&text, "edge_tpu.yaml").unwrap();
+        // One input channel on 16 rows: each of the 40 taps is a K-fold of one live lane,
+        // where the im2col GEMM packs the 40 products into 3 K-folds.
+        let thin = ConvLayer {
+            input: [49, 10, 1],
+            output: [25, 5],
+            channels: 64,
+            kernel: [10, 4],
+            stride: [2, 2],
+            dilation: [1, 1],
+            pad: [4, 1],
+            depthwise: false,
+        };
+        assert!(window_cut(&spec, &thin, Outputs::Bytes).is_some());
+        assert_eq!(window_plan(&spec, &thin, Outputs::Bytes), None);
+        // 16 channels fill the K-folds, and the tile is a ninth of the im2col A.
+        let full = conv3x3(32, 32, 16, 16);
+        let window = window_program(&spec, &full, Outputs::Bytes).unwrap();
+        let gemm = core_program(&spec, im2col_gemms(&full, 16)[0], Outputs::Bytes).unwrap();
+        assert!(busy(&window) < busy(&gemm));
+    }
+
+    #[test]
+    fn im2col_gemms_are_the_gemms_bundles_lower_to() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/tflm");
+        for model in ["kws_dscnn", "resnet8"] {
+            for entry in std::fs::read_dir(root.join(model)).unwrap() {
+                let directory = entry.unwrap().path();
+                for group in [2, 16] {
+                    let shape = super::super::workload::from_bundle(&directory, group).unwrap();
+                    if let Some(conv) = shape.conv {
+                        assert_eq!(im2col_gemms(&conv, group), shape.gemms, "{}", shape.name);
+                    }
+                }
+            }
+        }
+    }
+
+    fn program_of(spec: &AcceleratorSpec, plans: &[RunPlan]) -> Vec<RunCycles> {
+        program(spec, plans, Outputs::Bytes)
+    }
+
+    #[test]
+    fn a_layer_runs_in_window_mode_when_it_can_and_as_its_gemms_otherwise() {
+        let spec = tiny_core();
+        let layer = conv3x3(6, 5, 2, 2);
+        let gemm = im2col(&layer, 2);
+        let window = shape_of(Some(layer), gemm);
+        let plans = layer_plans(&spec, &window).unwrap();
+        assert!(plans.len() == 1 && plans[0].iter().all(|p| p.window.is_some()));
+        let cycles = layer_model_cycles(&spec, Scope::Core, &window);
+        assert_eq!(
+            cycles,
+            Some(busy(
+                &window_program(&spec, &layer, Outputs::Bytes).unwrap()
+            ))
+        );
+        // Without the geometry, or with rows wider than the psum buffer, the im2col GEMM runs.
+        let wide = conv3x3(2, 40, 2, 2);
+        for shape in [shape_of(None, gemm), shape_of(Some(wide), im2col(&wide, 2))] {
+            let plans = layer_plans(&spec, &shape).unwrap();
+            assert!(plans.iter().flatten().all(|p| p.window.is_none()));
+            assert_eq!(
+                layer_model_cycles(&spec, Scope::Core, &shape),
+                model_cycles(&spec, Scope::Core, shape.gemms[0], Outputs::Bytes)
+            );
+        }
+        // The datapath has no window mode.
+        let mut bare = spec.clone();
+        bare.buffers = None;
+        assert_eq!(
+            layer_model_cycles(&bare, Scope::Datapath, &window),
+            model_cycles(&bare, Scope::Datapath, gemm, Outputs::Bytes)
         );
     }
 }

@@ -33,12 +33,21 @@
 //!   moves, in whole bus beats (`golden::dma`, the same bytes the core's counters report); buffer
 //!   writes are the words the fills occupy. A run that does not finish its reduction leaves its
 //!   partial sums in the psum region for the next (counted as one more spill).
+//!
+//! A window-mode run (`blocks::gemm_core::window`) is its M×K×N GEMM for the array and the
+//! buffer reads, but its DMA fills the ifmap region with the input tile (`Window::words` words,
+//! each in whole beats) instead of A. Its ifmap reads stay K-folds·M·N-folds words: the feeder
+//! offers the array a beat per step and pixel, and a tap in the padding, which reads no word
+//! (the feeder sends the zero point), is counted as a read all the same, so the figure does not
+//! depend on where the padding falls ([`layer_traffic`]).
 
+use std::iter::Sum;
 use std::ops::{Add, AddAssign};
 
 use serde::Serialize;
 
-use super::schedule::{core_chunks, core_run, Scope};
+use super::schedule::{core_chunks, core_run, layer_plans, Chunk, Scope};
+use super::workload::LayerShape;
 use crate::blocks::gemm_core::Layout;
 use crate::config::{AcceleratorSpec, Dataflow, PeSpec};
 use crate::golden::cycles::{tiling, ArrayShape, GemmShape};
@@ -97,6 +106,12 @@ impl Add for Traffic {
 impl AddAssign for Traffic {
     fn add_assign(&mut self, other: Traffic) {
         *self = *self + other;
+    }
+}
+
+impl Sum for Traffic {
+    fn sum<I: Iterator<Item = Traffic>>(iter: I) -> Traffic {
+        iter.fold(Traffic::default(), Add::add)
     }
 }
 
@@ -185,48 +200,7 @@ pub fn gemm_traffic(
     };
     let outputs = gemm.m * gemm.n * output_bits;
     match (scope, &spec.buffers) {
-        (Scope::Core, Some(buffers)) => {
-            let c = array.cols;
-            let layout = Layout::of(spec)?;
-            let mut traffic = Traffic::default();
-            for chunk in core_chunks(spec, gemm, stored)? {
-                let shape = chunk.shape;
-                let side = array_side(dataflow, array, &spec.pe, shape);
-                let handoff = if chunk.finish {
-                    0
-                } else {
-                    shape.m * shape.n.div_ceil(c) * c * u64::from(spec.pe.acc_bits)
-                };
-                // The words each region holds in the core's layout for the dataflow.
-                let words = layout.words(shape.m as usize, shape.k as usize, shape.n as usize);
-                let bits = |words: usize, region: &crate::config::BufferSpec| {
-                    words as u64 * u64::from(region.word_bits)
-                };
-                let loaded = |load: bool, bits: u64| if load { bits } else { 0 };
-                let ifmap_fill = loaded(chunk.loads.ifmap, bits(words.ifmap, &buffers.ifmap));
-                let weight_fill = loaded(chunk.loads.weights, bits(words.weight, &buffers.weight));
-                // Every result row is written once and read once by the store.
-                let results = if chunk.finish {
-                    2 * bits(words.ofmap, &buffers.ofmap)
-                } else {
-                    0
-                };
-                // DRAM: what the DMA moves, whole beats (`golden::dma`).
-                let run = core_run(spec, chunk);
-                traffic += Traffic {
-                    macs_issued: side.macs_issued,
-                    register_file_bits: side.register_file_bits,
-                    pe_to_pe_bits: side.pe_to_pe_bits,
-                    ifmap_buffer_bits: side.act_read_bits + ifmap_fill,
-                    weight_buffer_bits: side.weight_read_bits + weight_fill,
-                    psum_buffer_bits: 2 * (side.spill_bits + handoff),
-                    ofmap_buffer_bits: results,
-                    dram_read_bits: 8 * run.read_bytes,
-                    dram_write_bits: 8 * run.write_bytes,
-                };
-            }
-            Some(traffic)
-        }
+        (Scope::Core, Some(_)) => core_traffic(spec, &core_chunks(spec, gemm, stored)?),
         _ => {
             let side = array_side(dataflow, array, &spec.pe, gemm);
             Some(Traffic {
@@ -239,6 +213,80 @@ pub fn gemm_traffic(
             })
         }
     }
+}
+
+/// The traffic of `shape`'s layer on `spec`'s hardware at `scope`: at core scope the runs
+/// `schedule::layer_plans` gives it (window mode when the layer has it), else the sum of its
+/// GEMMs' ([`gemm_traffic`]). `None` if the core cannot hold one K-fold of a GEMM.
+pub fn layer_traffic(spec: &AcceleratorSpec, scope: Scope, shape: &LayerShape) -> Option<Traffic> {
+    match (scope, &spec.buffers) {
+        (Scope::Core, Some(_)) => {
+            let mut traffic = Traffic::default();
+            for plans in layer_plans(spec, shape)? {
+                let chunks: Vec<Chunk> = plans
+                    .iter()
+                    .map(|plan| Chunk::of(plan, shape.outputs))
+                    .collect();
+                traffic += core_traffic(spec, &chunks)?;
+            }
+            Some(traffic)
+        }
+        _ => shape
+            .gemms
+            .iter()
+            .map(|&gemm| gemm_traffic(spec, scope, gemm, shape.outputs))
+            .sum(),
+    }
+}
+
+/// The traffic of the core runs `chunks`; `None` without a core.
+fn core_traffic(spec: &AcceleratorSpec, chunks: &[Chunk]) -> Option<Traffic> {
+    let buffers = spec.buffers.as_ref()?;
+    let array = super::schedule::array_shape(spec);
+    let (dataflow, c) = (spec.pe_array.dataflow, array.cols);
+    let layout = Layout::of(spec)?;
+    let mut traffic = Traffic::default();
+    for &chunk in chunks {
+        let shape = chunk.shape;
+        let side = array_side(dataflow, array, &spec.pe, shape);
+        let handoff = if chunk.finish {
+            0
+        } else {
+            shape.m * shape.n.div_ceil(c) * c * u64::from(spec.pe.acc_bits)
+        };
+        // The words each region holds in the core's layout for the dataflow; a window-mode
+        // run's ifmap holds its tile.
+        let words = layout.words(shape.m as usize, shape.k as usize, shape.n as usize);
+        let ifmap_words = chunk.ifmap_words.unwrap_or(words.ifmap as u64);
+        let bits =
+            |words: u64, region: &crate::config::BufferSpec| words * u64::from(region.word_bits);
+        let loaded = |load: bool, bits: u64| if load { bits } else { 0 };
+        let ifmap_fill = loaded(chunk.loads.ifmap, bits(ifmap_words, &buffers.ifmap));
+        let weight_fill = loaded(
+            chunk.loads.weights,
+            bits(words.weight as u64, &buffers.weight),
+        );
+        // Every result row is written once and read once by the store.
+        let results = if chunk.finish {
+            2 * bits(words.ofmap as u64, &buffers.ofmap)
+        } else {
+            0
+        };
+        // DRAM: what the DMA moves, whole beats (`golden::dma`).
+        let run = core_run(spec, chunk);
+        traffic += Traffic {
+            macs_issued: side.macs_issued,
+            register_file_bits: side.register_file_bits,
+            pe_to_pe_bits: side.pe_to_pe_bits,
+            ifmap_buffer_bits: side.act_read_bits + ifmap_fill,
+            weight_buffer_bits: side.weight_read_bits + weight_fill,
+            psum_buffer_bits: 2 * (side.spill_bits + handoff),
+            ofmap_buffer_bits: results,
+            dram_read_bits: 8 * run.read_bytes,
+            dram_write_bits: 8 * run.write_bytes,
+        };
+    }
+    Some(traffic)
 }
 
 /// The traffic a core run measured with its performance counters (`blocks::regmap::COUNTERS`,
@@ -394,5 +442,56 @@ mod tests {
         assert_eq!(t.weight_buffer_bits, 64 + 64);
         // psum: one spilled fold of 3 words of 64 bits, written and read.
         assert_eq!(t.psum_buffer_bits, 2 * 3 * 64);
+    }
+
+    #[test]
+    fn a_window_run_fills_the_ifmap_with_its_tile_and_reads_it_per_beat() {
+        use crate::blocks::gemm_core::ConvLayer;
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/configs/tiny_core.yaml"
+        ))
+        .unwrap();
+        let spec = crate::config::load_str(&text, "tiny_core.yaml").unwrap();
+        // 6×5×2 'same' 3×3 into 2 channels: one run of M = 30, K = 18 (9 folds), N = 2.
+        let conv = ConvLayer {
+            input: [6, 5, 2],
+            output: [6, 5],
+            channels: 2,
+            kernel: [3, 3],
+            stride: [1, 1],
+            dilation: [1, 1],
+            pad: [1, 1],
+            depthwise: false,
+        };
+        let gemm = GemmShape { m: 30, k: 18, n: 2 };
+        let shape = LayerShape {
+            name: "conv".into(),
+            op: "conv2d".into(),
+            gemms: vec![gemm],
+            macs: gemm.macs(),
+            outputs: Outputs::Bytes,
+            conv: Some(conv),
+        };
+        let t = layer_traffic(&spec, Scope::Core, &shape).unwrap();
+        // DRAM, 64-bit beats of whole words: the tile's 30 words, B's 9 folds · 2 rows, one
+        // 140-bit param word (3 beats) in; 30 packed result rows out.
+        assert_eq!(t.dram_read_bits, (30 + 18 + 3) * 64);
+        assert_eq!(t.dram_write_bits, 30 * 64);
+        // ifmap: the array reads 9 folds · 30 beats of 16 bits (padding taps too); the fill is
+        // the tile.
+        assert_eq!(t.ifmap_buffer_bits, 9 * 30 * 16 + 30 * 16);
+        // The im2col GEMM runs as 3 runs of at most 14 rows (126 A words of 128), which issue
+        // the same MACs and results and load A's 270 words.
+        let im2col = gemm_traffic(&spec, Scope::Core, gemm, Outputs::Bytes).unwrap();
+        let same = |t: &Traffic| (t.macs_issued, t.ofmap_buffer_bits, t.dram_write_bits);
+        assert_eq!(same(&t), same(&im2col));
+        assert_eq!(im2col.dram_read_bits - t.dram_read_bits, (270 - 30) * 64);
+        // Without the geometry the layer is its GEMM.
+        let plain = LayerShape {
+            conv: None,
+            ..shape
+        };
+        assert_eq!(layer_traffic(&spec, Scope::Core, &plain), Some(im2col));
     }
 }

@@ -11,13 +11,20 @@
 //!   C-deep reduction into one column.
 //! - GEMMs, `Layer, M, N, K,`: one GEMM per row.
 //!
+//! A convolution also keeps its geometry ([`LayerShape::conv`]) so the core may run it in window
+//! mode (`report::schedule::layer_plans`): a SCALE-Sim conv row (unpadded, stride on both axes,
+//! batch 1), a bundle's conv2d with batch 1, and its depthwise conv2d with batch 1 and channel
+//! multiplier 1.
+//!
 //! Trailing commas and spaces around fields are ignored.
 
 use std::path::{Path, PathBuf};
 
+use crate::blocks::gemm_core::ConvLayer;
 use crate::golden::cycles::GemmShape;
 use crate::golden::dma::Outputs;
-use crate::golden::{lowering, Dtype, LayerBundle};
+use crate::golden::layer::conv_dims;
+use crate::golden::{lowering, Dtype, LayerBundle, LayerOp};
 
 /// One layer as the GEMMs the hardware runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +38,9 @@ pub struct LayerShape {
     /// How its results are stored: bytes for int8/uint8 outputs (CSV layers are int8), 32-bit
     /// words for raw int32 ones.
     pub outputs: Outputs,
+    /// The convolution the GEMMs lower, when the core could run it in window mode; `None` for
+    /// other layers and convolutions it cannot (batch above 1, depthwise channel multipliers).
+    pub conv: Option<ConvLayer>,
 }
 
 /// Why a workload could not be read.
@@ -111,12 +121,13 @@ pub fn parse_topology(text: &str, path: &Path) -> Result<Vec<LayerShape>, Worklo
             }
         }
         let name = row[0].clone();
-        let gemm = if gemm_format {
-            GemmShape {
+        let (gemm, conv) = if gemm_format {
+            let gemm = GemmShape {
                 m: numbers[0],
                 n: numbers[1],
                 k: numbers[2],
-            }
+            };
+            (gemm, None)
         } else {
             let [height, width, filter_h, filter_w, channels, filters, stride] = numbers[..] else {
                 unreachable!("eight fields checked above")
@@ -131,11 +142,23 @@ pub fn parse_topology(text: &str, path: &Path) -> Result<Vec<LayerShape>, Worklo
                 ));
             }
             let out = |size: u64, filter: u64| (size - filter) / stride + 1;
-            GemmShape {
+            let gemm = GemmShape {
                 m: out(height, filter_h) * out(width, filter_w),
                 k: filter_h * filter_w * channels,
                 n: filters,
-            }
+            };
+            let size = |value: u64| value as usize;
+            let conv = ConvLayer {
+                input: [size(height), size(width), size(channels)],
+                output: [size(out(height, filter_h)), size(out(width, filter_w))],
+                channels: size(filters),
+                kernel: [size(filter_h), size(filter_w)],
+                stride: [size(stride); 2],
+                dilation: [1, 1],
+                pad: [0, 0],
+                depthwise: false,
+            };
+            (gemm, Some(conv))
         };
         layers.push(LayerShape {
             name,
@@ -143,6 +166,7 @@ pub fn parse_topology(text: &str, path: &Path) -> Result<Vec<LayerShape>, Worklo
             gemms: vec![gemm],
             macs: gemm.macs(),
             outputs: Outputs::Bytes,
+            conv,
         });
     }
     Ok(layers)
@@ -192,6 +216,33 @@ pub fn from_bundle(directory: &Path, depthwise_group: usize) -> Result<LayerShap
             Dtype::Int32 => Outputs::Words,
             Dtype::Int8 | Dtype::Uint8 => Outputs::Bytes,
         },
+        conv: conv_layer(&bundle),
+    })
+}
+
+/// The bundle's layer as the window-mode core runs it: a conv2d with batch 1, or a depthwise
+/// conv2d with batch 1 and channel multiplier 1; `None` otherwise.
+pub fn conv_layer(bundle: &LayerBundle) -> Option<ConvLayer> {
+    let op = &bundle.params.op;
+    let (geometry, depthwise) = match op {
+        LayerOp::Conv2d(geometry) => (geometry, false),
+        LayerOp::DepthwiseConv2d(geometry) => (geometry, true),
+        LayerOp::FullyConnected => return None,
+    };
+    let dims = conv_dims(op, geometry, bundle.input.shape(), bundle.weight.shape()).ok()?;
+    let multiplier_one = dims.output_channels == dims.input_channels;
+    if dims.batch != 1 || (depthwise && !multiplier_one) {
+        return None;
+    }
+    Some(ConvLayer {
+        input: [dims.input_height, dims.input_width, dims.input_channels],
+        output: [dims.output_height, dims.output_width],
+        channels: dims.output_channels,
+        kernel: [dims.kernel_height, dims.kernel_width],
+        stride: geometry.stride,
+        dilation: geometry.dilation,
+        pad: [geometry.padding.top, geometry.padding.left],
+        depthwise,
     })
 }
 
@@ -216,6 +267,15 @@ mod tests {
             }]
         );
         assert_eq!(layers[0].macs, 109 * 109 * 147 * 64);
+        let conv = layers[0].conv.unwrap();
+        assert_eq!(
+            (conv.input, conv.output, conv.channels),
+            ([224, 224, 3], [109, 109], 64)
+        );
+        assert_eq!(
+            (conv.kernel, conv.stride, conv.pad),
+            ([7, 7], [2, 2], [0, 0])
+        );
         assert_eq!(layers[1].name, "DW");
         assert_eq!(
             layers[1].gemms,
@@ -240,6 +300,7 @@ mod tests {
             }]
         );
         assert_eq!(layers[0].op, "gemm");
+        assert_eq!(layers[0].conv, None);
     }
 
     #[test]
@@ -260,5 +321,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("unknown header"), "{error}");
+    }
+
+    /// A layer of the shared TFLite Micro vectors.
+    fn bundle(name: &str) -> LayerShape {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/tflm");
+        from_bundle(&root.join(name), 2).unwrap()
+    }
+
+    #[test]
+    fn bundles_keep_the_geometry_of_their_convolutions() {
+        // 49×10×1 into 25×5×64 by a 10×4 kernel, stride 2, padding 4 above and 1 to the left.
+        let conv = bundle("kws_dscnn/op00_conv_2d").conv.unwrap();
+        let expected = ConvLayer {
+            input: [49, 10, 1],
+            output: [25, 5],
+            channels: 64,
+            kernel: [10, 4],
+            stride: [2, 2],
+            dilation: [1, 1],
+            pad: [4, 1],
+            depthwise: false,
+        };
+        assert_eq!(conv, expected);
+        let depthwise = bundle("kws_dscnn/op01_depthwise_conv_2d").conv.unwrap();
+        assert!(depthwise.depthwise);
+        assert_eq!((depthwise.input, depthwise.channels), ([25, 5, 64], 64));
+        assert_eq!(bundle("kws_dscnn/op11_fully_connected").conv, None);
     }
 }

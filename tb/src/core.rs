@@ -8,14 +8,14 @@ use accelgen::blocks::gemm_core::PACKED_BITS;
 use accelgen::blocks::post_process::{SHIFT_BITS, WORD_BITS};
 use accelgen::blocks::{build_design, gemm_core, regmap};
 use accelgen::config::{
-    AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, OperandSpec,
+    AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, Im2col, OperandSpec,
 };
 use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::dma::{self as dma_model, Outputs};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen::report::schedule;
 use accelgen_sim::{Model, PortId};
-use ndarray::{s, Array2};
+use ndarray::{s, Array2, Array3};
 
 use crate::array::check_operands;
 use crate::axi_lite::{AxiLiteHost, Peripheral};
@@ -35,22 +35,18 @@ pub struct PostProcessing {
 }
 
 impl PostProcessing {
-    /// How the core stores these results: bytes when every result fits one (the clamp is within
-    /// int8 or uint8), else the 32-bit lanes (raw accumulators in bypass).
-    pub fn outputs(&self) -> Outputs {
-        let Settings {
-            clamp_min,
-            clamp_max,
-            bypass,
-            ..
-        } = self.settings;
-        let int8 = clamp_min >= -128 && clamp_max <= 127;
-        let uint8 = clamp_min >= 0 && clamp_max <= 255;
-        if !bypass && (int8 || uint8) {
-            Outputs::Bytes
-        } else {
-            Outputs::Words
+    /// The post-processing of columns `columns` only.
+    pub fn columns(&self, columns: std::ops::Range<usize>) -> PostProcessing {
+        PostProcessing {
+            bias: self.bias[columns.clone()].to_vec(),
+            multipliers: self.multipliers[columns].to_vec(),
+            settings: self.settings,
         }
+    }
+
+    /// How the core stores these results ([`Settings::outputs`]).
+    pub fn outputs(&self) -> Outputs {
+        self.settings.outputs()
     }
 
     /// Raw accumulators for `columns` columns: zero bias, bypass.
@@ -113,6 +109,11 @@ pub fn core_spec_for(
         psum: region(cols * 32, psum),
         ofmap: region(cols * 32, 8 * psum),
         memory: Default::default(),
+        im2col: if dataflow == Dataflow::WeightStationary {
+            Im2col::Hardware
+        } else {
+            Im2col::Host
+        },
         dma: DmaSpec::default(),
         dram: DramSpec::default(),
     });
@@ -299,7 +300,12 @@ impl CoreBench {
         timing: DramTiming,
         seed: u64,
     ) -> Result<CoreRun, BenchError> {
-        let request = RunRequest { a, b, post, chunk };
+        let request = RunRequest {
+            a: Activations::Matrix(a),
+            b,
+            post,
+            chunk,
+        };
         let mut program = self.run_program(&[request], timing, seed)?;
         let mut counters = program.descriptors.remove(0);
         for descriptor in &program.descriptors {
@@ -340,30 +346,89 @@ impl CoreBench {
         let operands: Vec<(Array2<i64>, Array2<i64>, PostProcessing)> = plans
             .iter()
             .map(|plan| {
-                let columns = plan.columns.clone();
-                let part = PostProcessing {
-                    bias: post.bias[columns.clone()].to_vec(),
-                    multipliers: post.multipliers[columns.clone()].to_vec(),
-                    settings: post.settings,
-                };
                 let a = a
                     .slice(s![plan.rows.clone(), plan.depth.clone()])
                     .to_owned();
-                let b = b.slice(s![plan.depth.clone(), columns]).to_owned();
-                (a, b, part)
+                let b = b
+                    .slice(s![plan.depth.clone(), plan.columns.clone()])
+                    .to_owned();
+                (a, b, post.columns(plan.columns.clone()))
             })
             .collect();
         let requests: Vec<RunRequest> = plans
             .iter()
             .zip(&operands)
             .map(|(plan, (a, b, post))| RunRequest {
-                a,
+                a: Activations::Matrix(a),
                 b,
                 post,
                 chunk: KChunk::of_plan(plan),
             })
             .collect();
-        let program = self.run_program(&requests, timing, seed)?;
+        self.run_plans(&plans, &requests, (m_dim, n_dim), timing, seed)
+    }
+
+    /// Runs a convolution in window mode: the core reads the im2col rows out of input tiles
+    /// (`gemm_core::window`), cut into runs as `report::schedule::window_plan` cuts it for the
+    /// cycle model. `input` is the layer's H × W × C stored input, `pad` its zero point, `b`
+    /// the K × N weights in the window's fold order (each tap's channels padded to whole
+    /// blocks; diagonal blocks when depthwise) and `post` covers all N columns. The result is
+    /// output pixels × channels.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_window_planned(
+        &mut self,
+        layer: &gemm_core::ConvLayer,
+        input: &Array3<i64>,
+        pad: i64,
+        b: &Array2<i64>,
+        post: &PostProcessing,
+        timing: DramTiming,
+        seed: u64,
+    ) -> Result<Planned, BenchError> {
+        let plans = schedule::window_plan(&self.spec, layer, post.outputs()).ok_or_else(|| {
+            BenchError::Protocol(format!(
+                "{layer:?} has no window-mode plan on {}",
+                self.spec.name
+            ))
+        })?;
+        let operands: Vec<(Array2<i64>, PostProcessing)> = plans
+            .iter()
+            .map(|plan| {
+                let b = b.slice(s![.., plan.columns.clone()]).to_owned();
+                (b, post.columns(plan.columns.clone()))
+            })
+            .collect();
+        let requests: Vec<RunRequest> = plans
+            .iter()
+            .zip(&operands)
+            .map(|(plan, (b, post))| RunRequest {
+                a: Activations::Window {
+                    window: plan
+                        .window
+                        .as_ref()
+                        .expect("a window plan's runs have windows"),
+                    input,
+                    pad,
+                },
+                b,
+                post,
+                chunk: KChunk::of_plan(plan),
+            })
+            .collect();
+        self.run_plans(&plans, &requests, (layer.pixels(), b.ncols()), timing, seed)
+    }
+
+    /// Runs `requests` (one per planned run) as one program and puts each finished run's results
+    /// where its plan says in the `shape` (M × N) result.
+    fn run_plans(
+        &mut self,
+        plans: &[gemm_core::RunPlan],
+        requests: &[RunRequest],
+        (m_dim, n_dim): (usize, usize),
+        timing: DramTiming,
+        seed: u64,
+    ) -> Result<Planned, BenchError> {
+        let program = self.run_program(requests, timing, seed)?;
         let mut result = Array2::<i64>::zeros((m_dim, n_dim));
         for (plan, part) in plans.iter().zip(&program.results) {
             if plan.finish {
@@ -457,6 +522,13 @@ impl CoreBench {
         };
         let ctrl_bit = |bit| regmap::control_bit(&registers, "ctrl", bit).expect("CTRL has it");
         let irq = self.port("irq")?;
+        // A core with window mode: its ifmap address width and pad lane width.
+        let window_bits = gemm_core::has_window_mode(&self.spec).then(|| {
+            (
+                accelgen::hdl::clog2(buffers.ifmap.run_depth()),
+                self.spec.pe.act.bits,
+            )
+        });
 
         let flags: Vec<gemm_core::RunFlags> = requests
             .iter()
@@ -480,7 +552,7 @@ impl CoreBench {
         let mut descriptors = Vec::with_capacity(stages.len());
         let mut previous: Vec<u32> = vec![0; regmap::COUNTERS.len()];
         for stage in &stages {
-            let fields = descriptor(stage, requests, &images, &layouts, double);
+            let fields = descriptor(stage, requests, &images, &layouts, window_bits, double);
             for (name, value) in fields {
                 host.write_ok_during(&mut self.model, &mut memory, offset(name), value)?;
             }
@@ -488,7 +560,7 @@ impl CoreBench {
             host.write_ok_during(&mut self.model, &mut memory, offset("ctrl"), start)?;
             let work = |i: usize| {
                 let words = &images[i].words;
-                words.n_folds * words.steps * (requests[i].a.nrows() + 64)
+                words.n_folds * words.steps * (requests[i].a.rows() + 64)
                     + words.ifmap
                     + words.weight
                     + words.ofmap
@@ -562,7 +634,7 @@ impl CoreBench {
                 Outputs::Bytes => (PACKED_BITS, request.post.settings.clamp_min < 0),
                 Outputs::Words => (WORD_BITS, true),
             };
-            let (m_dim, n_dim) = (request.a.nrows(), request.b.ncols());
+            let (m_dim, n_dim) = (request.a.rows(), request.b.ncols());
             let mut result = Array2::<i64>::zeros((m_dim, n_dim));
             if request.chunk.finish {
                 for n in 0..image.words.n_folds {
@@ -595,13 +667,18 @@ impl CoreBench {
     /// Checks one run against the core and lays its operands out in the core's word order
     /// (`blocks::gemm_core`).
     fn image(&self, request: &RunRequest) -> Result<Image, BenchError> {
-        let (a, b, post) = (request.a, request.b, request.post);
+        let (b, post) = (request.b, request.post);
         let buffers = self.spec.buffers.clone().expect("checked in new");
         let (rows, cols) = (
             self.spec.pe_array.rows as usize,
             self.spec.pe_array.cols as usize,
         );
-        let (m_dim, k_dim, n_dim) = check_operands(&self.spec, a, b)?;
+        let (m_dim, k_dim, n_dim) = match request.a {
+            Activations::Matrix(a) => check_operands(&self.spec, a, b)?,
+            Activations::Window { window, input, .. } => {
+                check_window(&self.spec, window, input, b)?
+            }
+        };
         let layout = gemm_core::Layout::of(&self.spec).ok_or_else(|| {
             BenchError::Protocol(format!(
                 "{} is {}, which the buffered core is not built for",
@@ -609,7 +686,10 @@ impl CoreBench {
                 self.spec.pe_array.dataflow.config_name()
             ))
         })?;
-        let needs = layout.words(m_dim, k_dim, n_dim);
+        let mut needs = layout.words(m_dim, k_dim, n_dim);
+        if let Activations::Window { window, .. } = request.a {
+            needs.ifmap = window.words();
+        }
         let (k_steps, n_folds) = (needs.steps, needs.n_folds);
         if post.bias.len() != n_dim || post.multipliers.len() != n_dim {
             return Err(BenchError::Protocol(format!(
@@ -650,22 +730,39 @@ impl CoreBench {
         let weight_bits = self.spec.pe.weight.bits;
         let mut ifmap = Vec::new();
         let mut weight = Vec::new();
-        let act_word = |row: &dyn Fn(usize) -> (usize, usize)| {
-            let lanes = (0..rows).map(|r| {
-                let (m, k) = row(r);
-                padded(a, m, k)
-            });
-            words_of(lanes, act_bits, buffers.ifmap.word_bits)
+        let act_word = |lane: &dyn Fn(usize) -> i64| {
+            words_of((0..rows).map(lane), act_bits, buffers.ifmap.word_bits)
         };
         let weight_word = |k: usize, n: usize| {
             let lanes = (0..cols).map(|c| padded(b, k, n * cols + c));
             words_of(lanes, weight_bits, buffers.weight.word_bits)
         };
+        if let Activations::Window { window, input, pad } = request.a {
+            // Tile word (y·W + x)·CB + b: channels b·R .. b·R+R−1 of pixel (y, x).
+            let channels = input.dim().2;
+            for y in window.input_rows.clone() {
+                for x in 0..window.in_width {
+                    for block in 0..window.blocks {
+                        ifmap.push(act_word(&|r| {
+                            let c = block * rows + r;
+                            if c < channels {
+                                input[[y, x, c]]
+                            } else {
+                                pad
+                            }
+                        }));
+                    }
+                }
+            }
+        }
         if self.spec.pe_array.dataflow == Dataflow::OutputStationary {
+            let Activations::Matrix(a) = request.a else {
+                unreachable!("check_window refuses output-stationary cores")
+            };
             // Ifmap word b·K + k: column k of row block b; weight word n·K + k: row k of B.
             for block in 0..m_dim.div_ceil(rows) {
                 for k in 0..k_dim {
-                    ifmap.push(act_word(&|r| (block * rows + r, k)));
+                    ifmap.push(act_word(&|r| padded(a, block * rows + r, k)));
                 }
             }
             for n in 0..n_folds {
@@ -675,9 +772,11 @@ impl CoreBench {
             }
         } else {
             // Ifmap word k·M + m: row m's K-fold k; weight word t·R + i: row R−1−i of tile t.
-            for k in 0..k_steps {
-                for m in 0..m_dim {
-                    ifmap.push(act_word(&|r| (m, k * rows + r)));
+            if let Activations::Matrix(a) = request.a {
+                for k in 0..k_steps {
+                    for m in 0..m_dim {
+                        ifmap.push(act_word(&|r| padded(a, m, k * rows + r)));
+                    }
                 }
             }
             for n in 0..n_folds {
@@ -727,9 +826,83 @@ impl CoreBench {
     }
 }
 
+/// The activations of a run.
+#[derive(Debug, Clone, Copy)]
+pub enum Activations<'a> {
+    /// A's M × K stored values, sent in the dataflow's word order.
+    Matrix(&'a Array2<i64>),
+    /// Window mode (weight-stationary): the tile of `input` (H × W × C stored values) that
+    /// `window` covers; the core walks it for the im2col rows, padding with `pad`.
+    Window {
+        window: &'a gemm_core::Window,
+        input: &'a Array3<i64>,
+        pad: i64,
+    },
+}
+
+impl Activations<'_> {
+    /// M: rows of A (output pixels of a window).
+    pub fn rows(&self) -> usize {
+        match self {
+            Activations::Matrix(a) => a.nrows(),
+            Activations::Window { window, .. } => window.pixels(),
+        }
+    }
+}
+
+/// Checks a window-mode run: a weight-stationary core, B's rows whole K-folds, a tile inside
+/// `input`, and values that fit the operands. Returns (M, K, N).
+fn check_window(
+    spec: &AcceleratorSpec,
+    window: &gemm_core::Window,
+    input: &Array3<i64>,
+    b: &Array2<i64>,
+) -> Result<(usize, usize, usize), BenchError> {
+    let rows = spec.pe_array.rows as usize;
+    let (height, width, channels) = input.dim();
+    let problem = if spec.pe_array.dataflow != Dataflow::WeightStationary {
+        Some("window mode needs a weight-stationary core".to_string())
+    } else if !b.nrows().is_multiple_of(rows) || b.nrows() == 0 || b.ncols() == 0 {
+        Some(format!(
+            "B has {} rows, not whole K-folds of {rows}",
+            b.nrows()
+        ))
+    } else if window.input_rows.end > height || window.in_width != width {
+        Some(format!(
+            "the window's tile (rows {:?}, width {}) is not inside the {height}x{width} input",
+            window.input_rows, window.in_width
+        ))
+    } else if channels > window.blocks * rows {
+        Some(format!(
+            "{channels} channels do not fit {} blocks of {rows}",
+            window.blocks
+        ))
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return Err(BenchError::Protocol(problem));
+    }
+    let (low, high) = crate::array::operand_range(spec.pe.act);
+    if let Some(value) = input.iter().find(|v| !(low..=high).contains(*v)) {
+        return Err(BenchError::Protocol(format!(
+            "input value {value} does not fit the array's {} activations",
+            spec.pe.act.tag()
+        )));
+    }
+    let (low, high) = crate::array::operand_range(spec.pe.weight);
+    if let Some(value) = b.iter().find(|v| !(low..=high).contains(*v)) {
+        return Err(BenchError::Protocol(format!(
+            "weight {value} does not fit the array's {} weights",
+            spec.pe.weight.tag()
+        )));
+    }
+    Ok((window.pixels(), b.nrows(), b.ncols()))
+}
+
 /// One run of a program: C = post(A·B) for the rows, depth and columns it covers.
 pub struct RunRequest<'a> {
-    pub a: &'a Array2<i64>,
+    pub a: Activations<'a>,
     pub b: &'a Array2<i64>,
     pub post: &'a PostProcessing,
     pub chunk: KChunk,
@@ -783,6 +956,7 @@ fn descriptor(
     requests: &[RunRequest],
     images: &[Image],
     layouts: &[Layout],
+    window_bits: Option<(u32, u32)>,
     double: bool,
 ) -> Vec<(&'static str, u32)> {
     let mut fields = Vec::new();
@@ -792,7 +966,7 @@ fn descriptor(
             let settings = request.post.settings;
             let chunk = request.chunk;
             fields.extend([
-                ("m_vectors", request.a.nrows() as u32),
+                ("m_vectors", request.a.rows() as u32),
                 ("k_folds", words.steps as u32),
                 ("n_folds", words.n_folds as u32),
                 ("zero_point", settings.zero_point as u32),
@@ -810,6 +984,15 @@ fn descriptor(
                     u32::from(stage.loads_own && chunk.load_weights),
                 ),
             ]);
+            // The window registers keep their values: a matrix run must clear WINDOW.
+            match (request.a, window_bits) {
+                (Activations::Window { window, pad, .. }, Some((address_bits, pad_bits))) => {
+                    fields.extend(window.fields(address_bits));
+                    fields.push(("window_pad", (pad & ((1 << pad_bits) - 1)) as u32));
+                }
+                (_, Some(_)) => fields.push(("window", 0)),
+                (_, None) => {}
+            }
             if !double {
                 fields.push(("ofmap_addr", layout.ofmap as u32));
                 let packed = request.post.outputs() == Outputs::Bytes;

@@ -14,14 +14,14 @@
 //!   folded into the weights (`w − w_zp`, `lowering::WeightZeroPoints::InWeights`); a layer
 //!   whose folded weights do not fit the configured weight format is refused by name.
 
-use accelgen::blocks::gemm_core;
+use accelgen::blocks::gemm_core::{self, ConvLayer};
 use accelgen::config::{AcceleratorSpec, OperandSpec};
 use accelgen::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
 use accelgen::golden::lowering::{self, LoweredLayer, WeightZeroPoints};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen::golden::{Dtype, LayerBundle, LayerError, RequantMode, Tensor};
-use accelgen::report::schedule;
-use ndarray::Array2;
+use accelgen::report::{schedule, workload};
+use ndarray::{Array2, Array3};
 
 use crate::array::{ArrayBench, Traffic};
 use crate::core::PostProcessing;
@@ -84,15 +84,36 @@ pub struct LayerRun {
     pub model_dram_bytes: Option<u64>,
     /// GEMM runs on the RTL (core: after cutting GEMMs to fit the buffers).
     pub runs: usize,
+    /// How the layer reached the array: [`Lowering::Window`] (the core walks input tiles) or
+    /// [`Lowering::Im2col`] (the host sends the lowered GEMMs).
+    pub lowering: Lowering,
     /// Core only: every performance counter summed over the runs, in register order.
     pub counters: Vec<(&'static str, u64)>,
+}
+
+/// How a layer's activations reach the array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lowering {
+    /// The host sends the im2col GEMMs (a fully connected layer is its own GEMM).
+    Im2col,
+    /// Window mode: the core reads the im2col rows out of input tiles itself.
+    Window,
+}
+
+impl Lowering {
+    pub fn name(self) -> &'static str {
+        match self {
+            Lowering::Im2col => "im2col",
+            Lowering::Window => "window",
+        }
+    }
 }
 
 /// The scope of [`DatapathBench`]'s cycle counts.
 pub const DATAPATH_SCOPE: &str =
     "datapath: PE array + post-process in Verilator; host tiling, psum accumulation, data movement";
 /// The scope of [`CoreBench`]'s cycle counts.
-pub const CORE_SCOPE: &str = "core: DMA from a DRAM model, buffers, controller, PE array, psum accumulation and post-process in Verilator; host lowering (im2col)";
+pub const CORE_SCOPE: &str = "core: DMA from a DRAM model, buffers, controller (im2col in hardware for window-mode convolutions), PE array, psum accumulation and post-process in Verilator; host im2col for the other layers";
 
 /// A lowered layer with what its post-processing needs.
 struct Prepared {
@@ -236,6 +257,7 @@ impl DatapathBench {
             dram_bytes: None,
             model_dram_bytes: None,
             runs: lowered.gemms.len(),
+            lowering: Lowering::Im2col,
             counters: Vec::new(),
         })
     }
@@ -263,6 +285,14 @@ impl CoreBench {
         timing: DramTiming,
     ) -> Result<LayerRun, LayerRunError> {
         let prepared = prepare(&self.spec, bundle, WeightZeroPoints::InWeights)?;
+        let outputs = prepared.settings.outputs();
+        // A convolution the core can walk runs in window mode (the report decides the same way,
+        // `schedule::layer_plans`).
+        let window = workload::conv_layer(bundle)
+            .filter(|layer| schedule::window_plan(&self.spec, layer, outputs).is_some());
+        if let Some(layer) = window {
+            return self.run_window(bundle, &prepared, &layer, timing);
+        }
         let lowered = &prepared.lowered;
         let buffers = self.spec.buffers.clone().expect("a core has buffers");
         let rows = self.spec.pe_array.rows as usize;
@@ -336,9 +366,100 @@ impl CoreBench {
             dram_bytes: Some(dram_bytes),
             model_dram_bytes: Some(model_dram_bytes),
             runs,
+            lowering: Lowering::Im2col,
             counters,
         })
     }
+}
+
+impl CoreBench {
+    /// Runs a convolution in window mode: the core reads its im2col rows out of input tiles, so
+    /// the host only lays out the input tensor and the weights (`gemm_core::window`).
+    fn run_window(
+        &mut self,
+        bundle: &LayerBundle,
+        prepared: &Prepared,
+        layer: &ConvLayer,
+        timing: DramTiming,
+    ) -> Result<LayerRun, LayerRunError> {
+        let rows = self.spec.pe_array.rows as usize;
+        let lowered = &prepared.lowered;
+        let (b, bias) = window_operands(layer, rows, lowered);
+        let post = PostProcessing {
+            bias,
+            multipliers: prepared.multipliers.clone(),
+            settings: prepared.settings,
+        };
+        let [height, width, channels] = layer.input;
+        let input = Array3::from_shape_fn((height, width, channels), |(y, x, c)| {
+            i64::from(bundle.input.as_slice()[(y * width + x) * channels + c])
+        });
+        let pad = i64::from(bundle.params.input_zero_point);
+        let planned = self
+            .core
+            .run_window_planned(layer, &input, pad, &b, &post, timing, 0)?;
+        let model = schedule::window_program(&self.spec, layer, post.outputs())
+            .expect("run_window_planned found the plan, so the model has its program");
+        let program = &planned.program;
+        let counters = accelgen::blocks::regmap::COUNTERS
+            .iter()
+            .map(|(name, _)| (*name, program.total(name)))
+            .collect();
+        let values = planned.result.iter().map(|&value| value as i32).collect();
+        Ok(LayerRun {
+            output: prepared.output(values)?,
+            macs: lowered.layer_macs,
+            array_macs: (layer.pixels() * layer.depth(rows) * layer.channels) as u64,
+            scope: CORE_SCOPE,
+            rtl_cycles: program.total("perf_busy_cycles"),
+            model_cycles: model.iter().map(|run| run.busy).sum(),
+            post_process_cycles: None,
+            dram_bytes: Some(
+                program.total("perf_dram_read_bytes") + program.total("perf_dram_write_bytes"),
+            ),
+            model_dram_bytes: Some(
+                model
+                    .iter()
+                    .map(|run| run.read_bytes + run.write_bytes)
+                    .sum(),
+            ),
+            runs: planned.runs,
+            lowering: Lowering::Window,
+            counters,
+        })
+    }
+}
+
+/// B in window mode's fold order (`gemm_core::window`: each tap's channels padded to whole
+/// blocks of R, a diagonal block per tap when depthwise) and each channel's bias, from the layer
+/// lowered with its weight zero points in the weights (one bias per column).
+fn window_operands(
+    layer: &ConvLayer,
+    rows: usize,
+    lowered: &LoweredLayer,
+) -> (Array2<i64>, Vec<i32>) {
+    let channels = lowered.output_channels;
+    let taps = layer.kernel[0] * layer.kernel[1];
+    let (input_channels, blocks) = (layer.input[2], layer.channel_blocks(rows));
+    let mut b = Array2::zeros((layer.depth(rows), channels));
+    let mut bias = vec![0; channels];
+    for gemm in &lowered.gemms {
+        for (j, &o) in gemm.channels.iter().enumerate() {
+            bias[o] = gemm.bias[[0, j]] as i32;
+            for tap in 0..taps {
+                if layer.depthwise {
+                    // The lowered group's block-diagonal B: channel j's taps are rows j·taps...
+                    b[[tap * rows + o % rows, o]] = gemm.b[[j * taps + tap, j]];
+                } else {
+                    for c in 0..input_channels {
+                        let k = (tap * blocks + c / rows) * rows + c % rows;
+                        b[[k, o]] = gemm.b[[tap * input_channels + c, j]];
+                    }
+                }
+            }
+        }
+    }
+    (b, bias)
 }
 
 /// Every folded weight `w − w_zp` must fit the PE's weight format.

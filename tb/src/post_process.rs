@@ -21,6 +21,20 @@ pub struct Settings {
     pub bypass: bool,
 }
 
+impl Settings {
+    /// How the core stores results under these settings: bytes when every result fits one (the
+    /// clamp is within int8 or uint8), else the 32-bit lanes (raw accumulators in bypass).
+    pub fn outputs(&self) -> accelgen::golden::dma::Outputs {
+        let int8 = self.clamp_min >= -128 && self.clamp_max <= 127;
+        let uint8 = self.clamp_min >= 0 && self.clamp_max <= 255;
+        if !self.bypass && (int8 || uint8) {
+            accelgen::golden::dma::Outputs::Bytes
+        } else {
+            accelgen::golden::dma::Outputs::Words
+        }
+    }
+}
+
 /// One input beat: per lane, the accumulator and its channel's parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LaneBeat {

@@ -4,6 +4,7 @@
 //! `golden::requant`; with a deterministic DRAM every phase's cycles and the bytes moved equal
 //! `golden::dma`'s model.
 
+use accelgen::blocks::gemm_core::ConvLayer;
 use accelgen::config::{AcceleratorSpec, Dataflow, DmaSpec, DramSpec, MemoryKind, OperandSpec};
 use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::dma::{self, Outputs, RunCycles};
@@ -18,7 +19,7 @@ use accelgen_tb::core::{
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::post_process::Settings;
 use accelgen_tb::Rng;
-use ndarray::Array2;
+use ndarray::{s, Array2, Array3};
 
 const I8: OperandSpec = OperandSpec {
     bits: 8,
@@ -118,6 +119,7 @@ fn model(
             finish,
             loads: dma::Loads::ALL,
             outputs,
+            ifmap_words: None,
         },
     )
 }
@@ -473,6 +475,7 @@ fn a_run_that_reuses_the_weights_loads_only_the_ifmap_and_still_matches() {
             finish: true,
             loads,
             outputs: post.outputs(),
+            ifmap_words: None,
         },
     );
     assert_matches_model(&run, model, "reused weights");
@@ -674,6 +677,177 @@ fn a_double_buffered_core_with_uneven_halves_and_a_narrow_bus_stores_uint8_int8_
         assert_eq!(planned.program.descriptors.len(), model.len(), "{what}");
         for (index, (counters, run)) in planned.program.descriptors.iter().zip(&model).enumerate() {
             assert_counters_match_model(counters, *run, &format!("{what} descriptor {index}"));
+        }
+    }
+}
+
+/// A convolution for window-mode tests: its geometry and random stored values.
+struct Convolution {
+    layer: ConvLayer,
+    /// H × W × C stored input values.
+    input: Array3<i64>,
+    /// The input zero point: what padding taps read.
+    pad: i64,
+    /// K × N weights in the window's fold order (zero for padding lanes and, depthwise, off the
+    /// diagonal).
+    b: Array2<i64>,
+}
+
+impl Convolution {
+    fn random(layer: ConvLayer, rows: usize, rng: &mut Rng) -> Convolution {
+        let [height, width, channels] = layer.input;
+        let (low, high) = operand_range(I8);
+        let input = Array3::from_shape_fn((height, width, channels), |_| {
+            rng.range_inclusive(low, high)
+        });
+        let blocks = layer.channel_blocks(rows);
+        let b = Array2::from_shape_fn((layer.depth(rows), layer.channels), |(k, n)| {
+            let (fold, lane) = (k / rows, k % rows);
+            let channel = if layer.depthwise {
+                (n / rows) * rows + lane
+            } else {
+                (fold % blocks) * rows + lane
+            };
+            let used = channel < channels && (!layer.depthwise || n % rows == lane);
+            if used {
+                rng.range_inclusive(low, high)
+            } else {
+                0
+            }
+        });
+        Convolution {
+            layer,
+            input,
+            pad: -3,
+            b,
+        }
+    }
+
+    /// The im2col activations N-fold `fold` of the GEMM reads (all N-folds read the same ones
+    /// unless depthwise), straight from the geometry: pixel m, K index k.
+    fn im2col(&self, rows: usize, fold: usize) -> Array2<i64> {
+        let layer = &self.layer;
+        let blocks = layer.channel_blocks(rows);
+        let fold_blocks = if layer.depthwise { 1 } else { blocks };
+        Array2::from_shape_fn((layer.pixels(), layer.depth(rows)), |(m, k)| {
+            let (step, lane) = (k / rows, k % rows);
+            let tap = step / fold_blocks;
+            let block = if layer.depthwise {
+                fold
+            } else {
+                step % fold_blocks
+            };
+            let (kh, kw) = (tap / layer.kernel[1], tap % layer.kernel[1]);
+            let (oy, ox) = (m / layer.output[1], m % layer.output[1]);
+            let y =
+                (oy * layer.stride[0] + kh * layer.dilation[0]) as isize - layer.pad[0] as isize;
+            let x =
+                (ox * layer.stride[1] + kw * layer.dilation[1]) as isize - layer.pad[1] as isize;
+            let c = block * rows + lane;
+            let [height, width, channels] = layer.input;
+            let inside = (0..height as isize).contains(&y) && (0..width as isize).contains(&x);
+            if inside && c < channels {
+                self.input[[y as usize, x as usize, c]]
+            } else {
+                self.pad
+            }
+        })
+    }
+
+    /// The golden result: each N-fold's columns from its own im2col rows.
+    fn expected(&self, rows: usize, post: &PostProcessing) -> Array2<i64> {
+        let folds = self.layer.channels.div_ceil(rows);
+        let mut result = Array2::zeros((self.layer.pixels(), self.layer.channels));
+        for fold in 0..folds {
+            let columns = fold * rows..((fold + 1) * rows).min(self.layer.channels);
+            let b = self.b.slice(s![.., columns.clone()]).to_owned();
+            let part = golden(&self.im2col(rows, fold), &b, &post.columns(columns.clone()));
+            result.slice_mut(s![.., columns]).assign(&part);
+        }
+        result
+    }
+}
+
+#[test]
+fn a_window_mode_core_convolves_input_tiles_with_stride_dilation_padding_and_depthwise_bit_exactly()
+{
+    // 4×4 array: 6 input channels are 2 blocks, the second half padding lanes.
+    let same = ConvLayer {
+        input: [7, 9, 6],
+        output: [7, 9],
+        channels: 10,
+        kernel: [3, 3],
+        stride: [1, 1],
+        dilation: [1, 1],
+        pad: [1, 1],
+        depthwise: false,
+    };
+    // Strides 2 and 1, dilations 1 and 2, padding above 2 and left 1: (9+2+0−3)/2+1 rows,
+    // (8+1+1−3)/1+1 columns.
+    let strided = ConvLayer {
+        input: [9, 8, 3],
+        output: [5, 8],
+        channels: 5,
+        kernel: [3, 2],
+        stride: [2, 1],
+        dilation: [1, 2],
+        pad: [2, 1],
+        depthwise: false,
+    };
+    let depthwise = ConvLayer {
+        input: [6, 6, 8],
+        output: [6, 6],
+        channels: 8,
+        kernel: [3, 3],
+        stride: [1, 1],
+        dilation: [1, 1],
+        pad: [1, 1],
+        depthwise: true,
+    };
+    let single = core_spec_for(Dataflow::WeightStationary, 4, 4, 128, 256, 32);
+    for spec in [single.clone(), double_buffered(&single)] {
+        let rows = spec.pe_array.rows as usize;
+        let mut bench = CoreBench::new(&spec).unwrap();
+        let mut rng = Rng::new(83);
+        for (name, layer) in [
+            ("same", same),
+            ("strided", strided),
+            ("depthwise", depthwise),
+        ] {
+            let conv = Convolution::random(layer, rows, &mut rng);
+            let post = requantization(&mut rng, layer.channels);
+            let expected = conv.expected(rows, &post);
+            for (timing, seed) in [(dram(20, 1), 1), (irregular(87), 2)] {
+                let what = format!("{} {name} {timing:?}", spec.name);
+                let planned = bench
+                    .run_window_planned(&layer, &conv.input, conv.pad, &conv.b, &post, timing, seed)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let (first, count) = mismatches(&expected, &planned.result, 8);
+                assert_eq!(count, 0, "{what}: {count} mismatches, first {first:?}");
+                assert!(planned.runs >= 2, "{what}: {} runs", planned.runs);
+                if timing.jitter.is_some() {
+                    continue;
+                }
+                let model =
+                    schedule::window_program(&with_dram(&spec, timing), &layer, Outputs::Bytes)
+                        .unwrap();
+                let descriptors = &planned.program.descriptors;
+                assert_eq!(descriptors.len(), model.len(), "{what}");
+                for (index, (counters, run)) in descriptors.iter().zip(&model).enumerate() {
+                    assert_counters_match_model(
+                        counters,
+                        *run,
+                        &format!("{what} descriptor {index}"),
+                    );
+                }
+                // An input pixel crosses the bus about once per run (halo rows twice), not once per tap.
+                let tile_words: u64 = planned.program.total("perf_ifmap_writes");
+                let im2col_words = (layer.k_folds(rows) * layer.pixels()) as u64;
+                assert!(
+                    tile_words * 2 < im2col_words,
+                    "{what}: {tile_words} tile words vs {im2col_words} im2col words"
+                );
+            }
         }
     }
 }

@@ -64,21 +64,43 @@
 #define ACCELGEN_EDGE_TPU_REG_PREFETCH_PARAM_WORDS 0x06cU /* words of the next run's parameters (0: none) */
 #define ACCELGEN_EDGE_TPU_REG_DRAIN_ADDR 0x070U /* DRAM byte address for the previous run's results */
 #define ACCELGEN_EDGE_TPU_REG_DRAIN_WORDS 0x074U /* words of the previous run's results (0: none) */
-#define ACCELGEN_EDGE_TPU_REG_PERF_BUSY_CYCLES 0x080U /* cycles with a GEMM running */
-#define ACCELGEN_EDGE_TPU_REG_PERF_LOAD_CYCLES 0x084U /* cycles loading operands from DRAM */
-#define ACCELGEN_EDGE_TPU_REG_PERF_COMPUTE_CYCLES 0x088U /* cycles computing */
-#define ACCELGEN_EDGE_TPU_REG_PERF_STORE_CYCLES 0x08cU /* cycles storing results to DRAM */
-#define ACCELGEN_EDGE_TPU_REG_PERF_ACT_BEATS 0x090U /* activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads */
-#define ACCELGEN_EDGE_TPU_REG_PERF_WEIGHT_BEATS 0x094U /* weight vectors into the array: weight buffer reads */
-#define ACCELGEN_EDGE_TPU_REG_PERF_WEIGHT_WAIT_CYCLES 0x098U /* cycles an offered activation vector waited for the array */
-#define ACCELGEN_EDGE_TPU_REG_PERF_PSUM_READS 0x09cU /* psum buffer reads */
-#define ACCELGEN_EDGE_TPU_REG_PERF_PSUM_WRITES 0x0a0U /* psum buffer writes */
-#define ACCELGEN_EDGE_TPU_REG_PERF_RESULTS 0x0a4U /* result rows written to the ofmap buffer */
-#define ACCELGEN_EDGE_TPU_REG_PERF_IFMAP_WRITES 0x0a8U /* words the DMA wrote into the ifmap buffer */
-#define ACCELGEN_EDGE_TPU_REG_PERF_WEIGHT_WRITES 0x0acU /* words the DMA wrote into the weight buffer */
-#define ACCELGEN_EDGE_TPU_REG_PERF_PARAM_WRITES 0x0b0U /* words the DMA wrote into the param buffer */
-#define ACCELGEN_EDGE_TPU_REG_PERF_DRAM_READ_BYTES 0x0b4U /* bytes read from DRAM */
-#define ACCELGEN_EDGE_TPU_REG_PERF_DRAM_WRITE_BYTES 0x0b8U /* bytes written to DRAM */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW 0x078U /* 1: A is an input tile the feeder walks (im2col in hardware) */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_DEPTHWISE 0x07cU /* 1: N-fold n reads channel block first_block + n */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_WORDS 0x080U /* words of the input tile */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_IN_ROWS 0x084U /* rows of the input tile */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_IN_WIDTH 0x088U /* columns of the input tile */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_OUT_WIDTH 0x08cU /* output columns (M is whole rows of them) */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_KERNEL_WIDTH 0x090U /* kernel columns */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_FOLD_BLOCKS 0x094U /* channel blocks per tap in the K-fold order */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_FIRST_BLOCK 0x098U /* depthwise: the channel block of N-fold 0 */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_STRIDE_Y 0x09cU /* vertical stride */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_STRIDE_X 0x0a0U /* horizontal stride */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_DILATION_Y 0x0a4U /* vertical dilation */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_DILATION_X 0x0a8U /* horizontal dilation */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_TOP 0x0acU /* tile row of output row 0's top tap (two's complement) */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_LEFT 0x0b0U /* column of output column 0's left tap (two's complement) */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_TOP_ADDR 0x0b4U /* top x row pitch, in words (modulo the address width) */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_LEFT_ADDR 0x0b8U /* left x channel blocks, in words (modulo) */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_ROW_STEP 0x0bcU /* vertical stride x row pitch, in words */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_COL_STEP 0x0c0U /* horizontal stride x channel blocks, in words */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_TAP_ROW_STEP 0x0c4U /* vertical dilation x row pitch, in words */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_TAP_COL_STEP 0x0c8U /* horizontal dilation x channel blocks, in words */
+#define ACCELGEN_EDGE_TPU_REG_WINDOW_PAD 0x0ccU /* the input zero point: the value of a padding tap */
+#define ACCELGEN_EDGE_TPU_REG_PERF_BUSY_CYCLES 0x100U /* cycles with a GEMM running */
+#define ACCELGEN_EDGE_TPU_REG_PERF_LOAD_CYCLES 0x104U /* cycles loading operands from DRAM */
+#define ACCELGEN_EDGE_TPU_REG_PERF_COMPUTE_CYCLES 0x108U /* cycles computing */
+#define ACCELGEN_EDGE_TPU_REG_PERF_STORE_CYCLES 0x10cU /* cycles storing results to DRAM */
+#define ACCELGEN_EDGE_TPU_REG_PERF_ACT_BEATS 0x110U /* activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads */
+#define ACCELGEN_EDGE_TPU_REG_PERF_WEIGHT_BEATS 0x114U /* weight vectors into the array: weight buffer reads */
+#define ACCELGEN_EDGE_TPU_REG_PERF_WEIGHT_WAIT_CYCLES 0x118U /* cycles an offered activation vector waited for the array */
+#define ACCELGEN_EDGE_TPU_REG_PERF_PSUM_READS 0x11cU /* psum buffer reads */
+#define ACCELGEN_EDGE_TPU_REG_PERF_PSUM_WRITES 0x120U /* psum buffer writes */
+#define ACCELGEN_EDGE_TPU_REG_PERF_RESULTS 0x124U /* result rows written to the ofmap buffer */
+#define ACCELGEN_EDGE_TPU_REG_PERF_IFMAP_WRITES 0x128U /* words the DMA wrote into the ifmap buffer */
+#define ACCELGEN_EDGE_TPU_REG_PERF_WEIGHT_WRITES 0x12cU /* words the DMA wrote into the weight buffer */
+#define ACCELGEN_EDGE_TPU_REG_PERF_PARAM_WRITES 0x130U /* words the DMA wrote into the param buffer */
+#define ACCELGEN_EDGE_TPU_REG_PERF_DRAM_READ_BYTES 0x134U /* bytes read from DRAM */
+#define ACCELGEN_EDGE_TPU_REG_PERF_DRAM_WRITE_BYTES 0x138U /* bytes written to DRAM */
 
 /* Register bits and buffer geometry. */
 #define ACCELGEN_EDGE_TPU_CTRL_START (1U << 0) /* CTRL bit start (pulse) */

@@ -226,7 +226,7 @@ module edge_tpu_os (
         .perf_dram_write_bytes(core_perf_dram_write_bytes)
     );
 
-    csr_axil_44regs_fe837c18 csr (
+    csr_axil_44regs_faa749d7 csr (
         .clk(clk),
         .rst(rst),
         .s_axil_awaddr(s_axil_awaddr),

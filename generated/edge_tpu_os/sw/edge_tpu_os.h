@@ -64,21 +64,21 @@
 #define ACCELGEN_EDGE_TPU_OS_REG_PREFETCH_PARAM_WORDS 0x06cU /* words of the next run's parameters (0: none) */
 #define ACCELGEN_EDGE_TPU_OS_REG_DRAIN_ADDR 0x070U /* DRAM byte address for the previous run's results */
 #define ACCELGEN_EDGE_TPU_OS_REG_DRAIN_WORDS 0x074U /* words of the previous run's results (0: none) */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_BUSY_CYCLES 0x080U /* cycles with a GEMM running */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_LOAD_CYCLES 0x084U /* cycles loading operands from DRAM */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_COMPUTE_CYCLES 0x088U /* cycles computing */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_STORE_CYCLES 0x08cU /* cycles storing results to DRAM */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_ACT_BEATS 0x090U /* activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_WEIGHT_BEATS 0x094U /* weight vectors into the array: weight buffer reads */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_WEIGHT_WAIT_CYCLES 0x098U /* cycles an offered activation vector waited for the array */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_PSUM_READS 0x09cU /* psum buffer reads */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_PSUM_WRITES 0x0a0U /* psum buffer writes */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_RESULTS 0x0a4U /* result rows written to the ofmap buffer */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_IFMAP_WRITES 0x0a8U /* words the DMA wrote into the ifmap buffer */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_WEIGHT_WRITES 0x0acU /* words the DMA wrote into the weight buffer */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_PARAM_WRITES 0x0b0U /* words the DMA wrote into the param buffer */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_DRAM_READ_BYTES 0x0b4U /* bytes read from DRAM */
-#define ACCELGEN_EDGE_TPU_OS_REG_PERF_DRAM_WRITE_BYTES 0x0b8U /* bytes written to DRAM */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_BUSY_CYCLES 0x100U /* cycles with a GEMM running */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_LOAD_CYCLES 0x104U /* cycles loading operands from DRAM */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_COMPUTE_CYCLES 0x108U /* cycles computing */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_STORE_CYCLES 0x10cU /* cycles storing results to DRAM */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_ACT_BEATS 0x110U /* activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_WEIGHT_BEATS 0x114U /* weight vectors into the array: weight buffer reads */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_WEIGHT_WAIT_CYCLES 0x118U /* cycles an offered activation vector waited for the array */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_PSUM_READS 0x11cU /* psum buffer reads */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_PSUM_WRITES 0x120U /* psum buffer writes */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_RESULTS 0x124U /* result rows written to the ofmap buffer */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_IFMAP_WRITES 0x128U /* words the DMA wrote into the ifmap buffer */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_WEIGHT_WRITES 0x12cU /* words the DMA wrote into the weight buffer */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_PARAM_WRITES 0x130U /* words the DMA wrote into the param buffer */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_DRAM_READ_BYTES 0x134U /* bytes read from DRAM */
+#define ACCELGEN_EDGE_TPU_OS_REG_PERF_DRAM_WRITE_BYTES 0x138U /* bytes written to DRAM */
 
 /* Register bits and buffer geometry. */
 #define ACCELGEN_EDGE_TPU_OS_CTRL_START (1U << 0) /* CTRL bit start (pulse) */

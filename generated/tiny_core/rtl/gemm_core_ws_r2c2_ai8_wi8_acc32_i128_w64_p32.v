@@ -27,6 +27,28 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     input  wire          pack_outputs,  // 1: store the results as bytes (their low 8 bits), 0: as 32-bit lanes
     input  wire          accumulate,  // 1: the run adds to the psum buffer instead of starting from zero
     input  wire          finish,  // 1: the final sums are post-processed and sent out; 0: they stay in the psum buffer
+    input  wire          window,  // 1: A is an input tile the feeder walks (im2col in hardware)
+    input  wire          window_depthwise,  // 1: N-fold n reads channel block first_block + n
+    input  wire [7:0]    window_words,  // words of the input tile
+    input  wire [15:0]   window_in_rows,  // rows of the input tile
+    input  wire [15:0]   window_in_width,  // columns of the input tile
+    input  wire [15:0]   window_out_width,  // output columns (M is whole rows of them)
+    input  wire [7:0]    window_kernel_width,  // kernel columns
+    input  wire [15:0]   window_fold_blocks,  // channel blocks per tap in the K-fold order
+    input  wire [15:0]   window_first_block,  // depthwise: the channel block of N-fold 0
+    input  wire [7:0]    window_stride_y,  // vertical stride
+    input  wire [7:0]    window_stride_x,  // horizontal stride
+    input  wire [7:0]    window_dilation_y,  // vertical dilation
+    input  wire [7:0]    window_dilation_x,  // horizontal dilation
+    input  wire [15:0]   window_top,  // tile row of output row 0's top tap (two's complement)
+    input  wire [15:0]   window_left,  // column of output column 0's left tap (two's complement)
+    input  wire [6:0]    window_top_addr,  // top x row pitch, in words (modulo the address width)
+    input  wire [6:0]    window_left_addr,  // left x channel blocks, in words (modulo)
+    input  wire [6:0]    window_row_step,  // vertical stride x row pitch, in words
+    input  wire [6:0]    window_col_step,  // horizontal stride x channel blocks, in words
+    input  wire [6:0]    window_tap_row_step,  // vertical dilation x row pitch, in words
+    input  wire [6:0]    window_tap_col_step,  // horizontal dilation x channel blocks, in words
+    input  wire [7:0]    window_pad,  // the input zero point: the value of a padding tap
     output wire [31:0]   m_axi_araddr,
     output wire [7:0]    m_axi_arlen,
     output wire [2:0]    m_axi_arsize,
@@ -103,6 +125,26 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     reg  [15:0]   n_folds_q;
     reg           accumulate_q;
     reg           finish_q;
+    reg           window_q;
+    reg           window_depthwise_q;
+    reg  [15:0]   window_in_rows_q;
+    reg  [15:0]   window_in_width_q;
+    reg  [15:0]   window_out_width_q;
+    reg  [7:0]    window_kernel_width_q;
+    reg  [15:0]   window_fold_blocks_q;
+    reg  [7:0]    window_stride_y_q;
+    reg  [7:0]    window_stride_x_q;
+    reg  [7:0]    window_dilation_y_q;
+    reg  [7:0]    window_dilation_x_q;
+    reg  [15:0]   window_top_q;
+    reg  [15:0]   window_left_q;
+    reg  [6:0]    window_top_addr_q;
+    reg  [6:0]    window_left_addr_q;
+    reg  [6:0]    window_row_step_q;
+    reg  [6:0]    window_col_step_q;
+    reg  [6:0]    window_tap_row_step_q;
+    reg  [6:0]    window_tap_col_step_q;
+    reg  [7:0]    window_pad_q;
     wire [5:0]    last_m;
     wire [15:0]   last_k;
     reg           w_row_q;
@@ -122,6 +164,32 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     reg  [15:0]   ifmap_rd_q;
     wire          pe_array_act_ready;
     wire          act_fire;
+    reg  [15:0]   win_ox_q;
+    reg  [15:0]   win_block_q;
+    reg  [7:0]    win_kw_q;
+    reg  [15:0]   win_fold_y_q;
+    reg  [15:0]   win_fold_x_q;
+    reg  [15:0]   win_y_q;
+    reg  [15:0]   win_x_q;
+    reg  [6:0]    win_tap_row_q;
+    reg  [6:0]    win_tap_col_q;
+    reg  [6:0]    win_row_q;
+    reg  [6:0]    win_col_q;
+    reg  [15:0]   win_first_q;
+    wire          win_block_last;
+    wire          win_kw_last;
+    wire          win_restart;
+    wire          win_step_kw;
+    wire          win_step_kh;
+    wire [15:0]   win_next_fold_x;
+    wire [6:0]    win_next_tap_col;
+    wire [15:0]   win_next_fold_y;
+    wire [6:0]    win_next_tap_row;
+    wire          win_along;
+    wire          win_down;
+    wire [6:0]    win_address_next;
+    wire          win_inside;
+    wire [15:0]   act_word;
     reg  [5:0]    o_m_q;
     reg  [15:0]   o_k_q;
     reg  [15:0]   o_n_q;
@@ -207,22 +275,30 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     reg  [63:0]   psum_buffer [0:31];  // 32 words
     reg  [63:0]   ofmap_buffer [0:127];  // 128 words
     reg  [139:0]  param_buffer [0:31];  // 32 words
-    wire [5:0]    _ifmap_rd_q_0;  // helper
-    wire          _perf_weight_wait_cycles_q_4;  // helper
-    wire          _perf_psum_reads_q_5;  // helper
+    wire [5:0]    _ifmap_rd_q_2;  // helper
+    wire          _perf_weight_wait_cycles_q_6;  // helper
+    wire          _perf_psum_reads_q_7;  // helper
+    wire [21:0]   _dma_ifmap_words_8;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0]    _psum_rd_q_1;
-    wire [5:0]    _psum_forward_q_2;
-    wire [15:0]   _param_rd_q_3;
+    wire [15:0]   _win_address_next_0;
+    wire [15:0]   _win_address_next_1;
+    wire [5:0]    _psum_rd_q_3;
+    wire [5:0]    _psum_forward_q_4;
+    wire [15:0]   _param_rd_q_5;
+    wire [21:0]   _dma_ifmap_words_9;
     /* verilator lint_on UNUSEDSIGNAL */
 
-    assign _ifmap_rd_q_0 = accept ? 6'd0 : act_fire ? (a_last ? 6'd0 : a_m_q + 6'd1) : a_m_q;
-    assign _psum_rd_q_1 = accept ? 6'd0 : out_fire ? (o_last ? 6'd0 : o_m_q + 6'd1) : o_m_q;
-    assign _psum_forward_q_2 = accept ? 6'd0 : out_fire ? (o_last ? 6'd0 : o_m_q + 6'd1) : o_m_q;
-    assign _param_rd_q_3 = accept ? 16'd0 : (out_fire & (o_last & final_fold)) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
-    assign _perf_weight_wait_cycles_q_4 = (computing & act_valid) & (~act_fire);
-    assign _perf_psum_reads_q_5 = out_fire & (~from_zero);
+    assign _win_address_next_0 = accept ? 16'd0 : act_fire ? (a_last ? ((win_restart | win_block_last) ? 16'd0 : win_block_q + 16'd1) : win_block_q) : win_block_q;
+    assign _win_address_next_1 = accept ? window_first_block : act_fire ? (a_last ? ((win_restart & window_depthwise_q) ? (win_first_q + 16'd1) : win_first_q) : win_first_q) : win_first_q;
+    assign _ifmap_rd_q_2 = accept ? 6'd0 : act_fire ? (a_last ? 6'd0 : a_m_q + 6'd1) : a_m_q;
+    assign _psum_rd_q_3 = accept ? 6'd0 : out_fire ? (o_last ? 6'd0 : o_m_q + 6'd1) : o_m_q;
+    assign _psum_forward_q_4 = accept ? 6'd0 : out_fire ? (o_last ? 6'd0 : o_m_q + 6'd1) : o_m_q;
+    assign _param_rd_q_5 = accept ? 16'd0 : (out_fire & (o_last & final_fold)) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
+    assign _perf_weight_wait_cycles_q_6 = (computing & act_valid) & (~act_fire);
+    assign _perf_psum_reads_q_7 = out_fire & (~from_zero);
+    assign _dma_ifmap_words_8 = k_folds * m_vectors;
+    assign _dma_ifmap_words_9 = window ? {{14{1'b0}}, window_words} : _dma_ifmap_words_8;
     assign running = ~(phase_q == PHASE_IDLE);
     assign accept = start & (~running);
     assign computing = phase_q == PHASE_COMPUTE;
@@ -234,6 +310,20 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     assign act_valid = computing & (a_n_q != n_folds_q);
     assign a_last = a_m_q == last_m;
     assign act_fire = act_valid & pe_array_act_ready;
+    assign win_block_last = win_block_q == (window_fold_blocks_q - 16'd1);
+    assign win_kw_last = win_kw_q == (window_kernel_width_q - 8'd1);
+    assign win_restart = a_last & (a_k_q == last_k);
+    assign win_step_kw = ((~win_restart) & win_block_last) & (~win_kw_last);
+    assign win_step_kh = ((~win_restart) & win_block_last) & win_kw_last;
+    assign win_next_fold_x = (win_restart | win_step_kh) ? window_left_q : win_step_kw ? (win_fold_x_q + {{8{1'b0}}, window_dilation_x_q}) : win_fold_x_q;
+    assign win_next_tap_col = (win_restart | win_step_kh) ? window_left_addr_q : win_step_kw ? (win_tap_col_q + window_tap_col_step_q) : win_tap_col_q;
+    assign win_next_fold_y = win_restart ? window_top_q : win_step_kh ? (win_fold_y_q + {{8{1'b0}}, window_dilation_y_q}) : win_fold_y_q;
+    assign win_next_tap_row = win_restart ? window_top_addr_q : win_step_kh ? (win_tap_row_q + window_tap_row_step_q) : win_tap_row_q;
+    assign win_along = (~a_last) & (~(win_ox_q == (window_out_width_q - 16'd1)));
+    assign win_down = (~a_last) & (win_ox_q == (window_out_width_q - 16'd1));
+    assign win_address_next = (((accept ? window_top_addr : act_fire ? (a_last ? win_next_tap_row : win_down ? (win_row_q + window_row_step_q) : win_row_q) : win_row_q) + (accept ? window_left_addr : act_fire ? (a_last ? win_next_tap_col : win_along ? (win_col_q + window_col_step_q) : win_tap_col_q) : win_col_q)) + _win_address_next_0[6:0]) + _win_address_next_1[6:0];
+    assign win_inside = ((~win_y_q[15]) & (win_y_q < window_in_rows_q)) & ((~win_x_q[15]) & (win_x_q < window_in_width_q));
+    assign act_word = (window_q & (~win_inside)) ? {window_pad_q, window_pad_q} : ifmap_rd_q;
     assign first_fold = o_k_q == 16'd0;
     assign final_fold = o_k_q == last_k;
     assign from_zero = first_fold & (~accumulate_q);
@@ -295,6 +385,26 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     always @(posedge clk) if (accept) n_folds_q <= n_folds;
     always @(posedge clk) if (accept) accumulate_q <= accumulate;
     always @(posedge clk) if (accept) finish_q <= finish;
+    always @(posedge clk) if (accept) window_q <= window;
+    always @(posedge clk) if (accept) window_depthwise_q <= window_depthwise;
+    always @(posedge clk) if (accept) window_in_rows_q <= window_in_rows;
+    always @(posedge clk) if (accept) window_in_width_q <= window_in_width;
+    always @(posedge clk) if (accept) window_out_width_q <= window_out_width;
+    always @(posedge clk) if (accept) window_kernel_width_q <= window_kernel_width;
+    always @(posedge clk) if (accept) window_fold_blocks_q <= window_fold_blocks;
+    always @(posedge clk) if (accept) window_stride_y_q <= window_stride_y;
+    always @(posedge clk) if (accept) window_stride_x_q <= window_stride_x;
+    always @(posedge clk) if (accept) window_dilation_y_q <= window_dilation_y;
+    always @(posedge clk) if (accept) window_dilation_x_q <= window_dilation_x;
+    always @(posedge clk) if (accept) window_top_q <= window_top;
+    always @(posedge clk) if (accept) window_left_q <= window_left;
+    always @(posedge clk) if (accept) window_top_addr_q <= window_top_addr;
+    always @(posedge clk) if (accept) window_left_addr_q <= window_left_addr;
+    always @(posedge clk) if (accept) window_row_step_q <= window_row_step;
+    always @(posedge clk) if (accept) window_col_step_q <= window_col_step;
+    always @(posedge clk) if (accept) window_tap_row_step_q <= window_tap_row_step;
+    always @(posedge clk) if (accept) window_tap_col_step_q <= window_tap_col_step;
+    always @(posedge clk) if (accept) window_pad_q <= window_pad;
     always @(posedge clk) w_row_q <= accept ? 1'd0 : weight_fire ? ((w_row_q == 1'd1) ? 1'd0 : w_row_q + 1'd1) : w_row_q;
     always @(posedge clk) w_k_q <= accept ? 16'd0 : (weight_fire & (w_row_q == 1'd1)) ? (((w_row_q == 1'd1) & (w_k_q == last_k)) ? 16'd0 : w_k_q + 16'd1) : w_k_q;
     always @(posedge clk) w_n_q <= accept ? 16'd0 : (weight_fire & ((w_row_q == 1'd1) & (w_k_q == last_k))) ? (1'd0 ? 16'd0 : w_n_q + 16'd1) : w_n_q;
@@ -304,17 +414,29 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     always @(posedge clk) a_k_q <= accept ? 16'd0 : (act_fire & a_last) ? ((a_last & (a_k_q == last_k)) ? 16'd0 : a_k_q + 16'd1) : a_k_q;
     always @(posedge clk) a_n_q <= accept ? 16'd0 : (act_fire & (a_last & (a_k_q == last_k))) ? (1'd0 ? 16'd0 : a_n_q + 16'd1) : a_n_q;
     always @(posedge clk) a_base_q <= accept ? 7'd0 : (act_fire & a_last) ? ((a_last & (a_k_q == last_k)) ? 7'd0 : a_base_q + {{1{1'b0}}, m_vectors_q}) : a_base_q;
-    always @(posedge clk) ifmap_rd_q <= ifmap_buffer[(accept ? 7'd0 : (act_fire & a_last) ? ((a_last & (a_k_q == last_k)) ? 7'd0 : a_base_q + {{1{1'b0}}, m_vectors_q}) : a_base_q) + {{1{1'b0}}, _ifmap_rd_q_0}];
+    always @(posedge clk) ifmap_rd_q <= ifmap_buffer[window_q ? win_address_next : (accept ? 7'd0 : (act_fire & a_last) ? ((a_last & (a_k_q == last_k)) ? 7'd0 : a_base_q + {{1{1'b0}}, m_vectors_q}) : a_base_q) + {{1{1'b0}}, _ifmap_rd_q_2}];
+    always @(posedge clk) win_ox_q <= accept ? 16'd0 : act_fire ? (a_last ? 16'd0 : win_along ? (win_ox_q + 16'd1) : 16'd0) : win_ox_q;
+    always @(posedge clk) win_block_q <= accept ? 16'd0 : act_fire ? (a_last ? ((win_restart | win_block_last) ? 16'd0 : win_block_q + 16'd1) : win_block_q) : win_block_q;
+    always @(posedge clk) win_kw_q <= accept ? 8'd0 : act_fire ? (a_last ? ((win_restart | win_step_kh) ? 8'd0 : win_block_last ? (win_step_kw ? (win_kw_q + 8'd1) : 8'd0) : win_kw_q) : win_kw_q) : win_kw_q;
+    always @(posedge clk) win_fold_y_q <= accept ? window_top : act_fire ? (a_last ? win_next_fold_y : win_fold_y_q) : win_fold_y_q;
+    always @(posedge clk) win_fold_x_q <= accept ? window_left : act_fire ? (a_last ? win_next_fold_x : win_fold_x_q) : win_fold_x_q;
+    always @(posedge clk) win_y_q <= accept ? window_top : act_fire ? (a_last ? win_next_fold_y : win_down ? (win_y_q + {{8{1'b0}}, window_stride_y_q}) : win_y_q) : win_y_q;
+    always @(posedge clk) win_x_q <= accept ? window_left : act_fire ? (a_last ? win_next_fold_x : win_along ? (win_x_q + {{8{1'b0}}, window_stride_x_q}) : win_fold_x_q) : win_x_q;
+    always @(posedge clk) win_tap_row_q <= accept ? window_top_addr : act_fire ? (a_last ? win_next_tap_row : win_tap_row_q) : win_tap_row_q;
+    always @(posedge clk) win_tap_col_q <= accept ? window_left_addr : act_fire ? (a_last ? win_next_tap_col : win_tap_col_q) : win_tap_col_q;
+    always @(posedge clk) win_row_q <= accept ? window_top_addr : act_fire ? (a_last ? win_next_tap_row : win_down ? (win_row_q + window_row_step_q) : win_row_q) : win_row_q;
+    always @(posedge clk) win_col_q <= accept ? window_left_addr : act_fire ? (a_last ? win_next_tap_col : win_along ? (win_col_q + window_col_step_q) : win_tap_col_q) : win_col_q;
+    always @(posedge clk) win_first_q <= accept ? window_first_block : act_fire ? (a_last ? ((win_restart & window_depthwise_q) ? (win_first_q + 16'd1) : win_first_q) : win_first_q) : win_first_q;
     always @(posedge clk) o_m_q <= accept ? 6'd0 : out_fire ? (o_last ? 6'd0 : o_m_q + 6'd1) : o_m_q;
     always @(posedge clk) o_k_q <= accept ? 16'd0 : (out_fire & o_last) ? ((o_last & final_fold) ? 16'd0 : o_k_q + 16'd1) : o_k_q;
     always @(posedge clk) o_n_q <= accept ? 16'd0 : (out_fire & (o_last & final_fold)) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
-    always @(posedge clk) psum_rd_q <= psum_buffer[_psum_rd_q_1[4:0]];
+    always @(posedge clk) psum_rd_q <= psum_buffer[_psum_rd_q_3[4:0]];
     always @(posedge clk) begin
         if (rst) psum_forward_q <= 1'd0;
-        else psum_forward_q <= psum_write & (_psum_forward_q_2[4:0] == o_m_q[4:0]);
+        else psum_forward_q <= psum_write & (_psum_forward_q_4[4:0] == o_m_q[4:0]);
     end
     always @(posedge clk) psum_forwarded_q <= sum;
-    always @(posedge clk) param_rd_q <= param_buffer[_param_rd_q_3[4:0]];
+    always @(posedge clk) param_rd_q <= param_buffer[_param_rd_q_5[4:0]];
     always @(posedge clk) r_addr_q <= accept ? 7'd0 : post_process_out_valid ? (1'd0 ? 7'd0 : r_addr_q + 7'd1) : r_addr_q;
     always @(posedge clk) r_m_q <= accept ? 6'd0 : post_process_out_valid ? ((r_m_q == last_m) ? 6'd0 : r_m_q + 6'd1) : r_m_q;
     always @(posedge clk) r_n_q <= accept ? 16'd0 : (post_process_out_valid & (r_m_q == last_m)) ? (1'd0 ? 16'd0 : r_n_q + 16'd1) : r_n_q;
@@ -351,11 +473,11 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
     end
     always @(posedge clk) begin
         if (rst) perf_weight_wait_cycles_q <= 32'd0;
-        else perf_weight_wait_cycles_q <= clear_counters ? 32'd0 : perf_weight_wait_cycles_q + {{31{1'b0}}, _perf_weight_wait_cycles_q_4};
+        else perf_weight_wait_cycles_q <= clear_counters ? 32'd0 : perf_weight_wait_cycles_q + {{31{1'b0}}, _perf_weight_wait_cycles_q_6};
     end
     always @(posedge clk) begin
         if (rst) perf_psum_reads_q <= 32'd0;
-        else perf_psum_reads_q <= clear_counters ? 32'd0 : perf_psum_reads_q + {{31{1'b0}}, _perf_psum_reads_q_5};
+        else perf_psum_reads_q <= clear_counters ? 32'd0 : perf_psum_reads_q + {{31{1'b0}}, _perf_psum_reads_q_7};
     end
     always @(posedge clk) begin
         if (rst) perf_psum_writes_q <= 32'd0;
@@ -398,7 +520,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
         .weight_valid(weight_valid),
         .weight_data(weight_rd_q),
         .act_valid(act_valid),
-        .act_data(ifmap_rd_q),
+        .act_data(act_word),
         .act_last(a_last),
         .out_ready(out_ready),
         .out_valid(pe_array_out_valid),
@@ -442,7 +564,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
         .m_axi_bresp(m_axi_bresp),
         .load_start(run_start),
         .ifmap_base(ifmap_addr),
-        .ifmap_words(load_ifmap ? (k_folds[7:0] * {{2{1'b0}}, m_vectors}) : 8'd0),
+        .ifmap_words(load_ifmap ? _dma_ifmap_words_9[7:0] : 8'd0),
         .weight_base(weight_addr),
         .weight_words(load_weights ? ((n_folds[7:0] * k_folds[7:0]) * 8'd2) : 8'd0),
         .param_base(param_addr),

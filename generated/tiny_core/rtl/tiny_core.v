@@ -88,6 +88,28 @@ module tiny_core (
     wire          csr_load_ifmap;
     wire          csr_load_weights;
     wire          csr_pack_outputs;
+    wire          csr_window;
+    wire          csr_window_depthwise;
+    wire [7:0]    csr_window_words;
+    wire [15:0]   csr_window_in_rows;
+    wire [15:0]   csr_window_in_width;
+    wire [15:0]   csr_window_out_width;
+    wire [7:0]    csr_window_kernel_width;
+    wire [15:0]   csr_window_fold_blocks;
+    wire [15:0]   csr_window_first_block;
+    wire [7:0]    csr_window_stride_y;
+    wire [7:0]    csr_window_stride_x;
+    wire [7:0]    csr_window_dilation_y;
+    wire [7:0]    csr_window_dilation_x;
+    wire [15:0]   csr_window_top;
+    wire [15:0]   csr_window_left;
+    wire [6:0]    csr_window_top_addr;
+    wire [6:0]    csr_window_left_addr;
+    wire [6:0]    csr_window_row_step;
+    wire [6:0]    csr_window_col_step;
+    wire [6:0]    csr_window_tap_row_step;
+    wire [6:0]    csr_window_tap_col_step;
+    wire [7:0]    csr_window_pad;
     wire [31:0]   core_perf_busy_cycles;
     wire [31:0]   core_perf_load_cycles;
     wire [31:0]   core_perf_compute_cycles;
@@ -161,6 +183,28 @@ module tiny_core (
         .pack_outputs(csr_pack_outputs),
         .accumulate(csr_accumulate),
         .finish(csr_finish),
+        .window(csr_window),
+        .window_depthwise(csr_window_depthwise),
+        .window_words(csr_window_words),
+        .window_in_rows(csr_window_in_rows),
+        .window_in_width(csr_window_in_width),
+        .window_out_width(csr_window_out_width),
+        .window_kernel_width(csr_window_kernel_width),
+        .window_fold_blocks(csr_window_fold_blocks),
+        .window_first_block(csr_window_first_block),
+        .window_stride_y(csr_window_stride_y),
+        .window_stride_x(csr_window_stride_x),
+        .window_dilation_y(csr_window_dilation_y),
+        .window_dilation_x(csr_window_dilation_x),
+        .window_top(csr_window_top),
+        .window_left(csr_window_left),
+        .window_top_addr(csr_window_top_addr),
+        .window_left_addr(csr_window_left_addr),
+        .window_row_step(csr_window_row_step),
+        .window_col_step(csr_window_col_step),
+        .window_tap_row_step(csr_window_tap_row_step),
+        .window_tap_col_step(csr_window_tap_col_step),
+        .window_pad(csr_window_pad),
         .m_axi_araddr(core_m_axi_araddr),
         .m_axi_arlen(core_m_axi_arlen),
         .m_axi_arsize(core_m_axi_arsize),
@@ -206,7 +250,7 @@ module tiny_core (
         .perf_dram_write_bytes(core_perf_dram_write_bytes)
     );
 
-    csr_axil_34regs_bf200516 csr (
+    csr_axil_56regs_32cbe666 csr (
         .clk(clk),
         .rst(rst),
         .s_axil_awaddr(s_axil_awaddr),
@@ -237,6 +281,28 @@ module tiny_core (
         .load_ifmap(csr_load_ifmap),
         .load_weights(csr_load_weights),
         .pack_outputs(csr_pack_outputs),
+        .window(csr_window),
+        .window_depthwise(csr_window_depthwise),
+        .window_words(csr_window_words),
+        .window_in_rows(csr_window_in_rows),
+        .window_in_width(csr_window_in_width),
+        .window_out_width(csr_window_out_width),
+        .window_kernel_width(csr_window_kernel_width),
+        .window_fold_blocks(csr_window_fold_blocks),
+        .window_first_block(csr_window_first_block),
+        .window_stride_y(csr_window_stride_y),
+        .window_stride_x(csr_window_stride_x),
+        .window_dilation_y(csr_window_dilation_y),
+        .window_dilation_x(csr_window_dilation_x),
+        .window_top(csr_window_top),
+        .window_left(csr_window_left),
+        .window_top_addr(csr_window_top_addr),
+        .window_left_addr(csr_window_left_addr),
+        .window_row_step(csr_window_row_step),
+        .window_col_step(csr_window_col_step),
+        .window_tap_row_step(csr_window_tap_row_step),
+        .window_tap_col_step(csr_window_tap_col_step),
+        .window_pad(csr_window_pad),
         .perf_busy_cycles(core_perf_busy_cycles),
         .perf_load_cycles(core_perf_load_cycles),
         .perf_compute_cycles(core_perf_compute_cycles),

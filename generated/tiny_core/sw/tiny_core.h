@@ -54,21 +54,43 @@
 #define ACCELGEN_TINY_CORE_REG_LOAD_IFMAP 0x044U /* 1: load A before computing (0: reuse the buffer) */
 #define ACCELGEN_TINY_CORE_REG_LOAD_WEIGHTS 0x048U /* 1: load B and the parameters before computing (0: reuse) */
 #define ACCELGEN_TINY_CORE_REG_PACK_OUTPUTS 0x04cU /* 1: store results as bytes (int8/uint8 outputs); 0: as 32-bit lanes */
-#define ACCELGEN_TINY_CORE_REG_PERF_BUSY_CYCLES 0x080U /* cycles with a GEMM running */
-#define ACCELGEN_TINY_CORE_REG_PERF_LOAD_CYCLES 0x084U /* cycles loading operands from DRAM */
-#define ACCELGEN_TINY_CORE_REG_PERF_COMPUTE_CYCLES 0x088U /* cycles computing */
-#define ACCELGEN_TINY_CORE_REG_PERF_STORE_CYCLES 0x08cU /* cycles storing results to DRAM */
-#define ACCELGEN_TINY_CORE_REG_PERF_ACT_BEATS 0x090U /* activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads */
-#define ACCELGEN_TINY_CORE_REG_PERF_WEIGHT_BEATS 0x094U /* weight vectors into the array: weight buffer reads */
-#define ACCELGEN_TINY_CORE_REG_PERF_WEIGHT_WAIT_CYCLES 0x098U /* cycles an offered activation vector waited for the array */
-#define ACCELGEN_TINY_CORE_REG_PERF_PSUM_READS 0x09cU /* psum buffer reads */
-#define ACCELGEN_TINY_CORE_REG_PERF_PSUM_WRITES 0x0a0U /* psum buffer writes */
-#define ACCELGEN_TINY_CORE_REG_PERF_RESULTS 0x0a4U /* result rows written to the ofmap buffer */
-#define ACCELGEN_TINY_CORE_REG_PERF_IFMAP_WRITES 0x0a8U /* words the DMA wrote into the ifmap buffer */
-#define ACCELGEN_TINY_CORE_REG_PERF_WEIGHT_WRITES 0x0acU /* words the DMA wrote into the weight buffer */
-#define ACCELGEN_TINY_CORE_REG_PERF_PARAM_WRITES 0x0b0U /* words the DMA wrote into the param buffer */
-#define ACCELGEN_TINY_CORE_REG_PERF_DRAM_READ_BYTES 0x0b4U /* bytes read from DRAM */
-#define ACCELGEN_TINY_CORE_REG_PERF_DRAM_WRITE_BYTES 0x0b8U /* bytes written to DRAM */
+#define ACCELGEN_TINY_CORE_REG_WINDOW 0x050U /* 1: A is an input tile the feeder walks (im2col in hardware) */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_DEPTHWISE 0x054U /* 1: N-fold n reads channel block first_block + n */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_WORDS 0x058U /* words of the input tile */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_IN_ROWS 0x05cU /* rows of the input tile */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_IN_WIDTH 0x060U /* columns of the input tile */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_OUT_WIDTH 0x064U /* output columns (M is whole rows of them) */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_KERNEL_WIDTH 0x068U /* kernel columns */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_FOLD_BLOCKS 0x06cU /* channel blocks per tap in the K-fold order */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_FIRST_BLOCK 0x070U /* depthwise: the channel block of N-fold 0 */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_STRIDE_Y 0x074U /* vertical stride */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_STRIDE_X 0x078U /* horizontal stride */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_DILATION_Y 0x07cU /* vertical dilation */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_DILATION_X 0x080U /* horizontal dilation */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_TOP 0x084U /* tile row of output row 0's top tap (two's complement) */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_LEFT 0x088U /* column of output column 0's left tap (two's complement) */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_TOP_ADDR 0x08cU /* top x row pitch, in words (modulo the address width) */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_LEFT_ADDR 0x090U /* left x channel blocks, in words (modulo) */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_ROW_STEP 0x094U /* vertical stride x row pitch, in words */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_COL_STEP 0x098U /* horizontal stride x channel blocks, in words */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_TAP_ROW_STEP 0x09cU /* vertical dilation x row pitch, in words */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_TAP_COL_STEP 0x0a0U /* horizontal dilation x channel blocks, in words */
+#define ACCELGEN_TINY_CORE_REG_WINDOW_PAD 0x0a4U /* the input zero point: the value of a padding tap */
+#define ACCELGEN_TINY_CORE_REG_PERF_BUSY_CYCLES 0x100U /* cycles with a GEMM running */
+#define ACCELGEN_TINY_CORE_REG_PERF_LOAD_CYCLES 0x104U /* cycles loading operands from DRAM */
+#define ACCELGEN_TINY_CORE_REG_PERF_COMPUTE_CYCLES 0x108U /* cycles computing */
+#define ACCELGEN_TINY_CORE_REG_PERF_STORE_CYCLES 0x10cU /* cycles storing results to DRAM */
+#define ACCELGEN_TINY_CORE_REG_PERF_ACT_BEATS 0x110U /* activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads */
+#define ACCELGEN_TINY_CORE_REG_PERF_WEIGHT_BEATS 0x114U /* weight vectors into the array: weight buffer reads */
+#define ACCELGEN_TINY_CORE_REG_PERF_WEIGHT_WAIT_CYCLES 0x118U /* cycles an offered activation vector waited for the array */
+#define ACCELGEN_TINY_CORE_REG_PERF_PSUM_READS 0x11cU /* psum buffer reads */
+#define ACCELGEN_TINY_CORE_REG_PERF_PSUM_WRITES 0x120U /* psum buffer writes */
+#define ACCELGEN_TINY_CORE_REG_PERF_RESULTS 0x124U /* result rows written to the ofmap buffer */
+#define ACCELGEN_TINY_CORE_REG_PERF_IFMAP_WRITES 0x128U /* words the DMA wrote into the ifmap buffer */
+#define ACCELGEN_TINY_CORE_REG_PERF_WEIGHT_WRITES 0x12cU /* words the DMA wrote into the weight buffer */
+#define ACCELGEN_TINY_CORE_REG_PERF_PARAM_WRITES 0x130U /* words the DMA wrote into the param buffer */
+#define ACCELGEN_TINY_CORE_REG_PERF_DRAM_READ_BYTES 0x134U /* bytes read from DRAM */
+#define ACCELGEN_TINY_CORE_REG_PERF_DRAM_WRITE_BYTES 0x138U /* bytes written to DRAM */
 
 /* Register bits and buffer geometry. */
 #define ACCELGEN_TINY_CORE_CTRL_START (1U << 0) /* CTRL bit start (pulse) */

@@ -58,8 +58,14 @@
 pub mod output_stationary;
 pub mod plan;
 pub mod weight_stationary;
+pub mod window;
+pub mod window_walker;
 
-pub use plan::{pipeline, plan_runs, plan_runs_of_rows, Layout, RunFlags, RunPlan, Stage, Words};
+pub use plan::{
+    pipeline, plan_runs, plan_runs_of_rows, plan_window_runs, Layout, RunFlags, RunPlan, Stage,
+    Words,
+};
+pub use window::{has_window_mode, ConvLayer, Window};
 
 use super::storage::{self, Storage};
 use super::{dma, pe_array, post_process, regmap};
@@ -124,6 +130,8 @@ pub struct Shell<'a> {
     pub n_folds: Expr,
     pub accumulate: Expr,
     pub finish: Expr,
+    /// The window-mode fields (weight-stationary cores only).
+    pub window: Option<&'a window_walker::Descriptor>,
 }
 
 /// What a compute section reports back: the events the counters count and the end of the phase.
@@ -379,6 +387,8 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
                 overlap.ofmap.split(&ofmap_mem, ofmap.depth),
             ),
         };
+        let window =
+            window::has_window_mode(spec).then(|| window_walker::declare(m, spec, &accept));
         let shell = Shell {
             spec,
             array,
@@ -395,6 +405,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             n_folds: n_q.q(),
             accumulate: accumulate_q,
             finish: finish_q.clone(),
+            window: window.as_ref(),
         };
         let events = match dataflow {
             Dataflow::OutputStationary => output_stationary::compute(m, &shell),
@@ -418,6 +429,16 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             enable.select(&count.resize(words_type.width), &Expr::zero(words_type))
         };
         let (a_words, b_words) = operand_words(m, spec, &m_vectors, &k_folds, &n_folds);
+        // Window mode loads the input tile, not the im2col rows.
+        let a_words = match &window {
+            Some(window) => window.input("window").select(
+                &window
+                    .input("window_words")
+                    .resize(a_words.width().max(words_type.width)),
+                &a_words.resize(a_words.width().max(words_type.width)),
+            ),
+            None => a_words,
+        };
         for (index, ((region, amount, enable), base)) in [
             ("ifmap", a_words, &load_ifmap),
             ("weight", b_words, &load_weights),

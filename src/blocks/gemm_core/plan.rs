@@ -1,11 +1,12 @@
 //! How a GEMM maps onto the core's buffers: the words each operand takes for a dataflow
-//! ([`Layout`]) and how a host cuts a GEMM too large for the buffers into runs ([`plan_runs`]).
-//! The host (`accelgen_tb::core`) and the report's schedule both use this one plan, so the cycle
+//! ([`Layout`]) and how a host cuts a GEMM too large for the buffers into runs ([`plan_runs`]),
+//! or a convolution into window-mode runs ([`plan_window_runs`]). The host (`accelgen_tb::core`) and the report's schedule both use this one plan, so the cycle
 //! model and the RTL always run the same chunks.
 
 use crate::config::{AcceleratorSpec, Dataflow};
 
 use super::param_depth;
+use super::window::{ConvLayer, Window};
 
 /// The buffer footprint of a dataflow's word order (see the layouts atop `gemm_core`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +86,9 @@ pub struct RunPlan {
     /// Load B's words and the parameters; false when the previous run left the same columns
     /// and depth in the weight and param buffers.
     pub load_weights: bool,
+    /// Window mode: the input tile the run loads instead of A's rows, and how the feeder walks
+    /// it; `None` for a GEMM run.
+    pub window: Option<Window>,
 }
 
 impl RunPlan {
@@ -167,11 +171,111 @@ pub fn plan_runs_of_rows(
                     depth,
                     accumulate: chunk > 0,
                     finish: chunk + 1 == k_chunks,
+                    window: None,
                 });
             }
         }
     }
     Some(plans)
+}
+
+/// How a host runs convolution `layer` in window mode (`window`): each run covers whole output
+/// rows, at most `max_out_rows` of them, and whole N-folds of output channels, over the whole
+/// reduction (window mode never splits K). The runs take the most output rows every row range
+/// fits with one N-fold, then the most N-folds that fit with that many rows; output rows
+/// outermost. A run reloads the tile when its rows change and the weights when its channels
+/// change (the tile holds every channel block, so the channel chunks of a row range share it).
+/// `None` without a weight-stationary core, for a depthwise layer on an array that is not square
+/// (its N-folds read channel blocks as wide as its K-folds), or when one output row with one
+/// N-fold does not fit: the host then runs the im2col GEMM ([`plan_runs`]).
+pub fn plan_window_runs(
+    spec: &AcceleratorSpec,
+    layer: &ConvLayer,
+    max_out_rows: usize,
+) -> Option<Vec<RunPlan>> {
+    let buffers = spec.buffers.as_ref()?;
+    let (array_rows, cols) = (spec.pe_array.rows as usize, spec.pe_array.cols as usize);
+    let square = array_rows == cols;
+    if !super::has_window_mode(spec) || (layer.depthwise && !square) {
+        return None;
+    }
+    let fit = WindowFit::of(spec, buffers, layer);
+    let [out_height, out_width] = layer.output;
+    let chunk_rows = (1..=max_out_rows.clamp(1, out_height.max(1)))
+        .rev()
+        .find(|&count| fit.rows_fit(layer, count))?;
+    let m = chunk_rows * out_width;
+    let chunk_folds = (1..=layer.channels.div_ceil(cols))
+        .rev()
+        .find(|&folds| fit.folds_fit(folds, m))?;
+    let mut plans: Vec<RunPlan> = Vec::new();
+    for oy0 in (0..out_height).step_by(chunk_rows) {
+        let out_rows = oy0..(oy0 + chunk_rows).min(out_height);
+        for n0 in (0..layer.channels).step_by(chunk_folds * cols) {
+            let columns = n0..(n0 + chunk_folds * cols).min(layer.channels);
+            let rows = out_rows.start * out_width..out_rows.end * out_width;
+            let previous = plans.last();
+            plans.push(RunPlan {
+                load_ifmap: previous.is_none_or(|p| p.rows != rows),
+                load_weights: previous.is_none_or(|p| p.columns != columns),
+                window: Some(layer.window(array_rows, out_rows.clone(), n0 / cols)),
+                rows,
+                columns,
+                depth: 0..layer.depth(array_rows),
+                accumulate: false,
+                finish: true,
+            });
+        }
+    }
+    Some(plans)
+}
+
+/// The words one window-mode run may use of each buffer (a half when double-buffered), and the
+/// layer's K-folds.
+struct WindowFit {
+    rows: usize,
+    k_folds: usize,
+    ifmap: usize,
+    weight: usize,
+    param: usize,
+    psum: usize,
+    ofmap: usize,
+}
+
+impl WindowFit {
+    fn of(spec: &AcceleratorSpec, buffers: &crate::config::BuffersSpec, layer: &ConvLayer) -> Self {
+        let depth = |region: &crate::config::BufferSpec| region.run_depth() as usize;
+        let rows = spec.pe_array.rows as usize;
+        WindowFit {
+            rows,
+            k_folds: layer.k_folds(rows),
+            ifmap: depth(&buffers.ifmap),
+            weight: depth(&buffers.weight),
+            param: param_depth(spec, &buffers.weight) as usize,
+            psum: depth(&buffers.psum),
+            ofmap: depth(&buffers.ofmap),
+        }
+    }
+
+    /// Every run of `count` output rows (the last may be shorter) fits with one N-fold: its
+    /// tile in the ifmap buffer, its rows in the psum and ofmap buffers. Tiles differ in size
+    /// where the padding clips them, so each row range is checked.
+    fn rows_fit(&self, layer: &ConvLayer, count: usize) -> bool {
+        let out_height = layer.output[0];
+        self.folds_fit(1, count * layer.output[1])
+            && (0..out_height).step_by(count).all(|oy0| {
+                let out_rows = oy0..(oy0 + count).min(out_height);
+                layer.window(self.rows, out_rows, 0).words() <= self.ifmap
+            })
+    }
+
+    /// `folds` N-folds of an `m`-pixel run fit the weight, param, psum and ofmap buffers.
+    fn folds_fit(&self, folds: usize, m: usize) -> bool {
+        folds * self.k_folds * self.rows <= self.weight
+            && folds <= self.param
+            && m <= self.psum
+            && folds * m <= self.ofmap
+    }
 }
 
 /// One descriptor of a host's program for a double-buffered core: the run it computes, whose
@@ -343,5 +447,196 @@ mod tests {
                 (false, true, false),
             ]
         );
+    }
+
+    /// A `size`×`size`-kernel convolution of `input` (H, W, C) with stride 1 and 'same' padding.
+    fn same_conv(input: [usize; 3], size: usize, channels: usize) -> ConvLayer {
+        ConvLayer {
+            input,
+            output: [input[0], input[1]],
+            channels,
+            kernel: [size, size],
+            stride: [1, 1],
+            dilation: [1, 1],
+            pad: [size / 2, size / 2],
+            depthwise: false,
+        }
+    }
+
+    /// Checks that every run of `plans` fits the buffers, that the runs cover each output
+    /// (pixel, channel) of `layer` once, and that each window reads, for every K-fold, N-fold
+    /// and pixel, the tile word holding the input pixel and channel block the tap lands on.
+    fn assert_window_plan(spec: &AcceleratorSpec, layer: &ConvLayer, plans: &[RunPlan]) {
+        let buffers = spec.buffers.as_ref().unwrap();
+        let (rows, cols) = (spec.pe_array.rows as usize, spec.pe_array.cols as usize);
+        let k_folds = layer.k_folds(rows);
+        let mut covered = vec![0usize; layer.pixels() * layer.channels];
+        for plan in plans {
+            let window = plan.window.as_ref().unwrap();
+            let (m, n_folds) = (plan.rows.len(), plan.columns.len().div_ceil(cols));
+            assert_eq!(window.pixels(), m, "{plan:?}");
+            assert_eq!(plan.depth, 0..k_folds * rows);
+            assert!((plan.finish, plan.accumulate) == (true, false));
+            assert!(
+                window.words() as u64 <= buffers.ifmap.run_depth(),
+                "{plan:?}"
+            );
+            assert!((n_folds * k_folds * rows) as u64 <= buffers.weight.run_depth());
+            assert!(n_folds as u64 <= param_depth(spec, &buffers.weight));
+            assert!(m as u64 <= buffers.psum.run_depth());
+            assert!((n_folds * m) as u64 <= buffers.ofmap.run_depth());
+            for pixel in plan.rows.clone() {
+                for channel in plan.columns.clone() {
+                    covered[pixel * layer.channels + channel] += 1;
+                }
+            }
+            let steps = (0..k_folds).flat_map(|k| (0..n_folds).map(move |n| (k, n)));
+            for (k, n) in steps {
+                for pixel in 0..m {
+                    let read = window.address(k, n, pixel);
+                    assert_eq!(read, expected_word(layer, rows, plan, (k, n, pixel)));
+                    assert!(read.is_none_or(|word| word < window.words()), "{plan:?}");
+                }
+            }
+        }
+        assert!(covered.iter().all(|&c| c == 1), "{layer:?}");
+    }
+
+    /// The tile word K-fold `k` and N-fold `n` of run `plan` read for its pixel `pixel`, worked
+    /// out from the layer's geometry; `None` in the padding.
+    fn expected_word(
+        layer: &ConvLayer,
+        rows: usize,
+        plan: &RunPlan,
+        (k, n, pixel): (usize, usize, usize),
+    ) -> Option<usize> {
+        let window = plan.window.as_ref().unwrap();
+        let blocks = layer.channel_blocks(rows);
+        let (tap, block) = if layer.depthwise {
+            (k, plan.columns.start / rows + n)
+        } else {
+            (k / blocks, k % blocks)
+        };
+        let [out_width, kernel_width] = [layer.output[1], layer.kernel[1]];
+        let pixel = plan.rows.start + pixel;
+        let (oy, ox) = (pixel / out_width, pixel % out_width);
+        let (kh, kw) = (tap / kernel_width, tap % kernel_width);
+        let y = (oy * layer.stride[0] + kh * layer.dilation[0]).checked_sub(layer.pad[0])?;
+        let x = (ox * layer.stride[1] + kw * layer.dilation[1]).checked_sub(layer.pad[1])?;
+        if y >= layer.input[0] || x >= layer.input[1] {
+            return None;
+        }
+        assert!(
+            window.input_rows.contains(&y),
+            "the tile holds input row {y}"
+        );
+        Some(((y - window.input_rows.start) * layer.input[1] + x) * blocks + block)
+    }
+
+    #[test]
+    fn window_runs_fit_cover_every_output_once_and_read_inside_their_tiles() {
+        let spec = tiny_core("weight_stationary");
+        let strided = ConvLayer {
+            output: [4, 3],
+            stride: [2, 2],
+            dilation: [1, 2],
+            ..same_conv([9, 7, 3], 3, 5)
+        };
+        for layer in [
+            same_conv([9, 8, 3], 3, 5),
+            same_conv([6, 5, 1], 1, 3),
+            same_conv([7, 4, 2], 5, 2),
+            strided,
+        ] {
+            let plans = plan_window_runs(&spec, &layer, usize::MAX).unwrap();
+            assert_window_plan(&spec, &layer, &plans);
+            let limited = plan_window_runs(&spec, &layer, 1).unwrap();
+            assert!(limited
+                .iter()
+                .all(|p| p.window.as_ref().unwrap().out_rows == 1));
+            assert_window_plan(&spec, &layer, &limited);
+        }
+    }
+
+    #[test]
+    fn window_runs_take_the_most_rows_then_channels_and_reload_only_what_changes() {
+        let spec = tiny_core("weight_stationary");
+        // 9×8×3 'same' 3×3: 2 channel blocks, 18 K-folds of 36 weight words, so one N-fold a
+        // run (64 words); psum 32 words hold 4 output rows of 8; 3 N-folds of 5 channels.
+        let layer = same_conv([9, 8, 3], 3, 5);
+        let plans = plan_window_runs(&spec, &layer, usize::MAX).unwrap();
+        let runs: Vec<_> = plans
+            .iter()
+            .map(|p| {
+                (
+                    p.rows.clone(),
+                    p.columns.clone(),
+                    p.load_ifmap,
+                    p.load_weights,
+                )
+            })
+            .collect();
+        let mut expected = Vec::new();
+        for rows in [0..32, 32..64, 64..72] {
+            for (i, columns) in [0..2, 2..4, 4..5].into_iter().enumerate() {
+                expected.push((rows.clone(), columns, i == 0, true));
+            }
+        }
+        assert_eq!(runs, expected);
+        // Output rows 4..8 read input rows 3..9: 6 rows of 8 pixels of 2 blocks.
+        assert_eq!(plans[3].window.as_ref().unwrap().input_rows, 3..9);
+        assert_eq!(plans[3].window.as_ref().unwrap().words(), 96);
+    }
+
+    #[test]
+    fn a_single_channel_chunk_loads_the_weights_once() {
+        let spec = tiny_core("weight_stationary");
+        // 1×1 over 1 channel: 1 K-fold, the 2 N-folds fit together; 4 rows of 8 per run.
+        let layer = same_conv([9, 8, 1], 1, 4);
+        let plans = plan_window_runs(&spec, &layer, usize::MAX).unwrap();
+        let loads: Vec<_> = plans
+            .iter()
+            .map(|p| (p.load_ifmap, p.load_weights))
+            .collect();
+        assert_eq!(loads, vec![(true, true), (true, false), (true, false)]);
+    }
+
+    #[test]
+    fn depthwise_windows_start_at_their_chunks_channel_block() {
+        let spec = tiny_core("weight_stationary");
+        // 8 channels are 4 blocks; 9 K-folds take 18 weight words per N-fold, so 3 N-folds a
+        // run (54 of 64 words): channels 0..6 from block 0, then 6..8 from block 3.
+        let layer = ConvLayer {
+            depthwise: true,
+            ..same_conv([5, 6, 8], 3, 8)
+        };
+        let plans = plan_window_runs(&spec, &layer, usize::MAX).unwrap();
+        let chunks: Vec<_> = plans
+            .iter()
+            .map(|p| (p.columns.clone(), p.window.as_ref().unwrap().first_block))
+            .collect();
+        assert_eq!(chunks, vec![(0..6, 0), (6..8, 3)]);
+        assert_window_plan(&spec, &layer, &plans);
+        let mut wide = spec.clone();
+        wide.pe_array.cols = 4;
+        assert_eq!(plan_window_runs(&wide, &layer, usize::MAX), None);
+    }
+
+    #[test]
+    fn no_window_plan_when_one_row_or_one_n_fold_does_not_fit() {
+        let spec = tiny_core("weight_stationary");
+        // 40 output pixels a row: more than the psum buffer's 32 words.
+        assert_eq!(
+            plan_window_runs(&spec, &same_conv([3, 40, 2], 3, 2), 4),
+            None
+        );
+        // 16 channels: 8 blocks, 72 K-folds, 144 weight words for one N-fold (64 in the buffer).
+        assert_eq!(
+            plan_window_runs(&spec, &same_conv([3, 4, 16], 3, 2), 4),
+            None
+        );
+        // The output-stationary core has no window mode.
+        let os = tiny_core("output_stationary");
+        assert_eq!(plan_window_runs(&os, &same_conv([3, 4, 2], 3, 2), 4), None);
     }
 }

@@ -6,7 +6,7 @@
 //! The psum buffer is read ahead and written back in the cycle an output leaves the array; a
 //! row read while it is written (M = 1) gets the written sum forwarded.
 
-use super::{count, post_process_input, Events, Shell, FOLD_BITS};
+use super::{count, post_process_input, window_walker, Events, Shell, FOLD_BITS};
 use crate::hdl::{bits_for, clog2, lane, pack_lanes, Expr, ModuleBuilder, Type};
 
 pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
@@ -62,7 +62,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     let a_last = m.wire("a_last", &a_m.q().eq(&last_m));
     let act_read = shell.ifmap.read_port(m);
     m.connect(array, "act_valid", &act_valid);
-    m.connect(array, "act_data", &act_read.data.clone());
+
     m.connect(array, "act_last", &a_last);
     let act_ready = m.connect_output(array, "act_ready");
     let act_fire = m.wire("act_fire", &act_valid.and(&act_ready));
@@ -87,6 +87,27 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     m.next(&a_base, &a_base_next);
     let act_address_next =
         (&a_base_next + &a_m_next.resize(ifmap_address.width)).truncate(ifmap_address.width);
+    // Window mode: the feeder walks an input tile instead (`window_walker`).
+    let (act_address_next, act_data) = match shell.window {
+        Some(window) => {
+            let walk = window_walker::walk(
+                m,
+                shell,
+                window,
+                &act_fire,
+                &a_last,
+                &a_k_wraps,
+                &act_read.data,
+            );
+            let windowed = window.field("window");
+            (
+                windowed.select(&walk.address_next, &act_address_next),
+                walk.data,
+            )
+        }
+        None => (act_address_next, act_read.data.clone()),
+    };
+    m.connect(array, "act_data", &act_data);
     shell.ifmap.read_address(m, act_read, &act_address_next);
 
     // ---- outputs: accumulate K-folds in the psum buffer, pass each final row on ----------------

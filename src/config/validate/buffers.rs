@@ -8,7 +8,7 @@ use serde_saphyr::Spanned;
 use super::{ceil_log2, ConfigError, SourceFile, Violation};
 use crate::config::schema::{RawBuffer, RawBuffers, RawDma, RawDram};
 use crate::config::spec::{
-    BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, MemoryKind, PeArraySpec, PeSpec,
+    BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, Im2col, MemoryKind, PeArraySpec, PeSpec,
 };
 
 /// Allowed banks per region.
@@ -46,6 +46,7 @@ pub(super) fn validate_buffers(
         psum,
         ofmap,
         memory: validate_memory(file, raw.memory.as_ref())?,
+        im2col: validate_im2col(file, raw.im2col.as_ref(), array.dataflow)?,
         dma: validate_dma(file, raw.dma.as_ref())?,
         dram: validate_dram(file, raw.dram.as_ref())?,
     })
@@ -73,6 +74,55 @@ fn validate_memory(
                     .to_owned(),
                 label: "unknown memory".to_owned(),
             },
+        )),
+    }
+}
+
+/// `buffers.im2col`: one of [`Im2col::NAMES`]; `hardware` (the default) only on a
+/// weight-stationary core, whose feeder walks input tiles, so other dataflows default to `host`.
+fn validate_im2col(
+    file: &SourceFile<'_>,
+    raw: Option<&Spanned<String>>,
+    dataflow: Dataflow,
+) -> Result<Im2col, ConfigError> {
+    let walks = dataflow == Dataflow::WeightStationary;
+    let Some(value) = raw else {
+        return Ok(if walks {
+            Im2col::Hardware
+        } else {
+            Im2col::Host
+        });
+    };
+    let violation = |rule: String, label: &str| {
+        Violation {
+        key_path: "buffers.im2col",
+        rule,
+        reason: "hardware: the weight-stationary feeder reads each convolution's im2col rows out                  of input tiles; host: the host sends the lowered GEMMs"
+            .to_owned(),
+        label: label.to_owned(),
+    }
+    };
+    match value.value.as_str() {
+        "hardware" if walks => Ok(Im2col::Hardware),
+        "hardware" => Err(file.invalid(
+            value,
+            "hardware".to_owned(),
+            violation(
+                format!(
+                    "needs a weight_stationary array, not {}",
+                    dataflow.config_name()
+                ),
+                "no window mode on this dataflow",
+            ),
+        )),
+        "host" => Ok(Im2col::Host),
+        other => Err(file.invalid(
+            value,
+            other.to_owned(),
+            violation(
+                format!("is not one of {}", Im2col::NAMES.join(", ")),
+                "unknown im2col",
+            ),
         )),
     }
 }
