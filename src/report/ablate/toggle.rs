@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use super::yaml_tree::Node;
 use crate::config::validate::IMPLEMENTED_DATAFLOWS;
-use crate::config::{AcceleratorSpec, Dataflow};
+use crate::config::{AcceleratorSpec, Dataflow, Im2col};
 
 /// One optimization to switch relative to the base. Adding an optimization is one variant here,
 /// one arm in `Toggle::apply` and one in [`Toggle::from_str`].
@@ -25,6 +25,9 @@ pub enum Toggle {
     /// double-buffered one. The same words, split in halves so the DMA prefetches and drains
     /// while the array computes (`blocks::gemm_core`).
     DoubleBuffering,
+    /// Who does im2col switched (`im2col`): the host instead of the core's window mode, or the
+    /// other way round (`buffers.im2col`, weight-stationary cores).
+    Im2col,
     /// Activations and weights both `N` bits (`precision=N`); the accumulator stays as in the base.
     Precision(u32),
     /// Skipping MACs on zero operands (`zero_skip`): not built yet.
@@ -35,8 +38,8 @@ pub enum Toggle {
 
 /// The spellings [`Toggle::from_str`] accepts, for messages and `--help`.
 pub const TOGGLE_SYNTAX: &str =
-    "dataflow=ws|os|is|rs, half_buffers, double_capacity, double_buffering, precision=N, \
-     zero_skip, bit_serial";
+    "dataflow=ws|os|is|rs, half_buffers, double_capacity, double_buffering, im2col, \
+     precision=N, zero_skip, bit_serial";
 
 /// What issue 5 will add; the reason a not-yet-built toggle gives.
 const NEEDS_ISSUE_5: &str = "needs issue 5's units";
@@ -48,6 +51,7 @@ impl fmt::Display for Toggle {
             Toggle::HalfBuffers => f.write_str("half_buffers"),
             Toggle::DoubleCapacity => f.write_str("double_capacity"),
             Toggle::DoubleBuffering => f.write_str("double_buffering"),
+            Toggle::Im2col => f.write_str("im2col"),
             Toggle::Precision(bits) => write!(f, "precision={bits}"),
             Toggle::ZeroSkip => f.write_str("zero_skip"),
             Toggle::BitSerial => f.write_str("bit_serial"),
@@ -66,6 +70,7 @@ impl FromStr for Toggle {
                 "half_buffers" => Ok(Toggle::HalfBuffers),
                 "double_capacity" => Ok(Toggle::DoubleCapacity),
                 "double_buffering" => Ok(Toggle::DoubleBuffering),
+                "im2col" => Ok(Toggle::Im2col),
                 "double_buffers" => Err(format!(
                     "toggle `double_buffers` is now `double_capacity` (it doubles every \
                      global-buffer region's words; it is not double buffering); available: \
@@ -118,6 +123,9 @@ impl Toggle {
                  overlap the DMA with compute)"
                     .into()
             }
+            Toggle::Im2col => "im2col switched between the core (window mode: it walks input \
+                               tiles) and the host (it sends the lowered GEMMs)"
+                .into(),
             Toggle::Precision(bits) => format!(
                 "{bits}-bit activations and weights (accumulator as in the base; the layers' \
                  shapes at the new widths, values not requantized)"
@@ -147,6 +155,17 @@ impl Toggle {
                     Node::Str(dataflow.config_name().into()),
                     &mut changes,
                 );
+                // Only a weight-stationary core walks input tiles.
+                let hardware = Im2col::Hardware.config_name();
+                if dataflow != Dataflow::WeightStationary
+                    && matches!(tree.get(&["buffers", "im2col"]), Some(Node::Str(s)) if s == hardware)
+                {
+                    tree.set(
+                        &["buffers", "im2col"],
+                        Node::Str(Im2col::Host.config_name().into()),
+                        &mut changes,
+                    );
+                }
             }
             Toggle::Precision(bits) => {
                 if base.pe.act.bits == bits && base.pe.weight.bits == bits {
@@ -217,6 +236,28 @@ impl Toggle {
                     );
                 }
             }
+            Toggle::Im2col => {
+                let Some(buffers) = &base.buffers else {
+                    return Err(Skip::NotApplicable(
+                        "the base config has no `buffers:`, so the host feeds the array".into(),
+                    ));
+                };
+                if base.pe_array.dataflow != Dataflow::WeightStationary {
+                    return Err(Skip::NotApplicable(format!(
+                        "only a weight-stationary core walks input tiles, not {}",
+                        base.pe_array.dataflow.config_name()
+                    )));
+                }
+                let flipped = match buffers.im2col {
+                    Im2col::Hardware => Im2col::Host,
+                    Im2col::Host => Im2col::Hardware,
+                };
+                tree.set(
+                    &["buffers", "im2col"],
+                    Node::Str(flipped.config_name().into()),
+                    &mut changes,
+                );
+            }
             Toggle::ZeroSkip | Toggle::BitSerial => {
                 return Err(Skip::NotAvailable(NEEDS_ISSUE_5.into()))
             }
@@ -240,6 +281,9 @@ pub fn default_toggles(base: &AcceleratorSpec) -> Vec<Toggle> {
             Toggle::DoubleCapacity,
             Toggle::DoubleBuffering,
         ]);
+        if base.pe_array.dataflow == Dataflow::WeightStationary {
+            toggles.push(Toggle::Im2col);
+        }
     }
     let narrow = if base.pe.act.bits == 4 && base.pe.weight.bits == 4 {
         8
@@ -276,6 +320,7 @@ mod tests {
             "half_buffers",
             "double_capacity",
             "double_buffering",
+            "im2col",
             "precision=4",
             "zero_skip",
             "bit_serial",
@@ -347,9 +392,9 @@ mod tests {
         assert_eq!(
             changes,
             [
-                "buffers.ifmap.double_buffered: null → true",
-                "buffers.weight.double_buffered: null → true",
-                "buffers.ofmap.double_buffered: null → true",
+                "buffers.ifmap.double_buffered: (default) → true",
+                "buffers.weight.double_buffered: (default) → true",
+                "buffers.ofmap.double_buffered: (default) → true",
             ]
         );
         let double = config::load_str(&edited.to_yaml(), "double.yaml").unwrap();
@@ -359,6 +404,24 @@ mod tests {
         let mut back = edited.clone();
         let changes = Toggle::DoubleBuffering.apply(&double, &mut back).unwrap();
         assert_eq!(changes[0], "buffers.ifmap.double_buffered: true → false");
+
+        // tiny_core walks input tiles by default; the variant leaves im2col to the host, and
+        // switching the dataflow away from weight-stationary takes window mode with it.
+        let mut edited = tree(TINY_CORE);
+        let changes = Toggle::Im2col.apply(&base, &mut edited).unwrap();
+        assert_eq!(changes, ["buffers.im2col: (default) → host"]);
+        let host = config::load_str(&edited.to_yaml(), "host.yaml").unwrap();
+        assert_eq!(host.buffers.as_ref().unwrap().im2col, Im2col::Host);
+        let mut explicit = tree(&TINY_CORE.replace("buffers:\n", "buffers:\n  im2col: hardware\n"));
+        let changes = Toggle::Dataflow(Dataflow::OutputStationary)
+            .apply(&base, &mut explicit)
+            .unwrap();
+        assert_eq!(changes[1], "buffers.im2col: hardware → host");
+        let os = config::load_str(&explicit.to_yaml(), "os.yaml").unwrap();
+        assert!(matches!(
+            Toggle::Im2col.apply(&os, &mut edited),
+            Err(Skip::NotApplicable(_))
+        ));
 
         let edge = config::load_str(EDGE_WS, "edge_ws.yaml").unwrap();
         assert!(matches!(

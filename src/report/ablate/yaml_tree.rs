@@ -55,12 +55,12 @@ impl Node {
             };
             node = &mut entries[index].1;
         }
-        changes.push(format!(
-            "{}: {} → {}",
-            path.join("."),
-            node.scalar(),
-            value.scalar()
-        ));
+        // An absent key (or an explicit null) means the config's default.
+        let old = match &*node {
+            Node::Null => "(default)".to_owned(),
+            other => other.scalar(),
+        };
+        changes.push(format!("{}: {old} → {}", path.join("."), value.scalar()));
         *node = value;
     }
 
