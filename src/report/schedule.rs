@@ -312,7 +312,7 @@ pub fn layer_model_cycles(spec: &AcceleratorSpec, scope: Scope, shape: &LayerSha
 }
 
 /// The model of every descriptor that runs `plans` (see [`core_program`]).
-fn program(spec: &AcceleratorSpec, plans: &[RunPlan], outputs: Outputs) -> Vec<RunCycles> {
+pub fn program(spec: &AcceleratorSpec, plans: &[RunPlan], outputs: Outputs) -> Vec<RunCycles> {
     let buffers = spec.buffers.as_ref().expect("a core has buffers");
     let chunks: Vec<Chunk> = plans.iter().map(|plan| Chunk::of(plan, outputs)).collect();
     if !buffers.ifmap.double_buffered {

@@ -368,29 +368,22 @@ impl CoreBench {
         self.run_plans(&plans, &requests, (m_dim, n_dim), timing, seed)
     }
 
-    /// Runs a convolution in window mode: the core reads the im2col rows out of input tiles
-    /// (`gemm_core::window`), cut into runs as `report::schedule::window_plan` cuts it for the
-    /// cycle model. `input` is the layer's H × W × C stored input, `pad` its zero point, `b`
-    /// the K × N weights in the window's fold order (each tap's channels padded to whole
-    /// blocks; diagonal blocks when depthwise) and `post` covers all N columns. The result is
-    /// output pixels × channels.
-    #[allow(clippy::too_many_arguments)]
-    pub fn run_window_planned(
+    /// Runs a convolution in window mode as the runs `plans` (`gemm_core::plan_window_runs`,
+    /// or `report::schedule::window_plan`'s choice): the core reads the im2col rows out of
+    /// input tiles (`gemm_core::window`). `input` is the layer's H × W × C stored input, `pad`
+    /// its zero point, `b` the K × N weights in the window's fold order (each tap's channels
+    /// padded to whole blocks; diagonal blocks when depthwise) and `post` covers all N columns.
+    /// The result is output pixels × channels.
+    pub fn run_window(
         &mut self,
-        layer: &gemm_core::ConvLayer,
+        plans: &[gemm_core::RunPlan],
         input: &Array3<i64>,
         pad: i64,
-        b: &Array2<i64>,
-        post: &PostProcessing,
+        (b, post): (&Array2<i64>, &PostProcessing),
         timing: DramTiming,
         seed: u64,
     ) -> Result<Planned, BenchError> {
-        let plans = schedule::window_plan(&self.spec, layer, post.outputs()).ok_or_else(|| {
-            BenchError::Protocol(format!(
-                "{layer:?} has no window-mode plan on {}",
-                self.spec.name
-            ))
-        })?;
+        let pixels = plans.iter().map(|plan| plan.rows.end).max().unwrap_or(0);
         let operands: Vec<(Array2<i64>, PostProcessing)> = plans
             .iter()
             .map(|plan| {
@@ -415,7 +408,7 @@ impl CoreBench {
                 chunk: KChunk::of_plan(plan),
             })
             .collect();
-        self.run_plans(&plans, &requests, (layer.pixels(), b.ncols()), timing, seed)
+        self.run_plans(plans, &requests, (pixels, b.ncols()), timing, seed)
     }
 
     /// Runs `requests` (one per planned run) as one program and puts each finished run's results

@@ -395,11 +395,12 @@ impl CoreBench {
             i64::from(bundle.input.as_slice()[(y * width + x) * channels + c])
         });
         let pad = i64::from(bundle.params.input_zero_point);
+        let plans = schedule::window_plan(&self.spec, layer, post.outputs())
+            .expect("CoreBench::run chose window mode because the layer has a window plan");
         let planned = self
             .core
-            .run_window_planned(layer, &input, pad, &b, &post, timing, 0)?;
-        let model = schedule::window_program(&self.spec, layer, post.outputs())
-            .expect("run_window_planned found the plan, so the model has its program");
+            .run_window(&plans, &input, pad, (&b, &post), timing, 0)?;
+        let model = schedule::program(&self.spec, &plans, post.outputs());
         let program = &planned.program;
         let counters = accelgen::blocks::regmap::COUNTERS
             .iter()

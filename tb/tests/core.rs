@@ -819,8 +819,17 @@ fn a_window_mode_core_convolves_input_tiles_with_stride_dilation_padding_and_dep
             let expected = conv.expected(rows, &post);
             for (timing, seed) in [(dram(20, 1), 1), (irregular(87), 2)] {
                 let what = format!("{} {name} {timing:?}", spec.name);
+                // Window mode whether or not the model prefers the im2col GEMMs here.
+                let plans = schedule::window_cut(&spec, &layer, Outputs::Bytes).unwrap();
                 let planned = bench
-                    .run_window_planned(&layer, &conv.input, conv.pad, &conv.b, &post, timing, seed)
+                    .run_window(
+                        &plans,
+                        &conv.input,
+                        conv.pad,
+                        (&conv.b, &post),
+                        timing,
+                        seed,
+                    )
                     .unwrap_or_else(|e| panic!("{what}: {e}"));
                 let (first, count) = mismatches(&expected, &planned.result, 8);
                 assert_eq!(count, 0, "{what}: {count} mismatches, first {first:?}");
@@ -828,9 +837,7 @@ fn a_window_mode_core_convolves_input_tiles_with_stride_dilation_padding_and_dep
                 if timing.jitter.is_some() {
                     continue;
                 }
-                let model =
-                    schedule::window_program(&with_dram(&spec, timing), &layer, Outputs::Bytes)
-                        .unwrap();
+                let model = schedule::program(&with_dram(&spec, timing), &plans, Outputs::Bytes);
                 let descriptors = &planned.program.descriptors;
                 assert_eq!(descriptors.len(), model.len(), "{what}");
                 for (index, (counters, run)) in descriptors.iter().zip(&model).enumerate() {

@@ -5,7 +5,9 @@
 //! `blocks::regmap`) drives its descriptor. This file is the shell every dataflow shares
 //! (buffers, descriptor, DMA, run phases, counters); [`weight_stationary`] and
 //! [`output_stationary`] stream the operands and collect the results; [`plan`] says how a host
-//! cuts a GEMM into runs.
+//! cuts a GEMM into runs. A weight-stationary core also has window mode ([`window`], RTL in
+//! [`window_walker`]): for a convolution its ifmap holds an input tile instead of A, and the
+//! activation feeder reads each im2col row out of it (`buffers.im2col`).
 //!
 //! A GEMM `C[M×N] = A[M×K]·B[K×N]` runs as N-folds of C columns. The buffer layout is also the
 //! layout of each region in DRAM (one word per whole number of bus beats, `blocks::dma`):

@@ -405,8 +405,8 @@ mod tests {
         let changes = Toggle::DoubleBuffering.apply(&double, &mut back).unwrap();
         assert_eq!(changes[0], "buffers.ifmap.double_buffered: true → false");
 
-        // tiny_core walks input tiles by default; the variant leaves im2col to the host, and
-        // switching the dataflow away from weight-stationary takes window mode with it.
+        // tiny_core walks input tiles (im2col's default); the variant leaves im2col to the
+        // host, and switching the dataflow away from weight-stationary takes window mode along.
         let mut edited = tree(TINY_CORE);
         let changes = Toggle::Im2col.apply(&base, &mut edited).unwrap();
         assert_eq!(changes, ["buffers.im2col: (default) → host"]);
