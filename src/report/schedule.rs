@@ -118,8 +118,8 @@ pub fn window_plan(
 
 /// How a host runs convolution `layer` in window mode, quicker or not than its GEMMs:
 /// `gemm_core::plan_window_runs`'s largest runs on a single-buffered core; on a double-buffered
-/// one its output rows are cut into the number of pieces (1 to 8) for which the cycle model
-/// predicts the fewest cycles, as [`core_plan`] does. `None` when the core has no window mode
+/// one the runs of however many output rows and N-folds the cycle model predicts the fewest
+/// cycles for, as [`core_plan`] does with its row pieces. `None` when the core has no window mode
 /// (not weight-stationary, or a depthwise layer on a non-square array) or one output row with
 /// one N-fold does not fit its buffers.
 pub fn window_cut(
@@ -129,9 +129,14 @@ pub fn window_cut(
 ) -> Option<Vec<RunPlan>> {
     let whole = gemm_core::plan::plan_window_runs(spec, layer, usize::MAX)?;
     let out_height = layer.output[0];
-    let limits = (2..=MAX_ROW_PIECES).map(|pieces| out_height.div_ceil(pieces));
-    quickest(spec, outputs, whole, limits, |max_out_rows| {
-        gemm_core::plan::plan_window_runs(spec, layer, max_out_rows)
+    let folds = layer.channels.div_ceil(spec.pe_array.cols as usize);
+    // Every row count and N-fold count a run may take: a layer has a few dozen output rows and
+    // a handful of N-folds, and the model prices a plan in microseconds.
+    let limits = (1..=out_height)
+        .rev()
+        .flat_map(|rows| (1..=folds).rev().map(move |folds| (rows, folds)));
+    quickest(spec, outputs, whole, limits, |limits| {
+        gemm_core::plan_window_runs_of(spec, layer, limits)
     })
 }
 
@@ -164,29 +169,34 @@ fn busy(program: &[RunCycles]) -> u64 {
 }
 
 /// `whole` on a single-buffered core; on a double-buffered one, whichever of `whole` and
-/// `cut(limit)` for each distinct limit of `limits` the cycle model runs in the fewest cycles
-/// (the first on a tie). `None` when a cut is refused.
-fn quickest(
+/// `cut(limit)` for each distinct limit of `limits` the cycle model runs in the fewest cycles,
+/// then with the fewest DRAM bytes (the first on a tie); a limit `cut` refuses is skipped.
+fn quickest<Limit: PartialEq + Copy>(
     spec: &AcceleratorSpec,
     outputs: Outputs,
     whole: Vec<RunPlan>,
-    limits: impl Iterator<Item = usize>,
-    cut: impl Fn(usize) -> Option<Vec<RunPlan>>,
+    limits: impl Iterator<Item = Limit>,
+    cut: impl Fn(Limit) -> Option<Vec<RunPlan>>,
 ) -> Option<Vec<RunPlan>> {
     let buffers = spec.buffers.as_ref()?;
     if !buffers.ifmap.double_buffered {
         return Some(whole);
     }
-    let cycles = |plans: &[RunPlan]| busy(&program(spec, plans, outputs));
-    let mut best = (cycles(&whole), whole);
+    // Fewest cycles first; between plans as quick, the one that moves fewer DRAM bytes.
+    let cost = |plans: &[RunPlan]| {
+        let runs = program(spec, plans, outputs);
+        let bytes: u64 = runs.iter().map(|r| r.read_bytes + r.write_bytes).sum();
+        (busy(&runs), bytes)
+    };
+    let mut best = (cost(&whole), whole);
     let mut tried = Vec::new();
     for limit in limits {
         if tried.contains(&limit) {
             continue;
         }
         tried.push(limit);
-        let plans = cut(limit)?;
-        let predicted = cycles(&plans);
+        let Some(plans) = cut(limit) else { continue };
+        let predicted = cost(&plans);
         if predicted < best.0 {
             best = (predicted, plans);
         }
@@ -577,7 +587,8 @@ mod tests {
             plans.len() + 1,
             "the runs and a closing drain"
         );
-        for max_out_rows in (1..=MAX_ROW_PIECES).map(|pieces| 8usize.div_ceil(pieces)) {
+        // Every row count (one N-fold is all the weight half holds).
+        for max_out_rows in 1..=8 {
             let cut = gemm_core::plan::plan_window_runs(&spec, &layer, max_out_rows).unwrap();
             assert!(
                 busy(&program) <= busy(&program_of(&spec, &cut)),

@@ -64,8 +64,8 @@ pub mod window;
 pub mod window_walker;
 
 pub use plan::{
-    pipeline, plan_runs, plan_runs_of_rows, plan_window_runs, Layout, RunFlags, RunPlan, Stage,
-    Words,
+    pipeline, plan_runs, plan_runs_of_rows, plan_window_runs, plan_window_runs_of, Layout,
+    RunFlags, RunPlan, Stage, Words,
 };
 pub use window::{has_window_mode, ConvLayer, Window};
 

@@ -193,6 +193,17 @@ pub fn plan_window_runs(
     layer: &ConvLayer,
     max_out_rows: usize,
 ) -> Option<Vec<RunPlan>> {
+    plan_window_runs_of(spec, layer, (max_out_rows, usize::MAX))
+}
+
+/// [`plan_window_runs`] with at most `max_folds` N-folds per run too: smaller first weight
+/// loads, which a double-buffered core cannot overlap (`report::schedule::window_cut` picks both
+/// limits by the cycle model).
+pub fn plan_window_runs_of(
+    spec: &AcceleratorSpec,
+    layer: &ConvLayer,
+    (max_out_rows, max_folds): (usize, usize),
+) -> Option<Vec<RunPlan>> {
     let buffers = spec.buffers.as_ref()?;
     let (array_rows, cols) = (spec.pe_array.rows as usize, spec.pe_array.cols as usize);
     let square = array_rows == cols;
@@ -205,7 +216,7 @@ pub fn plan_window_runs(
         .rev()
         .find(|&count| fit.rows_fit(layer, count))?;
     let m = chunk_rows * out_width;
-    let chunk_folds = (1..=layer.channels.div_ceil(cols))
+    let chunk_folds = (1..=layer.channels.div_ceil(cols).min(max_folds.max(1)))
         .rev()
         .find(|&folds| fit.folds_fit(folds, m))?;
     let mut plans: Vec<RunPlan> = Vec::new();
