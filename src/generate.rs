@@ -23,7 +23,7 @@ pub enum GenerateError {
     #[error("{what} is validated (`accelgen check` shows the buffer geometry) but this version does not generate its hardware yet")]
     #[diagnostic(
         code(accelgen::generate::not_yet_generated),
-        help("the buffered core is built for weight_stationary and output_stationary with single-bank regions (double-buffered as ifmap, weight and ofmap together); remove the `buffers:` section to generate the PE array on its own")
+        help("the buffered core is built for weight_stationary and output_stationary (double-buffered as ifmap, weight and ofmap together); remove the `buffers:` section to generate the PE array on its own")
     )]
     NotYetGenerated { what: String },
 }
@@ -63,13 +63,6 @@ fn not_yet_generated(spec: &AcceleratorSpec) -> Option<String> {
             "`buffers:` with the {} dataflow",
             spec.pe_array.dataflow.config_name()
         ));
-    }
-    if let Some((region, buffer)) = buffers
-        .regions()
-        .into_iter()
-        .find(|(_, buffer)| buffer.banks > 1)
-    {
-        return Some(format!("`buffers.{region}.banks: {}`", buffer.banks));
     }
     crate::blocks::gemm_core::double_buffering_conflict(buffers)
 }

@@ -2,7 +2,8 @@
 //! module exercising memories (with a registered read), an FSM, signed comparisons, arithmetic
 //! shifts, wrap-around arithmetic, concatenation, muxes, sinks and an instance; and every block
 //! variant whose optional logic depends on its parameters (arrays at degenerate shapes,
-//! post-process units with narrow and wide accumulators).
+//! post-process units with narrow and wide accumulators, buffered cores with one bank or several
+//! per region).
 
 use std::fs;
 use std::process::Command;
@@ -200,6 +201,93 @@ fn buffered_gemm_cores_lint_and_synthesize_clean() {
             })
             .collect();
         // Every core finishes; the first failure is the test's.
+        let panics: Vec<_> = handles.into_iter().filter_map(|h| h.join().err()).collect();
+        if let Some(panic) = panics.into_iter().next() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
+/// A region as config validation derives it: `depth` words in `banks` banks, maybe in halves.
+fn region(word_bits: u32, depth: u64, banks: u32, double_buffered: bool) -> BufferSpec {
+    let bits = |words: u64| (64 - (words - 1).leading_zeros()).max(1);
+    let bank_depth = depth / u64::from(banks);
+    BufferSpec {
+        word_bits,
+        depth,
+        banks,
+        bank_depth,
+        bank_address_bits: bits(bank_depth),
+        address_bits: bits(depth),
+        double_buffered,
+    }
+}
+
+#[test]
+fn banked_gemm_cores_lint_and_synthesize_clean() {
+    let i8 = OperandSpec {
+        bits: 8,
+        signed: true,
+    };
+    // (dataflow, rows, cols, (depth, banks) of ifmap, weight, psum and ofmap, double-buffered).
+    // Power-of-two bank depths (top address bits), odd ones (comparisons), one-word banks
+    // (registers), and halves whose boundary falls inside a bank.
+    type Core = (Dataflow, u32, u32, [(u64, u32); 4], bool);
+    let cores: [Core; 3] = [
+        (
+            Dataflow::WeightStationary,
+            2,
+            3,
+            [(16, 2), (18, 3), (8, 2), (8, 2)],
+            false,
+        ),
+        (
+            Dataflow::WeightStationary,
+            2,
+            2,
+            [(24, 3), (16, 4), (8, 1), (20, 2)],
+            true,
+        ),
+        (
+            Dataflow::OutputStationary,
+            2,
+            2,
+            [(12, 2), (8, 4), (4, 4), (4, 4)],
+            false,
+        ),
+    ];
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = cores
+            .into_iter()
+            .map(|(dataflow, rows, cols, regions, double)| {
+                scope.spawn(move || {
+                    let array = PeArraySpec {
+                        rows,
+                        cols,
+                        dataflow,
+                    };
+                    let mut spec = AcceleratorSpec::for_array("lint_banked", array, i8, i8, 20);
+                    let [ifmap, weight, psum, ofmap] = regions;
+                    spec.buffers = Some(BuffersSpec {
+                        ifmap: region(rows * 8, ifmap.0, ifmap.1, double),
+                        weight: region(cols * 8, weight.0, weight.1, double),
+                        psum: region(cols * 20, psum.0, psum.1, false),
+                        ofmap: region(cols * 32, ofmap.0, ofmap.1, double),
+                        memory: Default::default(),
+                        im2col: if dataflow == Dataflow::WeightStationary {
+                            accelgen::config::Im2col::Hardware
+                        } else {
+                            accelgen::config::Im2col::Host
+                        },
+                        dma: accelgen::config::DmaSpec::default(),
+                        dram: accelgen::config::DramSpec::default(),
+                    });
+                    let design = build_design(&spec).unwrap();
+                    let what = format!("banked {dataflow:?} core {rows}x{cols} {regions:?}");
+                    assert_lint_and_synth_clean(&design, &what);
+                })
+            })
+            .collect();
         let panics: Vec<_> = handles.into_iter().filter_map(|h| h.join().err()).collect();
         if let Some(panic) = panics.into_iter().next() {
             std::panic::resume_unwind(panic);

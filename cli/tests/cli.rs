@@ -464,10 +464,11 @@ fn run_layer_names_the_file_and_field_of_a_bad_bundle_and_exits_non_zero() {
 }
 
 #[test]
-fn check_reports_buffer_geometry_and_generate_refuses_banks_it_cannot_build_yet() {
+fn check_reports_buffer_geometry_and_generate_builds_banks_but_refuses_a_double_buffered_psum() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("buffered.yaml");
-    let text = fs::read_to_string(repo().join("configs/edge_ws.yaml")).unwrap()
+    let base = fs::read_to_string(repo().join("configs/edge_ws.yaml")).unwrap();
+    let text = base.clone()
         + "buffers:\n  ifmap: {capacity: 64 kib, banks: 4}\n  weight: {capacity: 32 kib}\n  psum: {capacity: 1024 words}\n";
     fs::write(&config, text).unwrap();
     let config = config.to_str().unwrap();
@@ -481,10 +482,36 @@ fn check_reports_buffer_geometry_and_generate_refuses_banks_it_cannot_build_yet(
     );
     let out = dir.path().join("out");
     let generate = accelgen(&["--config", config, "-o", out.to_str().unwrap()]);
+    assert!(
+        generate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generate.stderr)
+    );
+    let core = fs::read_dir(out.join("rtl"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.to_string_lossy().contains("gemm_core"))
+        .unwrap();
+    let verilog = fs::read_to_string(core).unwrap();
+    assert!(verilog.contains("ifmap_bank3"), "four ifmap banks");
+
+    // A setting that validates but has no generator yet is refused, and nothing is written.
+    let config = dir.path().join("psum_double.yaml");
+    let text = base
+        + "buffers:\n  ifmap: {capacity: 64 kib}\n  weight: {capacity: 32 kib}\n  psum: {capacity: 1024 words, double_buffered: true}\n";
+    fs::write(&config, text).unwrap();
+    let out = dir.path().join("refused");
+    let generate = accelgen(&[
+        "--config",
+        config.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(generate.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&generate.stderr);
     assert!(
-        stderr.contains("`buffers.ifmap.banks: 4` is validated"),
+        stderr.contains("`buffers.psum.double_buffered: true`")
+            && stderr.contains("does not generate its hardware yet"),
         "{stderr}"
     );
     assert!(!out.exists(), "nothing is written");

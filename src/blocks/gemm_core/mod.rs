@@ -220,7 +220,15 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         ("ofmap", &buffers.ofmap),
         ("param", &param_spec),
     ] {
-        let plan = storage::plan(buffers.memory, region.word_bits, region.depth, design)?;
+        // The parameters are not a configured region (their spec copies the psum's banks).
+        let banks = if name == "param" { 1 } else { region.banks };
+        let plan = storage::plan(
+            buffers.memory,
+            region.word_bits,
+            region.depth,
+            banks,
+            design,
+        )?;
         plans.insert(name, plan);
     }
     let (rows, cols) = (spec.pe_array.rows, spec.pe_array.cols);
