@@ -207,7 +207,8 @@ pub fn plan_window_runs_of(
     let buffers = spec.buffers.as_ref()?;
     let (array_rows, cols) = (spec.pe_array.rows as usize, spec.pe_array.cols as usize);
     let square = array_rows == cols;
-    if !super::has_window_mode(spec) || (layer.depthwise && !square) {
+    let fits = layer.fits_descriptor(array_rows);
+    if !super::has_window_mode(spec) || (layer.depthwise && !square) || !fits {
         return None;
     }
     let fit = WindowFit::of(spec, buffers, layer);

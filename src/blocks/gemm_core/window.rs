@@ -29,6 +29,12 @@ pub fn has_window_mode(spec: &AcceleratorSpec) -> bool {
             .is_some_and(|buffers| buffers.im2col == Im2col::Hardware)
 }
 
+/// Bits of a tile position (row or column, two's complement) and of the tile's and the
+/// output's extents in the descriptor (`window_walker`).
+pub const POSITION_BITS: u32 = 16;
+/// Bits of a stride, a dilation and the kernel width in the descriptor.
+pub const STEP_BITS: u32 = 8;
+
 /// A convolution (batch 1) as the window-mode core runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvLayer {
@@ -68,6 +74,33 @@ impl ConvLayer {
     /// The GEMM's K: `k_folds · R` (each tap's channels padded to whole blocks).
     pub fn depth(&self, rows: usize) -> usize {
         self.k_folds(rows) * rows
+    }
+
+    /// The descriptor's fields hold the layer: every position the walk passes (from minus the
+    /// padding to the far edge of the last tap) is a signed [`POSITION_BITS`]-bit value, and
+    /// strides, dilations and the kernel width fit [`STEP_BITS`]. A layer beyond them runs as
+    /// its im2col GEMMs.
+    pub fn fits_descriptor(&self, rows: usize) -> bool {
+        let position_limit = 1usize << (POSITION_BITS - 1);
+        let step_limit = 1usize << STEP_BITS;
+        let reach = |axis: usize| self.dilation[axis] * (self.kernel[axis] - 1);
+        let far_edge = |axis: usize| {
+            let extent = if axis == 0 {
+                self.input[0]
+            } else {
+                self.input[1]
+            };
+            extent + self.pad[axis] + reach(axis) + self.stride[axis]
+        };
+        far_edge(0) < position_limit
+            && far_edge(1) < position_limit
+            && self.output[1] < position_limit
+            && self.channel_blocks(rows) < 1 << super::FOLD_BITS
+            && [self.stride, self.dilation]
+                .iter()
+                .flatten()
+                .chain([&self.kernel[1]])
+                .all(|&step| step < step_limit)
     }
 
     /// Output pixels: the GEMM's M.

@@ -10,10 +10,7 @@
 use super::{Shell, FOLD_BITS};
 use crate::hdl::{bits_for, clog2, pack_lanes, Expr, ModuleBuilder, Reg, Type};
 
-/// Bits of a tile position (row or column, two's complement) and of the tile's extents.
-const POSITION_BITS: u32 = 16;
-/// Bits of a stride, a dilation and the kernel width.
-const STEP_BITS: u32 = 8;
+use super::window::{POSITION_BITS, STEP_BITS};
 
 /// The window fields of the descriptor, in register order: (name, bits, what it holds). The
 /// regmap lists them for weight-stationary cores, and [`declare`] makes them the core's inputs.
