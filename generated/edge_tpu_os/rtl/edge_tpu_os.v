@@ -151,7 +151,7 @@ module edge_tpu_os (
     assign s_axil_rdata = csr_s_axil_rdata;
     assign s_axil_rresp = csr_s_axil_rresp;
 
-    gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 core (
+    gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_sram core (
         .clk(clk),
         .rst(rst),
         .start(csr_start),

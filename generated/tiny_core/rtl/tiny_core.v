@@ -163,7 +163,7 @@ module tiny_core (
     assign s_axil_rdata = csr_s_axil_rdata;
     assign s_axil_rresp = csr_s_axil_rresp;
 
-    gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 core (
+    gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win core (
         .clk(clk),
         .rst(rst),
         .start(csr_start),

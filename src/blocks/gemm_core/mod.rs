@@ -95,9 +95,11 @@ pub fn param_depth(spec: &AcceleratorSpec, weight: &BufferSpec) -> u64 {
     (weight.run_depth() / u64::from(spec.pe_array.rows)).max(2)
 }
 
-/// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array and the buffer depths.
+/// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array and the buffer depths, then
+/// what else changes the RTL when it is not the default: `_db` (double-buffered), `_win`
+/// (window mode), `_sram` (sky130 macros), `_banks2x1x1x1` (banks of ifmap, weight, psum, ofmap).
 pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String {
-    format!(
+    let mut name = format!(
         "gemm_core_{}_r{}c{}_a{}_w{}_acc{}_i{}_w{}_p{}",
         spec.pe_array.dataflow.tag(),
         spec.pe_array.rows,
@@ -108,7 +110,24 @@ pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String
         buffers[0].depth,
         buffers[1].depth,
         buffers[2].depth
-    )
+    );
+    if let Some(config) = &spec.buffers {
+        if config.ifmap.double_buffered {
+            name.push_str("_db");
+        }
+        if window::has_window_mode(spec) {
+            name.push_str("_win");
+        }
+        if config.memory == crate::config::MemoryKind::Sky130Sram {
+            name.push_str("_sram");
+        }
+        let banks = config.regions().map(|(_, region)| region.banks);
+        if banks.iter().any(|&b| b > 1) {
+            let banks: Vec<String> = banks.iter().map(u32::to_string).collect();
+            name.push_str(&format!("_banks{}", banks.join("x")));
+        }
+    }
+    name
 }
 
 /// What the shell hands a dataflow's compute section: the array and post-process instances, the

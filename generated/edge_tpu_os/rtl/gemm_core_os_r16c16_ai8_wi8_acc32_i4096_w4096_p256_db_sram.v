@@ -9,7 +9,7 @@
 
 `default_nettype none
 
-module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256 (
+module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_sram (
     input  wire          clk,  // clock; all state changes on its rising edge
     input  wire          rst,  // synchronous reset, active high
     input  wire          start,  // begin the GEMM described below (when idle)

@@ -7,7 +7,7 @@
 
 `default_nettype none
 
-module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32 (
+module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     input  wire          clk,  // clock; all state changes on its rising edge
     input  wire          rst,  // synchronous reset, active high
     input  wire          start,  // begin the GEMM described below (when idle)
