@@ -77,6 +77,9 @@ pub struct LayerReport {
     pub rtl_cycles: Option<u64>,
     /// The cycle model's prediction of `rtl_cycles`.
     pub model_cycles: Option<u64>,
+    /// Core scope: cycles from the host's first register write to its seeing the layer's last
+    /// run end (it queues each descriptor while the previous one runs).
+    pub wall_cycles: Option<u64>,
     /// Datapath scope: the separate post-process unit's cycles.
     pub post_process_cycles: Option<u64>,
     /// Core scope: bytes the DMA moved between DRAM and the buffers (its counters).
@@ -151,6 +154,7 @@ pub fn run(
             golden_mismatches: None,
             rtl_mismatches: None,
             rtl_cycles: None,
+            wall_cycles: None,
             model_cycles: None,
             post_process_cycles: None,
             dram_bytes: None,
@@ -213,6 +217,7 @@ fn run_one(
             let reference = bundle.expected.as_ref().unwrap_or(&golden);
             report.rtl_mismatches = Some(mismatches(reference, &run.output)?);
             report.rtl_cycles = Some(run.rtl_cycles);
+            report.wall_cycles = run.wall_cycles;
             report.lowering = Some(run.lowering.name());
             report.model_cycles = Some(run.model_cycles);
             report.post_process_cycles = run.post_process_cycles;
@@ -279,13 +284,19 @@ pub fn table(reports: &[LayerReport], scope: &str) -> String {
     let rtl: u64 = reports.iter().filter_map(|r| r.rtl_cycles).sum();
     let ideal: u64 = reports.iter().map(|r| r.ideal_cycles).sum();
     let dram: u64 = reports.iter().filter_map(|r| r.dram_bytes).sum();
+    let wall: u64 = reports.iter().filter_map(|r| r.wall_cycles).sum();
+    let wall = if wall > 0 {
+        format!(" ({wall} on the wall clock, the host's programming included)")
+    } else {
+        String::new()
+    };
     lines.push(format!(
         "{} layers, {failed} failed; {}",
         reports.len(),
         if scope == "golden" {
             "golden only".to_string()
         } else {
-            format!("RTL {rtl} cycles vs ideal {ideal}, {dram} DRAM bytes; scope: {scope}")
+            format!("RTL {rtl} cycles{wall} vs ideal {ideal}, {dram} DRAM bytes; scope: {scope}")
         }
     ));
     lines.join("\n")

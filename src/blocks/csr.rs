@@ -30,7 +30,8 @@ pub enum Kind {
         levels: Vec<&'static str>,
     },
     /// Bit 0: the `busy` input; bit 1: sticky `done`, set by the `done` input pulse and cleared by
-    /// writing 1 to it. Drives `irq` = done & irq_enable (a level bit of the control register).
+    /// writing 1 to it; bit 2: the `pending` input. Drives `irq` = done & irq_enable (a level bit
+    /// of the control register).
     Status,
     /// Stored, read back, and driven out on a port of `width` bits named after the register.
     ReadWrite { width: u32 },
@@ -177,6 +178,11 @@ pub fn build(registers: &[Register], design: &mut Design) -> Result<ModuleId, Hd
         }
         if let Some((offset, _)) = status {
             let busy = m.input_doc("busy", Type::bit(), "the core is running");
+            let pending = m.input_doc(
+                "pending",
+                Type::bit(),
+                "a start waits for the running descriptor to end",
+            );
             let done = m.input_doc("done", Type::bit(), "the core's one-cycle done pulse");
             let sticky = m.reg_reset("done_sticky", Type::bit(), 0);
             let clear = write_to(offset)
@@ -185,7 +191,7 @@ pub fn build(registers: &[Register], design: &mut Design) -> Result<ModuleId, Hd
             m.next(&sticky, &done.or(&sticky.q().and(&clear.not())));
             let enabled = irq_enable.clone().unwrap_or_else(|| Expr::bit(false));
             m.output_doc("irq", &sticky.q().and(&enabled), "done & irq_enable");
-            read_values.push((offset, pack_bits(&[busy, sticky.q()])));
+            read_values.push((offset, pack_bits(&[busy, sticky.q(), pending])));
         }
         if let Some(enabled) = &irq_enable {
             if status.is_none() {

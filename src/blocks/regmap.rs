@@ -4,7 +4,7 @@
 //! | offset | register | |
 //! |---|---|---|
 //! | 0x00 | CTRL | bit 0 START, bit 1 CLEAR_COUNTERS (write 1: one-cycle pulse), bit 2 IRQ_ENABLE |
-//! | 0x04 | STATUS | bit 0 BUSY, bit 1 DONE (sticky; write 1 to clear); `irq` = DONE & IRQ_ENABLE |
+//! | 0x04 | STATUS | bit 0 BUSY, bit 1 DONE (sticky; write 1 to clear), bit 2 PENDING (a START waits for the running descriptor; the descriptor registers are not taken yet); `irq` = DONE & IRQ_ENABLE |
 //! | 0x08 | INFO | ROWS in bits 15..0, COLS in bits 31..16 (read-only) |
 //! | 0x10.. | descriptor | M_VECTORS, K_FOLDS, N_FOLDS, ZERO_POINT, CLAMP_MIN, CLAMP_MAX, BYPASS, ACCUMULATE, FINISH, IFMAP_ADDR, WEIGHT_ADDR, PARAM_ADDR, OFMAP_ADDR, LOAD_IFMAP, LOAD_WEIGHTS, PACK_OUTPUTS |
 //! | 0x4c.. | double-buffered cores only: OFMAP_ADDR is left out, so LOAD_IFMAP, LOAD_WEIGHTS and PACK_OUTPUTS sit 4 bytes lower and these follow | IFMAP_HALF, WEIGHT_HALF, OFMAP_HALF, PREFETCH_{IFMAP,WEIGHT,PARAM}_ADDR, PREFETCH_{IFMAP,WEIGHT,PARAM}_WORDS, DRAIN_ADDR, DRAIN_WORDS |
@@ -186,7 +186,7 @@ pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
             name: "status",
             offset: 0x04,
             kind: Kind::Status,
-            doc: "bit 0 BUSY, bit 1 DONE (sticky, write 1 to clear)",
+            doc: "bit 0 BUSY, bit 1 DONE (sticky, write 1 to clear), bit 2 PENDING",
         },
         Register {
             name: "info",
@@ -245,3 +245,6 @@ pub fn control_bit(registers: &[Register], register: &str, bit: &str) -> Option<
 /// STATUS bits, fixed by [`Kind::Status`]: BUSY and the sticky DONE.
 pub const STATUS_BUSY: u32 = 1 << 0;
 pub const STATUS_DONE: u32 = 1 << 1;
+/// A START written while busy waits here; the core takes the descriptor registers when the
+/// running descriptor ends, so the host may rewrite them once PENDING is clear.
+pub const STATUS_PENDING: u32 = 1 << 2;

@@ -121,7 +121,11 @@ fn core_constants(spec: &AcceleratorSpec) -> Vec<(String, String, String)> {
             }
         }
     }
-    for (name, mask) in [("BUSY", regmap::STATUS_BUSY), ("DONE", regmap::STATUS_DONE)] {
+    for (name, mask) in [
+        ("BUSY", regmap::STATUS_BUSY),
+        ("DONE", regmap::STATUS_DONE),
+        ("PENDING", regmap::STATUS_PENDING),
+    ] {
         constants.push((
             format!("STATUS_{name}"),
             format!("(1U << {})", mask.trailing_zeros()),

@@ -213,6 +213,8 @@ impl CoreRun {
 struct Memory {
     dram: AxiDram,
     ports: DramPorts,
+    /// Clock cycles so far.
+    cycles: u64,
 }
 
 impl Peripheral for Memory {
@@ -220,8 +222,39 @@ impl Peripheral for Memory {
         self.dram.drive(&self.ports, model);
     }
     fn observe(&mut self, model: &Model) -> Result<(), BenchError> {
+        self.cycles += 1;
         self.dram.observe(&self.ports, model)
     }
+}
+
+/// How the host paces a program's descriptors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pacing {
+    /// One descriptor at a time: program, start, wait for the interrupt, read the counters.
+    /// Every descriptor's counters are known; the host's programming adds time between runs.
+    #[default]
+    Sequential,
+    /// Program the next descriptor while one runs and queue its START (STATUS.PENDING): the
+    /// runs follow back to back, and the counters are read once, for the whole program.
+    Queued,
+}
+
+/// Reads every counter and returns what it gained since `previous` (updated).
+fn read_counters(
+    host: &mut AxiLiteHost,
+    model: &mut Model,
+    memory: &mut Memory,
+    previous: &mut [u32],
+) -> Result<Vec<(&'static str, u32)>, BenchError> {
+    let mut counters = Vec::with_capacity(regmap::COUNTERS.len());
+    for (index, ((name, _), before)) in regmap::COUNTERS.iter().zip(previous.iter_mut()).enumerate()
+    {
+        let offset = regmap::COUNTERS_BASE + 4 * index as u32;
+        let value = host.read_ok_during(model, memory, offset)?;
+        counters.push((*name, value.wrapping_sub(*before)));
+        *before = value;
+    }
+    Ok(counters)
 }
 
 /// Where a run's regions sit in DRAM: one after another, each on a 4 KiB boundary.
@@ -237,6 +270,7 @@ struct Layout {
 pub struct CoreBench {
     spec: AcceleratorSpec,
     model: Model,
+    pacing: Pacing,
 }
 
 impl CoreBench {
@@ -252,7 +286,13 @@ impl CoreBench {
         Ok(CoreBench {
             spec: spec.clone(),
             model,
+            pacing: Pacing::Sequential,
         })
+    }
+
+    /// How the host paces the descriptors of the programs this bench runs from now on.
+    pub fn set_pacing(&mut self, pacing: Pacing) {
+        self.pacing = pacing;
     }
 
     /// Resets the core with every input idle and returns an AXI4-Lite master on its register
@@ -508,7 +548,11 @@ impl CoreBench {
         let clk = self.port("clk")?;
         let mut host = self.reset_with_host(seed ^ 0xa41, 0.7)?;
         let ports = AxiDram::bind(&self.model, "m_axi_")?;
-        let mut memory = Memory { dram, ports };
+        let mut memory = Memory {
+            dram,
+            ports,
+            cycles: 0,
+        };
         let registers = regmap::core_registers(&self.spec);
         let offset = |name: &str| {
             regmap::offset(&registers, name).expect("the core's register map has every field")
@@ -542,28 +586,56 @@ impl CoreBench {
                 })
                 .collect()
         };
+        let work = |i: usize| {
+            let words = &images[i].words;
+            words.n_folds * words.steps * (requests[i].a.rows() + 64)
+                + words.ifmap
+                + words.weight
+                + words.ofmap
+        };
+        let limit = |stage: &gemm_core::Stage| {
+            let words = [stage.run, stage.prefetch, stage.drain]
+                .iter()
+                .flatten()
+                .map(|&i| work(i))
+                .sum::<usize>();
+            100_000 + 64 * (1 + u64::from(timing.latency)) * words as u64
+        };
+        let hang = |stage: &dyn std::fmt::Debug, cycles: u64, memory: &Memory| BenchError::Hang {
+            cycles,
+            idle: cycles,
+            state: format!(
+                "no end of descriptor {stage:?}; the DRAM saw {:?}",
+                memory.dram.stats()
+            ),
+        };
+        let first_cycle = memory.cycles;
         let mut descriptors = Vec::with_capacity(stages.len());
         let mut previous: Vec<u32> = vec![0; regmap::COUNTERS.len()];
-        for stage in &stages {
+        for (index, stage) in stages.iter().enumerate() {
+            if self.pacing == Pacing::Queued && index > 0 {
+                // The previous START is queued until the running descriptor ends; only then
+                // may its registers be rewritten.
+                let since = memory.cycles;
+                while host.read_ok_during(&mut self.model, &mut memory, offset("status"))?
+                    & regmap::STATUS_PENDING
+                    != 0
+                {
+                    if memory.cycles - since > limit(&stages[index - 1]) {
+                        return Err(hang(&stages[index - 1], memory.cycles - since, &memory));
+                    }
+                }
+            }
             let fields = descriptor(stage, requests, &images, &layouts, window_bits, double);
             for (name, value) in fields {
                 host.write_ok_during(&mut self.model, &mut memory, offset(name), value)?;
             }
             let start = ctrl_bit("start") | ctrl_bit("irq_enable");
             host.write_ok_during(&mut self.model, &mut memory, offset("ctrl"), start)?;
-            let work = |i: usize| {
-                let words = &images[i].words;
-                words.n_folds * words.steps * (requests[i].a.rows() + 64)
-                    + words.ifmap
-                    + words.weight
-                    + words.ofmap
-            };
-            let words = [stage.run, stage.prefetch, stage.drain]
-                .iter()
-                .flatten()
-                .map(|&i| work(i))
-                .sum::<usize>();
-            let busy_limit = 100_000 + 64 * (1 + u64::from(timing.latency)) * words as u64;
+            if self.pacing == Pacing::Queued {
+                continue;
+            }
+            let busy_limit = limit(stage);
             let mut cycles = 0u64;
             loop {
                 memory.drive(&mut self.model);
@@ -575,14 +647,7 @@ impl CoreBench {
                 self.model.step(clk);
                 cycles += 1;
                 if cycles > busy_limit {
-                    return Err(BenchError::Hang {
-                        cycles,
-                        idle: cycles,
-                        state: format!(
-                            "no interrupt for descriptor {stage:?}; the DRAM saw {:?}",
-                            memory.dram.stats()
-                        ),
-                    });
+                    return Err(hang(stage, cycles, &memory));
                 }
             }
             memory.observe(&self.model)?;
@@ -600,14 +665,45 @@ impl CoreBench {
                 offset("status"),
                 regmap::STATUS_DONE,
             )?;
-            let mut counters = Vec::with_capacity(regmap::COUNTERS.len());
-            for ((name, _), before) in regmap::COUNTERS.iter().zip(previous.iter_mut()) {
-                let value = host.read_ok_during(&mut self.model, &mut memory, offset(name))?;
-                counters.push((*name, value.wrapping_sub(*before)));
-                *before = value;
-            }
-            descriptors.push(counters);
+            descriptors.push(read_counters(
+                &mut host,
+                &mut self.model,
+                &mut memory,
+                &mut previous,
+            )?);
         }
+        if self.pacing == Pacing::Queued {
+            // The last descriptor ends: not busy, nothing queued.
+            let since = memory.cycles;
+            let last = stages.last().expect("a program has a descriptor");
+            loop {
+                let status = host.read_ok_during(&mut self.model, &mut memory, offset("status"))?;
+                if status & (regmap::STATUS_BUSY | regmap::STATUS_PENDING) == 0 {
+                    if status & regmap::STATUS_DONE == 0 {
+                        return Err(BenchError::Protocol(format!(
+                            "the queued program ended with STATUS {status:#x}, without DONE"
+                        )));
+                    }
+                    break;
+                }
+                if memory.cycles - since > limit(last) {
+                    return Err(hang(last, memory.cycles - since, &memory));
+                }
+            }
+            host.write_ok_during(
+                &mut self.model,
+                &mut memory,
+                offset("status"),
+                regmap::STATUS_DONE,
+            )?;
+            descriptors.push(read_counters(
+                &mut host,
+                &mut self.model,
+                &mut memory,
+                &mut previous,
+            )?);
+        }
+        let wall_cycles = memory.cycles - first_cycle;
         if !memory.dram.idle() {
             return Err(BenchError::Protocol(format!(
                 "the core reported done with DRAM transfers still in flight ({:?})",
@@ -653,6 +749,7 @@ impl CoreBench {
         Ok(Program {
             results,
             descriptors,
+            wall_cycles,
             dram: memory.dram.stats(),
         })
     }
@@ -929,8 +1026,11 @@ pub struct Program {
     /// Each run's M × N results (zeros for a run that does not finish).
     pub results: Vec<Array2<i64>>,
     /// Each descriptor's counters (what it added to every PERF_* register), in the order the
-    /// host gave them.
+    /// host gave them; a queued program ([`Pacing::Queued`]) has one entry, the whole program's.
     pub descriptors: Vec<Vec<(&'static str, u32)>>,
+    /// Cycles from the host's first register write to its seeing the last descriptor end:
+    /// the runs and whatever time the host's programming adds between them.
+    pub wall_cycles: u64,
     /// What the DRAM saw.
     pub dram: DramStats,
 }

@@ -77,6 +77,9 @@ pub struct LayerRun {
     pub rtl_cycles: u64,
     /// The cycle model's prediction of `rtl_cycles`.
     pub model_cycles: u64,
+    /// Core only: cycles from the host's first register write to its seeing the last run end,
+    /// its programming included (it queues each descriptor while the previous one runs).
+    pub wall_cycles: Option<u64>,
     /// Datapath only: the separate post-process unit's cycles.
     pub post_process_cycles: Option<u64>,
     /// Core only: bytes the DMA moved to and from DRAM (its counters), and the model's figure.
@@ -253,6 +256,7 @@ impl DatapathBench {
             scope: DATAPATH_SCOPE,
             rtl_cycles: array_cycles,
             model_cycles,
+            wall_cycles: None,
             post_process_cycles: Some(post_process_cycles),
             dram_bytes: None,
             model_dram_bytes: None,
@@ -273,7 +277,13 @@ impl CoreBench {
     pub fn new(spec: &AcceleratorSpec) -> Result<CoreBench, BenchError> {
         Ok(CoreBench {
             spec: spec.clone(),
-            core: crate::core::CoreBench::new(spec)?,
+            core: {
+                // The host queues each descriptor while the previous one runs, as a driver
+                // would; the counters are summed per program, which is all a layer needs.
+                let mut core = crate::core::CoreBench::new(spec)?;
+                core.set_pacing(crate::core::Pacing::Queued);
+                core
+            },
         })
     }
 
@@ -298,6 +308,7 @@ impl CoreBench {
         let rows = self.spec.pe_array.rows as usize;
         let mut values = vec![0i32; lowered.pixels * lowered.output_channels];
         let (mut rtl_cycles, mut model_cycles, mut runs) = (0, 0, 0);
+        let mut wall_cycles = 0;
         let (mut dram_bytes, mut model_dram_bytes) = (0, 0);
         let mut counters: Vec<(&'static str, u64)> = accelgen::blocks::regmap::COUNTERS
             .iter()
@@ -345,6 +356,7 @@ impl CoreBench {
             }
             let program = &planned.program;
             rtl_cycles += program.total("perf_busy_cycles");
+            wall_cycles += program.wall_cycles;
             dram_bytes +=
                 program.total("perf_dram_read_bytes") + program.total("perf_dram_write_bytes");
             for (name, sum) in counters.iter_mut() {
@@ -361,6 +373,7 @@ impl CoreBench {
             array_macs: lowered.macs(),
             scope: CORE_SCOPE,
             rtl_cycles,
+            wall_cycles: Some(wall_cycles),
             model_cycles,
             post_process_cycles: None,
             dram_bytes: Some(dram_bytes),
@@ -413,6 +426,7 @@ impl CoreBench {
             array_macs: (layer.pixels() * layer.depth(rows) * layer.channels) as u64,
             scope: CORE_SCOPE,
             rtl_cycles: program.total("perf_busy_cycles"),
+            wall_cycles: Some(program.wall_cycles),
             model_cycles: model.iter().map(|run| run.busy).sum(),
             post_process_cycles: None,
             dram_bytes: Some(

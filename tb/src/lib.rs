@@ -7,6 +7,7 @@
 //! - [`post_process`]: the post-processing unit on its own.
 //! - [`stream`]: the generic valid/ready stream driver underneath it.
 //! - [`build`]: from a checked design to a live Verilator model.
+//! - [`checks`]: what the core tests share: operands, golden results, DRAM timings.
 //! - [`axi_lite`]: an AXI4-Lite master with random delays and protocol checks.
 //! - [`bits`]: packing lanes into the words of wide ports.
 //! - [`error`]: what a run reports instead of a result.
@@ -16,6 +17,7 @@ pub mod array;
 pub mod axi_lite;
 pub mod bits;
 pub mod build;
+pub mod checks;
 pub mod core;
 pub mod dram;
 pub mod error;

@@ -4,91 +4,15 @@
 //! takes exactly the cycles (and counts exactly the events) of the same core with one bank per
 //! region: banking changes where a word lives, never when it is read.
 
-use accelgen::config::{AcceleratorSpec, Dataflow, MemoryKind, OperandSpec};
-use accelgen::golden::gemm::{gemm, wrap_signed};
-use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
-use accelgen::golden::Requantizer;
-use accelgen_tb::array::{mismatches, operand_range};
+use accelgen::config::{AcceleratorSpec, Dataflow, MemoryKind};
+use accelgen_tb::array::mismatches;
+use accelgen_tb::checks::{dram, golden, irregular, random, requantization};
 use accelgen_tb::core::{
     core_spec, core_spec_for, double_buffered, CoreBench, KChunk, PostProcessing,
 };
-use accelgen_tb::dram::{DramTiming, Jitter};
-use accelgen_tb::post_process::Settings;
+use accelgen_tb::dram::DramTiming;
 use accelgen_tb::Rng;
 use ndarray::Array2;
-
-const I8: OperandSpec = OperandSpec {
-    bits: 8,
-    signed: true,
-};
-
-fn random(rng: &mut Rng, rows: usize, cols: usize) -> Array2<i64> {
-    let (low, high) = operand_range(I8);
-    Array2::from_shape_fn((rows, cols), |_| rng.range_inclusive(low, high))
-}
-
-/// Per-channel biases and multipliers like a real layer's, int8 output with a zero point.
-fn requantization(rng: &mut Rng, columns: usize) -> PostProcessing {
-    PostProcessing {
-        bias: (0..columns)
-            .map(|_| rng.range_inclusive(-5000, 5000) as i32)
-            .collect(),
-        multipliers: (0..columns)
-            .map(|_| quantize_multiplier(rng.range_inclusive(1, 1 << 20) as f64 * 1e-9))
-            .collect(),
-        settings: Settings {
-            zero_point: -7,
-            clamp_min: -128,
-            clamp_max: 127,
-            bypass: false,
-        },
-    }
-}
-
-/// What the core must output: the golden GEMM, plus bias, through the golden requantizer.
-fn golden(a: &Array2<i64>, b: &Array2<i64>, post: &PostProcessing) -> Array2<i64> {
-    let settings = post.settings;
-    let requantizer = Requantizer::from_multipliers(
-        post.multipliers.clone(),
-        OutputClamp {
-            zero_point: settings.zero_point,
-            min: settings.clamp_min,
-            max: settings.clamp_max,
-        },
-    );
-    let mut product = gemm(a, b, 32);
-    for ((_, n), value) in product.indexed_iter_mut() {
-        let sum = wrap_signed(*value + i64::from(post.bias[n]), 32) as i32;
-        *value = i64::from(if settings.bypass {
-            sum
-        } else {
-            requantizer.requantize(sum, n)
-        });
-    }
-    product
-}
-
-/// A deterministic DRAM.
-fn dram(latency: u32, cycles_per_beat: u32) -> DramTiming {
-    DramTiming {
-        latency,
-        cycles_per_beat,
-        jitter: None,
-    }
-}
-
-/// A slow DRAM with random (but seeded, so repeatable) extra latency and handshakes.
-fn irregular(seed: u64) -> DramTiming {
-    DramTiming {
-        latency: 30,
-        cycles_per_beat: 2,
-        jitter: Some(Jitter {
-            seed,
-            max_extra_latency: 60,
-            ready_chance: 0.4,
-        }),
-    }
-}
 
 /// `spec` with its ifmap, weight, psum and ofmap regions in `banks` banks, the bank geometry as
 /// config validation derives it.

@@ -5,94 +5,20 @@
 //! `golden::dma`'s model.
 
 use accelgen::blocks::gemm_core::ConvLayer;
-use accelgen::config::{AcceleratorSpec, Dataflow, DmaSpec, DramSpec, MemoryKind, OperandSpec};
+use accelgen::config::{AcceleratorSpec, Dataflow, DmaSpec, DramSpec, MemoryKind};
 use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::dma::{self, Outputs, RunCycles};
-use accelgen::golden::gemm::{gemm, wrap_signed};
-use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
-use accelgen::golden::Requantizer;
 use accelgen::report::schedule::{self, Chunk};
 use accelgen_tb::array::{mismatches, operand_range};
+use accelgen_tb::checks::{dram, golden, irregular, random, requantization, with_dram, I8};
 use accelgen_tb::core::{
-    core_spec, core_spec_for, double_buffered, CoreBench, CoreRun, KChunk, PostProcessing,
+    core_spec, core_spec_for, double_buffered, CoreBench, CoreRun, KChunk, Pacing, PostProcessing,
+    Program,
 };
-use accelgen_tb::dram::{DramTiming, Jitter};
+use accelgen_tb::dram::DramTiming;
 use accelgen_tb::post_process::Settings;
 use accelgen_tb::Rng;
 use ndarray::{s, Array2, Array3};
-
-const I8: OperandSpec = OperandSpec {
-    bits: 8,
-    signed: true,
-};
-
-fn random(rng: &mut Rng, rows: usize, cols: usize) -> Array2<i64> {
-    let (low, high) = operand_range(I8);
-    Array2::from_shape_fn((rows, cols), |_| rng.range_inclusive(low, high))
-}
-
-/// Per-channel biases and multipliers like a real layer's, int8 output with a zero point.
-fn requantization(rng: &mut Rng, columns: usize) -> PostProcessing {
-    PostProcessing {
-        bias: (0..columns)
-            .map(|_| rng.range_inclusive(-5000, 5000) as i32)
-            .collect(),
-        multipliers: (0..columns)
-            .map(|_| quantize_multiplier(rng.range_inclusive(1, 1 << 20) as f64 * 1e-9))
-            .collect(),
-        settings: Settings {
-            zero_point: -7,
-            clamp_min: -128,
-            clamp_max: 127,
-            bypass: false,
-        },
-    }
-}
-
-/// What the core must output: the golden GEMM, plus bias, through the golden requantizer.
-fn golden(a: &Array2<i64>, b: &Array2<i64>, post: &PostProcessing) -> Array2<i64> {
-    let settings = post.settings;
-    let requantizer = Requantizer::from_multipliers(
-        post.multipliers.clone(),
-        OutputClamp {
-            zero_point: settings.zero_point,
-            min: settings.clamp_min,
-            max: settings.clamp_max,
-        },
-    );
-    let mut product = gemm(a, b, 32);
-    for ((_, n), value) in product.indexed_iter_mut() {
-        let sum = wrap_signed(*value + i64::from(post.bias[n]), 32) as i32;
-        *value = i64::from(if settings.bypass {
-            sum
-        } else {
-            requantizer.requantize(sum, n)
-        });
-    }
-    product
-}
-
-/// A deterministic DRAM.
-fn dram(latency: u32, cycles_per_beat: u32) -> DramTiming {
-    DramTiming {
-        latency,
-        cycles_per_beat,
-        jitter: None,
-    }
-}
-
-/// A slow DRAM with random extra latency and random handshakes.
-fn irregular(seed: u64) -> DramTiming {
-    DramTiming {
-        latency: 30,
-        cycles_per_beat: 2,
-        jitter: Some(Jitter {
-            seed,
-            max_extra_latency: 60,
-            ready_chance: 0.4,
-        }),
-    }
-}
 
 /// The model's account of one whole run against a DRAM of `timing`'s (deterministic) rules.
 fn model(
@@ -557,16 +483,6 @@ fn done_is_sticky_until_cleared_and_raises_irq_only_when_enabled() {
     assert_eq!(model.peek(irq), 0);
 }
 
-/// The model of `spec` against a DRAM of `timing`'s rules.
-fn with_dram(spec: &AcceleratorSpec, timing: DramTiming) -> AcceleratorSpec {
-    let mut spec = spec.clone();
-    spec.buffers.as_mut().unwrap().dram = DramSpec {
-        latency_cycles: timing.latency,
-        cycles_per_beat: timing.cycles_per_beat,
-    };
-    spec
-}
-
 #[test]
 fn a_double_buffered_core_overlaps_each_run_with_the_next_loads_and_the_previous_store() {
     for dataflow in [Dataflow::WeightStationary, Dataflow::OutputStationary] {
@@ -856,5 +772,44 @@ fn a_window_mode_core_convolves_input_tiles_with_stride_dilation_padding_and_dep
                 );
             }
         }
+    }
+}
+
+#[test]
+fn a_queued_program_runs_its_descriptors_back_to_back_with_the_same_results_and_counters() {
+    for spec in [
+        core_spec(4, 4, 64, 64, 16),
+        double_buffered(&core_spec_for(Dataflow::OutputStationary, 4, 4, 64, 64, 16)),
+    ] {
+        let mut bench = CoreBench::new(&spec).unwrap();
+        let mut rng = Rng::new(97);
+        let (m, k, n) = (20, 40, 10);
+        let (a, b) = (random(&mut rng, m, k), random(&mut rng, k, n));
+        let post = requantization(&mut rng, n);
+        let sequential = bench.run_planned(&a, &b, &post, dram(20, 1), 1).unwrap();
+        bench.set_pacing(Pacing::Queued);
+        let queued = bench.run_planned(&a, &b, &post, dram(20, 1), 1).unwrap();
+        bench.set_pacing(Pacing::Sequential);
+        let what = &spec.name;
+        assert!(sequential.runs >= 4, "{what}: {} runs", sequential.runs);
+        let (first, count) = mismatches(&golden(&a, &b, &post), &queued.result, 8);
+        assert_eq!(count, 0, "{what}: {count} mismatches, first {first:?}");
+        for (name, _) in accelgen::blocks::regmap::COUNTERS {
+            assert_eq!(
+                queued.program.total(name),
+                sequential.program.total(name),
+                "{what}: {name}"
+            );
+        }
+        // The host programs descriptor i+1 while descriptor i runs: besides the runs, only the
+        // first descriptor's programming and the last status poll are left on the wall clock.
+        let busy = sequential.program.total("perf_busy_cycles");
+        let host = |program: &Program| program.wall_cycles - busy;
+        assert!(
+            4 * host(&queued.program) < host(&sequential.program),
+            "{what}: the host adds {} cycles queued, {} sequential",
+            host(&queued.program),
+            host(&sequential.program)
+        );
     }
 }

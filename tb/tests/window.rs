@@ -6,28 +6,15 @@
 //! seeds. A failure names the core, the geometry, the cut and the first mismatches.
 
 use accelgen::blocks::gemm_core::{self, ConvLayer, RunPlan};
-use accelgen::config::{AcceleratorSpec, Dataflow, DramSpec, OperandSpec};
+use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec};
 use accelgen::golden::dma::{Outputs, RunCycles};
-use accelgen::golden::gemm::{gemm, wrap_signed};
-use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
-use accelgen::golden::Requantizer;
 use accelgen::report::schedule;
 use accelgen_tb::array::{array_spec, mismatches, operand_range};
+use accelgen_tb::checks::{dram, golden, irregular, requantization, with_dram, I8, U8};
 use accelgen_tb::core::{core_spec_for, double_buffered, CoreBench, PostProcessing};
-use accelgen_tb::dram::{DramTiming, Jitter};
-use accelgen_tb::post_process::Settings;
+use accelgen_tb::dram::DramTiming;
 use accelgen_tb::Rng;
 use ndarray::{s, Array2, Array3};
-
-const I8: OperandSpec = OperandSpec {
-    bits: 8,
-    signed: true,
-};
-
-const U8: OperandSpec = OperandSpec {
-    bits: 8,
-    signed: false,
-};
 
 /// The 4×4 weight-stationary core of `tests/core.rs`'s window test: 128 ifmap, 256 weight and
 /// 32 psum words (halves of 64, 128 and 128 ofmap words when double-buffered).
@@ -60,79 +47,6 @@ fn core_4x4_uint8() -> AcceleratorSpec {
     let mut spec = array_spec(Dataflow::WeightStationary, 4, 4, U8, I8, 32);
     spec.name = format!("{}_u8", buffered.name);
     spec.buffers = buffered.buffers;
-    spec
-}
-
-/// Per-channel biases and multipliers like a real layer's, int8 output with a zero point.
-fn requantization(rng: &mut Rng, columns: usize) -> PostProcessing {
-    PostProcessing {
-        bias: (0..columns)
-            .map(|_| rng.range_inclusive(-5000, 5000) as i32)
-            .collect(),
-        multipliers: (0..columns)
-            .map(|_| quantize_multiplier(rng.range_inclusive(1, 1 << 20) as f64 * 1e-9))
-            .collect(),
-        settings: Settings {
-            zero_point: -7,
-            clamp_min: -128,
-            clamp_max: 127,
-            bypass: false,
-        },
-    }
-}
-
-/// What the core must output: the golden GEMM, plus bias, through the golden requantizer.
-fn golden(a: &Array2<i64>, b: &Array2<i64>, post: &PostProcessing) -> Array2<i64> {
-    let settings = post.settings;
-    let requantizer = Requantizer::from_multipliers(
-        post.multipliers.clone(),
-        OutputClamp {
-            zero_point: settings.zero_point,
-            min: settings.clamp_min,
-            max: settings.clamp_max,
-        },
-    );
-    let mut product = gemm(a, b, 32);
-    for ((_, n), value) in product.indexed_iter_mut() {
-        let sum = wrap_signed(*value + i64::from(post.bias[n]), 32) as i32;
-        *value = i64::from(if settings.bypass {
-            sum
-        } else {
-            requantizer.requantize(sum, n)
-        });
-    }
-    product
-}
-
-/// A deterministic DRAM.
-fn dram(latency: u32, cycles_per_beat: u32) -> DramTiming {
-    DramTiming {
-        latency,
-        cycles_per_beat,
-        jitter: None,
-    }
-}
-
-/// A slow DRAM with random extra latency and random handshakes.
-fn irregular(seed: u64) -> DramTiming {
-    DramTiming {
-        latency: 30,
-        cycles_per_beat: 2,
-        jitter: Some(Jitter {
-            seed,
-            max_extra_latency: 60,
-            ready_chance: 0.4,
-        }),
-    }
-}
-
-/// The model of `spec` against a DRAM of `timing`'s rules.
-fn with_dram(spec: &AcceleratorSpec, timing: DramTiming) -> AcceleratorSpec {
-    let mut spec = spec.clone();
-    spec.buffers.as_mut().unwrap().dram = DramSpec {
-        latency_cycles: timing.latency,
-        cycles_per_beat: timing.cycles_per_beat,
-    };
     spec
 }
 

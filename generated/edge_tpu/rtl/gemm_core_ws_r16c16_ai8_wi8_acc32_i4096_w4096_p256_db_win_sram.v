@@ -12,7 +12,7 @@
 module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_win_sram (
     input  wire          clk,  // clock; all state changes on its rising edge
     input  wire          rst,  // synchronous reset, active high
-    input  wire          start,  // begin the GEMM described below (when idle)
+    input  wire          start,  // begin the GEMM described below (queued while a descriptor runs)
     input  wire [8:0]    m_vectors,  // M: rows of A, at most the psum depth
     input  wire [15:0]   k_folds,  // reduction steps: ceil(K / ROWS)
     input  wire [15:0]   n_folds,  // ceil(N / COLS)
@@ -26,6 +26,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_win_sram (
     input  wire          load_ifmap,  // 1: load A from DRAM first
     input  wire          load_weights,  // 1: load B and the parameters from DRAM first
     input  wire          pack_outputs,  // 1: store the drained results as bytes (their low 8 bits), 0: as 32-bit lanes
+    output wire          pending,  // a start waits for the running descriptor to end
     input  wire          accumulate,  // 1: the run adds to the psum buffer instead of starting from zero
     input  wire          finish,  // 1: the final sums are post-processed and sent out; 0: they stay in the psum buffer
     input  wire          ifmap_half,  // half of the ifmap buffer this run reads A from
@@ -86,7 +87,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_win_sram (
     input  wire [1:0]    m_axi_bresp,
     input  wire          m_axi_bvalid,
     output wire          m_axi_bready,
-    output wire          busy,  // a GEMM is running
+    output wire          busy,  // a GEMM is running, or its done pulse is on its way to STATUS
     output wire          done,  // one-cycle pulse after the last result is stored
     input  wire          clear_counters,  // zero every perf_* counter
     output wire [31:0]   perf_busy_cycles,  // cycles with a GEMM running
@@ -128,6 +129,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_win_sram (
     reg           bypass_q;
     reg  [1:0]    phase_q;
     wire          running;
+    reg           start_pending_q;
     wire          accept;
     reg           compute_done_q;
     wire          computing;
@@ -321,7 +323,8 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_win_sram (
     assign _dma_ifmap_words_8 = k_folds * m_vectors;
     assign _dma_ifmap_words_9 = window ? {{13{1'b0}}, window_words} : _dma_ifmap_words_8;
     assign running = ~(phase_q == PHASE_IDLE);
-    assign accept = start & (~running);
+    assign accept = (start | start_pending_q) & (~running);
+    assign pending = start_pending_q;
     assign computing = (phase_q == PHASE_OVERLAP) & (~compute_done_q);
     assign loading = phase_q == PHASE_LOAD;
     assign last_m = m_vectors_q - 9'd1;
@@ -376,7 +379,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_win_sram (
     assign overlap_enter = ((phase_q == PHASE_LOAD) & dma_load_done) | (accept & (((m_vectors == 9'd0) | (k_folds == 16'd0)) | (n_folds == 16'd0)));
     assign overlap_done = (((phase_q == PHASE_OVERLAP) & (compute_done_q | computed)) & ((~prefetch_pending_q) | dma_load_done)) & ((~drain_pending_q) | dma_store_done);
     assign store_start = overlap_kick_q & drain_pending_q;
-    assign busy = running;
+    assign busy = running | done_q;
     assign done = done_q;
     assign perf_busy_cycles = perf_busy_cycles_q;
     assign perf_load_cycles = perf_load_cycles_q;
@@ -401,6 +404,10 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_win_sram (
     always @(posedge clk) begin
         if (rst) phase_q <= 2'd0;
         else phase_q <= ((phase_q == PHASE_IDLE) & run_start) ? PHASE_LOAD : ((phase_q == PHASE_IDLE) & (accept & (((m_vectors == 9'd0) | (k_folds == 16'd0)) | (n_folds == 16'd0)))) ? PHASE_OVERLAP : ((phase_q == PHASE_LOAD) & dma_load_done) ? PHASE_OVERLAP : ((phase_q == PHASE_OVERLAP) & overlap_done) ? PHASE_IDLE : phase_q;
+    end
+    always @(posedge clk) begin
+        if (rst) start_pending_q <= 1'd0;
+        else start_pending_q <= (start | start_pending_q) & running;
     end
     always @(posedge clk) begin
         if (rst) compute_done_q <= 1'd0;

@@ -36,7 +36,7 @@
 
 /* AXI4-Lite register map (byte offsets on s_axil_*; every register is 32 bits). */
 #define ACCELGEN_EDGE_TPU_REG_CTRL 0x000U /* bit 0 START, bit 1 CLEAR_COUNTERS (pulses), bit 2 IRQ_ENABLE */
-#define ACCELGEN_EDGE_TPU_REG_STATUS 0x004U /* bit 0 BUSY, bit 1 DONE (sticky, write 1 to clear) */
+#define ACCELGEN_EDGE_TPU_REG_STATUS 0x004U /* bit 0 BUSY, bit 1 DONE (sticky, write 1 to clear), bit 2 PENDING */
 #define ACCELGEN_EDGE_TPU_REG_INFO 0x008U /* ROWS in bits 15..0, COLS in bits 31..16 */
 #define ACCELGEN_EDGE_TPU_REG_M_VECTORS 0x010U /* M: rows of A in this GEMM, at most the psum depth */
 #define ACCELGEN_EDGE_TPU_REG_K_FOLDS 0x014U /* reduction steps: ceil(K / ROWS) */
@@ -108,6 +108,7 @@
 #define ACCELGEN_EDGE_TPU_CTRL_IRQ_ENABLE (1U << 2) /* CTRL bit irq_enable (level) */
 #define ACCELGEN_EDGE_TPU_STATUS_BUSY (1U << 0) /* STATUS bit BUSY */
 #define ACCELGEN_EDGE_TPU_STATUS_DONE (1U << 1) /* STATUS bit DONE */
+#define ACCELGEN_EDGE_TPU_STATUS_PENDING (1U << 2) /* STATUS bit PENDING */
 #define ACCELGEN_EDGE_TPU_IFMAP_DEPTH 4096U /* ifmap buffer words */
 #define ACCELGEN_EDGE_TPU_IFMAP_WORD_BITS 128U /* bits per ifmap word */
 #define ACCELGEN_EDGE_TPU_WEIGHT_DEPTH 4096U /* weight buffer words */

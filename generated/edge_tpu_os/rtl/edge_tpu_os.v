@@ -114,6 +114,7 @@ module edge_tpu_os (
     wire [31:0]   core_perf_dram_read_bytes;
     wire [31:0]   core_perf_dram_write_bytes;
     wire          core_busy;
+    wire          core_pending;
     wire          core_done;
     wire          csr_irq;
     wire          csr_s_axil_awready;
@@ -168,6 +169,7 @@ module edge_tpu_os (
         .load_ifmap(csr_load_ifmap),
         .load_weights(csr_load_weights),
         .pack_outputs(csr_pack_outputs),
+        .pending(core_pending),
         .accumulate(csr_accumulate),
         .finish(csr_finish),
         .ifmap_half(csr_ifmap_half),
@@ -283,6 +285,7 @@ module edge_tpu_os (
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
         .perf_dram_write_bytes(core_perf_dram_write_bytes),
         .busy(core_busy),
+        .pending(core_pending),
         .done(core_done),
         .irq(csr_irq),
         .s_axil_awready(csr_s_axil_awready),

@@ -10,7 +10,7 @@
 module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     input  wire          clk,  // clock; all state changes on its rising edge
     input  wire          rst,  // synchronous reset, active high
-    input  wire          start,  // begin the GEMM described below (when idle)
+    input  wire          start,  // begin the GEMM described below (queued while a descriptor runs)
     input  wire [5:0]    m_vectors,  // M: rows of A, at most the psum depth
     input  wire [15:0]   k_folds,  // reduction steps: ceil(K / ROWS)
     input  wire [15:0]   n_folds,  // ceil(N / COLS)
@@ -25,6 +25,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     input  wire          load_ifmap,  // 1: load A from DRAM first
     input  wire          load_weights,  // 1: load B and the parameters from DRAM first
     input  wire          pack_outputs,  // 1: store the results as bytes (their low 8 bits), 0: as 32-bit lanes
+    output wire          pending,  // a start waits for the running descriptor to end
     input  wire          accumulate,  // 1: the run adds to the psum buffer instead of starting from zero
     input  wire          finish,  // 1: the final sums are post-processed and sent out; 0: they stay in the psum buffer
     input  wire          window,  // 1: A is an input tile the feeder walks (im2col in hardware)
@@ -74,7 +75,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     input  wire [1:0]    m_axi_bresp,
     input  wire          m_axi_bvalid,
     output wire          m_axi_bready,
-    output wire          busy,  // a GEMM is running
+    output wire          busy,  // a GEMM is running, or its done pulse is on its way to STATUS
     output wire          done,  // one-cycle pulse after the last result is stored
     input  wire          clear_counters,  // zero every perf_* counter
     output wire [31:0]   perf_busy_cycles,  // cycles with a GEMM running
@@ -117,6 +118,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     reg           bypass_q;
     reg  [1:0]    phase_q;
     wire          running;
+    reg           start_pending_q;
     wire          accept;
     wire          computing;
     wire          loading;
@@ -300,7 +302,8 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     assign _dma_ifmap_words_8 = k_folds * m_vectors;
     assign _dma_ifmap_words_9 = window ? {{14{1'b0}}, window_words} : _dma_ifmap_words_8;
     assign running = ~(phase_q == PHASE_IDLE);
-    assign accept = start & (~running);
+    assign accept = (start | start_pending_q) & (~running);
+    assign pending = start_pending_q;
     assign computing = phase_q == PHASE_COMPUTE;
     assign loading = phase_q == PHASE_LOAD;
     assign last_m = m_vectors_q - 6'd1;
@@ -354,7 +357,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     assign m_axi_bready = dma_m_axi_bready;
     assign store_start = computed & finish_q;
     assign storing = phase_q == PHASE_STORE;
-    assign busy = running;
+    assign busy = running | done_q;
     assign done = done_q;
     assign perf_busy_cycles = perf_busy_cycles_q;
     assign perf_load_cycles = perf_load_cycles_q;
@@ -379,6 +382,10 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     always @(posedge clk) begin
         if (rst) phase_q <= 2'd0;
         else phase_q <= ((phase_q == PHASE_IDLE) & run_start) ? PHASE_LOAD : ((phase_q == PHASE_LOAD) & dma_load_done) ? PHASE_COMPUTE : ((phase_q == PHASE_COMPUTE) & store_start) ? PHASE_STORE : ((phase_q == PHASE_COMPUTE) & computed) ? PHASE_IDLE : ((phase_q == PHASE_STORE) & dma_store_done) ? PHASE_IDLE : phase_q;
+    end
+    always @(posedge clk) begin
+        if (rst) start_pending_q <= 1'd0;
+        else start_pending_q <= (start | start_pending_q) & running;
     end
     always @(posedge clk) if (accept) m_vectors_q <= m_vectors;
     always @(posedge clk) if (accept) k_folds_q <= k_folds;

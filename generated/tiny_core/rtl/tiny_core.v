@@ -126,6 +126,7 @@ module tiny_core (
     wire [31:0]   core_perf_dram_read_bytes;
     wire [31:0]   core_perf_dram_write_bytes;
     wire          core_busy;
+    wire          core_pending;
     wire          core_done;
     wire          csr_irq;
     wire          csr_s_axil_awready;
@@ -181,6 +182,7 @@ module tiny_core (
         .load_ifmap(csr_load_ifmap),
         .load_weights(csr_load_weights),
         .pack_outputs(csr_pack_outputs),
+        .pending(core_pending),
         .accumulate(csr_accumulate),
         .finish(csr_finish),
         .window(csr_window),
@@ -319,6 +321,7 @@ module tiny_core (
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
         .perf_dram_write_bytes(core_perf_dram_write_bytes),
         .busy(core_busy),
+        .pending(core_pending),
         .done(core_done),
         .irq(csr_irq),
         .s_axil_awready(csr_s_axil_awready),

@@ -36,7 +36,7 @@
 
 /* AXI4-Lite register map (byte offsets on s_axil_*; every register is 32 bits). */
 #define ACCELGEN_TINY_CORE_REG_CTRL 0x000U /* bit 0 START, bit 1 CLEAR_COUNTERS (pulses), bit 2 IRQ_ENABLE */
-#define ACCELGEN_TINY_CORE_REG_STATUS 0x004U /* bit 0 BUSY, bit 1 DONE (sticky, write 1 to clear) */
+#define ACCELGEN_TINY_CORE_REG_STATUS 0x004U /* bit 0 BUSY, bit 1 DONE (sticky, write 1 to clear), bit 2 PENDING */
 #define ACCELGEN_TINY_CORE_REG_INFO 0x008U /* ROWS in bits 15..0, COLS in bits 31..16 */
 #define ACCELGEN_TINY_CORE_REG_M_VECTORS 0x010U /* M: rows of A in this GEMM, at most the psum depth */
 #define ACCELGEN_TINY_CORE_REG_K_FOLDS 0x014U /* reduction steps: ceil(K / ROWS) */
@@ -98,6 +98,7 @@
 #define ACCELGEN_TINY_CORE_CTRL_IRQ_ENABLE (1U << 2) /* CTRL bit irq_enable (level) */
 #define ACCELGEN_TINY_CORE_STATUS_BUSY (1U << 0) /* STATUS bit BUSY */
 #define ACCELGEN_TINY_CORE_STATUS_DONE (1U << 1) /* STATUS bit DONE */
+#define ACCELGEN_TINY_CORE_STATUS_PENDING (1U << 2) /* STATUS bit PENDING */
 #define ACCELGEN_TINY_CORE_IFMAP_DEPTH 128U /* ifmap buffer words */
 #define ACCELGEN_TINY_CORE_IFMAP_WORD_BITS 16U /* bits per ifmap word */
 #define ACCELGEN_TINY_CORE_WEIGHT_DEPTH 64U /* weight buffer words */

@@ -290,7 +290,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         let start = m.input_doc(
             "start",
             Type::bit(),
-            "begin the GEMM described below (when idle)",
+            "begin the GEMM described below (queued while a descriptor runs)",
         );
         let m_vectors = m.input_doc(
             "m_vectors",
@@ -355,7 +355,18 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         };
         let mut phase = Fsm::new(m, "phase", states);
         let busy = m.wire("running", &phase.is("idle").not());
-        let accept = m.wire("accept", &start.and(&busy.not()));
+        // A start while a descriptor runs is queued: the core takes the descriptor registers
+        // (all of them, in the accept cycle) when the running one ends, so the host writes the
+        // next descriptor while this one runs and the runs follow back to back.
+        let queued = m.reg_reset("start_pending", Type::bit(), 0);
+        let starting = start.or(&queued.q());
+        let accept = m.wire("accept", &starting.and(&busy.not()));
+        m.next(&queued, &starting.and(&busy));
+        m.output_doc(
+            "pending",
+            &queued.q(),
+            "a start waits for the running descriptor to end",
+        );
         // Double-buffered: the array has finished this run's GEMM (the overlap phase may go on).
         let compute_done = double.then(|| m.reg_reset("compute_done", Type::bit(), 0));
         let computing = match &compute_done {
@@ -600,7 +611,13 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         phase.finish(m);
         let done = m.reg_reset("done", Type::bit(), 0);
         m.next(&done, &ends);
-        m.output_doc("busy", &busy, "a GEMM is running");
+        // STATUS reads BUSY until DONE is set: the done pulse follows the last running cycle,
+        // so without it a poll could see neither.
+        m.output_doc(
+            "busy",
+            &busy.or(&done.q()),
+            "a GEMM is running, or its done pulse is on its way to STATUS",
+        );
         m.output_doc(
             "done",
             &done.q(),
