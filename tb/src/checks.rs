@@ -1,12 +1,14 @@
 //! What the core tests share: random operands and per-channel requantization like a real
-//! layer's, the golden result a core must produce for them, and the DRAMs they run against
-//! (deterministic, or slow and irregular) with the spec the cycle model needs for each.
+//! layer's, the golden result a core must produce for them (for a window-mode convolution too,
+//! computed from its geometry), and the DRAMs they run against (deterministic, or slow and
+//! irregular) with the spec the cycle model needs for each.
 
+use accelgen::blocks::gemm_core::ConvLayer;
 use accelgen::config::{AcceleratorSpec, DramSpec, OperandSpec};
 use accelgen::golden::gemm::{gemm, wrap_signed};
 use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
 use accelgen::golden::Requantizer;
-use ndarray::Array2;
+use ndarray::{s, Array2, Array3};
 
 use crate::array::operand_range;
 use crate::core::PostProcessing;
@@ -103,4 +105,99 @@ pub fn with_dram(spec: &AcceleratorSpec, timing: DramTiming) -> AcceleratorSpec 
         cycles_per_beat: timing.cycles_per_beat,
     };
     spec
+}
+
+/// A convolution's random stored values and weights.
+pub struct Convolution {
+    pub layer: ConvLayer,
+    /// H × W × C stored input values.
+    pub input: Array3<i64>,
+    /// The input zero point: what padding taps read.
+    pub pad: i64,
+    /// K × N weights in the window's fold order (zero for padding lanes and, depthwise, off the
+    /// diagonal).
+    pub b: Array2<i64>,
+}
+
+impl Convolution {
+    /// Random `act` inputs and zero point and int8 weights for `layer` on an array of `rows`
+    /// rows.
+    pub fn random(layer: ConvLayer, rows: usize, act: OperandSpec, rng: &mut Rng) -> Convolution {
+        let [height, width, channels] = layer.input;
+        let (low, high) = operand_range(act);
+        let input = Array3::from_shape_fn((height, width, channels), |_| {
+            rng.range_inclusive(low, high)
+        });
+        let pad = rng.range_inclusive(low, high);
+        let (weight_low, weight_high) = operand_range(I8);
+        let blocks = layer.channel_blocks(rows);
+        let b = Array2::from_shape_fn((layer.depth(rows), layer.channels), |(k, n)| {
+            let (fold, lane) = (k / rows, k % rows);
+            let channel = if layer.depthwise {
+                (n / rows) * rows + lane
+            } else {
+                (fold % blocks) * rows + lane
+            };
+            let used = channel < channels && (!layer.depthwise || n % rows == lane);
+            if used {
+                rng.range_inclusive(weight_low, weight_high)
+            } else {
+                0
+            }
+        });
+        Convolution {
+            layer,
+            input,
+            pad,
+            b,
+        }
+    }
+
+    /// The im2col activations of N-fold `fold` (depthwise: it reads channel block `fold`; the
+    /// others all read the same), straight from the geometry: pixel m, K index k.
+    pub fn im2col(&self, rows: usize, fold: usize) -> Array2<i64> {
+        let layer = &self.layer;
+        let blocks = layer.channel_blocks(rows);
+        let fold_blocks = if layer.depthwise { 1 } else { blocks };
+        Array2::from_shape_fn((layer.pixels(), layer.depth(rows)), |(m, k)| {
+            let (step, lane) = (k / rows, k % rows);
+            let tap = step / fold_blocks;
+            let block = if layer.depthwise {
+                fold
+            } else {
+                step % fold_blocks
+            };
+            let (kh, kw) = (tap / layer.kernel[1], tap % layer.kernel[1]);
+            let (oy, ox) = (m / layer.output[1], m % layer.output[1]);
+            let y =
+                (oy * layer.stride[0] + kh * layer.dilation[0]) as isize - layer.pad[0] as isize;
+            let x =
+                (ox * layer.stride[1] + kw * layer.dilation[1]) as isize - layer.pad[1] as isize;
+            let c = block * rows + lane;
+            let [height, width, channels] = layer.input;
+            let inside = (0..height as isize).contains(&y) && (0..width as isize).contains(&x);
+            if inside && c < channels {
+                self.input[[y as usize, x as usize, c]]
+            } else {
+                self.pad
+            }
+        })
+    }
+
+    /// The golden result, pixels × channels: depthwise, each block of R channels from its own
+    /// channel block's im2col rows; otherwise one GEMM.
+    pub fn expected(&self, rows: usize, post: &PostProcessing) -> Array2<i64> {
+        if !self.layer.depthwise {
+            return golden(&self.im2col(rows, 0), &self.b, post);
+        }
+        let folds = self.layer.channels.div_ceil(rows);
+        let mut result = Array2::zeros((self.layer.pixels(), self.layer.channels));
+        for fold in 0..folds {
+            let columns = fold * rows..((fold + 1) * rows).min(self.layer.channels);
+            let b = self.b.slice(s![.., columns.clone()]).to_owned();
+            let part = golden(&self.im2col(rows, fold), &b, &post.columns(columns.clone()));
+            result.slice_mut(s![.., columns]).assign(&part);
+        }
+        result
+    }
 }

@@ -9,8 +9,10 @@ use accelgen::config::{AcceleratorSpec, Dataflow, DmaSpec, DramSpec, MemoryKind}
 use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::dma::{self, Outputs, RunCycles};
 use accelgen::report::schedule::{self, Chunk};
-use accelgen_tb::array::{mismatches, operand_range};
-use accelgen_tb::checks::{dram, golden, irregular, random, requantization, with_dram, I8};
+use accelgen_tb::array::mismatches;
+use accelgen_tb::checks::{
+    dram, golden, irregular, random, requantization, with_dram, Convolution, I8,
+};
 use accelgen_tb::core::{
     core_spec, core_spec_for, double_buffered, CoreBench, CoreRun, KChunk, Pacing, PostProcessing,
     Program,
@@ -18,7 +20,7 @@ use accelgen_tb::core::{
 use accelgen_tb::dram::DramTiming;
 use accelgen_tb::post_process::Settings;
 use accelgen_tb::Rng;
-use ndarray::{s, Array2, Array3};
+use ndarray::Array2;
 
 /// The model's account of one whole run against a DRAM of `timing`'s (deterministic) rules.
 fn model(
@@ -597,93 +599,6 @@ fn a_double_buffered_core_with_uneven_halves_and_a_narrow_bus_stores_uint8_int8_
     }
 }
 
-/// A convolution for window-mode tests: its geometry and random stored values.
-struct Convolution {
-    layer: ConvLayer,
-    /// H × W × C stored input values.
-    input: Array3<i64>,
-    /// The input zero point: what padding taps read.
-    pad: i64,
-    /// K × N weights in the window's fold order (zero for padding lanes and, depthwise, off the
-    /// diagonal).
-    b: Array2<i64>,
-}
-
-impl Convolution {
-    fn random(layer: ConvLayer, rows: usize, rng: &mut Rng) -> Convolution {
-        let [height, width, channels] = layer.input;
-        let (low, high) = operand_range(I8);
-        let input = Array3::from_shape_fn((height, width, channels), |_| {
-            rng.range_inclusive(low, high)
-        });
-        let blocks = layer.channel_blocks(rows);
-        let b = Array2::from_shape_fn((layer.depth(rows), layer.channels), |(k, n)| {
-            let (fold, lane) = (k / rows, k % rows);
-            let channel = if layer.depthwise {
-                (n / rows) * rows + lane
-            } else {
-                (fold % blocks) * rows + lane
-            };
-            let used = channel < channels && (!layer.depthwise || n % rows == lane);
-            if used {
-                rng.range_inclusive(low, high)
-            } else {
-                0
-            }
-        });
-        Convolution {
-            layer,
-            input,
-            pad: -3,
-            b,
-        }
-    }
-
-    /// The im2col activations N-fold `fold` of the GEMM reads (all N-folds read the same ones
-    /// unless depthwise), straight from the geometry: pixel m, K index k.
-    fn im2col(&self, rows: usize, fold: usize) -> Array2<i64> {
-        let layer = &self.layer;
-        let blocks = layer.channel_blocks(rows);
-        let fold_blocks = if layer.depthwise { 1 } else { blocks };
-        Array2::from_shape_fn((layer.pixels(), layer.depth(rows)), |(m, k)| {
-            let (step, lane) = (k / rows, k % rows);
-            let tap = step / fold_blocks;
-            let block = if layer.depthwise {
-                fold
-            } else {
-                step % fold_blocks
-            };
-            let (kh, kw) = (tap / layer.kernel[1], tap % layer.kernel[1]);
-            let (oy, ox) = (m / layer.output[1], m % layer.output[1]);
-            let y =
-                (oy * layer.stride[0] + kh * layer.dilation[0]) as isize - layer.pad[0] as isize;
-            let x =
-                (ox * layer.stride[1] + kw * layer.dilation[1]) as isize - layer.pad[1] as isize;
-            let c = block * rows + lane;
-            let [height, width, channels] = layer.input;
-            let inside = (0..height as isize).contains(&y) && (0..width as isize).contains(&x);
-            if inside && c < channels {
-                self.input[[y as usize, x as usize, c]]
-            } else {
-                self.pad
-            }
-        })
-    }
-
-    /// The golden result: each N-fold's columns from its own im2col rows.
-    fn expected(&self, rows: usize, post: &PostProcessing) -> Array2<i64> {
-        let folds = self.layer.channels.div_ceil(rows);
-        let mut result = Array2::zeros((self.layer.pixels(), self.layer.channels));
-        for fold in 0..folds {
-            let columns = fold * rows..((fold + 1) * rows).min(self.layer.channels);
-            let b = self.b.slice(s![.., columns.clone()]).to_owned();
-            let part = golden(&self.im2col(rows, fold), &b, &post.columns(columns.clone()));
-            result.slice_mut(s![.., columns]).assign(&part);
-        }
-        result
-    }
-}
-
 #[test]
 fn a_window_mode_core_convolves_input_tiles_with_stride_dilation_padding_and_depthwise_bit_exactly()
 {
@@ -730,7 +645,7 @@ fn a_window_mode_core_convolves_input_tiles_with_stride_dilation_padding_and_dep
             ("strided", strided),
             ("depthwise", depthwise),
         ] {
-            let conv = Convolution::random(layer, rows, &mut rng);
+            let conv = Convolution::random(layer, rows, I8, &mut rng);
             let post = requantization(&mut rng, layer.channels);
             let expected = conv.expected(rows, &post);
             for (timing, seed) in [(dram(20, 1), 1), (irregular(87), 2)] {
