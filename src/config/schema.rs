@@ -154,10 +154,28 @@ pub struct RawPe {
     /// Absent: 65536 (`validate::DEFAULT_MAX_REDUCTION`).
     #[serde(default)]
     pub max_reduction: Option<Spanned<i64>>,
+    /// Only with `kind: bit_serial`; absent: `{mode: stripes}`.
+    #[serde(default)]
+    pub serial: Option<Spanned<RawSerial>>,
 }
 
-/// The PE kinds the schema knows; as with dataflows, `bit_serial` parses so that `validate` can
-/// say it is not implemented yet rather than call it unknown.
+/// `pe.serial:` section of a bit-serial PE.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSerial {
+    pub mode: Spanned<RawSerialMode>,
+}
+
+/// The bit-serial schemes the schema knows; `validate` says which are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawSerialMode {
+    Stripes,
+    Pragmatic,
+    Loom,
+}
+
+/// The PE kinds the schema knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RawPeKind {

@@ -144,6 +144,31 @@ impl OperandSpec {
 pub enum PeKind {
     /// One full-width MAC per cycle.
     Parallel,
+    /// Activations one bit per cycle against parallel weights (Stripes): a MAC takes `p` cycles
+    /// for a run whose activations fit `p` bits, `p` set per run at run time.
+    BitSerial(SerialMode),
+}
+
+impl PeKind {
+    /// Short tag for module names: empty for parallel PEs, `_bs` for bit-serial ones.
+    pub fn tag(self) -> &'static str {
+        match self {
+            PeKind::Parallel => "",
+            PeKind::BitSerial(_) => "_bs",
+        }
+    }
+
+    /// Whether the streamed activations take one cycle per bit.
+    pub fn is_bit_serial(self) -> bool {
+        matches!(self, PeKind::BitSerial(_))
+    }
+}
+
+/// How a bit-serial PE walks its activation bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SerialMode {
+    /// Stripes (Judd et al., MICRO 2016): every bit of a `p`-bit activation, MSB first.
+    Stripes,
 }
 
 /// One processing element: operand formats and accumulator.

@@ -71,8 +71,22 @@ pub fn predicted_cycles(dataflow: Dataflow, array: ArrayShape, gemm: GemmShape) 
     let tiling = tiling(dataflow, array, gemm)?;
     Some(match dataflow {
         Dataflow::OutputStationary => output_stationary(array, tiling),
-        _ => stationary(array, tiling),
+        _ => stationary(array, tiling, array.rows + array.cols - 1),
     })
+}
+
+/// Cycles of a bit-serial weight-stationary array (`pe.kind: bit_serial`) running `p`-bit
+/// activations: it is the parallel array stepping, loading and handing out results only in the
+/// last of every `p` bit phases, which start at reset (or a phase restart), so its `e`-th step
+/// is cycle `p·e`; and each row registers its activation once more before its PEs read it bit by
+/// bit, so a beat crosses the array in R+C steps instead of R+C−1. `None` for an empty shape.
+pub fn bit_serial_cycles(array: ArrayShape, gemm: GemmShape, precision: u64) -> Option<u64> {
+    if [gemm.m, gemm.k, gemm.n, array.rows, array.cols].contains(&0) {
+        return None;
+    }
+    let tiling = tiling(Dataflow::WeightStationary, array, gemm)?;
+    let depth = array.rows + array.cols;
+    Some(precision * stationary(array, tiling, depth))
 }
 
 /// Pipeline stages of the post-process unit (`blocks::post_process::LATENCY`; the core's tests
@@ -102,9 +116,8 @@ pub fn gemm_core_cycles(
 ///   the edge after that tile's last beat retires, D = R+C−1 edges after it entered;
 /// - a tile streams once its bank is loaded, right after the previous tile's last beat;
 /// - the last result leaves D edges after the last beat entered.
-fn stationary(array: ArrayShape, tiling: Tiling) -> u64 {
+fn stationary(array: ArrayShape, tiling: Tiling, depth: u64) -> u64 {
     let (rows, beats) = (array.rows, tiling.beats);
-    let depth = array.rows + array.cols - 1;
     // (last loading edge, first stream edge) of tiles t−1 and t−2.
     let mut previous: Option<(u64, u64)> = None;
     let mut before_previous: Option<(u64, u64)> = None;

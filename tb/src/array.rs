@@ -141,6 +141,14 @@ impl ArrayBench {
         &self.spec
     }
 
+    /// Sets a bit-serial array's run-time activation precision (`act_precision`) for the runs
+    /// that follow; it survives the reset each run begins with.
+    pub fn set_act_precision(&mut self, bits: u32) -> Result<(), BenchError> {
+        let port = self.model.port("act_precision")?;
+        self.model.poke(port, u64::from(bits));
+        Ok(())
+    }
+
     /// The Verilator model (whether the build was a cache hit, how long it took).
     pub fn model(&self) -> &Model {
         &self.model

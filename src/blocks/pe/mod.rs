@@ -3,6 +3,7 @@
 //! holds the output. This file owns what they share: operand roles, types, the exact product and
 //! module naming.
 
+pub mod bit_serial;
 pub mod output_stationary;
 pub mod stationary;
 
@@ -17,11 +18,13 @@ pub fn operand_type(operand: OperandSpec) -> Type {
     }
 }
 
-/// `pe_ws_ai8_wi8_acc32`: the dataflow, both operand formats and the accumulator width.
+/// `pe_ws_ai8_wi8_acc32`: the dataflow, the PE kind (`_bs` when bit-serial), both operand
+/// formats and the accumulator width.
 pub fn module_name(dataflow: Dataflow, spec: &PeSpec) -> String {
     format!(
-        "pe_{}_a{}_w{}_acc{}",
+        "pe_{}{}_a{}_w{}_acc{}",
         dataflow.tag(),
+        spec.kind.tag(),
         spec.act.tag(),
         spec.weight.tag(),
         spec.acc_bits

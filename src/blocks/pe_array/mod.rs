@@ -14,11 +14,13 @@ use crate::blocks::pe::Roles;
 use crate::config::{Dataflow, PeArraySpec, PeSpec};
 use crate::hdl::{Design, HdlError, ModuleId};
 
-/// `pe_array_ws_r8c8_ai8_wi8_acc32`: dataflow, shape, operand formats and accumulator width.
+/// `pe_array_ws_r8c8_ai8_wi8_acc32`: dataflow, PE kind (`_bs` when bit-serial), shape, operand
+/// formats and accumulator width.
 pub fn module_name(array: &PeArraySpec, pe: &PeSpec) -> String {
     format!(
-        "pe_array_{}_r{}c{}_a{}_w{}_acc{}",
+        "pe_array_{}{}_r{}c{}_a{}_w{}_acc{}",
         array.dataflow.tag(),
+        pe.kind.tag(),
         array.rows,
         array.cols,
         pe.act.tag(),

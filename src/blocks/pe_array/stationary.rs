@@ -30,12 +30,21 @@
 //! tb/tests/arrays.rs checks the model against this RTL.
 
 use crate::blocks::pe::{self, OperandKind, Roles};
-use crate::config::{PeArraySpec, PeSpec};
-use crate::hdl::{add_module, bits_for, lane, pack_lanes, Design, Expr, HdlError, ModuleId, Type};
+use crate::config::{OperandSpec, PeArraySpec, PeSpec};
+use crate::hdl::{
+    add_module, bits_for, lane, pack_lanes, Design, Expr, HdlError, ModuleBuilder, ModuleId, Type,
+};
 
-/// Cycles from a stream beat's acceptance to its results on `out_data`: R + C − 1.
-pub fn latency(array: &PeArraySpec) -> u32 {
-    array.rows + array.cols - 1
+/// Steps from a stream beat's acceptance to its results on `out_data`: R + C − 1, and one more
+/// for a bit-serial array, whose PEs read their activation for a whole step after it is taken,
+/// so every row registers it first (row 0 too: the input may change while the beat waits).
+pub fn latency(array: &PeArraySpec, pe: &PeSpec) -> u32 {
+    array.rows + array.cols - 1 + input_stages(pe)
+}
+
+/// Registers before row 0's PEs: 1 for bit-serial PEs, none for parallel ones.
+fn input_stages(pe: &PeSpec) -> u32 {
+    u32::from(pe.kind.is_bit_serial())
 }
 
 /// Builds the array (and its PE) for `roles` into `design`, named `name`.
@@ -46,14 +55,19 @@ pub fn build(
     pe_spec: &PeSpec,
     design: &mut Design,
 ) -> Result<ModuleId, HdlError> {
-    let pe_id = pe::stationary::build(roles, pe_spec, design)?;
+    let pe_id = if pe_spec.kind.is_bit_serial() {
+        pe::bit_serial::build(roles, pe_spec, design)?
+    } else {
+        pe::stationary::build(roles, pe_spec, design)?
+    };
     let (rows, cols) = (array.rows, array.cols);
     let held = roles.stationary.name();
     let streamed = roles.stream.name();
     let held_bits = roles.stationary.spec.bits;
     let stream_bits = roles.stream.spec.bits;
     let acc_bits = pe_spec.acc_bits;
-    let depth = latency(array);
+    let depth = latency(array, pe_spec);
+    let input_stages = input_stages(pe_spec);
     let port = |suffix: &str| format!("{streamed}_{suffix}");
     let load_port = |suffix: &str| format!("{held}_{suffix}");
 
@@ -97,6 +111,15 @@ pub fn build(
 
         // The datapath moves unless a valid result is waiting for a consumer.
         let advance = m.wire("advance", &out_ready.or(&out_valid.value().not()));
+        // A bit-serial array steps once per activation: on the last bit phase, when not stalled.
+        let serial = pe_spec
+            .kind
+            .is_bit_serial()
+            .then(|| serial_phase(m, pe_spec.act, &advance));
+        let step = match &serial {
+            Some(phase) => phase.step.clone(),
+            None => advance.clone(),
+        };
 
         // ---- stationary banks: which is loading, which computes, which are full or in use ------
         let inflight_type = Type::unsigned(bits_for(u64::from(depth)));
@@ -120,12 +143,15 @@ pub fn build(
         // A bank accepts a tile when it holds none and no beat that used it is in flight.
         let load_bank_loaded = by_bank(&load_bank.q(), [loaded[0].q(), loaded[1].q()]);
         let load_bank_inflight = by_bank(&load_bank.q(), [inflight[0].q(), inflight[1].q()]);
-        let load_ready = m.wire(
-            &load_port("ready_w"),
-            &load_bank_loaded
-                .not()
-                .and(&load_bank_inflight.eq(&Expr::zero(inflight_type))),
-        );
+        let bank_free = load_bank_loaded
+            .not()
+            .and(&load_bank_inflight.eq(&Expr::zero(inflight_type)));
+        // A bit-serial array loads on step boundaries too, so every count stretches by p.
+        let bank_free = match &serial {
+            Some(phase) => bank_free.and(&phase.last),
+            None => bank_free,
+        };
+        let load_ready = m.wire(&load_port("ready_w"), &bank_free);
         m.output(&load_port("ready"), &load_ready);
         let load_fire = m.wire(&load_port("fire"), &load_valid.and(&load_ready));
         let last_row = Expr::constant(i128::from(rows - 1), load_count.q().ty());
@@ -140,7 +166,7 @@ pub fn build(
 
         // The stream flows only when the computing bank holds a full tile.
         let compute_loaded = by_bank(&compute_bank.q(), [loaded[0].q(), loaded[1].q()]);
-        let stream_ready = m.wire(&port("ready_w"), &advance.and(&compute_loaded));
+        let stream_ready = m.wire(&port("ready_w"), &step.and(&compute_loaded));
         m.output(&port("ready"), &stream_ready);
         let stream_fire = m.wire(&port("fire"), &stream_valid.and(&stream_ready));
         let tile_done = m.wire("tile_done", &stream_fire.and(&stream_last));
@@ -153,14 +179,18 @@ pub fn build(
         let mut track_bank = compute_bank.q();
         for stage in 1..=depth {
             let valid = m.reg_reset(&format!("track_valid_d{stage}"), Type::bit(), 0);
-            m.next_when(&valid, &advance, &track_valid);
+            m.next_when(&valid, &step, &track_valid);
             track_valid = valid.q();
-            track_last = m.pipe_when(&format!("track_last_d{stage}"), &advance, &track_last);
-            track_bank = m.pipe_when(&format!("track_bank_d{stage}"), &advance, &track_bank);
+            track_last = m.pipe_when(&format!("track_last_d{stage}"), &step, &track_last);
+            track_bank = m.pipe_when(&format!("track_bank_d{stage}"), &step, &track_bank);
         }
-        m.assign(&out_valid, &track_valid);
+        // A bit-serial result is offered in its step's last phase only, so it is taken once.
+        match &serial {
+            Some(phase) => m.assign(&out_valid, &track_valid.and(&phase.last)),
+            None => m.assign(&out_valid, &track_valid),
+        }
         m.output_doc("out_last", &track_last, "last vector of the tile");
-        let retire = m.wire("retire", &advance.and(&track_valid));
+        let retire = m.wire("retire", &step.and(&track_valid));
 
         for bank in 0..2 {
             let is_bank = |b: &Expr| if bank == 0 { b.not() } else { b.clone() };
@@ -185,7 +215,7 @@ pub fn build(
             m.next(&inflight[bank], &next);
         }
 
-        // ---- input skew: row r's stream operand waits r cycles ----------------------------------
+        // ---- input skew: row r's stream operand waits r steps (+1 when bit-serial) ----------------------------------
         let typed = |value: Expr, signed: bool| if signed { value.as_signed() } else { value };
         let mut row_stream = Vec::new();
         let mut row_bank = Vec::new();
@@ -194,12 +224,13 @@ pub fn build(
                 lane(&stream_data, row, stream_bits),
                 roles.stream.spec.signed,
             );
-            row_stream.push(m.delay(&port(&format!("skew_r{row}")), &advance, &value, row));
+            let stages = row + input_stages;
+            row_stream.push(m.delay(&port(&format!("skew_r{row}")), &step, &value, stages));
             row_bank.push(m.delay(
                 &format!("bank_skew_r{row}"),
-                &advance,
+                &step,
                 &compute_bank.q(),
-                row,
+                stages,
             ));
         }
 
@@ -215,7 +246,12 @@ pub fn build(
             for col in 0..cols {
                 let name = format!("pe_r{row}_c{col}");
                 let pe_instance = m.instance(&name, design, pe_id);
-                m.connect(pe_instance, "enable", &advance);
+                m.connect(pe_instance, "enable", &step);
+                if let Some(phase) = &serial {
+                    m.connect(pe_instance, "phase_first", &phase.first);
+                    m.connect(pe_instance, "phase_last", &phase.last);
+                    m.connect(pe_instance, "bit_index", &phase.bit_index);
+                }
                 m.connect(pe_instance, &port("in"), &stream_from_left);
                 m.connect(pe_instance, &port("bank_in"), &bank_from_left);
                 m.connect(pe_instance, "psum_in", &psum_from_above[col as usize]);
@@ -246,7 +282,7 @@ pub fn build(
             .map(|col| {
                 m.delay(
                     &format!("psum_deskew_c{col}"),
-                    &advance,
+                    &step,
                     &psum_from_above[col as usize],
                     cols - 1 - col,
                 )
@@ -254,6 +290,63 @@ pub fn build(
             .collect();
         m.output_doc("out_data", &pack_lanes(&columns), "lane c = column c");
     })
+}
+
+/// The bit phase of a bit-serial array, shared by every PE.
+struct SerialPhase {
+    /// The array advances: the last phase, not stalled.
+    step: Expr,
+    first: Expr,
+    last: Expr,
+    /// The activation bit of this phase: p−1 in the first, 0 in the last.
+    bit_index: Expr,
+}
+
+/// Declares the run-time precision input and the phase counter: phases 0..p−1 repeat, the last
+/// held while the array is stalled, and `phase_restart` starts them over (the core's compute
+/// phase begins), so the array's k-th step is the restart's (k·p)-th cycle.
+fn serial_phase(m: &mut ModuleBuilder, act: OperandSpec, advance: &Expr) -> SerialPhase {
+    let precision_type = Type::unsigned(bits_for(u64::from(act.bits)));
+    let precision = m.input_doc(
+        "act_precision",
+        precision_type,
+        "bits per activation, 1..=ACT_BITS (MSB first); 0 or more reads as ACT_BITS",
+    );
+    let restart = m.input_doc(
+        "phase_restart",
+        Type::bit(),
+        "start the bit phases over in the next cycle",
+    );
+    let index_type = Type::unsigned(pe::bit_serial::bit_index_bits(act));
+    let full = Expr::constant(i128::from(act.bits), precision_type);
+    let in_range = precision
+        .ne(&Expr::zero(precision_type))
+        .and(&precision.le(&full));
+    let bits = in_range.select(&precision, &full);
+    let last_index = m.wire(
+        "phase_last_index",
+        &bits.wrapping_decrement().truncate(index_type.width),
+    );
+    let phase = m.reg_reset("phase", index_type, 0);
+    let last = m.wire("phase_last", &phase.q().eq(&last_index));
+    let first = m.wire("phase_first", &phase.q().eq_const(0));
+    let zero = Expr::zero(index_type);
+    let held = advance.select(&zero, &phase.q());
+    let next = restart.select(&zero, &last.select(&held, &phase.q().wrapping_increment()));
+    m.next(&phase, &next);
+    let bit_index = m.wire(
+        "bit_index",
+        &(&last_index - &phase.q())
+            .truncate(index_type.width)
+            .as_unsigned(),
+    );
+    let step = m.wire("step", &advance.and(&last));
+    SerialPhase {
+        step,
+        first,
+        last,
+        bit_index,
+    }
 }
 
 fn capitalized(word: &str) -> String {

@@ -14,8 +14,10 @@ use miette::NamedSource;
 use serde_saphyr::Spanned;
 
 use super::error::{location_to_span, ConfigError, InvalidValue};
-use super::schema::{RawConfig, RawDataflow, RawOperand, RawPe, RawPeKind};
-use super::spec::{AcceleratorSpec, ClockSpec, Dataflow, OperandSpec, PeArraySpec, PeKind, PeSpec};
+use super::schema::{RawConfig, RawDataflow, RawOperand, RawPe, RawPeKind, RawSerialMode};
+use super::spec::{
+    AcceleratorSpec, ClockSpec, Dataflow, OperandSpec, PeArraySpec, PeKind, PeSpec, SerialMode,
+};
 
 /// Dataflows this version can build. A dataflow the schema knows but this list lacks is rejected
 /// with "not implemented in this version"; extend the list as dataflows land.
@@ -26,7 +28,8 @@ pub const IMPLEMENTED_DATAFLOWS: &[Dataflow] = &[
 ];
 
 /// PE kinds this version can build.
-pub const IMPLEMENTED_PE_KINDS: &[PeKind] = &[PeKind::Parallel];
+pub const IMPLEMENTED_PE_KINDS: &[PeKind] =
+    &[PeKind::Parallel, PeKind::BitSerial(SerialMode::Stripes)];
 
 /// Highest clock frequency accepted, in MHz: beyond this no edge process closes timing, so the
 /// value is almost certainly a unit mistake (Hz or kHz instead of MHz).
@@ -68,7 +71,7 @@ pub fn validate(
         cols: validate_array_axis(&file, "pe_array.cols", &raw.pe_array.cols)?,
         dataflow: validate_dataflow(&file, &raw.pe_array.dataflow)?,
     };
-    let pe = validate_pe(&file, &raw.pe)?;
+    let pe = validate_pe(&file, &raw.pe, pe_array.dataflow)?;
     let buffers = match &raw.buffers {
         Some(raw_buffers) => Some(buffers::validate_buffers(
             &file,
@@ -334,22 +337,74 @@ fn validate_dataflow(
     ))
 }
 
-fn validate_pe(file: &SourceFile<'_>, raw: &RawPe) -> Result<PeSpec, ConfigError> {
+fn validate_pe(
+    file: &SourceFile<'_>,
+    raw: &RawPe,
+    dataflow: Dataflow,
+) -> Result<PeSpec, ConfigError> {
     let kind = match raw.kind.value {
-        RawPeKind::Parallel => PeKind::Parallel,
+        RawPeKind::Parallel => {
+            if let Some(serial) = &raw.serial {
+                return Err(file.invalid(
+                    serial,
+                    "{…}".to_owned(),
+                    Violation {
+                        key_path: "pe.serial",
+                        rule: "applies only to `kind: bit_serial`".to_owned(),
+                        reason: "a parallel PE takes every operand bit at once; remove \
+                                 `serial:` or set `kind: bit_serial`"
+                            .to_owned(),
+                        label: "needs kind: bit_serial".to_owned(),
+                    },
+                ));
+            }
+            PeKind::Parallel
+        }
         RawPeKind::BitSerial => {
-            return Err(file.invalid(
-                &raw.kind,
-                "bit_serial".to_owned(),
-                Violation {
-                    key_path: "pe.kind",
-                    rule: "is not implemented yet; implemented: parallel".to_owned(),
-                    reason: "bit-serial PEs (Stripes, Loom, Bit-Pragmatic) are planned; use \
-                             `kind: parallel` for now"
-                        .to_owned(),
-                    label: "not implemented yet".to_owned(),
+            let mode = match raw.serial.as_ref().map(|serial| &serial.value.mode) {
+                None => SerialMode::Stripes,
+                Some(mode) => match mode.value {
+                    RawSerialMode::Stripes => SerialMode::Stripes,
+                    RawSerialMode::Pragmatic | RawSerialMode::Loom => {
+                        let name = if mode.value == RawSerialMode::Pragmatic {
+                            "pragmatic"
+                        } else {
+                            "loom"
+                        };
+                        return Err(file.invalid(
+                            mode,
+                            name.to_owned(),
+                            Violation {
+                                key_path: "pe.serial.mode",
+                                rule: "is not implemented yet; implemented: stripes".to_owned(),
+                                reason: "Bit-Pragmatic (one-bits only) and Loom (both operands \
+                                         serial) are planned; use `mode: stripes` for now"
+                                    .to_owned(),
+                                label: "not implemented yet".to_owned(),
+                            },
+                        ));
+                    }
                 },
-            ))
+            };
+            if dataflow != Dataflow::WeightStationary {
+                return Err(file.invalid(
+                    &raw.kind,
+                    "bit_serial".to_owned(),
+                    Violation {
+                        key_path: "pe.kind",
+                        rule: format!(
+                            "needs `pe_array.dataflow: weight_stationary`, not {}",
+                            dataflow.config_name()
+                        ),
+                        reason: "bit-serial PEs hold the weights and take the streamed \
+                                 activations one bit per cycle (Stripes), so this version \
+                                 builds them into the weight-stationary array only"
+                            .to_owned(),
+                        label: "weight-stationary only".to_owned(),
+                    },
+                ));
+            }
+            PeKind::BitSerial(mode)
         }
     };
     debug_assert!(IMPLEMENTED_PE_KINDS.contains(&kind));
