@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 /// Generate:   accelgen --config configs/edge_tpu.yaml -o out/
 /// Validate:   accelgen check --config configs/edge_tpu.yaml
 /// Measure:    accelgen bench gemm --config configs/edge_tpu.yaml --m 64 --k 64 --n 64
+///             accelgen bench precision --config configs/stripes_like.yaml BUNDLE_DIR...
 /// Layers:     accelgen run-layer --config configs/edge_tpu.yaml ../shared/vectors/tflm/*/*
 /// Profile:    accelgen profile ../shared/vectors/tflm/*/*
 /// Synthesise: accelgen synth --config configs/edge_tpu.yaml
@@ -223,6 +224,27 @@ pub enum BenchCommand {
     /// cycle model, the ideal count and SCALE-Sim's, and the element mismatches against the
     /// golden model. Exits non-zero on any mismatch or if the model misses the RTL count.
     Gemm(GemmArgs),
+    /// A bit-serial core's cycles against the activation precision, on real layers: each
+    /// bundle's stored activations narrowed to p bits (an arithmetic shift), run through the
+    /// RTL core at every p, bit-exact against the golden model, with the cycle model's count and
+    /// each run's cycles over the full-width run's. Exits non-zero on any mismatch or model miss.
+    Precision(PrecisionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PrecisionArgs {
+    /// The accelerator description (YAML): a buffered core with `pe.kind: bit_serial`.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// The precisions to run, comma-separated (default: 2 up to the activation width); the full
+    /// width always runs, as the reference.
+    #[arg(long, value_delimiter = ',', value_name = "P,...")]
+    pub bits: Option<Vec<u32>>,
+
+    /// Layer bundle directories (`../shared/vectors/README.md`).
+    #[arg(required = true, value_name = "BUNDLE_DIR")]
+    pub bundles: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! 1 a reported error, 2 a usage error from clap).
 
 mod ablate;
+mod bench_precision;
 mod cli;
 mod profile;
 mod report;
@@ -26,6 +27,9 @@ fn main() -> ExitCode {
         Some(Command::Generate(args)) => run_generate(args),
         Some(Command::Check(args)) => run_check(args),
         Some(Command::Bench(BenchCommand::Gemm(args))) => run_bench_gemm(args),
+        Some(Command::Bench(BenchCommand::Precision(args))) => {
+            bench_precision::run_bench_precision(args)
+        }
         Some(Command::Synth(args)) => run_synth(args),
         Some(Command::RunLayer(args)) => run_layers(args),
         Some(Command::Profile(args)) => profile::run_profile(args),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use accelgen::config::AcceleratorSpec;
 use accelgen::golden::cycles::ArrayShape;
+use accelgen::golden::dma::{Outputs, RunSettings};
 use accelgen::golden::{self, compare, write_npy, Comparison, LayerBundle, Tensor};
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::layer::{self, CoreBench, DatapathBench, LayerRun, LayerRunError};
@@ -66,6 +67,9 @@ pub struct LayerReport {
     /// (the host sent the lowered GEMMs); None when the RTL did not run.
     pub lowering: Option<&'static str>,
     pub outputs: usize,
+    /// Bit-serial arrays: the bits streamed per activation, the fewest that hold the layer's
+    /// stored activations (`RunSettings::serial_bits`); None for a parallel array.
+    pub act_bits: Option<u32>,
     /// The layer's multiply-accumulates (taps in the padding not counted).
     pub macs: u64,
     /// Golden model vs `expected.npy` (None without an expected output).
@@ -138,10 +142,6 @@ pub fn run(
         std::fs::create_dir_all(output)
             .map_err(|e| miette!("cannot create {}: {e}", output.display()))?;
     }
-    let array = ArrayShape {
-        rows: spec.pe_array.rows.into(),
-        cols: spec.pe_array.cols.into(),
-    };
     let mut reports = Vec::new();
     for directory in directories {
         let mut report = LayerReport {
@@ -150,6 +150,7 @@ pub fn run(
             op: "?",
             lowering: None,
             outputs: 0,
+            act_bits: None,
             macs: 0,
             golden_mismatches: None,
             rtl_mismatches: None,
@@ -166,7 +167,7 @@ pub fn run(
             error: None,
             model_exact: dram.jitter.is_none(),
         };
-        if let Err(error) = run_one(&mut report, directory, bench.as_mut(), array, output, dram) {
+        if let Err(error) = run_one(&mut report, directory, bench.as_mut(), spec, output, dram) {
             report.error = Some(error);
         }
         reports.push(report);
@@ -178,10 +179,14 @@ fn run_one(
     report: &mut LayerReport,
     directory: &Path,
     bench: Option<&mut Bench>,
-    array: ArrayShape,
+    spec: &AcceleratorSpec,
     output: Option<&Path>,
     dram: DramTiming,
 ) -> Result<(), String> {
+    let array = ArrayShape {
+        rows: spec.pe_array.rows.into(),
+        cols: spec.pe_array.cols.into(),
+    };
     let bundle = LayerBundle::load(directory).map_err(|e| e.to_string())?;
     report.layer = bundle.name.clone();
     report.op = bundle.params.op.name();
@@ -203,6 +208,11 @@ fn run_one(
     )
     .map_err(|e| e.to_string())?;
     report.macs = lowered.layer_macs;
+    report.act_bits = RunSettings {
+        outputs: Outputs::Bytes,
+        act_range: lowered.act_range(),
+    }
+    .serial_bits(spec);
     // Every PE busy every cycle: the layer's MACs over the array's.
     let pes = array.rows * array.cols;
     report.ideal_cycles = report.macs.div_ceil(pes);
@@ -240,11 +250,21 @@ fn run_one(
 /// The report as an aligned table, one line per layer, then a total line naming the scope.
 pub fn table(reports: &[LayerReport], scope: &str) -> String {
     let dash = || "-".to_string();
+    // A bit-serial array's precision per layer, as a column after `lower`.
+    let serial = reports.iter().any(|r| r.act_bits.is_some());
+    let bits = |value: String| {
+        if serial {
+            format!(" {value:>4}")
+        } else {
+            String::new()
+        }
+    };
     let mut lines = vec![format!(
-        "{:<34} {:<17} {:<7} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6} {:>10}",
+        "{:<34} {:<17} {:<7}{} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6} {:>10}",
         "layer",
         "op",
         "lower",
+        bits("bits".to_string()),
         "outputs",
         "MACs",
         "golden",
@@ -262,10 +282,11 @@ pub fn table(reports: &[LayerReport], scope: &str) -> String {
         }
         let count = |value: Option<usize>| value.map_or_else(dash, |v| v.to_string());
         lines.push(format!(
-            "{:<34} {:<17} {:<7} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6} {:>10}",
+            "{:<34} {:<17} {:<7}{} {:>8} {:>10} {:>7} {:>7} {:>9} {:>9} {:>9} {:>6} {:>10}",
             r.layer,
             r.op,
             r.lowering.unwrap_or("-"),
+            bits(r.act_bits.map_or_else(dash, |b| b.to_string())),
             r.outputs,
             r.macs,
             count(r.golden_mismatches),

@@ -95,18 +95,22 @@ pub const POST_PROCESS_LATENCY: u64 = 5;
 
 /// Cycles the buffered GEMM core (`blocks::gemm_core`, weight- or output-stationary) computes a
 /// GEMM at full rate — its compute phase: its buffers feed the array every cycle, so it is the
-/// array's count, the post-process pipeline when the run `finish`es (sends results out), and the
-/// cycle in which the end is noticed.
+/// array's count (a bit-serial array's at `serial_bits`, [`bit_serial_cycles`]: its bit phases
+/// restart with the compute phase), the post-process pipeline when the run `finish`es (sends
+/// results out), and the cycle in which the end is noticed.
 pub fn gemm_core_cycles(
     dataflow: Dataflow,
     array: ArrayShape,
     gemm: GemmShape,
     finish: bool,
+    serial_bits: Option<u64>,
 ) -> u64 {
     let post_process = if finish { POST_PROCESS_LATENCY } else { 0 };
-    let array_cycles =
-        predicted_cycles(dataflow, array, gemm).expect("the core's dataflows are modelled");
-    array_cycles + post_process + 1
+    let array_cycles = match serial_bits {
+        Some(bits) => bit_serial_cycles(array, gemm, bits),
+        None => predicted_cycles(dataflow, array, gemm),
+    };
+    array_cycles.expect("the core's dataflows are modelled") + post_process + 1
 }
 
 /// Weight- and input-stationary (`blocks::pe_array::stationary`). Edges are numbered from 1,

@@ -11,6 +11,7 @@
 //! Cycles are numbered from the one in which the core accepts `start` (cycle 0).
 
 use super::cycles::{gemm_core_cycles, ArrayShape, GemmShape};
+use super::profile::stream_bits;
 use crate::config::{AcceleratorSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec};
 
 /// The DRAM and the engine's limits, as the model needs them.
@@ -127,6 +128,37 @@ pub enum Outputs {
     Bytes,
     /// Raw int32 accumulators (the post-process bypass): the buffer's 32-bit lanes.
     Words,
+}
+
+/// What the host sets for every run of a layer besides its shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct RunSettings {
+    /// How the results are stored (`pack_outputs`).
+    pub outputs: Outputs,
+    /// The least and greatest stored activation the array streams (padding included), from
+    /// which a bit-serial array's precision follows; `None`: unknown (a layer without data).
+    pub act_range: Option<(i64, i64)>,
+}
+
+impl RunSettings {
+    /// Results stored as `outputs`, activations of unknown range.
+    pub fn storing(outputs: Outputs) -> RunSettings {
+        RunSettings {
+            outputs,
+            act_range: None,
+        }
+    }
+
+    /// The bits per activation `spec`'s array streams (its `act_precision`): `None` for a
+    /// parallel array; for a bit-serial one the fewest that hold the activation range
+    /// ([`stream_bits`]), the full width if the range is unknown.
+    pub fn serial_bits(&self, spec: &AcceleratorSpec) -> Option<u32> {
+        let act = spec.pe.act;
+        spec.pe.kind.is_bit_serial().then(|| {
+            self.act_range
+                .map_or(act.bits, |(min, max)| stream_bits(min, max, act))
+        })
+    }
 }
 
 /// Bits per result lane of [`Outputs::Bytes`] (`blocks::gemm_core::PACKED_BITS`).
@@ -266,11 +298,11 @@ pub fn core_run(
     gemm: GemmShape,
     finish: bool,
     loads: Loads,
-    outputs: Outputs,
+    settings: RunSettings,
     param_word_bits: u32,
 ) -> Option<RunCycles> {
     let buffers = spec.buffers.as_ref()?;
-    let run = run_shape(spec, gemm, finish, loads, outputs)?;
+    let run = run_shape(spec, gemm, finish, loads, settings)?;
     Some(run_cycles(buffers, param_word_bits, run))
 }
 
@@ -281,9 +313,9 @@ pub fn run_shape(
     gemm: GemmShape,
     finish: bool,
     loads: Loads,
-    outputs: Outputs,
+    settings: RunSettings,
 ) -> Option<RunShape> {
-    let ofmap_word_bits = ofmap_word_bits(spec, outputs)?;
+    let ofmap_word_bits = ofmap_word_bits(spec, settings.outputs)?;
     let array = ArrayShape {
         rows: u64::from(spec.pe_array.rows),
         cols: u64::from(spec.pe_array.cols),
@@ -303,7 +335,13 @@ pub fn run_shape(
         ifmap_words: loaded(loads.ifmap, ifmap_words),
         weight_words: loaded(loads.weights, weight_words),
         param_words: loaded(loads.weights, n_folds),
-        compute: gemm_core_cycles(dataflow, array, gemm, finish),
+        compute: gemm_core_cycles(
+            dataflow,
+            array,
+            gemm,
+            finish,
+            settings.serial_bits(spec).map(u64::from),
+        ),
         ofmap_words: if finish { n_folds * gemm.m } else { 0 },
         ofmap_word_bits,
     };

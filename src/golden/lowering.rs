@@ -56,6 +56,16 @@ pub struct LoweredLayer {
 }
 
 impl LoweredLayer {
+    /// The least and greatest stored activation of every GEMM's `A` (padding included): what
+    /// the array streams, so what a bit-serial array's precision must hold. `None` without any.
+    pub fn act_range(&self) -> Option<(i64, i64)> {
+        let values = self.gemms.iter().flat_map(|gemm| gemm.a.iter().copied());
+        values.fold(None, |range, value| match range {
+            None => Some((value, value)),
+            Some((min, max)) => Some((min.min(value), max.max(value))),
+        })
+    }
+
     /// The layer's int32 accumulators (flat, channel last) from each GEMM's `A·B` (M × N, any
     /// integer width: only the low 32 bits matter), in the order of [`LoweredLayer::gemms`].
     pub fn accumulators(&self, products: &[Array2<i64>]) -> Vec<i32> {

@@ -93,6 +93,20 @@ impl Precision {
     }
 }
 
+/// The bits a bit-serial array must stream per activation so that every stored value in
+/// `min..=max` reads back exactly in `act`'s format: two's complement bits for a signed format
+/// (a non-negative range needs its sign bit too), plain bits for an unsigned one; at least 1,
+/// at most `act.bits`. Stripes' per-layer precision, on the stored values the array streams
+/// (padding included), not the centred ones [`Precision`] profiles.
+pub fn stream_bits(min: i64, max: i64, act: crate::config::OperandSpec) -> u32 {
+    let range = Precision::of_range(min.min(max), max.max(min));
+    let bits = match (act.signed, range.signed) {
+        (true, false) => range.bits + 1,
+        _ => range.bits,
+    };
+    bits.clamp(1, act.bits)
+}
+
 /// Bricks of one granularity, each weighted by the `N` columns it feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bricks {
@@ -461,6 +475,29 @@ mod tests {
         assert_eq!(p.work.zero_skip_speedup(16), Some(Some(1.0)));
         assert_eq!(p.work.bricks[3].bricks, 2, "one brick per column of B");
         assert_eq!(p.work.zero_skip_speedup(8), None, "not profiled");
+    }
+
+    #[test]
+    fn stream_bits_hold_every_stored_value_in_the_arrays_format() {
+        use crate::config::OperandSpec;
+        let i8 = OperandSpec {
+            bits: 8,
+            signed: true,
+        };
+        let u8 = OperandSpec {
+            bits: 8,
+            signed: false,
+        };
+        // Signed: −4..=3 is 3 bits; 0..=3 needs a sign bit, 3; −1..=0 is 1; int8's range is 8.
+        assert_eq!(stream_bits(-4, 3, i8), 3);
+        assert_eq!(stream_bits(-5, 3, i8), 4);
+        assert_eq!(stream_bits(0, 3, i8), 3);
+        assert_eq!(stream_bits(-1, 0, i8), 1);
+        assert_eq!(stream_bits(-128, 127, i8), 8);
+        // Unsigned: 0..=3 is 2 bits, all zeros 1, 255 is 8.
+        assert_eq!(stream_bits(0, 3, u8), 2);
+        assert_eq!(stream_bits(0, 0, u8), 1);
+        assert_eq!(stream_bits(0, 255, u8), 8);
     }
 
     #[test]

@@ -18,8 +18,8 @@
 use super::workload::LayerShape;
 use crate::blocks::gemm_core::{self, ConvLayer, RunPlan};
 use crate::config::{AcceleratorSpec, Dataflow};
-use crate::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
-use crate::golden::dma::{self, Loads, Outputs, RunCycles};
+use crate::golden::cycles::{bit_serial_cycles, predicted_cycles, ArrayShape, GemmShape};
+use crate::golden::dma::{self, Loads, RunCycles, RunSettings};
 
 /// What a report's cycle counts cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +54,8 @@ pub struct Chunk {
     pub finish: bool,
     /// What the run loads from DRAM (the rest is still in the buffers).
     pub loads: Loads,
-    /// How its results are stored.
-    pub outputs: Outputs,
+    /// How its results are stored, and the precision of its activations.
+    pub settings: RunSettings,
     /// Window mode: the words of the input tile the run loads instead of A's K-folds·M
     /// (`gemm_core::Window::words`); `None` for a GEMM run.
     pub ifmap_words: Option<u64>,
@@ -82,13 +82,13 @@ const MAX_ROW_PIECES: usize = 8;
 pub fn core_plan(
     spec: &AcceleratorSpec,
     gemm: GemmShape,
-    outputs: Outputs,
+    settings: RunSettings,
 ) -> Option<Vec<RunPlan>> {
     let shape = (gemm.m as usize, gemm.k as usize, gemm.n as usize);
     let whole = gemm_core::plan_runs(spec, shape.0, shape.1, shape.2)?;
     let rows = spec.pe_array.rows as usize;
     let limits = (2..=MAX_ROW_PIECES).map(|pieces| shape.0.div_ceil(pieces).div_ceil(rows) * rows);
-    quickest(spec, outputs, whole, limits, |max_rows| {
+    quickest(spec, settings, whole, limits, |max_rows| {
         gemm_core::plan_runs_of_rows(spec, shape, max_rows)
     })
 }
@@ -102,13 +102,13 @@ pub fn core_plan(
 pub fn window_plan(
     spec: &AcceleratorSpec,
     layer: &ConvLayer,
-    outputs: Outputs,
+    settings: RunSettings,
 ) -> Option<Vec<RunPlan>> {
-    let plans = window_cut(spec, layer, outputs)?;
-    let window = busy(&program(spec, &plans, outputs));
+    let plans = window_cut(spec, layer, settings)?;
+    let window = busy(&program(spec, &plans, settings));
     let gemms: Option<u64> = im2col_gemms(layer, spec.pe_array.cols as usize)
         .into_iter()
-        .map(|gemm| Some(busy(&core_program(spec, gemm, outputs)?)))
+        .map(|gemm| Some(busy(&core_program(spec, gemm, settings)?)))
         .sum();
     match gemms {
         Some(gemms) if gemms <= window => None,
@@ -125,7 +125,7 @@ pub fn window_plan(
 pub fn window_cut(
     spec: &AcceleratorSpec,
     layer: &ConvLayer,
-    outputs: Outputs,
+    settings: RunSettings,
 ) -> Option<Vec<RunPlan>> {
     let whole = gemm_core::plan::plan_window_runs(spec, layer, usize::MAX)?;
     let out_height = layer.output[0];
@@ -135,7 +135,7 @@ pub fn window_cut(
     let limits = (1..=out_height)
         .rev()
         .flat_map(|rows| (1..=folds).rev().map(move |folds| (rows, folds)));
-    quickest(spec, outputs, whole, limits, |limits| {
+    quickest(spec, settings, whole, limits, |limits| {
         gemm_core::plan_window_runs_of(spec, layer, limits)
     })
 }
@@ -173,7 +173,7 @@ fn busy(program: &[RunCycles]) -> u64 {
 /// then with the fewest DRAM bytes (the first on a tie); a limit `cut` refuses is skipped.
 fn quickest<Limit: PartialEq + Copy>(
     spec: &AcceleratorSpec,
-    outputs: Outputs,
+    settings: RunSettings,
     whole: Vec<RunPlan>,
     limits: impl Iterator<Item = Limit>,
     cut: impl Fn(Limit) -> Option<Vec<RunPlan>>,
@@ -184,7 +184,7 @@ fn quickest<Limit: PartialEq + Copy>(
     }
     // Fewest cycles first; between plans as quick, the one that moves fewer DRAM bytes.
     let cost = |plans: &[RunPlan]| {
-        let runs = program(spec, plans, outputs);
+        let runs = program(spec, plans, settings);
         let bytes: u64 = runs.iter().map(|r| r.read_bytes + r.write_bytes).sum();
         (busy(&runs), bytes)
     };
@@ -208,19 +208,19 @@ fn quickest<Limit: PartialEq + Copy>(
 pub fn core_chunks(
     spec: &AcceleratorSpec,
     gemm: GemmShape,
-    outputs: Outputs,
+    settings: RunSettings,
 ) -> Option<Vec<Chunk>> {
     Some(
-        core_plan(spec, gemm, outputs)?
+        core_plan(spec, gemm, settings)?
             .iter()
-            .map(|plan| Chunk::of(plan, outputs))
+            .map(|plan| Chunk::of(plan, settings))
             .collect(),
     )
 }
 
 impl Chunk {
     /// What the model needs of one planned run.
-    pub fn of(plan: &RunPlan, outputs: Outputs) -> Chunk {
+    pub fn of(plan: &RunPlan, settings: RunSettings) -> Chunk {
         Chunk {
             shape: GemmShape {
                 m: plan.rows.len() as u64,
@@ -232,7 +232,7 @@ impl Chunk {
                 ifmap: plan.load_ifmap,
                 weights: plan.load_weights,
             },
-            outputs,
+            settings,
             ifmap_words: plan.window.as_ref().map(|window| window.words() as u64),
         }
     }
@@ -241,7 +241,7 @@ impl Chunk {
     /// window-mode run loads its tile's words into the ifmap buffer. The compute is the same:
     /// the feeder offers a beat every cycle whether it reads the tile or the padding.
     pub fn run_shape(&self, spec: &AcceleratorSpec) -> dma::RunShape {
-        let mut run = dma::run_shape(spec, self.shape, self.finish, self.loads, self.outputs)
+        let mut run = dma::run_shape(spec, self.shape, self.finish, self.loads, self.settings)
             .expect("a core has buffers");
         if let (true, Some(words)) = (self.loads.ifmap, self.ifmap_words) {
             run.ifmap_words = words;
@@ -264,9 +264,9 @@ pub fn core_run(spec: &AcceleratorSpec, chunk: Chunk) -> RunCycles {
 pub fn core_program(
     spec: &AcceleratorSpec,
     gemm: GemmShape,
-    outputs: Outputs,
+    settings: RunSettings,
 ) -> Option<Vec<RunCycles>> {
-    Some(program(spec, &core_plan(spec, gemm, outputs)?, outputs))
+    Some(program(spec, &core_plan(spec, gemm, settings)?, settings))
 }
 
 /// The model of every descriptor a host gives the core to run convolution `layer` in window mode
@@ -274,9 +274,13 @@ pub fn core_program(
 pub fn window_program(
     spec: &AcceleratorSpec,
     layer: &ConvLayer,
-    outputs: Outputs,
+    settings: RunSettings,
 ) -> Option<Vec<RunCycles>> {
-    Some(program(spec, &window_plan(spec, layer, outputs)?, outputs))
+    Some(program(
+        spec,
+        &window_plan(spec, layer, settings)?,
+        settings,
+    ))
 }
 
 /// How the core runs `shape`'s layer: the plan of each program the host sends it. One
@@ -286,13 +290,13 @@ pub fn layer_plans(spec: &AcceleratorSpec, shape: &LayerShape) -> Option<Vec<Vec
     let window = shape
         .conv
         .as_ref()
-        .and_then(|conv| window_plan(spec, conv, shape.outputs));
+        .and_then(|conv| window_plan(spec, conv, shape.settings));
     match window {
         Some(plans) => Some(vec![plans]),
         None => shape
             .gemms
             .iter()
-            .map(|&gemm| core_plan(spec, gemm, shape.outputs))
+            .map(|&gemm| core_plan(spec, gemm, shape.settings))
             .collect(),
     }
 }
@@ -303,7 +307,7 @@ pub fn layer_program(spec: &AcceleratorSpec, shape: &LayerShape) -> Option<Vec<R
     Some(
         plans
             .iter()
-            .flat_map(|plans| program(spec, plans, shape.outputs))
+            .flat_map(|plans| program(spec, plans, shape.settings))
             .collect(),
     )
 }
@@ -316,15 +320,15 @@ pub fn layer_model_cycles(spec: &AcceleratorSpec, scope: Scope, shape: &LayerSha
         _ => shape
             .gemms
             .iter()
-            .map(|&gemm| model_cycles(spec, scope, gemm, shape.outputs))
+            .map(|&gemm| model_cycles(spec, scope, gemm, shape.settings))
             .sum(),
     }
 }
 
 /// The model of every descriptor that runs `plans` (see [`core_program`]).
-pub fn program(spec: &AcceleratorSpec, plans: &[RunPlan], outputs: Outputs) -> Vec<RunCycles> {
+pub fn program(spec: &AcceleratorSpec, plans: &[RunPlan], settings: RunSettings) -> Vec<RunCycles> {
     let buffers = spec.buffers.as_ref().expect("a core has buffers");
-    let chunks: Vec<Chunk> = plans.iter().map(|plan| Chunk::of(plan, outputs)).collect();
+    let chunks: Vec<Chunk> = plans.iter().map(|plan| Chunk::of(plan, settings)).collect();
     if !buffers.ifmap.double_buffered {
         return chunks.iter().map(|chunk| core_run(spec, *chunk)).collect();
     }
@@ -342,7 +346,7 @@ pub fn program(spec: &AcceleratorSpec, plans: &[RunPlan], outputs: Outputs) -> V
                 compute: stage.run.map(|i| shapes[i].compute),
                 prefetch: stage.prefetch.map_or([0; 3], |i| loads(&shapes[i])),
                 drain: stage.drain.map_or(0, |i| shapes[i].ofmap_words),
-                drain_word_bits: dma::ofmap_word_bits(spec, outputs).expect("a core"),
+                drain_word_bits: dma::ofmap_word_bits(spec, settings.outputs).expect("a core"),
             };
             dma::overlapped_run_cycles(buffers, param_bits, run)
         })
@@ -355,17 +359,20 @@ pub fn model_cycles(
     spec: &AcceleratorSpec,
     scope: Scope,
     gemm: GemmShape,
-    outputs: Outputs,
+    settings: RunSettings,
 ) -> Option<u64> {
     let array = array_shape(spec);
     match (scope, &spec.buffers) {
         (Scope::Core, Some(_)) => Some(
-            core_program(spec, gemm, outputs)?
+            core_program(spec, gemm, settings)?
                 .iter()
                 .map(|run| run.busy)
                 .sum(),
         ),
-        _ => predicted_cycles(spec.pe_array.dataflow, array, gemm),
+        _ => match settings.serial_bits(spec) {
+            Some(bits) => bit_serial_cycles(array, gemm, bits.into()),
+            None => predicted_cycles(spec.pe_array.dataflow, array, gemm),
+        },
     }
 }
 
@@ -373,6 +380,7 @@ pub fn model_cycles(
 mod tests {
     use super::*;
     use crate::config::load_str;
+    use crate::golden::dma::Outputs;
 
     /// tiny_core's geometry: 2×2, ifmap 128 words, weight 64 words, psum 32 words.
     fn tiny_core() -> AcceleratorSpec {
@@ -403,7 +411,12 @@ mod tests {
         // K = 8: 4 K-folds, one run holds them all; rows: min(32, 128/4) = 32 per chunk;
         // N-chunk: weight 64 words / (4 folds · 2 rows) = 8 folds, param depth 32, but the
         // ofmap's 128 words hold 4 N-folds of 32 rows: 4 folds of 2 columns = 8 columns.
-        let chunks = core_chunks(&spec, GemmShape { m: 40, k: 8, n: 20 }, Outputs::Bytes).unwrap();
+        let chunks = core_chunks(
+            &spec,
+            GemmShape { m: 40, k: 8, n: 20 },
+            RunSettings::storing(Outputs::Bytes),
+        )
+        .unwrap();
         let shapes: Vec<(u64, u64, u64, bool)> = chunks
             .iter()
             .map(|c| (c.shape.m, c.shape.k, c.shape.n, c.finish))
@@ -426,7 +439,12 @@ mod tests {
         let spec = tiny_core();
         // K = 100: 50 folds; a run holds min(50, 128, 64/2) = 32 folds, so two K-chunks of 64
         // and 36; rows min(32, 128/32 = 4) = 4; one N-fold of 2 columns per run.
-        let chunks = core_chunks(&spec, GemmShape { m: 4, k: 100, n: 2 }, Outputs::Bytes).unwrap();
+        let chunks = core_chunks(
+            &spec,
+            GemmShape { m: 4, k: 100, n: 2 },
+            RunSettings::storing(Outputs::Bytes),
+        )
+        .unwrap();
         let shapes: Vec<(u64, u64, u64, bool)> = chunks
             .iter()
             .map(|c| (c.shape.m, c.shape.k, c.shape.n, c.finish))
@@ -441,7 +459,7 @@ mod tests {
                 &spec,
                 Scope::Core,
                 GemmShape { m: 4, k: 100, n: 2 },
-                Outputs::Bytes
+                RunSettings::storing(Outputs::Bytes)
             ),
             Some(runs)
         );
@@ -452,6 +470,7 @@ mod tests {
             array,
             chunks[0].shape,
             false,
+            None,
         );
         assert!(core_run(&spec, chunks[0]).busy > compute + 64 / 2 * 4);
     }
@@ -463,7 +482,12 @@ mod tests {
         assert_eq!(Scope::of(&spec), Scope::Datapath);
         let gemm = GemmShape { m: 9, k: 5, n: 3 };
         assert_eq!(
-            model_cycles(&spec, Scope::Datapath, gemm, Outputs::Bytes),
+            model_cycles(
+                &spec,
+                Scope::Datapath,
+                gemm,
+                RunSettings::storing(Outputs::Bytes)
+            ),
             predicted_cycles(
                 Dataflow::WeightStationary,
                 ArrayShape { rows: 2, cols: 2 },
@@ -520,7 +544,7 @@ mod tests {
             op: "conv2d".into(),
             gemms: vec![gemm],
             macs: gemm.macs(),
-            outputs: Outputs::Bytes,
+            settings: RunSettings::storing(Outputs::Bytes),
             conv: layer,
         }
     }
@@ -534,8 +558,14 @@ mod tests {
     fn a_window_program_loads_each_input_pixel_once_instead_of_once_per_tap() {
         for spec in [tiny_core(), double_buffered_tiny_core()] {
             let layer = conv3x3(6, 5, 2, 2);
-            let window = window_program(&spec, &layer, Outputs::Bytes).unwrap();
-            let gemm = core_program(&spec, im2col(&layer, 2), Outputs::Bytes).unwrap();
+            let window =
+                window_program(&spec, &layer, RunSettings::storing(Outputs::Bytes)).unwrap();
+            let gemm = core_program(
+                &spec,
+                im2col(&layer, 2),
+                RunSettings::storing(Outputs::Bytes),
+            )
+            .unwrap();
             let ((window_read, window_written), (gemm_read, gemm_written)) =
                 (bytes(&window), bytes(&gemm));
             assert!(3 * window_read < gemm_read, "{window_read} vs {gemm_read}");
@@ -550,9 +580,9 @@ mod tests {
         // 6×5×2 'same' 3×3 into 2 channels: one run of M = 30, K = 18, N = 2; the tile is the
         // input's 30 words where the im2col A has 9 folds · 30 rows.
         let layer = conv3x3(6, 5, 2, 2);
-        let plans = window_plan(&spec, &layer, Outputs::Bytes).unwrap();
+        let plans = window_plan(&spec, &layer, RunSettings::storing(Outputs::Bytes)).unwrap();
         assert_eq!(plans.len(), 1);
-        let chunk = Chunk::of(&plans[0], Outputs::Bytes);
+        let chunk = Chunk::of(&plans[0], RunSettings::storing(Outputs::Bytes));
         assert_eq!(
             (chunk.shape, chunk.ifmap_words),
             (im2col(&layer, 2), Some(30))
@@ -566,7 +596,7 @@ mod tests {
         // 64-bit beats of one 16-bit word each: 30 tile words against 270 of A.
         assert_eq!(gemm.read_bytes - window.read_bytes, (270 - 30) * 8);
         assert_eq!(
-            window_program(&spec, &layer, Outputs::Bytes),
+            window_program(&spec, &layer, RunSettings::storing(Outputs::Bytes)),
             Some(vec![window])
         );
     }
@@ -576,7 +606,7 @@ mod tests {
         let spec = double_buffered_tiny_core();
         // Halves: ifmap 64, weight 32, ofmap 64 words; 9 K-folds of 1 block (18 weight words).
         let layer = conv3x3(8, 4, 2, 2);
-        let plans = window_cut(&spec, &layer, Outputs::Bytes).unwrap();
+        let plans = window_cut(&spec, &layer, RunSettings::storing(Outputs::Bytes)).unwrap();
         let buffers = spec.buffers.as_ref().unwrap();
         for plan in &plans {
             assert!(plan.window.as_ref().unwrap().words() as u64 <= buffers.ifmap.run_depth());
@@ -595,7 +625,10 @@ mod tests {
                 "{max_out_rows}"
             );
         }
-        assert_eq!(window_plan(&spec, &layer, Outputs::Bytes), Some(plans));
+        assert_eq!(
+            window_plan(&spec, &layer, RunSettings::storing(Outputs::Bytes)),
+            Some(plans)
+        );
     }
 
     #[test]
@@ -618,12 +651,20 @@ mod tests {
             pad: [4, 1],
             depthwise: false,
         };
-        assert!(window_cut(&spec, &thin, Outputs::Bytes).is_some());
-        assert_eq!(window_plan(&spec, &thin, Outputs::Bytes), None);
+        assert!(window_cut(&spec, &thin, RunSettings::storing(Outputs::Bytes)).is_some());
+        assert_eq!(
+            window_plan(&spec, &thin, RunSettings::storing(Outputs::Bytes)),
+            None
+        );
         // 16 channels fill the K-folds, and the tile is a ninth of the im2col A.
         let full = conv3x3(32, 32, 16, 16);
-        let window = window_program(&spec, &full, Outputs::Bytes).unwrap();
-        let gemm = core_program(&spec, im2col_gemms(&full, 16)[0], Outputs::Bytes).unwrap();
+        let window = window_program(&spec, &full, RunSettings::storing(Outputs::Bytes)).unwrap();
+        let gemm = core_program(
+            &spec,
+            im2col_gemms(&full, 16)[0],
+            RunSettings::storing(Outputs::Bytes),
+        )
+        .unwrap();
         assert!(busy(&window) < busy(&gemm));
     }
 
@@ -644,7 +685,7 @@ mod tests {
     }
 
     fn program_of(spec: &AcceleratorSpec, plans: &[RunPlan]) -> Vec<RunCycles> {
-        program(spec, plans, Outputs::Bytes)
+        program(spec, plans, RunSettings::storing(Outputs::Bytes))
     }
 
     #[test]
@@ -659,7 +700,7 @@ mod tests {
         assert_eq!(
             cycles,
             Some(busy(
-                &window_program(&spec, &layer, Outputs::Bytes).unwrap()
+                &window_program(&spec, &layer, RunSettings::storing(Outputs::Bytes)).unwrap()
             ))
         );
         // Without the geometry, or with rows wider than the psum buffer, the im2col GEMM runs.
@@ -669,7 +710,12 @@ mod tests {
             assert!(plans.iter().flatten().all(|p| p.window.is_none()));
             assert_eq!(
                 layer_model_cycles(&spec, Scope::Core, &shape),
-                model_cycles(&spec, Scope::Core, shape.gemms[0], Outputs::Bytes)
+                model_cycles(
+                    &spec,
+                    Scope::Core,
+                    shape.gemms[0],
+                    RunSettings::storing(Outputs::Bytes)
+                )
             );
         }
         // The datapath has no window mode.
@@ -677,7 +723,12 @@ mod tests {
         bare.buffers = None;
         assert_eq!(
             layer_model_cycles(&bare, Scope::Datapath, &window),
-            model_cycles(&bare, Scope::Datapath, gemm, Outputs::Bytes)
+            model_cycles(
+                &bare,
+                Scope::Datapath,
+                gemm,
+                RunSettings::storing(Outputs::Bytes)
+            )
         );
     }
 }

@@ -51,7 +51,7 @@ use super::workload::LayerShape;
 use crate::blocks::gemm_core::Layout;
 use crate::config::{AcceleratorSpec, Dataflow, PeSpec};
 use crate::golden::cycles::{tiling, ArrayShape, GemmShape};
-use crate::golden::dma::Outputs;
+use crate::golden::dma::{Outputs, RunSettings};
 
 /// Bits moved at each level (and MACs issued) for one GEMM or a sum of them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -188,19 +188,19 @@ pub fn gemm_traffic(
     spec: &AcceleratorSpec,
     scope: Scope,
     gemm: GemmShape,
-    stored: Outputs,
+    settings: RunSettings,
 ) -> Option<Traffic> {
     let array = super::schedule::array_shape(spec);
     let dataflow = spec.pe_array.dataflow;
     // A bare array's outputs go to DRAM at the activation width (the next layer's input); the
     // core's packed store always writes bytes, which the core branch counts from its bursts.
-    let output_bits = match stored {
+    let output_bits = match settings.outputs {
         Outputs::Bytes => u64::from(spec.pe.act.bits),
         Outputs::Words => u64::from(spec.pe.acc_bits),
     };
     let outputs = gemm.m * gemm.n * output_bits;
     match (scope, &spec.buffers) {
-        (Scope::Core, Some(_)) => core_traffic(spec, &core_chunks(spec, gemm, stored)?),
+        (Scope::Core, Some(_)) => core_traffic(spec, &core_chunks(spec, gemm, settings)?),
         _ => {
             let side = array_side(dataflow, array, &spec.pe, gemm);
             Some(Traffic {
@@ -225,7 +225,7 @@ pub fn layer_traffic(spec: &AcceleratorSpec, scope: Scope, shape: &LayerShape) -
             for plans in layer_plans(spec, shape)? {
                 let chunks: Vec<Chunk> = plans
                     .iter()
-                    .map(|plan| Chunk::of(plan, shape.outputs))
+                    .map(|plan| Chunk::of(plan, shape.settings))
                     .collect();
                 traffic += core_traffic(spec, &chunks)?;
             }
@@ -234,7 +234,7 @@ pub fn layer_traffic(spec: &AcceleratorSpec, scope: Scope, shape: &LayerShape) -
         _ => shape
             .gemms
             .iter()
-            .map(|&gemm| gemm_traffic(spec, scope, gemm, shape.outputs))
+            .map(|&gemm| gemm_traffic(spec, scope, gemm, shape.settings))
             .sum(),
     }
 }
@@ -344,7 +344,7 @@ mod tests {
             &spec(Dataflow::WeightStationary, 2, 2),
             Scope::Datapath,
             gemm,
-            Outputs::Bytes,
+            RunSettings::storing(Outputs::Bytes),
         )
         .unwrap();
         // 2 tiles · 3 beats · 4 PEs = 24 MAC slots = M·K·N (no padding).
@@ -368,7 +368,7 @@ mod tests {
             &spec(Dataflow::WeightStationary, 2, 2),
             Scope::Datapath,
             gemm,
-            Outputs::Bytes,
+            RunSettings::storing(Outputs::Bytes),
         )
         .unwrap();
         assert_eq!(t.macs_issued, 2 * 5 * 4);
@@ -383,7 +383,7 @@ mod tests {
             &spec(Dataflow::OutputStationary, 2, 2),
             Scope::Datapath,
             gemm,
-            Outputs::Bytes,
+            RunSettings::storing(Outputs::Bytes),
         )
         .unwrap();
         assert_eq!(t.macs_issued, 24);
@@ -404,14 +404,14 @@ mod tests {
             &spec(Dataflow::InputStationary, 3, 2),
             Scope::Datapath,
             gemm,
-            Outputs::Bytes,
+            RunSettings::storing(Outputs::Bytes),
         )
         .unwrap();
         let ws = gemm_traffic(
             &spec(Dataflow::WeightStationary, 3, 2),
             Scope::Datapath,
             transposed,
-            Outputs::Bytes,
+            RunSettings::storing(Outputs::Bytes),
         )
         .unwrap();
         // Same operand widths, so every count agrees.
@@ -428,7 +428,13 @@ mod tests {
         let spec = crate::config::load_str(&text, "tiny_core.yaml").unwrap();
         // One run: M=3, K=4, N=2 fits (2 folds, 3 rows, 1 N-fold).
         let gemm = GemmShape { m: 3, k: 4, n: 2 };
-        let t = gemm_traffic(&spec, Scope::Core, gemm, Outputs::Bytes).unwrap();
+        let t = gemm_traffic(
+            &spec,
+            Scope::Core,
+            gemm,
+            RunSettings::storing(Outputs::Bytes),
+        )
+        .unwrap();
         // DRAM, in 64-bit beats of whole words: A's 2 folds · 3 rows of 16 bits (6 beats), B's
         // 2 folds · 2 rows of 16 bits (4 beats), one 140-bit param word (3 beats) in; 3 result
         // rows of 2 int32 lanes (3 beats) out.
@@ -470,7 +476,7 @@ mod tests {
             op: "conv2d".into(),
             gemms: vec![gemm],
             macs: gemm.macs(),
-            outputs: Outputs::Bytes,
+            settings: RunSettings::storing(Outputs::Bytes),
             conv: Some(conv),
         };
         let t = layer_traffic(&spec, Scope::Core, &shape).unwrap();
@@ -483,7 +489,13 @@ mod tests {
         assert_eq!(t.ifmap_buffer_bits, 9 * 30 * 16 + 30 * 16);
         // The im2col GEMM runs as 3 runs of at most 14 rows (126 A words of 128), which issue
         // the same MACs and results and load A's 270 words.
-        let im2col = gemm_traffic(&spec, Scope::Core, gemm, Outputs::Bytes).unwrap();
+        let im2col = gemm_traffic(
+            &spec,
+            Scope::Core,
+            gemm,
+            RunSettings::storing(Outputs::Bytes),
+        )
+        .unwrap();
         let same = |t: &Traffic| (t.macs_issued, t.ofmap_buffer_bits, t.dram_write_bits);
         assert_eq!(same(&t), same(&im2col));
         assert_eq!(im2col.dram_read_bits - t.dram_read_bits, (270 - 30) * 64);

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::blocks::gemm_core::ConvLayer;
 use crate::golden::cycles::GemmShape;
-use crate::golden::dma::Outputs;
+use crate::golden::dma::{Outputs, RunSettings};
 use crate::golden::layer::conv_dims;
 use crate::golden::{lowering, Dtype, LayerBundle, LayerOp};
 
@@ -36,8 +36,8 @@ pub struct LayerShape {
     /// The layer's own MACs: taps in the padding are not counted (bundles); M·K·N (CSV).
     pub macs: u64,
     /// How its results are stored: bytes for int8/uint8 outputs (CSV layers are int8), 32-bit
-    /// words for raw int32 ones.
-    pub outputs: Outputs,
+    /// words for raw int32 ones; and the range of its stored activations (bundles only).
+    pub settings: RunSettings,
     /// The convolution the GEMMs lower, when the core could run it in window mode; `None` for
     /// other layers and convolutions it cannot (batch above 1, depthwise channel multipliers).
     pub conv: Option<ConvLayer>,
@@ -165,7 +165,7 @@ pub fn parse_topology(text: &str, path: &Path) -> Result<Vec<LayerShape>, Worklo
             op: if gemm_format { "gemm" } else { "conv" }.to_owned(),
             gemms: vec![gemm],
             macs: gemm.macs(),
-            outputs: Outputs::Bytes,
+            settings: RunSettings::storing(Outputs::Bytes),
             conv,
         });
     }
@@ -207,14 +207,18 @@ pub fn from_bundle(directory: &Path, depthwise_group: usize) -> Result<LayerShap
             n: g.b.ncols() as u64,
         })
         .collect();
+    let act_range = lowered.act_range();
     Ok(LayerShape {
         name: bundle.name.clone(),
         op: bundle.params.op.name().to_owned(),
         gemms,
         macs: lowered.layer_macs,
-        outputs: match bundle.output_dtype {
-            Dtype::Int32 => Outputs::Words,
-            Dtype::Int8 | Dtype::Uint8 => Outputs::Bytes,
+        settings: RunSettings {
+            outputs: match bundle.output_dtype {
+                Dtype::Int32 => Outputs::Words,
+                Dtype::Int8 | Dtype::Uint8 => Outputs::Bytes,
+            },
+            act_range,
         },
         conv: conv_layer(&bundle),
     })

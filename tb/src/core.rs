@@ -11,7 +11,7 @@ use accelgen::config::{
     AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, Im2col, OperandSpec,
 };
 use accelgen::golden::cycles::GemmShape;
-use accelgen::golden::dma::{self as dma_model, Outputs};
+use accelgen::golden::dma::{self as dma_model, Outputs, RunSettings};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen::report::schedule;
 use accelgen_sim::{Model, PortId};
@@ -271,6 +271,9 @@ pub struct CoreBench {
     spec: AcceleratorSpec,
     model: Model,
     pacing: Pacing,
+    /// The range of the stored activations the runs stream (`RunSettings::act_range`): a
+    /// bit-serial core's precision.
+    act_range: Option<(i64, i64)>,
 }
 
 impl CoreBench {
@@ -287,12 +290,29 @@ impl CoreBench {
             spec: spec.clone(),
             model,
             pacing: Pacing::Sequential,
+            act_range: None,
         })
     }
 
     /// How the host paces the descriptors of the programs this bench runs from now on.
     pub fn set_pacing(&mut self, pacing: Pacing) {
         self.pacing = pacing;
+    }
+
+    /// The range of the stored activations of the programs this bench runs from now on (a
+    /// layer's, `LoweredLayer::act_range`); a bit-serial core streams the fewest bits that hold
+    /// it (`RunSettings::serial_bits`), the full width while it is `None`.
+    pub fn set_act_range(&mut self, range: Option<(i64, i64)>) {
+        self.act_range = range;
+    }
+
+    /// The settings the cycle model takes for runs with `post`'s results and this bench's
+    /// activation range.
+    pub fn settings(&self, post: &PostProcessing) -> RunSettings {
+        RunSettings {
+            outputs: post.outputs(),
+            act_range: self.act_range,
+        }
     }
 
     /// Resets the core with every input idle and returns an AXI4-Lite master on its register
@@ -378,11 +398,12 @@ impl CoreBench {
             k: k_dim as u64,
             n: n_dim as u64,
         };
-        let plans = schedule::core_plan(&self.spec, shape, post.outputs()).ok_or_else(|| {
-            BenchError::Protocol(format!(
-                "{m_dim}x{k_dim}x{n_dim}: one reduction step does not fit the weight buffer"
-            ))
-        })?;
+        let plans =
+            schedule::core_plan(&self.spec, shape, self.settings(post)).ok_or_else(|| {
+                BenchError::Protocol(format!(
+                    "{m_dim}x{k_dim}x{n_dim}: one reduction step does not fit the weight buffer"
+                ))
+            })?;
         let operands: Vec<(Array2<i64>, Array2<i64>, PostProcessing)> = plans
             .iter()
             .map(|plan| {
@@ -559,6 +580,11 @@ impl CoreBench {
         };
         let ctrl_bit = |bit| regmap::control_bit(&registers, "ctrl", bit).expect("CTRL has it");
         let irq = self.port("irq")?;
+        let serial_bits = RunSettings {
+            outputs: Outputs::Bytes,
+            act_range: self.act_range,
+        }
+        .serial_bits(&self.spec);
         // A core with window mode: its ifmap address width and pad lane width.
         let window_bits = gemm_core::has_window_mode(&self.spec).then(|| {
             (
@@ -626,7 +652,10 @@ impl CoreBench {
                     }
                 }
             }
-            let fields = descriptor(stage, requests, &images, &layouts, window_bits, double);
+            let mut fields = descriptor(stage, requests, &images, &layouts, window_bits, double);
+            if let Some(bits) = serial_bits {
+                fields.push(("act_precision", bits));
+            }
             for (name, value) in fields {
                 host.write_ok_during(&mut self.model, &mut memory, offset(name), value)?;
             }

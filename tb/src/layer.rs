@@ -16,7 +16,8 @@
 
 use accelgen::blocks::gemm_core::{self, ConvLayer};
 use accelgen::config::{AcceleratorSpec, OperandSpec};
-use accelgen::golden::cycles::{predicted_cycles, ArrayShape, GemmShape};
+use accelgen::golden::cycles::GemmShape;
+use accelgen::golden::dma::RunSettings;
 use accelgen::golden::lowering::{self, LoweredLayer, WeightZeroPoints};
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen::golden::{Dtype, LayerBundle, LayerError, RequantMode, Tensor};
@@ -220,10 +221,13 @@ impl DatapathBench {
     ) -> Result<LayerRun, LayerRunError> {
         let prepared = prepare(&self.spec, bundle, WeightZeroPoints::InBias)?;
         let lowered = &prepared.lowered;
-        let array = ArrayShape {
-            rows: self.spec.pe_array.rows.into(),
-            cols: self.spec.pe_array.cols.into(),
+        let settings = RunSettings {
+            outputs: prepared.settings.outputs(),
+            act_range: lowered.act_range(),
         };
+        if let Some(bits) = settings.serial_bits(&self.spec) {
+            self.array.set_act_precision(bits)?;
+        }
         let (mut array_cycles, mut model_cycles) = (0, 0);
         let mut products = Vec::with_capacity(lowered.gemms.len());
         for gemm in &lowered.gemms {
@@ -234,8 +238,9 @@ impl DatapathBench {
                 k: gemm.a.ncols() as u64,
                 n: gemm.b.ncols() as u64,
             };
-            model_cycles += predicted_cycles(self.spec.pe_array.dataflow, array, shape)
-                .expect("ArrayBench::new accepted the dataflow");
+            model_cycles +=
+                schedule::model_cycles(&self.spec, schedule::Scope::Datapath, shape, settings)
+                    .expect("ArrayBench::new accepted the dataflow");
             products.push(run.result);
         }
 
@@ -295,11 +300,17 @@ impl CoreBench {
         timing: DramTiming,
     ) -> Result<LayerRun, LayerRunError> {
         let prepared = prepare(&self.spec, bundle, WeightZeroPoints::InWeights)?;
-        let outputs = prepared.settings.outputs();
+        // The layer's activation range sets a bit-serial core's precision, here and in the
+        // report (`workload::from_bundle`).
+        let settings = RunSettings {
+            outputs: prepared.settings.outputs(),
+            act_range: prepared.lowered.act_range(),
+        };
+        self.core.set_act_range(settings.act_range);
         // A convolution the core can walk runs in window mode (the report decides the same way,
         // `schedule::layer_plans`).
         let window = workload::conv_layer(bundle)
-            .filter(|layer| schedule::window_plan(&self.spec, layer, outputs).is_some());
+            .filter(|layer| schedule::window_plan(&self.spec, layer, settings).is_some());
         if let Some(layer) = window {
             return self.run_window(bundle, &prepared, &layer, timing);
         }
@@ -348,7 +359,7 @@ impl CoreBench {
                 k: k_dim as u64,
                 n: n_dim as u64,
             };
-            let model = schedule::core_program(&self.spec, shape, post.outputs())
+            let model = schedule::core_program(&self.spec, shape, self.core.settings(&post))
                 .expect("plan_runs accepted the GEMM, so the model has its program");
             for run in &model {
                 model_cycles += run.busy;
@@ -408,12 +419,13 @@ impl CoreBench {
             i64::from(bundle.input.as_slice()[(y * width + x) * channels + c])
         });
         let pad = i64::from(bundle.params.input_zero_point);
-        let plans = schedule::window_plan(&self.spec, layer, post.outputs())
+        let settings = self.core.settings(&post);
+        let plans = schedule::window_plan(&self.spec, layer, settings)
             .expect("CoreBench::run chose window mode because the layer has a window plan");
         let planned = self
             .core
             .run_window(&plans, &input, pad, (&b, &post), timing, 0)?;
-        let model = schedule::program(&self.spec, &plans, post.outputs());
+        let model = schedule::program(&self.spec, &plans, settings);
         let program = &planned.program;
         let counters = accelgen::blocks::regmap::COUNTERS
             .iter()

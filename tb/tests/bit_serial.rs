@@ -1,13 +1,17 @@
-//! Bit-serial (Stripes) weight-stationary arrays against golden: every run-time precision p from 1
-//! to 8 on signed and unsigned activations that need all p bits, bit-exact with and without
-//! back-pressure, and at full rate in the cycles `golden::cycles::bit_serial_cycles` predicts:
-//! p times the parallel array's, with one more step of latency.
+//! Bit-serial (Stripes) weight-stationary arrays and cores against golden: every run-time
+//! precision p from 1 to 8 on signed and unsigned activations that need all p bits, bit-exact
+//! with and without back-pressure, and at full rate in the cycles
+//! `golden::cycles::bit_serial_cycles` predicts: p times the parallel array's, with one more
+//! step of latency. On a core (single- and double-buffered) the host sets the precision per
+//! program (`ACT_PRECISION`) and every descriptor's counters equal the model's.
 
 use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec, PeKind, SerialMode};
 use accelgen::golden::cycles::{bit_serial_cycles, ArrayShape, GemmShape};
 use accelgen::golden::gemm::gemm;
+use accelgen::report::schedule;
 use accelgen_tb::array::{array_spec, mismatches};
-use accelgen_tb::checks::{I8, U8};
+use accelgen_tb::checks::{dram, golden, random, requantization, with_dram, I8, U8};
+use accelgen_tb::core::{core_spec, double_buffered, CoreBench};
 use accelgen_tb::{ArrayBench, Rng, Traffic};
 use ndarray::Array2;
 
@@ -130,4 +134,96 @@ fn a_bit_serial_array_reads_only_the_precision_it_is_given() {
     let report = first_mismatches(&a, &b, &run.result);
     assert!(report.is_empty(), "precision 0 (read as 8): {report}");
     assert_eq!(run.cycles, model_cycles(&spec, (9, 8, 5), 8));
+}
+
+/// `core` with bit-serial PEs, under its own name.
+fn serial_core(mut core: AcceleratorSpec) -> AcceleratorSpec {
+    core.pe.kind = PeKind::BitSerial(SerialMode::Stripes);
+    core.name = core.name.replacen("tb_core_ws", "tb_core_ws_bs", 1);
+    core
+}
+
+/// Runs random GEMMs whose activations need `bits` bits on a bit-serial core, as run-layer
+/// would (cut by `schedule::core_plan`, one program): results against golden, every
+/// descriptor's counters against the model. Returns the compute cycles of the program.
+fn check_core_gemm(bench: &mut CoreBench, spec: &AcceleratorSpec, bits: u32, seed: u64) -> u64 {
+    let (m, k, n) = (21, 11, 9);
+    let mut rng = Rng::new(seed);
+    let a = activations(&mut rng, (m, k), I8, bits);
+    let b = random(&mut rng, k, n);
+    let post = requantization(&mut rng, n);
+    let range = (*a.iter().min().unwrap(), *a.iter().max().unwrap());
+    bench.set_act_range(Some(range));
+    let timing = dram(20, 1);
+    let planned = bench
+        .run_planned(&a, &b, &post, timing, seed)
+        .unwrap_or_else(|e| panic!("{} at {bits} bits: {e}", spec.name));
+    let (first, count) = mismatches(&golden(&a, &b, &post), &planned.result, 8);
+    assert_eq!(
+        count, 0,
+        "{} at {bits} bits: {count} mismatches, first (row, column, expected, actual) {first:?}",
+        spec.name
+    );
+    let settings = bench.settings(&post);
+    assert_eq!(settings.serial_bits(spec), Some(bits));
+    let shape = GemmShape {
+        m: m as u64,
+        k: k as u64,
+        n: n as u64,
+    };
+    let model = schedule::core_program(&with_dram(spec, timing), shape, settings).unwrap();
+    assert_eq!(planned.program.descriptors.len(), model.len());
+    let counter = |counters: &[(&str, u32)], name: &str| {
+        let (_, value) = counters.iter().find(|(c, _)| *c == name).unwrap();
+        u64::from(*value)
+    };
+    for (index, (counters, run)) in planned.program.descriptors.iter().zip(&model).enumerate() {
+        for (name, expected) in [
+            ("perf_load_cycles", run.load),
+            ("perf_compute_cycles", run.compute),
+            ("perf_busy_cycles", run.busy),
+            ("perf_dram_read_bytes", run.read_bytes),
+            ("perf_dram_write_bytes", run.write_bytes),
+        ] {
+            assert_eq!(
+                counter(counters, name),
+                expected,
+                "{} at {bits} bits, descriptor {index}: {name} vs the model",
+                spec.name
+            );
+        }
+    }
+    planned.program.total("perf_compute_cycles")
+}
+
+#[test]
+fn a_bit_serial_core_runs_gemms_of_every_precision_bit_exactly_with_the_models_counters_and_p_over_8_of_the_compute(
+) {
+    for core in [
+        core_spec(4, 4, 64, 32, 32),
+        double_buffered(&core_spec(4, 4, 64, 32, 32)),
+    ] {
+        let spec = serial_core(core);
+        let mut bench = CoreBench::new(&spec).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+        let compute: Vec<(u32, u64)> = [2, 3, 5, 8]
+            .into_iter()
+            .map(|bits| {
+                (
+                    bits,
+                    check_core_gemm(&mut bench, &spec, bits, 0x5e + u64::from(bits)),
+                )
+            })
+            .collect();
+        // Compute scales as p: each array step is p cycles, the rest is a fixed overhead.
+        let (_, full) = compute[compute.len() - 1];
+        for &(bits, cycles) in &compute {
+            let ratio = cycles as f64 / full as f64;
+            let ideal = f64::from(bits) / 8.0;
+            assert!(
+                (ratio - ideal).abs() < 0.05 + 40.0 / full as f64,
+                "{}: {bits}-bit compute is {ratio:.3} of 8-bit, expected about {ideal:.3}",
+                spec.name
+            );
+        }
+    }
 }

@@ -7,7 +7,7 @@
 use accelgen::blocks::gemm_core::ConvLayer;
 use accelgen::config::{AcceleratorSpec, Dataflow, DmaSpec, DramSpec, MemoryKind};
 use accelgen::golden::cycles::GemmShape;
-use accelgen::golden::dma::{self, Outputs, RunCycles};
+use accelgen::golden::dma::{self, Outputs, RunCycles, RunSettings};
 use accelgen::report::schedule::{self, Chunk};
 use accelgen_tb::array::mismatches;
 use accelgen_tb::checks::{
@@ -46,7 +46,7 @@ fn model(
             shape,
             finish,
             loads: dma::Loads::ALL,
-            outputs,
+            settings: RunSettings::storing(outputs),
             ifmap_words: None,
         },
     )
@@ -402,7 +402,7 @@ fn a_run_that_reuses_the_weights_loads_only_the_ifmap_and_still_matches() {
             shape,
             finish: true,
             loads,
-            outputs: post.outputs(),
+            settings: RunSettings::storing(post.outputs()),
             ifmap_words: None,
         },
     );
@@ -515,7 +515,8 @@ fn a_double_buffered_core_overlaps_each_run_with_the_next_loads_and_the_previous
                 k: k as u64,
                 n: n as u64,
             };
-            let model = schedule::core_program(&spec, shape, Outputs::Bytes).unwrap();
+            let model =
+                schedule::core_program(&spec, shape, RunSettings::storing(Outputs::Bytes)).unwrap();
             let descriptors = &planned.program.descriptors;
             assert_eq!(
                 descriptors.len(),
@@ -528,11 +529,12 @@ fn a_double_buffered_core_overlaps_each_run_with_the_next_loads_and_the_previous
             }
             // The overlap pays: the same runs one after another (load, compute, store) take
             // longer.
-            let serial: u64 = schedule::core_chunks(&spec, shape, Outputs::Bytes)
-                .unwrap()
-                .iter()
-                .map(|chunk| schedule::core_run(&spec, *chunk).busy)
-                .sum();
+            let serial: u64 =
+                schedule::core_chunks(&spec, shape, RunSettings::storing(Outputs::Bytes))
+                    .unwrap()
+                    .iter()
+                    .map(|chunk| schedule::core_run(&spec, *chunk).busy)
+                    .sum();
             let overlapped: u64 = model.iter().map(|run| run.busy).sum();
             assert!(
                 overlapped < serial,
@@ -591,7 +593,12 @@ fn a_double_buffered_core_with_uneven_halves_and_a_narrow_bus_stores_uint8_int8_
             k: k as u64,
             n: n as u64,
         };
-        let model = schedule::core_program(&with_dram(&spec, timing), shape, outputs).unwrap();
+        let model = schedule::core_program(
+            &with_dram(&spec, timing),
+            shape,
+            RunSettings::storing(outputs),
+        )
+        .unwrap();
         assert_eq!(planned.program.descriptors.len(), model.len(), "{what}");
         for (index, (counters, run)) in planned.program.descriptors.iter().zip(&model).enumerate() {
             assert_counters_match_model(counters, *run, &format!("{what} descriptor {index}"));
@@ -651,7 +658,9 @@ fn a_window_mode_core_convolves_input_tiles_with_stride_dilation_padding_and_dep
             for (timing, seed) in [(dram(20, 1), 1), (irregular(87), 2)] {
                 let what = format!("{} {name} {timing:?}", spec.name);
                 // Window mode whether or not the model prefers the im2col GEMMs here.
-                let plans = schedule::window_cut(&spec, &layer, Outputs::Bytes).unwrap();
+                let plans =
+                    schedule::window_cut(&spec, &layer, RunSettings::storing(Outputs::Bytes))
+                        .unwrap();
                 let planned = bench
                     .run_window(
                         &plans,
@@ -668,7 +677,11 @@ fn a_window_mode_core_convolves_input_tiles_with_stride_dilation_padding_and_dep
                 if timing.jitter.is_some() {
                     continue;
                 }
-                let model = schedule::program(&with_dram(&spec, timing), &plans, Outputs::Bytes);
+                let model = schedule::program(
+                    &with_dram(&spec, timing),
+                    &plans,
+                    RunSettings::storing(Outputs::Bytes),
+                );
                 let descriptors = &planned.program.descriptors;
                 assert_eq!(descriptors.len(), model.len(), "{what}");
                 for (index, (counters, run)) in descriptors.iter().zip(&model).enumerate() {

@@ -7,7 +7,7 @@
 
 use accelgen::blocks::gemm_core::{self, ConvLayer, RunPlan};
 use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec};
-use accelgen::golden::dma::{Outputs, RunCycles};
+use accelgen::golden::dma::{Outputs, RunCycles, RunSettings};
 use accelgen::report::schedule;
 use accelgen_tb::array::{array_spec, mismatches, operand_range};
 use accelgen_tb::checks::{
@@ -326,7 +326,11 @@ fn run_cut(
     if timing.jitter.is_some() {
         return;
     }
-    let model = schedule::program(&with_dram(spec, timing), plans, post.outputs());
+    let model = schedule::program(
+        &with_dram(spec, timing),
+        plans,
+        RunSettings::storing(post.outputs()),
+    );
     let descriptors = &planned.program.descriptors;
     if descriptors.len() != model.len() {
         sweep.failures.push(format!(
@@ -364,7 +368,8 @@ fn sweep(spec: &AcceleratorSpec, act: OperandSpec, random: usize, seed: u64) -> 
     for (index, (name, layer)) in layers.iter().enumerate() {
         sweep.geometries += 1;
         sweep.depthwise += usize::from(layer.depthwise);
-        let Some(whole) = schedule::window_cut(spec, layer, Outputs::Bytes) else {
+        let Some(whole) = schedule::window_cut(spec, layer, RunSettings::storing(Outputs::Bytes))
+        else {
             // The small cut must agree: no row with one N-fold fits.
             assert_eq!(
                 gemm_core::plan_window_runs_of(spec, layer, (1, 1)),
@@ -490,7 +495,7 @@ fn window_mode_on_a_non_square_4x3_core_is_bit_exact_and_meets_the_cycle_model_a
         None
     );
     assert_eq!(
-        schedule::window_cut(&spec, &depthwise, Outputs::Bytes),
+        schedule::window_cut(&spec, &depthwise, RunSettings::storing(Outputs::Bytes)),
         None
     );
     sweep(&spec, I8, 20, 0x43).finish(&spec);
@@ -507,7 +512,7 @@ fn window_mode_with_uint8_activations_pads_with_their_zero_point_bit_exactly() {
     let mut bench = CoreBench::new(&spec).unwrap();
     let mut pinned = Sweep::default();
     let post = requantization(&mut rng, layer.channels);
-    let plans = schedule::window_cut(&spec, &layer, post.outputs()).unwrap();
+    let plans = schedule::window_cut(&spec, &layer, RunSettings::storing(post.outputs())).unwrap();
     run_cut(
         &mut bench,
         &spec,
@@ -549,7 +554,10 @@ fn a_layer_whose_tile_columns_pass_32767_is_left_to_the_im2col_gemms() {
     assert_eq!(layer.output, [1, 165]);
     assert!(!layer.fits_descriptor(2));
     assert_eq!(gemm_core::plan_window_runs(&spec, &layer, usize::MAX), None);
-    assert_eq!(schedule::window_cut(&spec, &layer, Outputs::Words), None);
+    assert_eq!(
+        schedule::window_cut(&spec, &layer, RunSettings::storing(Outputs::Words)),
+        None
+    );
     // A narrower input of the same shape is walked.
     let narrow = conv(
         [1, 3000, 1],

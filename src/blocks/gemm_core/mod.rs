@@ -95,13 +95,15 @@ pub fn param_depth(spec: &AcceleratorSpec, weight: &BufferSpec) -> u64 {
     (weight.run_depth() / u64::from(spec.pe_array.rows)).max(2)
 }
 
-/// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array and the buffer depths, then
+/// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array (`ws_bs` when bit-serial) and
+/// the buffer depths, then
 /// what else changes the RTL when it is not the default: `_db` (double-buffered), `_win`
 /// (window mode), `_sram` (sky130 macros), `_banks2x1x1x1` (banks of ifmap, weight, psum, ofmap).
 pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String {
     let mut name = format!(
-        "gemm_core_{}_r{}c{}_a{}_w{}_acc{}_i{}_w{}_p{}",
+        "gemm_core_{}{}_r{}c{}_a{}_w{}_acc{}_i{}_w{}_p{}",
         spec.pe_array.dataflow.tag(),
+        spec.pe.kind.tag(),
         spec.pe_array.rows,
         spec.pe_array.cols,
         spec.pe.act.tag(),
@@ -400,6 +402,19 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
 
         // ---- the array and the post-process unit, fed by the dataflow's compute section -------
         let array = m.instance("pe_array", design, array_id);
+        if spec.pe.kind.is_bit_serial() {
+            // The run's activation precision; the array's bit phases start over with each
+            // compute phase, so its step k is the phase's (k·p)-th cycle (`golden::cycles`).
+            let precision_type = Type::unsigned(bits_for(u64::from(spec.pe.act.bits)));
+            let precision = m.input_doc(
+                "act_precision",
+                precision_type,
+                "bits streamed per activation, 1..=ACT_BITS (bit-serial array)",
+            );
+            let precision_q = m.pipe_when("act_precision", &accept, &precision);
+            m.connect(array, "act_precision", &precision_q);
+            m.connect(array, "phase_restart", &computing.not());
+        }
         let post = m.instance("post_process", design, post_process_id);
         for ((_, reg), port) in
             settings
