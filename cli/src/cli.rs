@@ -78,9 +78,10 @@ pub enum Command {
     /// Each --toggle makes one variant of the base config: dataflow=ws|os|is|rs (another
     /// dataflow), half_buffers / double_capacity (every global-buffer region at half / twice its
     /// words; not double buffering), double_buffering (ifmap, weight and ofmap in halves so the
-    /// DMA overlaps compute, or back to single), precision=N (N-bit activations and weights).
-    /// zero_skip and
-    /// bit_serial are accepted and listed as not available until their units are built. Without
+    /// DMA overlaps compute, or back to single), precision=N (N-bit activations and weights),
+    /// bit_serial (Stripes PEs instead of parallel ones, or back; each layer streams the bits
+    /// its activations need). zero_skip is accepted and listed as not available until its unit
+    /// is built. Without
     /// --toggle, every toggle that applies to the base. A variant goes through the same
     /// validation as a config file; one it fails is listed with the reason. Numbers come from the
     /// cycle model and the tiling, as in `accelgen report`; --area synthesises every variant

@@ -22,10 +22,14 @@ pub struct AcceleratorSpec {
 
 impl AcceleratorSpec {
     /// One line for people: `8x8 weight_stationary array, i8 x i8 -> 32-bit accumulators,
-    /// 200 MHz`.
+    /// 200 MHz`, with `of bit-serial (Stripes) PEs` after `array` when they are.
     pub fn summary(&self) -> String {
+        let kind = match self.pe.kind {
+            PeKind::Parallel => "",
+            PeKind::BitSerial(SerialMode::Stripes) => " of bit-serial (Stripes) PEs",
+        };
         format!(
-            "{}x{} {} array, {} x {} -> {}-bit accumulators, {} MHz",
+            "{}x{} {} array{kind}, {} x {} -> {}-bit accumulators, {} MHz",
             self.pe_array.rows,
             self.pe_array.cols,
             self.pe_array.dataflow.config_name(),

@@ -5,6 +5,9 @@
 //! - MAC: an a×w-bit multiply costs `multiply_8x8_pj · a·w/64` and a p-bit accumulate
 //!   `add_32_pj · p/32` (Horowitz's 8-bit multiply and 32-bit add, scaled by width: an array
 //!   multiplier's cells grow with the product of the widths, a ripple adder's with its width).
+//!   A bit-serial PE (Stripes) has no multiplier: each activation bit it streams is one
+//!   (a+w+1)-bit Horner add, `add_32_pj · (a+w+1)/32` per bit step, and the product then joins
+//!   the partial sum in one accumulate, so a p-bit MAC costs p Horner adds and an accumulate.
 //! - register file and PE-to-PE: per byte moved.
 //! - global buffer: per 64-bit access, by the region's size along Horowitz's SRAM curve
 //!   ([`sram_pj_per_64_bits`]) unless the config fixes one cost for every region.
@@ -37,8 +40,10 @@ pub fn sram_pj_per_64_bits(bytes: u64) -> f64 {
 /// The costs one config pays, resolved from its [`EnergySpec`] and its widths and buffer sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct EnergyTable {
-    /// One MAC of the configured widths.
+    /// One MAC of the configured widths (a bit-serial PE: its accumulate only).
     pub mac_pj: f64,
+    /// One bit step of a bit-serial PE (its Horner add); 0 for parallel PEs.
+    pub mac_bit_step_pj: f64,
     pub register_file_pj_per_bit: f64,
     pub pe_to_pe_pj_per_bit: f64,
     /// Per region; 0 without buffers (the level does not exist).
@@ -53,8 +58,18 @@ impl EnergyTable {
     pub fn new(spec: &AcceleratorSpec) -> EnergyTable {
         let energy: &EnergySpec = &spec.energy;
         let pe = &spec.pe;
-        let mac_pj = energy.multiply_8x8_pj * f64::from(pe.act.bits * pe.weight.bits) / 64.0
-            + energy.add_32_pj * f64::from(pe.acc_bits) / 32.0;
+        let accumulate_pj = energy.add_32_pj * f64::from(pe.acc_bits) / 32.0;
+        let (mac_pj, mac_bit_step_pj) = if pe.kind.is_bit_serial() {
+            let horner_bits = pe.act.bits + pe.weight.bits + 1;
+            (
+                accumulate_pj,
+                energy.add_32_pj * f64::from(horner_bits) / 32.0,
+            )
+        } else {
+            let multiply_pj =
+                energy.multiply_8x8_pj * f64::from(pe.act.bits * pe.weight.bits) / 64.0;
+            (multiply_pj + accumulate_pj, 0.0)
+        };
         let region = |bytes: Option<u64>| match bytes {
             None => 0.0,
             Some(bytes) => {
@@ -67,6 +82,7 @@ impl EnergyTable {
         let buffers = spec.buffers.as_ref();
         EnergyTable {
             mac_pj,
+            mac_bit_step_pj,
             register_file_pj_per_bit: energy.register_file_pj_per_byte / 8.0,
             pe_to_pe_pj_per_bit: energy.pe_to_pe_pj_per_byte / 8.0,
             ifmap_buffer_pj_per_bit: region(buffers.map(|b| b.ifmap.bytes())),
@@ -81,7 +97,8 @@ impl EnergyTable {
     pub fn energy(&self, traffic: &Traffic) -> Energy {
         let bits = |count: u64, cost: f64| count as f64 * cost;
         Energy {
-            mac_pj: bits(traffic.macs_issued, self.mac_pj),
+            mac_pj: bits(traffic.macs_issued, self.mac_pj)
+                + bits(traffic.mac_bit_steps, self.mac_bit_step_pj),
             register_file_pj: bits(traffic.register_file_bits, self.register_file_pj_per_bit),
             pe_to_pe_pj: bits(traffic.pe_to_pe_bits, self.pe_to_pe_pj_per_bit),
             global_buffer_pj: bits(traffic.ifmap_buffer_bits, self.ifmap_buffer_pj_per_bit)
@@ -178,6 +195,31 @@ mod tests {
         assert!(close(
             EnergyTable::new(&spec(16, 8, 40)).mac_pj,
             0.4 + 0.125
+        ));
+    }
+
+    #[test]
+    fn a_bit_serial_mac_is_a_horner_add_per_bit_and_one_accumulate() {
+        let mut serial = spec(8, 8, 32);
+        serial.pe.kind = crate::config::PeKind::BitSerial(crate::config::SerialMode::Stripes);
+        let table = EnergyTable::new(&serial);
+        // Accumulate 0.1; a 17-bit Horner add 0.1·17/32 per bit step.
+        assert!(close(table.mac_pj, 0.1));
+        assert!(close(table.mac_bit_step_pj, 0.1 * 17.0 / 32.0));
+        // 10 MACs at 4 bits: 40 steps.
+        let traffic = Traffic {
+            macs_issued: 10,
+            mac_bit_steps: 40,
+            ..Traffic::default()
+        };
+        assert!(close(
+            table.energy(&traffic).mac_pj,
+            1.0 + 40.0 * 0.1 * 17.0 / 32.0
+        ));
+        // A parallel PE has no bit steps.
+        assert!(close(
+            EnergyTable::new(&spec(8, 8, 32)).mac_bit_step_pj,
+            0.0
         ));
     }
 

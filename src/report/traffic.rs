@@ -58,6 +58,9 @@ use crate::golden::dma::{Outputs, RunSettings};
 pub struct Traffic {
     /// MACs the array issues, padding lanes included.
     pub macs_issued: u64,
+    /// Bit-serial arrays: the bit steps of those MACs (each MAC takes one per activation bit
+    /// streamed, `RunSettings::serial_bits`); 0 for a parallel array.
+    pub mac_bit_steps: u64,
     /// Reads and writes of registers inside PEs.
     pub register_file_bits: u64,
     /// Moves between neighbouring PEs.
@@ -91,6 +94,7 @@ impl Add for Traffic {
     fn add(self, other: Traffic) -> Traffic {
         Traffic {
             macs_issued: self.macs_issued + other.macs_issued,
+            mac_bit_steps: self.mac_bit_steps + other.mac_bit_steps,
             register_file_bits: self.register_file_bits + other.register_file_bits,
             pe_to_pe_bits: self.pe_to_pe_bits + other.pe_to_pe_bits,
             ifmap_buffer_bits: self.ifmap_buffer_bits + other.ifmap_buffer_bits,
@@ -205,6 +209,7 @@ pub fn gemm_traffic(
             let side = array_side(dataflow, array, &spec.pe, gemm);
             Some(Traffic {
                 macs_issued: side.macs_issued,
+                mac_bit_steps: bit_steps(spec, settings, side.macs_issued),
                 register_file_bits: side.register_file_bits,
                 pe_to_pe_bits: side.pe_to_pe_bits,
                 dram_read_bits: side.act_read_bits + side.weight_read_bits + side.spill_bits,
@@ -237,6 +242,14 @@ pub fn layer_traffic(spec: &AcceleratorSpec, scope: Scope, shape: &LayerShape) -
             .map(|&gemm| gemm_traffic(spec, scope, gemm, shape.settings))
             .sum(),
     }
+}
+
+/// The bit steps of `macs` MACs on `spec`'s array: one per activation bit a bit-serial array
+/// streams, none on a parallel array.
+fn bit_steps(spec: &AcceleratorSpec, settings: RunSettings, macs: u64) -> u64 {
+    settings
+        .serial_bits(spec)
+        .map_or(0, |bits| macs * u64::from(bits))
 }
 
 /// The traffic of the core runs `chunks`; `None` without a core.
@@ -276,6 +289,7 @@ fn core_traffic(spec: &AcceleratorSpec, chunks: &[Chunk]) -> Option<Traffic> {
         let run = core_run(spec, chunk);
         traffic += Traffic {
             macs_issued: side.macs_issued,
+            mac_bit_steps: bit_steps(spec, chunk.settings, side.macs_issued),
             register_file_bits: side.register_file_bits,
             pe_to_pe_bits: side.pe_to_pe_bits,
             ifmap_buffer_bits: side.act_read_bits + ifmap_fill,

@@ -32,7 +32,8 @@ pub enum Toggle {
     Precision(u32),
     /// Skipping MACs on zero operands (`zero_skip`): not built yet.
     ZeroSkip,
-    /// Bit-serial PEs (`bit_serial`): not built yet.
+    /// Bit-serial PEs switched (`bit_serial`): Stripes PEs instead of parallel multipliers, or
+    /// the other way round (`pe.kind`; weight-stationary arrays).
     BitSerial,
 }
 
@@ -131,7 +132,9 @@ impl Toggle {
                  shapes at the new widths, values not requantized)"
             ),
             Toggle::ZeroSkip => "skip MACs on zero activations and weights".into(),
-            Toggle::BitSerial => "bit-serial PEs instead of parallel multipliers".into(),
+            Toggle::BitSerial => "PEs switched between parallel multipliers and bit-serial \
+                                  (Stripes: each layer streams the bits its activations need)"
+                .into(),
         }
     }
 
@@ -258,17 +261,37 @@ impl Toggle {
                     &mut changes,
                 );
             }
-            Toggle::ZeroSkip | Toggle::BitSerial => {
-                return Err(Skip::NotAvailable(NEEDS_ISSUE_5.into()))
+            Toggle::BitSerial => {
+                if base.pe.kind.is_bit_serial() {
+                    tree.set(&["pe", "kind"], Node::Str("parallel".into()), &mut changes);
+                    if tree.get(&["pe", "serial"]).is_some() {
+                        tree.set(&["pe", "serial"], Node::Null, &mut changes);
+                    }
+                } else {
+                    if base.pe_array.dataflow != Dataflow::WeightStationary {
+                        return Err(Skip::NotApplicable(format!(
+                            "bit-serial PEs are built into the weight-stationary array only, \
+                             not {}",
+                            base.pe_array.dataflow.config_name()
+                        )));
+                    }
+                    tree.set(
+                        &["pe", "kind"],
+                        Node::Str("bit_serial".into()),
+                        &mut changes,
+                    );
+                }
             }
+            Toggle::ZeroSkip => return Err(Skip::NotAvailable(NEEDS_ISSUE_5.into())),
         }
         Ok(changes)
     }
 }
 
 /// Every toggle that applies to `base`: each other implemented dataflow, halving and doubling the
-/// buffers when there are any, 4-bit operands (8-bit when the base is already 4-bit), and the
-/// toggles not built yet, so the output says they are missing.
+/// buffers when there are any, 4-bit operands (8-bit when the base is already 4-bit), the other
+/// PE kind on a weight-stationary array, and the toggles not built yet, so the output says they
+/// are missing.
 pub fn default_toggles(base: &AcceleratorSpec) -> Vec<Toggle> {
     let mut toggles: Vec<Toggle> = IMPLEMENTED_DATAFLOWS
         .iter()
@@ -290,11 +313,10 @@ pub fn default_toggles(base: &AcceleratorSpec) -> Vec<Toggle> {
     } else {
         4
     };
-    toggles.extend([
-        Toggle::Precision(narrow),
-        Toggle::ZeroSkip,
-        Toggle::BitSerial,
-    ]);
+    toggles.extend([Toggle::Precision(narrow), Toggle::ZeroSkip]);
+    if base.pe_array.dataflow == Dataflow::WeightStationary {
+        toggles.push(Toggle::BitSerial);
+    }
     toggles
 }
 
@@ -432,6 +454,26 @@ mod tests {
             Toggle::ZeroSkip.apply(&edge, &mut tree(EDGE_WS)),
             Err(Skip::NotAvailable(NEEDS_ISSUE_5.into()))
         );
+        // bit_serial makes the PEs Stripes PEs and back, dropping the `serial:` section.
+        let mut edited = tree(EDGE_WS);
+        let changes = Toggle::BitSerial.apply(&edge, &mut edited).unwrap();
+        assert_eq!(changes, ["pe.kind: parallel → bit_serial"]);
+        let serial = config::load_str(&edited.to_yaml(), "bs.yaml").unwrap();
+        assert!(serial.pe.kind.is_bit_serial());
+        edited.set(
+            &["pe", "serial", "mode"],
+            Node::Str("stripes".into()),
+            &mut Vec::new(),
+        );
+        let serial = config::load_str(&edited.to_yaml(), "bs.yaml").unwrap();
+        let mut back = edited.clone();
+        Toggle::BitSerial.apply(&serial, &mut back).unwrap();
+        let parallel = config::load_str(&back.to_yaml(), "back.yaml").unwrap();
+        assert_eq!(parallel.pe, edge.pe);
+        assert!(matches!(
+            Toggle::BitSerial.apply(&os, &mut tree(TINY_CORE)),
+            Err(Skip::NotApplicable(_))
+        ));
         let mut edited = tree(EDGE_WS);
         Toggle::Precision(4).apply(&edge, &mut edited).unwrap();
         let narrow = config::load_str(&edited.to_yaml(), "p4.yaml").unwrap();

@@ -1,0 +1,11 @@
+rtl/pe_ws_bs_ai8_wi8_acc32.v
+rtl/pe_array_ws_bs_r8c8_ai8_wi8_acc32.v
+rtl/post_process_l8_acc32.v
+rtl/dma_d64_b16_o8_ifmap64_weight64_param560_ofmap256p8.v
+rtl/sram_w64_d2048_sky130.v
+rtl/sram_w256_d256_sky130.v
+rtl/sram_w256_d1024_sky130.v
+rtl/sram_w560_d256_sky130.v
+rtl/gemm_core_ws_bs_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_win_sram.v
+rtl/csr_axil_67regs_53769b23.v
+rtl/stripes_like.v
