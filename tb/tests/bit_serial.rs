@@ -11,7 +11,7 @@ use accelgen::golden::gemm::gemm;
 use accelgen::report::schedule;
 use accelgen_tb::array::{array_spec, mismatches};
 use accelgen_tb::checks::{dram, golden, random, requantization, with_dram, I8, U8};
-use accelgen_tb::core::{core_spec, double_buffered, CoreBench};
+use accelgen_tb::core::{bit_serial, core_spec, double_buffered, CoreBench};
 use accelgen_tb::{ArrayBench, Rng, Traffic};
 use ndarray::Array2;
 
@@ -136,13 +136,6 @@ fn a_bit_serial_array_reads_only_the_precision_it_is_given() {
     assert_eq!(run.cycles, model_cycles(&spec, (9, 8, 5), 8));
 }
 
-/// `core` with bit-serial PEs, under its own name.
-fn serial_core(mut core: AcceleratorSpec) -> AcceleratorSpec {
-    core.pe.kind = PeKind::BitSerial(SerialMode::Stripes);
-    core.name = core.name.replacen("tb_core_ws", "tb_core_ws_bs", 1);
-    core
-}
-
 /// Runs random GEMMs whose activations need `bits` bits on a bit-serial core, as run-layer
 /// would (cut by `schedule::core_plan`, one program): results against golden, every
 /// descriptor's counters against the model. Returns the compute cycles of the program.
@@ -203,7 +196,7 @@ fn a_bit_serial_core_runs_gemms_of_every_precision_bit_exactly_with_the_models_c
         core_spec(4, 4, 64, 32, 32),
         double_buffered(&core_spec(4, 4, 64, 32, 32)),
     ] {
-        let spec = serial_core(core);
+        let spec = bit_serial(&core);
         let mut bench = CoreBench::new(&spec).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
         let compute: Vec<(u32, u64)> = [2, 3, 5, 8]
             .into_iter()

@@ -13,7 +13,7 @@ use accelgen::report::schedule::Scope;
 use accelgen::report::traffic;
 use accelgen::report::workload;
 use accelgen_tb::array::{array_spec, int8_spec};
-use accelgen_tb::core::{core_spec, core_spec_for, double_buffered};
+use accelgen_tb::core::{bit_serial, core_spec, core_spec_for, double_buffered};
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::layer::{CoreBench, DatapathBench, Lowering};
 use accelgen_tb::Traffic;
@@ -278,6 +278,19 @@ fn every_tflm_layer_matches_tflite_micro_on_a_double_buffered_4x4_core_that_spli
     // runs, whose sums stay in the one psum buffer while the halves alternate.
     let spec = core_spec(4, 4, 128, 64, 32);
     every_layer_matches_tflite_micro_on_the_core(&double_buffered(&spec));
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_on_a_double_buffered_8x8_bit_serial_core_at_its_precision()
+{
+    // Stripes PEs: each layer streams the bits its stored activations need (all 8 for these
+    // int8 layers after ReLU), in window mode where that is quicker, as run-layer does.
+    let spec = bit_serial(&double_buffered(&core_spec(8, 8, 4096, 2048, 1024)));
+    let windowed = every_layer_matches_tflite_micro_on_the_core(&spec);
+    assert!(
+        windowed.iter().any(|w| w == "resnet8/op01_conv_2d"),
+        "{windowed:?}"
+    );
 }
 
 /// The configs' default DRAM: 20 cycles to the first beat, a beat per cycle.

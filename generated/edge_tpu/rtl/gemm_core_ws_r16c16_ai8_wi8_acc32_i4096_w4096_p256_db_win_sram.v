@@ -459,7 +459,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_win_sram (
     always @(posedge clk) a_base_q <= accept ? 11'd0 : (act_fire & a_last) ? ((a_last & (a_k_q == last_k)) ? 11'd0 : a_base_q + {{2{1'b0}}, m_vectors_q}) : a_base_q;
     always @(posedge clk) win_ox_q <= accept ? 16'd0 : act_fire ? (a_last ? 16'd0 : win_along ? (win_ox_q + 16'd1) : 16'd0) : win_ox_q;
     always @(posedge clk) win_block_q <= accept ? 16'd0 : act_fire ? (a_last ? ((win_restart | win_block_last) ? 16'd0 : win_block_q + 16'd1) : win_block_q) : win_block_q;
-    always @(posedge clk) win_kw_q <= accept ? 8'd0 : act_fire ? (a_last ? ((win_restart | win_step_kh) ? 8'd0 : win_block_last ? (win_step_kw ? (win_kw_q + 8'd1) : 8'd0) : win_kw_q) : win_kw_q) : win_kw_q;
+    always @(posedge clk) win_kw_q <= accept ? 8'd0 : act_fire ? (a_last ? (win_step_kw ? (win_kw_q + 8'd1) : (win_restart | win_step_kh) ? 8'd0 : win_kw_q) : win_kw_q) : win_kw_q;
     always @(posedge clk) win_fold_y_q <= accept ? window_top : act_fire ? (a_last ? win_next_fold_y : win_fold_y_q) : win_fold_y_q;
     always @(posedge clk) win_fold_x_q <= accept ? window_left : act_fire ? (a_last ? win_next_fold_x : win_fold_x_q) : win_fold_x_q;
     always @(posedge clk) win_y_q <= accept ? window_top : act_fire ? (a_last ? win_next_fold_y : win_down ? (win_y_q + {{8{1'b0}}, window_stride_y_q}) : win_y_q) : win_y_q;

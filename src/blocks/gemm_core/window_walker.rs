@@ -221,12 +221,11 @@ pub fn walk(
     let next_block = restart
         .or(&block_last)
         .select(&zero_fold, &block.q().wrapping_increment());
-    let next_kw = step_kw.select(&kw.q().wrapping_increment(), &Expr::zero(kw.q().ty()));
-    let next_kw = restart.or(&step_kh).select(
-        &Expr::zero(kw.q().ty()),
-        &block_last.select(&next_kw, &kw.q()),
-    );
     let to_left = restart.or(&step_kh);
+    let next_kw = step_kw.select(
+        &kw.q().wrapping_increment(),
+        &to_left.select(&Expr::zero(kw.q().ty()), &kw.q()),
+    );
     let next_fold_x = m.wire(
         "win_next_fold_x",
         &to_left.select(
