@@ -397,7 +397,9 @@ pub(crate) fn check_operands(
     Ok((m_dim, k_dim, n_dim))
 }
 
-fn check_range(
+/// The first value of `values` outside `operand`'s range, as an error naming `matrix` and its
+/// position.
+pub(crate) fn check_range(
     matrix: &'static str,
     values: &Array2<i64>,
     operand: OperandSpec,

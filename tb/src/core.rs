@@ -9,6 +9,7 @@ use accelgen::blocks::post_process::{SHIFT_BITS, WORD_BITS};
 use accelgen::blocks::{build_design, gemm_core, regmap};
 use accelgen::config::{
     AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, Im2col, OperandSpec,
+    PeKind, SerialMode,
 };
 use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::dma::{self as dma_model, Outputs, RunSettings};
@@ -129,6 +130,14 @@ pub fn double_buffered(spec: &AcceleratorSpec) -> AcceleratorSpec {
     for region in [&mut buffers.ifmap, &mut buffers.weight, &mut buffers.ofmap] {
         region.double_buffered = true;
     }
+    spec
+}
+
+/// `spec` (a weight-stationary core) with bit-serial (Stripes) PEs, under its own name.
+pub fn bit_serial(spec: &AcceleratorSpec) -> AcceleratorSpec {
+    let mut spec = spec.clone();
+    spec.name = format!("{}_bs", spec.name);
+    spec.pe.kind = PeKind::BitSerial(SerialMode::Stripes);
     spec
 }
 
@@ -1009,13 +1018,7 @@ fn check_window(
             spec.pe.act.tag()
         )));
     }
-    let (low, high) = crate::array::operand_range(spec.pe.weight);
-    if let Some(value) = b.iter().find(|v| !(low..=high).contains(*v)) {
-        return Err(BenchError::Protocol(format!(
-            "weight {value} does not fit the array's {} weights",
-            spec.pe.weight.tag()
-        )));
-    }
+    crate::array::check_range("B", b, spec.pe.weight)?;
     Ok((window.pixels(), b.nrows(), b.ncols()))
 }
 
