@@ -36,6 +36,9 @@ struct ZeroSkip {
     zero_brick_fraction: f64,
     /// `None` (null) when every brick is zero.
     speedup: Option<f64>,
+    /// The same for bricks of `granularity` output pixels at one reduction index.
+    pixel_zero_brick_fraction: f64,
+    pixel_speedup: Option<f64>,
 }
 
 /// Ideal speedups over the dense 8-bit array; `None` (null) when no work remains.
@@ -125,6 +128,12 @@ fn stats(
                         .expect("every granularity is profiled"),
                     speedup: work
                         .zero_skip_speedup(granularity)
+                        .expect("every granularity is profiled"),
+                    pixel_zero_brick_fraction: work
+                        .pixel_zero_brick_fraction(granularity)
+                        .expect("every granularity is profiled"),
+                    pixel_speedup: work
+                        .pixel_zero_skip_speedup(granularity)
                         .expect("every granularity is profiled"),
                 })
                 .collect(),
@@ -252,6 +261,12 @@ fn cells(name: &str, op: &str, s: &Stats) -> Vec<String> {
     ];
     row.extend(s.speedup.zero_skip.iter().map(|z| speedup_cell(z.speedup)));
     row.extend(
+        s.speedup
+            .zero_skip
+            .iter()
+            .map(|z| speedup_cell(z.pixel_speedup)),
+    );
+    row.extend(
         [
             s.speedup.zero_skip_both,
             s.speedup.stripes,
@@ -273,6 +288,7 @@ fn table(lines: &[LayerLine], total: Option<&Stats>, granularities: &[usize]) ->
     .map(String::from)
     .to_vec();
     header.extend(granularities.iter().map(|g| format!("zs g={g}")));
+    header.extend(granularities.iter().map(|g| format!("zs {g} px")));
     header.extend(["zs both", "Stripes", "Loom", "Pragmatic", "zs+Stripes"].map(String::from));
     let mut rows: Vec<Vec<String>> = lines
         .iter()
@@ -338,7 +354,9 @@ fn table(lines: &[LayerLine], total: Option<&Stats>, granularities: &[usize]) ->
     );
     out.push(format!(
         "Ideal speedups over a dense {BASELINE_BITS}-bit array (inf: nothing left to do): zs g=G \
-         skips bricks of G activations that are all zero; zs both skips MACs with either operand \
+         skips bricks of G activations that are all zero (G channels of a pixel); zs G px skips \
+         bricks of G output pixels at one reduction index (an output-stationary array of G rows); \
+         zs both skips MACs with either operand \
          zero; Stripes {BASELINE_BITS}/a bits; Loom {}/(a bits * w bits); Pragmatic \
          {BASELINE_BITS}/a 1s; zs+Stripes skips zeros and streams a bits. total: MAC-weighted.",
         BASELINE_BITS * BASELINE_BITS

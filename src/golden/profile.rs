@@ -48,6 +48,11 @@
 //!   activations are zero.
 //!   Speedup = bricks / non-zero bricks (weighted by `N`); at `g = 1`, `1 / (1 − streamed zero
 //!   fraction)`.
+//! - **zero-skip of pixel bricks of `g`**: the other orientation, each column of `A` cut into
+//!   bricks of `g` consecutive rows (output pixels) from `m = 0`, the step an output-stationary
+//!   array of `g` rows takes at one reduction index; skipped only if all `g` activations are zero.
+//!   Neighbouring pixels of one channel are zero together far more often than `g` channels of one
+//!   pixel are (a channel a ReLU silenced is silent over a region).
 //! - **zero-skip of both operands** (Cambricon-X / SCNN): `1 / (1 − MAC zero fraction)`.
 //! - **Stripes**: `B / p_a`. **Loom** (both operands serial): `B² / (p_a · p_w)`.
 //! - **Bit-Pragmatic**: `B / average one-bits` (it skips zero activations by construction).
@@ -139,6 +144,8 @@ pub struct Work {
     pub zero_skip_stripes_steps: u64,
     /// One entry per requested granularity, in the order requested.
     pub bricks: Vec<Bricks>,
+    /// The same granularities as pixel bricks (along `M`).
+    pub pixel_bricks: Vec<Bricks>,
 }
 
 fn fraction(part: u64, whole: u64) -> f64 {
@@ -167,19 +174,8 @@ impl Work {
         self.stripes_steps += other.stripes_steps;
         self.loom_steps += other.loom_steps;
         self.zero_skip_stripes_steps += other.zero_skip_stripes_steps;
-        for theirs in &other.bricks {
-            match self
-                .bricks
-                .iter_mut()
-                .find(|b| b.granularity == theirs.granularity)
-            {
-                Some(ours) => {
-                    ours.bricks += theirs.bricks;
-                    ours.zero_bricks += theirs.zero_bricks;
-                }
-                None => self.bricks.push(*theirs),
-            }
-        }
+        add_bricks(&mut self.bricks, &other.bricks);
+        add_bricks(&mut self.pixel_bricks, &other.pixel_bricks);
     }
 
     /// MACs whose activation is zero, padding included.
@@ -248,8 +244,38 @@ impl Work {
         )
     }
 
+    /// Skipping all-zero pixel bricks of `granularity` (an output-stationary array of that many
+    /// rows): bricks / non-zero bricks, as [`Work::zero_skip_speedup`].
+    pub fn pixel_zero_skip_speedup(&self, granularity: usize) -> Option<Option<f64>> {
+        self.pixel_bricks
+            .iter()
+            .find(|b| b.granularity == granularity)
+            .map(|b| speedup(b.bricks, b.bricks - b.zero_bricks))
+    }
+
+    /// Pixel bricks of `granularity` that are all zero, over all (`None` if not profiled).
+    pub fn pixel_zero_brick_fraction(&self, granularity: usize) -> Option<f64> {
+        self.pixel_bricks
+            .iter()
+            .find(|b| b.granularity == granularity)
+            .map(|b| fraction(b.zero_bricks, b.bricks))
+    }
+
     fn bricks_of(&self, granularity: usize) -> Option<&Bricks> {
         self.bricks.iter().find(|b| b.granularity == granularity)
+    }
+}
+
+/// Adds `theirs` to `ours`, matched by granularity (one only `theirs` has is appended).
+fn add_bricks(ours: &mut Vec<Bricks>, theirs: &[Bricks]) {
+    for their in theirs {
+        match ours.iter_mut().find(|b| b.granularity == their.granularity) {
+            Some(our) => {
+                our.bricks += their.bricks;
+                our.zero_bricks += their.zero_bricks;
+            }
+            None => ours.push(*their),
+        }
     }
 }
 
@@ -310,11 +336,13 @@ pub fn profile(
     let mut work = Work::default();
     for &granularity in granularities {
         if work.bricks_of(granularity).is_none() {
-            work.bricks.push(Bricks {
+            let empty = Bricks {
                 granularity,
                 bricks: 0,
                 zero_bricks: 0,
-            });
+            };
+            work.bricks.push(empty);
+            work.pixel_bricks.push(empty);
         }
     }
     let (mut activation_range, mut weight_range) = ((0i64, 0i64), (0i64, 0i64));
@@ -341,6 +369,15 @@ pub fn profile(
             work.zero_weight_macs += zero_weights * m;
             work.either_zero_macs +=
                 zero_activations * n + zero_weights * m - zero_activations * zero_weights;
+        }
+        for bricks in &mut work.pixel_bricks {
+            for column in centred.columns() {
+                let column: Vec<i64> = column.iter().copied().collect();
+                for chunk in column.chunks(bricks.granularity) {
+                    bricks.bricks += n;
+                    bricks.zero_bricks += n * u64::from(chunk.iter().all(|&d| d == 0));
+                }
+            }
         }
         for bricks in &mut work.bricks {
             for row in centred.rows() {
@@ -475,6 +512,33 @@ mod tests {
         assert_eq!(p.work.zero_skip_speedup(16), Some(Some(1.0)));
         assert_eq!(p.work.bricks[3].bricks, 2, "one brick per column of B");
         assert_eq!(p.work.zero_skip_speedup(8), None, "not profiled");
+    }
+
+    #[test]
+    fn a_pixel_brick_is_skipped_only_when_its_pixels_are_zero_at_one_reduction_index() {
+        // 4 rows (pixels) × K = 2, zero point −128; centred columns k0 = [0 0 5 0], k1 = 0.
+        let input = Tensor::from_vec(
+            Dtype::Int8,
+            &[4, 2],
+            vec![-128, -128, -128, -128, -123, -128, -128, -128],
+        )
+        .unwrap();
+        let weight = Tensor::from_vec(Dtype::Int8, &[3, 2], vec![1, 2, 3, 4, 5, 6]).unwrap();
+        let layer = params(LayerOp::FullyConnected, -128, PerChannel::PerTensor(0));
+        let p = profile(&layer, &input, &weight, &[2, 4]).unwrap();
+        // g = 2 pixels: k0 [0 0] [5 0], k1 [0 0] [0 0]: 3 of 4 zero. g = 4: k1 only, 1 of 2.
+        assert_eq!(p.work.pixel_zero_skip_speedup(2), Some(Some(4.0)));
+        assert_eq!(p.work.pixel_zero_brick_fraction(2), Some(0.75));
+        assert_eq!(p.work.pixel_zero_skip_speedup(4), Some(Some(2.0)));
+        // Along K, g = 2 is a whole row: only row 2 is not zero, 3 of 4 zero as well.
+        assert_eq!(p.work.zero_skip_speedup(2), Some(Some(4.0)));
+        // Summing layers adds the pixel bricks too.
+        let mut twice = p.work.clone();
+        twice.add(&p.work);
+        assert_eq!(
+            twice.pixel_bricks[0].bricks,
+            2 * p.work.pixel_bricks[0].bricks
+        );
     }
 
     #[test]
