@@ -12,8 +12,12 @@
 //! `enable` is high; `enable` low freezes the datapath (the array's global stall). Loading
 //! (`weight_shift`) is independent of `enable`, so the next tile's weights shift in while the
 //! current tile computes: the TPU's double buffering.
+//!
+//! With bit-serial PEs (`pe.kind: bit_serial`, weight-stationary) the multiplier gives way to
+//! [`super::bit_serial::horner_mac`]: `enable` is then the array's step, one per `p` cycles, and
+//! the PE takes the phase inputs it declares.
 
-use super::{module_name, operand_type, OperandKind, Roles};
+use super::{bit_serial, module_name, operand_type, OperandKind, Roles};
 use crate::config::PeSpec;
 use crate::hdl::{add_module, Design, HdlError, ModuleId, Type};
 
@@ -24,7 +28,12 @@ pub fn build(roles: &Roles, spec: &PeSpec, design: &mut Design) -> Result<Module
     let held_type = operand_type(roles.stationary.spec);
     let stream_type = operand_type(roles.stream.spec);
     let acc_type = Type::signed(spec.acc_bits);
+    let serial = spec.kind.is_bit_serial();
+    debug_assert!(!serial || roles.stationary.kind == OperandKind::Weight);
     let title = match roles.stationary.kind {
+        OperandKind::Weight if serial => {
+            "Bit-serial weight-stationary PE (Stripes): holds two weights (double buffer), takes"
+        }
         OperandKind::Weight => {
             "Weight-stationary PE: holds two weights (double buffer), multiplies the activation"
         }
@@ -33,16 +42,28 @@ pub fn build(roles: &Roles, spec: &PeSpec, design: &mut Design) -> Result<Module
         }
     };
     add_module(design, module_name(roles.dataflow, spec), |m, _| {
-        m.doc(title)
-            .doc(format!(
-                "passing left to right by the {held} its bank bit selects, and adds the product to"
-            ))
-            .doc("the partial sum coming down. Latency 1 cycle; 1 MAC per enabled cycle.");
+        if serial {
+            m.doc(title)
+                .doc("the activation passing left to right one bit per cycle, MSB first, by Horner's rule")
+                .doc("(acc = 2*acc +/- bit*w) and adds the product to the partial sum coming down in the")
+                .doc("last bit's cycle. One MAC per step of p cycles.");
+        } else {
+            m.doc(title)
+                .doc(format!(
+                    "passing left to right by the {held} its bank bit selects, and adds the product to"
+                ))
+                .doc("the partial sum coming down. Latency 1 cycle; 1 MAC per enabled cycle.");
+        }
         m.parameter("ACT_BITS", spec.act.bits.into())
             .parameter("WEIGHT_BITS", spec.weight.bits.into())
             .parameter("ACC_BITS", spec.acc_bits.into());
 
-        let enable = m.input_doc("enable", Type::bit(), "array advances (low = global stall)");
+        let enable_doc = if serial {
+            "the array steps: last bit phase and not stalled"
+        } else {
+            "array advances (low = global stall)"
+        };
+        let enable = m.input_doc("enable", Type::bit(), enable_doc);
         let stream_in = m.input_doc(
             &format!("{streamed}_in"),
             stream_type,
@@ -75,8 +96,12 @@ pub fn build(roles: &Roles, spec: &PeSpec, design: &mut Design) -> Result<Module
         m.next_when(&bank1, &load1, &held_in);
 
         let held_value = m.wire(held, &stream_bank_in.select(&bank1.q(), &bank0.q()));
-        let product = m.wire("product", &roles.product(&held_value, &stream_in));
-        let psum_next = (&psum_in + &product.resize(spec.acc_bits)).truncate(spec.acc_bits);
+        let psum_next = if serial {
+            bit_serial::horner_mac(m, spec, &stream_in, &held_value, &psum_in)
+        } else {
+            let product = m.wire("product", &roles.product(&held_value, &stream_in));
+            (&psum_in + &product.resize(spec.acc_bits)).truncate(spec.acc_bits)
+        };
 
         let stream_q = m.pipe_when(streamed, &enable, &stream_in);
         let stream_bank_q = m.pipe_when(&format!("{streamed}_bank"), &enable, &stream_bank_in);

@@ -55,11 +55,7 @@ pub fn build(
     pe_spec: &PeSpec,
     design: &mut Design,
 ) -> Result<ModuleId, HdlError> {
-    let pe_id = if pe_spec.kind.is_bit_serial() {
-        pe::bit_serial::build(roles, pe_spec, design)?
-    } else {
-        pe::stationary::build(roles, pe_spec, design)?
-    };
+    let pe_id = pe::stationary::build(roles, pe_spec, design)?;
     let (rows, cols) = (array.rows, array.cols);
     let held = roles.stationary.name();
     let streamed = roles.stream.name();
