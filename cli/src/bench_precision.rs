@@ -5,9 +5,10 @@
 //! checked bit-exactly against the golden model of the narrowed layer, with the cycle model's
 //! count next to the RTL's and each count's ratio to the full-width run.
 
-use accelgen::config::AcceleratorSpec;
 use accelgen::generate;
-use accelgen::golden::{self, compare, LayerBundle, Tensor};
+use accelgen::golden::dma::{Outputs, RunSettings};
+use accelgen::golden::{self, compare, LayerBundle};
+use accelgen_tb::checks::narrowed;
 use accelgen_tb::layer::CoreBench;
 use miette::{miette, Report};
 
@@ -17,7 +18,10 @@ use crate::run_layer;
 /// One layer at one precision.
 struct Row {
     layer: String,
+    /// The precision asked for, and the one the core streamed (fewer when the narrowed layer's
+    /// values span less).
     bits: u32,
+    streamed: u32,
     mismatches: usize,
     rtl_cycles: u64,
     model_cycles: u64,
@@ -58,7 +62,21 @@ pub fn run_bench_precision(args: PrecisionArgs) -> Result<(), Report> {
         let bundle =
             LayerBundle::load(directory).map_err(|e| miette!("{}: {e}", directory.display()))?;
         for &bits in precisions.iter().chain([width].iter()) {
-            let narrowed = narrowed(&spec, &bundle, bits)?;
+            let narrowed = narrowed(&bundle, width, bits);
+            // The bits the core streams: the fewest that hold the narrowed layer's activations.
+            let lowered = golden::lowering::lower(
+                &narrowed.params,
+                &narrowed.input,
+                &narrowed.weight,
+                narrowed.bias.as_deref(),
+            )
+            .map_err(|e| miette!("{}: {e}", bundle.name))?;
+            let streamed = RunSettings {
+                outputs: Outputs::Bytes,
+                act_range: lowered.act_range(),
+            }
+            .serial_bits(&spec)
+            .expect("a bit-serial core");
             let golden = golden::run_layer(&narrowed)
                 .map_err(|e| miette!("{}: golden model: {e}", bundle.name))?;
             let run = bench
@@ -75,6 +93,7 @@ pub fn run_bench_precision(args: PrecisionArgs) -> Result<(), Report> {
             rows.push(Row {
                 layer: bundle.name.clone(),
                 bits,
+                streamed,
                 mismatches,
                 rtl_cycles: run.rtl_cycles,
                 model_cycles: run.model_cycles,
@@ -99,32 +118,21 @@ pub fn run_bench_precision(args: PrecisionArgs) -> Result<(), Report> {
     Ok(())
 }
 
-/// `bundle` with its stored activations and input zero point shifted right by `width − bits`
-/// (arithmetic), so they span a `bits`-bit range; no expected output (the golden model is the
-/// reference).
-fn narrowed(
-    spec: &AcceleratorSpec,
-    bundle: &LayerBundle,
-    bits: u32,
-) -> Result<LayerBundle, Report> {
-    let shift = spec.pe.act.bits - bits;
-    let mut narrowed = bundle.clone();
-    narrowed.input = Tensor::new(
-        bundle.input.dtype(),
-        bundle.input.values().mapv(|value| value >> shift),
-    )
-    .map_err(|e| miette!("{}: {e}", bundle.name))?;
-    narrowed.params.input_zero_point = bundle.params.input_zero_point >> shift;
-    narrowed.expected = None;
-    Ok(narrowed)
-}
-
 /// One line per layer and precision: RTL and model cycles, and the RTL's busy and compute
 /// cycles as a fraction of the full-width run's next to `p / width`.
 fn table(rows: &[Row], width: u32) -> String {
     let mut lines = vec![format!(
-        "{:<34} {:>4} {:>6} {:>9} {:>9} {:>9} {:>7} {:>8} {:>6}",
-        "layer", "bits", "rtl", "rtl_cyc", "model", "compute", "busy/8", "comp/8", "p/8"
+        "{:<34} {:>4} {:>8} {:>6} {:>9} {:>9} {:>9} {:>8} {:>8} {:>6}",
+        "layer",
+        "bits",
+        "streamed",
+        "rtl",
+        "rtl_cyc",
+        "model",
+        "compute",
+        format!("busy/{width}"),
+        format!("comp/{width}"),
+        format!("p/{width}")
     )];
     for row in rows {
         let full = rows
@@ -132,9 +140,10 @@ fn table(rows: &[Row], width: u32) -> String {
             .find(|r| r.layer == row.layer && r.bits == width)
             .expect("every layer runs at full width");
         lines.push(format!(
-            "{:<34} {:>4} {:>6} {:>9} {:>9} {:>9} {:>7.3} {:>8.3} {:>6.3}",
+            "{:<34} {:>4} {:>8} {:>6} {:>9} {:>9} {:>9} {:>8.3} {:>8.3} {:>6.3}",
             row.layer,
             row.bits,
+            row.streamed,
             row.mismatches,
             row.rtl_cycles,
             row.model_cycles,
@@ -145,8 +154,9 @@ fn table(rows: &[Row], width: u32) -> String {
         ));
     }
     lines.push(format!(
-        "rtl: mismatches against the golden model of the narrowed layer; busy/8, comp/8: RTL \
-         busy and compute cycles over the {width}-bit run's"
+        "bits: the precision the layer was narrowed to; streamed: the bits the core streamed; rtl: \
+         mismatches against the golden model of the narrowed layer; busy/{width}, comp/{width}: \
+         RTL busy and compute cycles over the {width}-bit run's"
     ));
     lines.join("\n")
 }

@@ -411,6 +411,49 @@ fn run_layer_reports_zero_mismatches_and_model_equal_cycles_on_real_layers() {
 }
 
 #[test]
+fn bench_precision_runs_a_narrowed_layer_bit_exactly_at_each_precision_on_the_bit_serial_core() {
+    let fc = tflm_bundle("resnet8/op14_fully_connected");
+    let result = accelgen(&[
+        "bench",
+        "precision",
+        "--config",
+        "configs/stripes_like.yaml",
+        "--bits",
+        "2,5",
+        &fc,
+    ]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    // One line per precision asked for and the 8-bit reference: bits, streamed bits, zero
+    // mismatches, RTL cycles equal to the model's.
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .filter(|line| line.starts_with("resnet8/op14_fully_connected"))
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{stdout}");
+    for (row, bits) in rows.iter().zip(["2", "5", "8"]) {
+        assert_eq!((row[1], row[2], row[3]), (bits, bits, "0"), "{stdout}");
+        assert_eq!(row[4], row[5], "RTL and model cycles: {stdout}");
+    }
+
+    // A parallel array's cycles do not depend on the precision: refused, naming the key.
+    let parallel = accelgen(&[
+        "bench",
+        "precision",
+        "--config",
+        "configs/tiny_core.yaml",
+        &fc,
+    ]);
+    assert!(!parallel.status.success());
+    assert!(String::from_utf8_lossy(&parallel.stderr).contains("pe.kind"));
+}
+
+#[test]
 fn run_layer_golden_only_writes_each_output_as_npy() {
     let out = tempfile::tempdir().unwrap();
     let result = accelgen(&[

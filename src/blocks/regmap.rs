@@ -33,7 +33,7 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ),
     (
         "perf_weight_wait_cycles",
-        "cycles an offered activation vector waited for the array",
+        "cycles an offered activation vector waited for the array (bit-serial: p-1 per step too)",
     ),
     ("perf_psum_reads", "psum buffer reads"),
     ("perf_psum_writes", "psum buffer writes"),

@@ -104,10 +104,13 @@ impl Precision {
 /// at most `act.bits`. Stripes' per-layer precision, on the stored values the array streams
 /// (padding included), not the centred ones [`Precision`] profiles.
 pub fn stream_bits(min: i64, max: i64, act: crate::config::OperandSpec) -> u32 {
-    let range = Precision::of_range(min.min(max), max.max(min));
-    let bits = match (act.signed, range.signed) {
-        (true, false) => range.bits + 1,
-        _ => range.bits,
+    let (min, max) = (min.min(max), max.max(min));
+    let bit_length = |value: i64| 64 - value.max(0).leading_zeros();
+    let bits = if act.signed {
+        // p bits hold −2^(p−1) ..= 2^(p−1) − 1.
+        1 + bit_length(max).max(bit_length(-(min.min(0) + 1)))
+    } else {
+        bit_length(max).max(1)
     };
     bits.clamp(1, act.bits)
 }
@@ -552,7 +555,9 @@ mod tests {
             bits: 8,
             signed: false,
         };
-        // Signed: −4..=3 is 3 bits; 0..=3 needs a sign bit, 3; −1..=0 is 1; int8's range is 8.
+        // Signed: −4..=3 is 3 bits; 0..=3 needs a sign bit, 3; −1..=0 and 0 are 1; int8's
+        // range is 8.
+        assert_eq!(stream_bits(0, 0, i8), 1);
         assert_eq!(stream_bits(-4, 3, i8), 3);
         assert_eq!(stream_bits(-5, 3, i8), 4);
         assert_eq!(stream_bits(0, 3, i8), 3);

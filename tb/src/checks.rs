@@ -7,7 +7,7 @@ use accelgen::blocks::gemm_core::ConvLayer;
 use accelgen::config::{AcceleratorSpec, DramSpec, OperandSpec};
 use accelgen::golden::gemm::{gemm, wrap_signed};
 use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
-use accelgen::golden::Requantizer;
+use accelgen::golden::{LayerBundle, Requantizer, Tensor};
 use ndarray::{s, Array2, Array3};
 
 use crate::array::operand_range;
@@ -27,6 +27,27 @@ pub const U8: OperandSpec = OperandSpec {
     bits: 8,
     signed: false,
 };
+
+/// `bundle` with its stored activations and input zero point shifted right (arithmetically) by
+/// `width − bits`, so that they span a `bits`-bit range of a `width`-bit format with their sign
+/// and spread kept, and without its expected output (the golden model of the narrowed layer is
+/// the reference): a real layer that needs exactly `bits` bits per activation.
+pub fn narrowed(bundle: &LayerBundle, width: u32, bits: u32) -> LayerBundle {
+    assert!(
+        (1..=width).contains(&bits),
+        "{bits} bits of a {width}-bit format"
+    );
+    let shift = width - bits;
+    let mut narrowed = bundle.clone();
+    narrowed.input = Tensor::new(
+        bundle.input.dtype(),
+        bundle.input.values().mapv(|value| value >> shift),
+    )
+    .expect("a right shift keeps every value in its dtype");
+    narrowed.params.input_zero_point = bundle.params.input_zero_point >> shift;
+    narrowed.expected = None;
+    narrowed
+}
 
 /// A `rows` × `cols` matrix of random int8 values.
 pub fn random(rng: &mut Rng, rows: usize, cols: usize) -> Array2<i64> {

@@ -13,6 +13,7 @@ use accelgen::config::{
 };
 use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::dma::{self as dma_model, Outputs, RunSettings};
+use accelgen::golden::profile::stream_bits;
 use accelgen::golden::requant::QuantizedMultiplier;
 use accelgen::report::schedule;
 use accelgen_sim::{Model, PortId};
@@ -594,6 +595,22 @@ impl CoreBench {
             act_range: self.act_range,
         }
         .serial_bits(&self.spec);
+        // A bit-serial core streams that many bits: an activation that needs more would lose its
+        // top bits silently, so a stale `set_act_range` is refused here.
+        if let Some(bits) = serial_bits {
+            for (index, request) in requests.iter().enumerate() {
+                let Some((min, max)) = request.a.range() else {
+                    continue;
+                };
+                let needed = stream_bits(min, max, self.spec.pe.act);
+                if needed > bits {
+                    return Err(BenchError::Protocol(format!(
+                        "run {index}'s activations span {min}..={max}, {needed} bits, but the \
+                         bench's activation range sets {bits} (CoreBench::set_act_range)"
+                    )));
+                }
+            }
+        }
         // A core with window mode: its ifmap address width and pad lane width.
         let window_bits = gemm_core::has_window_mode(&self.spec).then(|| {
             (
@@ -975,6 +992,19 @@ impl Activations<'_> {
             Activations::Matrix(a) => a.nrows(),
             Activations::Window { window, .. } => window.pixels(),
         }
+    }
+
+    /// The least and greatest stored value the run streams (a window's input, without the
+    /// padding value); `None` when there is none.
+    fn range(&self) -> Option<(i64, i64)> {
+        let values: Box<dyn Iterator<Item = &i64>> = match self {
+            Activations::Matrix(a) => Box::new(a.iter()),
+            Activations::Window { input, .. } => Box::new(input.iter()),
+        };
+        values.fold(None, |range, &value| match range {
+            None => Some((value, value)),
+            Some((min, max)) => Some((min.min(value), max.max(value))),
+        })
     }
 }
 

@@ -207,6 +207,18 @@ fn a_bit_serial_core_runs_gemms_of_every_precision_bit_exactly_with_the_models_c
                 )
             })
             .collect();
+        // A stale activation range is refused, not streamed with its top bits cut off.
+        let mut rng = Rng::new(1);
+        let (a, b) = (random(&mut rng, 5, 6), random(&mut rng, 6, 3));
+        bench.set_act_range(Some((-2, 1)));
+        let error = bench
+            .run_planned(&a, &b, &requantization(&mut rng, 3), dram(20, 1), 1)
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("set_act_range"),
+            "{}: {error}",
+            spec.name
+        );
         // Compute scales as p: each array step is p cycles, the rest is a fixed overhead.
         let (_, full) = compute[compute.len() - 1];
         for &(bits, cycles) in &compute {

@@ -13,6 +13,7 @@ use accelgen::report::schedule::Scope;
 use accelgen::report::traffic;
 use accelgen::report::workload;
 use accelgen_tb::array::{array_spec, int8_spec};
+use accelgen_tb::checks::narrowed;
 use accelgen_tb::core::{bit_serial, core_spec, core_spec_for, double_buffered};
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::layer::{CoreBench, DatapathBench, Lowering};
@@ -291,6 +292,45 @@ fn every_tflm_layer_matches_tflite_micro_on_a_double_buffered_8x8_bit_serial_cor
         windowed.iter().any(|w| w == "resnet8/op01_conv_2d"),
         "{windowed:?}"
     );
+}
+
+#[test]
+fn tflm_layers_narrowed_to_3_bits_run_bit_exactly_on_a_bit_serial_core_in_3_8_of_the_compute() {
+    // The TFLM layers need all 8 bits; narrowed to 3 (an arithmetic shift of the stored
+    // activations and zero point) they must run at 3 bits, window mode included, bit-exact
+    // against the golden model of the narrowed layer and with the model's cycles.
+    let spec = bit_serial(&core_spec(8, 8, 4096, 2048, 1024));
+    let mut bench = CoreBench::new(&spec).unwrap();
+    let compute = |run: &accelgen_tb::layer::LayerRun| {
+        run.counters
+            .iter()
+            .find(|(name, _)| *name == "perf_compute_cycles")
+            .unwrap()
+            .1
+    };
+    for layer in [
+        "resnet8/op01_conv_2d",
+        "kws_dscnn/op01_depthwise_conv_2d",
+        "resnet8/op14_fully_connected",
+    ] {
+        let directory = bundles().into_iter().find(|d| d.ends_with(layer)).unwrap();
+        let bundle = LayerBundle::load(&directory).unwrap();
+        let full = bench.run(&bundle, DETERMINISTIC).unwrap();
+        let narrow = narrowed(&bundle, 8, 3);
+        let golden = golden::run_layer(&narrow).unwrap();
+        let run = bench.run(&narrow, DETERMINISTIC).unwrap();
+        let comparison = compare(&golden, &run.output).unwrap();
+        assert!(comparison.is_exact(), "{layer} at 3 bits: {comparison}");
+        assert_eq!(run.rtl_cycles, run.model_cycles, "{layer} at 3 bits");
+        if !layer.contains("fully_connected") {
+            assert_eq!(run.lowering, Lowering::Window, "{layer}");
+        }
+        let ratio = compute(&run) as f64 / compute(&full) as f64;
+        assert!(
+            (ratio - 3.0 / 8.0).abs() < 0.02,
+            "{layer}: 3-bit compute is {ratio:.3} of the 8-bit run's"
+        );
+    }
 }
 
 /// The configs' default DRAM: 20 cycles to the first beat, a beat per cycle.

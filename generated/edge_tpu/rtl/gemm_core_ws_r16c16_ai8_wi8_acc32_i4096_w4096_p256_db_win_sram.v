@@ -96,7 +96,7 @@ module gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_win_sram (
     output wire [31:0]   perf_store_cycles,  // cycles storing results to DRAM
     output wire [31:0]   perf_act_beats,  // activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads
     output wire [31:0]   perf_weight_beats,  // weight vectors into the array: weight buffer reads
-    output wire [31:0]   perf_weight_wait_cycles,  // cycles an offered activation vector waited for the array
+    output wire [31:0]   perf_weight_wait_cycles,  // cycles an offered activation vector waited for the array (bit-serial: p-1 per step too)
     output wire [31:0]   perf_psum_reads,  // psum buffer reads
     output wire [31:0]   perf_psum_writes,  // psum buffer writes
     output wire [31:0]   perf_results,  // result rows written to the ofmap buffer

@@ -82,7 +82,7 @@
 #define ACCELGEN_TINY_CORE_REG_PERF_STORE_CYCLES 0x10cU /* cycles storing results to DRAM */
 #define ACCELGEN_TINY_CORE_REG_PERF_ACT_BEATS 0x110U /* activation vectors into the array (ROWS*COLS MACs each): ifmap buffer reads */
 #define ACCELGEN_TINY_CORE_REG_PERF_WEIGHT_BEATS 0x114U /* weight vectors into the array: weight buffer reads */
-#define ACCELGEN_TINY_CORE_REG_PERF_WEIGHT_WAIT_CYCLES 0x118U /* cycles an offered activation vector waited for the array */
+#define ACCELGEN_TINY_CORE_REG_PERF_WEIGHT_WAIT_CYCLES 0x118U /* cycles an offered activation vector waited for the array (bit-serial: p-1 per step too) */
 #define ACCELGEN_TINY_CORE_REG_PERF_PSUM_READS 0x11cU /* psum buffer reads */
 #define ACCELGEN_TINY_CORE_REG_PERF_PSUM_WRITES 0x120U /* psum buffer writes */
 #define ACCELGEN_TINY_CORE_REG_PERF_RESULTS 0x124U /* result rows written to the ofmap buffer */

@@ -56,6 +56,11 @@
 //! post-process unit straight into the ofmap buffer. The compute phase takes the array's own
 //! count (`golden::cycles`), the post-process latency when it finishes, and one cycle to notice
 //! the end; `golden::dma` adds the load and store phases.
+//!
+//! Bit-serial PEs: the descriptor's `act_precision` (latched at the accept) sets the bits the
+//! array streams per activation, and the array's bit phases are held at their first outside the
+//! compute phase (`phase_restart`), so the compute phase is the bit-serial array's count
+//! (`golden::cycles::bit_serial_cycles`); the feeders' beats wait for the array's steps.
 
 pub mod output_stationary;
 pub mod plan;

@@ -1,8 +1,9 @@
 //! The multiply-accumulate of a bit-serial weight-stationary PE (Stripes, Judd et al., MICRO
 //! 2016): the PE is [`super::stationary`]'s (two weight banks, the activation passing right, the
-//! partial sum down), but it takes the streamed activation one bit per cycle, most significant
-//! bit first, so a MAC of a `p`-bit activation takes `p` cycles and needs an adder where the
-//! parallel PE needs a multiplier.
+//! partial sum down), but it multiplies by the streamed activation one bit per cycle, most
+//! significant bit first, so a MAC of a `p`-bit activation takes `p` cycles and needs an adder
+//! where the parallel PE needs a multiplier. The whole activation word still passes from PE to
+//! PE (each picks its bit with a mux): only the arithmetic is serial, not the wiring.
 //!
 //! The array (`pe_array::stationary`) owns the bit phase and broadcasts it: `bit_index` is the
 //! activation bit this cycle (p−1 down to 0), `phase_first` marks the first bit (the sign bit of

@@ -32,7 +32,7 @@ pub fn build(roles: &Roles, spec: &PeSpec, design: &mut Design) -> Result<Module
     debug_assert!(!serial || roles.stationary.kind == OperandKind::Weight);
     let title = match roles.stationary.kind {
         OperandKind::Weight if serial => {
-            "Bit-serial weight-stationary PE (Stripes): holds two weights (double buffer), takes"
+            "Bit-serial weight-stationary PE (Stripes): holds two weights (double buffer), multiplies"
         }
         OperandKind::Weight => {
             "Weight-stationary PE: holds two weights (double buffer), multiplies the activation"
@@ -44,7 +44,7 @@ pub fn build(roles: &Roles, spec: &PeSpec, design: &mut Design) -> Result<Module
     add_module(design, module_name(roles.dataflow, spec), |m, _| {
         if serial {
             m.doc(title)
-                .doc("the activation passing left to right one bit per cycle, MSB first, by Horner's rule")
+                .doc("by the activation passing left to right one bit per cycle, MSB first, by Horner's rule")
                 .doc("(acc = 2*acc +/- bit*w) and adds the product to the partial sum coming down in the")
                 .doc("last bit's cycle. One MAC per step of p cycles.");
         } else {

@@ -28,6 +28,15 @@
 //! vector to drain (R+C−1 cycles): tiles stream back to back when each has M ≥ 2R+C−1 vectors, and a
 //! GEMM takes R + tiles·M + (R+C−1) cycles at full rate. `golden::cycles` models shorter tiles too;
 //! tb/tests/arrays.rs checks the model against this RTL.
+//!
+//! Bit-serial PEs (`pe.kind: bit_serial`, weight-stationary): this file also owns the bit phase
+//! every PE shares ([`serial_phase`]: the `act_precision` and `phase_restart` inputs, phases
+//! 0..p−1). The array steps, loads and offers a result only in a step's last phase, so each
+//! "cycle" above becomes a step of p cycles; and every row, row 0 too, registers its activation
+//! once more, because a PE reads it bit by bit for the whole step after it is taken. Latency:
+//! R+C steps; throughput: one vector per step; `golden::cycles::bit_serial_cycles` and
+//! tb/tests/bit_serial.rs. Each PE still forwards the whole activation word to its neighbour and
+//! picks its bit with a mux; only the multiplication is serial, not the wiring as in Stripes.
 
 use crate::blocks::pe::{self, OperandKind, Roles};
 use crate::config::{OperandSpec, PeArraySpec, PeSpec};
@@ -76,9 +85,14 @@ pub fn build(
                 "Input-stationary {rows}x{cols} systolic array, double-buffered activations: out = (A*B)^T tiles."
             )),
         }
-        .doc(format!(
-            "Latency R+C-1 cycles from {streamed} beat to out beat; one vector (R*C MACs) per cycle."
-        ))
+        .doc(if pe_spec.kind.is_bit_serial() {
+            "Bit-serial: p = act_precision cycles per step; latency R+C steps; one vector per step."
+                .to_string()
+        } else {
+            format!(
+                "Latency R+C-1 cycles from {streamed} beat to out beat; one vector (R*C MACs) per cycle."
+            )
+        })
         .doc(format!(
             "{} beat i of a tile carries {held} row R-1-i (lane c = column c).",
             capitalized(held)
@@ -299,19 +313,22 @@ struct SerialPhase {
 }
 
 /// Declares the run-time precision input and the phase counter: phases 0..p−1 repeat, the last
-/// held while the array is stalled, and `phase_restart` starts them over (the core's compute
-/// phase begins), so the array's k-th step is the restart's (k·p)-th cycle.
+/// held while the array is stalled, and `phase_restart` starts them over (the core holds it high
+/// until its compute phase begins), so the array's k-th step is the restart's (k·p)-th cycle.
+/// While it is high nothing steps, loads or leaves, whatever p. `act_precision` should change
+/// only then (or with the array idle): a phase already past a lower p's last ends its step at
+/// once, on a wrong bit.
 fn serial_phase(m: &mut ModuleBuilder, act: OperandSpec, advance: &Expr) -> SerialPhase {
     let precision_type = Type::unsigned(bits_for(u64::from(act.bits)));
     let precision = m.input_doc(
         "act_precision",
         precision_type,
-        "bits per activation, 1..=ACT_BITS (MSB first); 0 or more reads as ACT_BITS",
+        "bits per activation, 1..=ACT_BITS (MSB first); 0 or above ACT_BITS reads as ACT_BITS",
     );
     let restart = m.input_doc(
         "phase_restart",
         Type::bit(),
-        "start the bit phases over in the next cycle",
+        "hold the bit phase at its first; the phases run from the first low cycle",
     );
     let index_type = Type::unsigned(pe::bit_serial::bit_index_bits(act));
     let full = Expr::constant(i128::from(act.bits), precision_type);
@@ -324,7 +341,7 @@ fn serial_phase(m: &mut ModuleBuilder, act: OperandSpec, advance: &Expr) -> Seri
         &bits.wrapping_decrement().truncate(index_type.width),
     );
     let phase = m.reg_reset("phase", index_type, 0);
-    let last = m.wire("phase_last", &phase.q().eq(&last_index));
+    let last = m.wire("phase_last", &phase.q().ge(&last_index).and(&restart.not()));
     let first = m.wire("phase_first", &phase.q().eq_const(0));
     let zero = Expr::zero(index_type);
     let held = advance.select(&zero, &phase.q());
