@@ -446,6 +446,10 @@ fn c_header_compiles_and_defines_the_configuration() {
                 manifest["pe"]["accumulator_bits"].as_u64().unwrap(),
             ),
             (
+                "PE_BIT_SERIAL",
+                u64::from(manifest["pe"]["kind"].as_str().unwrap() == "bit_serial"),
+            ),
+            (
                 "CLOCK_HZ",
                 (manifest["clock"]["frequency_mhz"].as_f64().unwrap() * 1e6).round() as u64,
             ),

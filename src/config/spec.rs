@@ -166,6 +166,14 @@ impl PeKind {
     pub fn is_bit_serial(self) -> bool {
         matches!(self, PeKind::BitSerial(_))
     }
+
+    /// The `pe.kind` value that selects it: `parallel` or `bit_serial`.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            PeKind::Parallel => "parallel",
+            PeKind::BitSerial(_) => "bit_serial",
+        }
+    }
 }
 
 /// How a bit-serial PE walks its activation bits.

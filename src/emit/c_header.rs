@@ -52,6 +52,8 @@ struct HeaderTemplate {
     weight_bits: u32,
     weight_signed: u8,
     acc_bits: u32,
+    /// 1 for bit-serial PEs (the activation precision is a run-time setting), 0 for parallel.
+    bit_serial: u8,
     /// (macro suffix, byte offset, description) of every register; empty without a core.
     registers: Vec<(String, String, &'static str)>,
     /// (macro suffix, value, description) of the buffer geometry and bit fields.
@@ -81,6 +83,7 @@ pub fn render(spec: &AcceleratorSpec, design: &Design, banner: &Banner) -> Strin
         weight_bits: spec.pe.weight.bits,
         weight_signed: u8::from(spec.pe.weight.signed),
         acc_bits: spec.pe.acc_bits,
+        bit_serial: u8::from(spec.pe.kind.is_bit_serial()),
         registers: registers(spec),
         core_constants: core_constants(spec),
     };

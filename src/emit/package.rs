@@ -162,6 +162,7 @@ fn manifest(spec: &AcceleratorSpec, design: &Design, verilog: &[super::VerilogFi
             "dataflow": spec.pe_array.dataflow.config_name(),
         },
         "pe": {
+            "kind": spec.pe.kind.config_name(),
             "act": { "bits": spec.pe.act.bits, "signed": spec.pe.act.signed },
             "weight": { "bits": spec.pe.weight.bits, "signed": spec.pe.weight.signed },
             "accumulator_bits": spec.pe.acc_bits,

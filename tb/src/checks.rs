@@ -1,10 +1,12 @@
 //! What the core tests share: random operands and per-channel requantization like a real
 //! layer's, the golden result a core must produce for them (for a window-mode convolution too,
-//! computed from its geometry), and the DRAMs they run against (deterministic, or slow and
-//! irregular) with the spec the cycle model needs for each.
+//! computed from its geometry), the DRAMs they run against (deterministic, or slow and
+//! irregular) with the spec the cycle model needs for each, the check of a descriptor's counters
+//! against the model, and real layers narrowed to fewer activation bits.
 
 use accelgen::blocks::gemm_core::ConvLayer;
 use accelgen::config::{AcceleratorSpec, DramSpec, OperandSpec};
+use accelgen::golden::dma::RunCycles;
 use accelgen::golden::gemm::{gemm, wrap_signed};
 use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
 use accelgen::golden::{LayerBundle, Requantizer, Tensor};
@@ -47,6 +49,27 @@ pub fn narrowed(bundle: &LayerBundle, width: u32, bits: u32) -> LayerBundle {
     narrowed.params.input_zero_point = bundle.params.input_zero_point >> shift;
     narrowed.expected = None;
     narrowed
+}
+
+/// Checks one descriptor's counters against the model's account of it, phase by phase.
+pub fn assert_counters_match_model(counters: &[(&str, u32)], model: RunCycles, what: &str) {
+    let counter = |name: &str| {
+        counters
+            .iter()
+            .find(|(counter, _)| *counter == name)
+            .map(|(_, value)| u64::from(*value))
+            .unwrap_or_else(|| panic!("no counter {name}"))
+    };
+    for (name, expected) in [
+        ("perf_load_cycles", model.load),
+        ("perf_compute_cycles", model.compute),
+        ("perf_store_cycles", model.store),
+        ("perf_busy_cycles", model.busy),
+        ("perf_dram_read_bytes", model.read_bytes),
+        ("perf_dram_write_bytes", model.write_bytes),
+    ] {
+        assert_eq!(counter(name), expected, "{what}: {name} vs golden::dma");
+    }
 }
 
 /// A `rows` × `cols` matrix of random int8 values.

@@ -10,7 +10,9 @@ use accelgen::golden::cycles::{bit_serial_cycles, ArrayShape, GemmShape};
 use accelgen::golden::gemm::gemm;
 use accelgen::report::schedule;
 use accelgen_tb::array::{array_spec, mismatches};
-use accelgen_tb::checks::{dram, golden, random, requantization, with_dram, I8, U8};
+use accelgen_tb::checks::{
+    assert_counters_match_model, dram, golden, random, requantization, with_dram, I8, U8,
+};
 use accelgen_tb::core::{bit_serial, core_spec, double_buffered, CoreBench};
 use accelgen_tb::{ArrayBench, Rng, Traffic};
 use ndarray::Array2;
@@ -166,25 +168,9 @@ fn check_core_gemm(bench: &mut CoreBench, spec: &AcceleratorSpec, bits: u32, see
     };
     let model = schedule::core_program(&with_dram(spec, timing), shape, settings).unwrap();
     assert_eq!(planned.program.descriptors.len(), model.len());
-    let counter = |counters: &[(&str, u32)], name: &str| {
-        let (_, value) = counters.iter().find(|(c, _)| *c == name).unwrap();
-        u64::from(*value)
-    };
     for (index, (counters, run)) in planned.program.descriptors.iter().zip(&model).enumerate() {
-        for (name, expected) in [
-            ("perf_load_cycles", run.load),
-            ("perf_compute_cycles", run.compute),
-            ("perf_busy_cycles", run.busy),
-            ("perf_dram_read_bytes", run.read_bytes),
-            ("perf_dram_write_bytes", run.write_bytes),
-        ] {
-            assert_eq!(
-                counter(counters, name),
-                expected,
-                "{} at {bits} bits, descriptor {index}: {name} vs the model",
-                spec.name
-            );
-        }
+        let what = format!("{} at {bits} bits, descriptor {index}", spec.name);
+        assert_counters_match_model(counters, *run, &what);
     }
     planned.program.total("perf_compute_cycles")
 }

@@ -11,7 +11,8 @@ use accelgen::golden::dma::{self, Outputs, RunCycles, RunSettings};
 use accelgen::report::schedule::{self, Chunk};
 use accelgen_tb::array::mismatches;
 use accelgen_tb::checks::{
-    dram, golden, irregular, random, requantization, with_dram, Convolution, I8,
+    assert_counters_match_model, dram, golden, irregular, random, requantization, with_dram,
+    Convolution, I8,
 };
 use accelgen_tb::core::{
     core_spec, core_spec_for, double_buffered, CoreBench, CoreRun, KChunk, Pacing, PostProcessing,
@@ -56,27 +57,6 @@ fn model(
 fn assert_matches_model(run: &CoreRun, model: RunCycles, what: &str) {
     assert_counters_match_model(&run.counters, model, what);
     assert_eq!(run.cycles, model.busy, "{what}: busy cycles");
-}
-
-/// Checks one descriptor's counters against the model's account of it, phase by phase.
-fn assert_counters_match_model(counters: &[(&str, u32)], model: RunCycles, what: &str) {
-    let counter = |name: &str| {
-        counters
-            .iter()
-            .find(|(counter, _)| *counter == name)
-            .map(|(_, value)| u64::from(*value))
-            .unwrap_or_else(|| panic!("no counter {name}"))
-    };
-    for (name, expected) in [
-        ("perf_load_cycles", model.load),
-        ("perf_compute_cycles", model.compute),
-        ("perf_store_cycles", model.store),
-        ("perf_busy_cycles", model.busy),
-        ("perf_dram_read_bytes", model.read_bytes),
-        ("perf_dram_write_bytes", model.write_bytes),
-    ] {
-        assert_eq!(counter(name), expected, "{what}: {name} vs golden::dma");
-    }
 }
 
 /// Runs a random M×K×N GEMM (raw or requantized) against a DRAM of `timing` and checks it

@@ -34,6 +34,10 @@
 /* Accumulator width in bits (always signed). */
 #define ACCELGEN_EDGE_OS_ACC_BITS 32U
 
+/* PE kind: BIT_SERIAL is 1 when the PEs take activations one bit per cycle (Stripes), so a run
+ * takes ACT_PRECISION cycles per array step, 1..ACT_BITS; 0 for parallel multipliers. */
+#define ACCELGEN_EDGE_OS_PE_BIT_SERIAL 0
+
 /*
  * CSR map: none. This accelerator exposes its PE array's streams directly as top-level ports and
  * has no register block; a config with a `buffers:` section adds the core and its AXI4-Lite CSRs.

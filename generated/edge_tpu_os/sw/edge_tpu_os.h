@@ -34,6 +34,10 @@
 /* Accumulator width in bits (always signed). */
 #define ACCELGEN_EDGE_TPU_OS_ACC_BITS 32U
 
+/* PE kind: BIT_SERIAL is 1 when the PEs take activations one bit per cycle (Stripes), so a run
+ * takes ACT_PRECISION cycles per array step, 1..ACT_BITS; 0 for parallel multipliers. */
+#define ACCELGEN_EDGE_TPU_OS_PE_BIT_SERIAL 0
+
 /* AXI4-Lite register map (byte offsets on s_axil_*; every register is 32 bits). */
 #define ACCELGEN_EDGE_TPU_OS_REG_CTRL 0x000U /* bit 0 START, bit 1 CLEAR_COUNTERS (pulses), bit 2 IRQ_ENABLE */
 #define ACCELGEN_EDGE_TPU_OS_REG_STATUS 0x004U /* bit 0 BUSY, bit 1 DONE (sticky, write 1 to clear), bit 2 PENDING */
