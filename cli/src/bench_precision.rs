@@ -6,7 +6,7 @@
 //! count next to the RTL's and each count's ratio to the full-width run.
 
 use accelgen::generate;
-use accelgen::golden::dma::{Outputs, RunSettings};
+use accelgen::golden::dma::serial_bits;
 use accelgen::golden::{self, compare, LayerBundle};
 use accelgen_tb::checks::narrowed;
 use accelgen_tb::layer::CoreBench;
@@ -71,12 +71,7 @@ pub fn run_bench_precision(args: PrecisionArgs) -> Result<(), Report> {
                 narrowed.bias.as_deref(),
             )
             .map_err(|e| miette!("{}: {e}", bundle.name))?;
-            let streamed = RunSettings {
-                outputs: Outputs::Bytes,
-                act_range: lowered.act_range(),
-            }
-            .serial_bits(&spec)
-            .expect("a bit-serial core");
+            let streamed = serial_bits(&spec, lowered.act_range()).expect("a bit-serial core");
             let golden = golden::run_layer(&narrowed)
                 .map_err(|e| miette!("{}: golden model: {e}", bundle.name))?;
             let run = bench

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use accelgen::config::AcceleratorSpec;
 use accelgen::golden::cycles::ArrayShape;
-use accelgen::golden::dma::{Outputs, RunSettings};
+use accelgen::golden::dma::serial_bits;
 use accelgen::golden::{self, compare, write_npy, Comparison, LayerBundle, Tensor};
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::layer::{self, CoreBench, DatapathBench, LayerRun, LayerRunError};
@@ -68,7 +68,7 @@ pub struct LayerReport {
     pub lowering: Option<&'static str>,
     pub outputs: usize,
     /// Bit-serial arrays: the bits streamed per activation, the fewest that hold the layer's
-    /// stored activations (`RunSettings::serial_bits`); None for a parallel array.
+    /// stored activations (`golden::dma::serial_bits`); None for a parallel array.
     pub act_bits: Option<u32>,
     /// The layer's multiply-accumulates (taps in the padding not counted).
     pub macs: u64,
@@ -208,11 +208,7 @@ fn run_one(
     )
     .map_err(|e| e.to_string())?;
     report.macs = lowered.layer_macs;
-    report.act_bits = RunSettings {
-        outputs: Outputs::Bytes,
-        act_range: lowered.act_range(),
-    }
-    .serial_bits(spec);
+    report.act_bits = serial_bits(spec, lowered.act_range());
     // Every PE busy every cycle: the layer's MACs over the array's.
     let pes = array.rows * array.cols;
     report.ideal_cycles = report.macs.div_ceil(pes);

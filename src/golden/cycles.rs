@@ -106,11 +106,22 @@ pub fn gemm_core_cycles(
     serial_bits: Option<u64>,
 ) -> u64 {
     let post_process = if finish { POST_PROCESS_LATENCY } else { 0 };
-    let array_cycles = match serial_bits {
+    let array_cycles = array_cycles(dataflow, array, gemm, serial_bits);
+    array_cycles.expect("the core's dataflows are modelled") + post_process + 1
+}
+
+/// The array's count: [`bit_serial_cycles`] at `serial_bits` bits per activation, or
+/// [`predicted_cycles`] for a parallel array (`serial_bits` `None`).
+pub fn array_cycles(
+    dataflow: Dataflow,
+    array: ArrayShape,
+    gemm: GemmShape,
+    serial_bits: Option<u64>,
+) -> Option<u64> {
+    match serial_bits {
         Some(bits) => bit_serial_cycles(array, gemm, bits),
         None => predicted_cycles(dataflow, array, gemm),
-    };
-    array_cycles.expect("the core's dataflows are modelled") + post_process + 1
+    }
 }
 
 /// Weight- and input-stationary (`blocks::pe_array::stationary`). Edges are numbered from 1,

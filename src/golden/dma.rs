@@ -149,16 +149,21 @@ impl RunSettings {
         }
     }
 
-    /// The bits per activation `spec`'s array streams (its `act_precision`): `None` for a
-    /// parallel array; for a bit-serial one the fewest that hold the activation range
-    /// ([`stream_bits`]), the full width if the range is unknown.
+    /// The bits per activation `spec`'s array streams for these runs ([`serial_bits`]).
     pub fn serial_bits(&self, spec: &AcceleratorSpec) -> Option<u32> {
-        let act = spec.pe.act;
-        spec.pe.kind.is_bit_serial().then(|| {
-            self.act_range
-                .map_or(act.bits, |(min, max)| stream_bits(min, max, act))
-        })
+        serial_bits(spec, self.act_range)
     }
+}
+
+/// The bits per activation `spec`'s array streams (its `act_precision`) for stored activations
+/// spanning `act_range`: `None` for a parallel array; for a bit-serial one the fewest that hold
+/// the range ([`stream_bits`]), the full width if the range is unknown.
+pub fn serial_bits(spec: &AcceleratorSpec, act_range: Option<(i64, i64)>) -> Option<u32> {
+    let act = spec.pe.act;
+    spec.pe
+        .kind
+        .is_bit_serial()
+        .then(|| act_range.map_or(act.bits, |(min, max)| stream_bits(min, max, act)))
 }
 
 /// Bits per result lane of [`Outputs::Bytes`] (`blocks::gemm_core::PACKED_BITS`).

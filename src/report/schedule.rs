@@ -18,7 +18,7 @@
 use super::workload::LayerShape;
 use crate::blocks::gemm_core::{self, ConvLayer, RunPlan};
 use crate::config::{AcceleratorSpec, Dataflow};
-use crate::golden::cycles::{bit_serial_cycles, predicted_cycles, ArrayShape, GemmShape};
+use crate::golden::cycles::{array_cycles, ArrayShape, GemmShape};
 use crate::golden::dma::{self, Loads, RunCycles, RunSettings};
 
 /// What a report's cycle counts cover.
@@ -369,10 +369,12 @@ pub fn model_cycles(
                 .map(|run| run.busy)
                 .sum(),
         ),
-        _ => match settings.serial_bits(spec) {
-            Some(bits) => bit_serial_cycles(array, gemm, bits.into()),
-            None => predicted_cycles(spec.pe_array.dataflow, array, gemm),
-        },
+        _ => array_cycles(
+            spec.pe_array.dataflow,
+            array,
+            gemm,
+            settings.serial_bits(spec).map(u64::from),
+        ),
     }
 }
 
@@ -380,6 +382,7 @@ pub fn model_cycles(
 mod tests {
     use super::*;
     use crate::config::load_str;
+    use crate::golden::cycles::predicted_cycles;
     use crate::golden::dma::Outputs;
 
     /// tiny_core's geometry: 2×2, ifmap 128 words, weight 64 words, psum 32 words.

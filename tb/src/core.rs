@@ -590,11 +590,7 @@ impl CoreBench {
         };
         let ctrl_bit = |bit| regmap::control_bit(&registers, "ctrl", bit).expect("CTRL has it");
         let irq = self.port("irq")?;
-        let serial_bits = RunSettings {
-            outputs: Outputs::Bytes,
-            act_range: self.act_range,
-        }
-        .serial_bits(&self.spec);
+        let serial_bits = dma_model::serial_bits(&self.spec, self.act_range);
         // A bit-serial core streams that many bits: an activation that needs more would lose its
         // top bits silently, so a stale `set_act_range` is refused here.
         if let Some(bits) = serial_bits {
