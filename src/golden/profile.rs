@@ -51,8 +51,8 @@
 //! - **zero-skip of pixel bricks of `g`**: the other orientation, each column of `A` cut into
 //!   bricks of `g` consecutive rows (output pixels) from `m = 0`, the step an output-stationary
 //!   array of `g` rows takes at one reduction index; skipped only if all `g` activations are zero.
-//!   Neighbouring pixels of one channel are zero together far more often than `g` channels of one
-//!   pixel are (a channel a ReLU silenced is silent over a region).
+//!   Whether neighbouring pixels of one channel are zero together more often than `g` channels
+//!   of one pixel is a property of the data; the profile measures both.
 //! - **zero-skip of both operands** (Cambricon-X / SCNN): `1 / (1 − MAC zero fraction)`.
 //! - **Stripes**: `B / p_a`. **Loom** (both operands serial): `B² / (p_a · p_w)`.
 //! - **Bit-Pragmatic**: `B / average one-bits` (it skips zero activations by construction).
@@ -104,13 +104,12 @@ impl Precision {
 /// at most `act.bits`. Stripes' per-layer precision, on the stored values the array streams
 /// (padding included), not the centred ones [`Precision`] profiles.
 pub fn stream_bits(min: i64, max: i64, act: crate::config::OperandSpec) -> u32 {
-    let (min, max) = (min.min(max), max.max(min));
-    let bit_length = |value: i64| 64 - value.max(0).leading_zeros();
-    let bits = if act.signed {
-        // p bits hold −2^(p−1) ..= 2^(p−1) − 1.
-        1 + bit_length(max).max(bit_length(-(min.min(0) + 1)))
+    let range = Precision::of_range(min.min(max), max.max(min));
+    // A signed format needs a sign bit above a non-negative range's bits (all zeros: 1 bit).
+    let bits = if act.signed && !range.signed && max > 0 {
+        range.bits + 1
     } else {
-        bit_length(max).max(1)
+        range.bits
     };
     bits.clamp(1, act.bits)
 }
@@ -250,23 +249,23 @@ impl Work {
     /// Skipping all-zero pixel bricks of `granularity` (an output-stationary array of that many
     /// rows): bricks / non-zero bricks, as [`Work::zero_skip_speedup`].
     pub fn pixel_zero_skip_speedup(&self, granularity: usize) -> Option<Option<f64>> {
-        self.pixel_bricks
-            .iter()
-            .find(|b| b.granularity == granularity)
+        of_granularity(&self.pixel_bricks, granularity)
             .map(|b| speedup(b.bricks, b.bricks - b.zero_bricks))
     }
 
     /// Pixel bricks of `granularity` that are all zero, over all (`None` if not profiled).
     pub fn pixel_zero_brick_fraction(&self, granularity: usize) -> Option<f64> {
-        self.pixel_bricks
-            .iter()
-            .find(|b| b.granularity == granularity)
-            .map(|b| fraction(b.zero_bricks, b.bricks))
+        of_granularity(&self.pixel_bricks, granularity).map(|b| fraction(b.zero_bricks, b.bricks))
     }
 
     fn bricks_of(&self, granularity: usize) -> Option<&Bricks> {
-        self.bricks.iter().find(|b| b.granularity == granularity)
+        of_granularity(&self.bricks, granularity)
     }
+}
+
+/// The entry of `bricks` for `granularity`, if it was profiled.
+fn of_granularity(bricks: &[Bricks], granularity: usize) -> Option<&Bricks> {
+    bricks.iter().find(|b| b.granularity == granularity)
 }
 
 /// Adds `theirs` to `ours`, matched by granularity (one only `theirs` has is appended).
