@@ -138,6 +138,25 @@ fn fixtures_point_at_the_faulty_key_or_value() {
         ("frequency_zero", Some("clock.frequency_mhz"), 4, 18),
         ("missing_name", Some("name"), 2, 1),
         ("duplicate_key", None, 7, 3),
+        (
+            "zero_skip_activations_without_buffers",
+            Some("zero_skip.activations"),
+            14,
+            16,
+        ),
+        (
+            "zero_skip_activations_on_weight_stationary",
+            Some("zero_skip.activations"),
+            14,
+            16,
+        ),
+        (
+            "zero_skip_activations_on_bit_serial_pe",
+            Some("zero_skip.activations"),
+            14,
+            16,
+        ),
+        ("zero_skip_unknown_key", Some("zero_skip.activation"), 14, 3),
     ];
     let mut problems = Vec::new();
     for (fixture, key_path, line, column) in expectations {

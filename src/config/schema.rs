@@ -24,12 +24,25 @@ pub struct RawConfig {
     pub clock: RawClock,
     pub pe_array: RawPeArray,
     pub pe: RawPe,
+    /// Absent: no skipping (`config::spec::ZeroSkipSpec::default`).
+    #[serde(default)]
+    pub zero_skip: Option<RawZeroSkip>,
     /// Absent: no on-chip buffers (the top is the bare PE array).
     #[serde(default)]
     pub buffers: Option<RawBuffers>,
     /// Absent: the documented defaults (`EnergySpec::default`).
     #[serde(default)]
     pub energy: Option<RawEnergy>,
+}
+
+/// `zero_skip:` section: which zero operands the core skips. Every key is optional and off when
+/// absent; `validate` says which cores can build each.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawZeroSkip {
+    /// Absent: false. True skips the reduction steps whose activations are all the zero point.
+    #[serde(default)]
+    pub activations: Option<Spanned<bool>>,
 }
 
 /// `energy:` section: the energy table of the report, in pJ. Every key is optional; an absent

@@ -16,20 +16,28 @@ pub struct AcceleratorSpec {
     pub buffers: Option<BuffersSpec>,
     /// The energy table of the report: the `energy:` section over the documented defaults.
     pub energy: EnergySpec,
+    /// Which ineffectual operands the core skips (`zero_skip:`; all off by default).
+    pub zero_skip: ZeroSkipSpec,
     /// First 16 hex digits of the SHA-256 of the config file's bytes; stamped into every banner.
     pub config_hash: String,
 }
 
 impl AcceleratorSpec {
     /// One line for people: `8x8 weight_stationary array, i8 x i8 -> 32-bit accumulators,
-    /// 200 MHz`, with `of bit-serial (Stripes) PEs` after `array` when they are.
+    /// 200 MHz`, with `of bit-serial (Stripes) PEs` after `array` when they are and `,
+    /// activation zero-skipping` at the end when the core skips.
     pub fn summary(&self) -> String {
         let kind = match self.pe.kind {
             PeKind::Parallel => "",
             PeKind::BitSerial(SerialMode::Stripes) => " of bit-serial (Stripes) PEs",
         };
+        let skipping = if self.zero_skip.activations {
+            ", activation zero-skipping"
+        } else {
+            ""
+        };
         format!(
-            "{}x{} {} array{kind}, {} x {} -> {}-bit accumulators, {} MHz",
+            "{}x{} {} array{kind}, {} x {} -> {}-bit accumulators, {} MHz{skipping}",
             self.pe_array.rows,
             self.pe_array.cols,
             self.pe_array.dataflow.config_name(),
@@ -65,6 +73,7 @@ impl AcceleratorSpec {
             },
             buffers: None,
             energy: EnergySpec::default(),
+            zero_skip: ZeroSkipSpec::default(),
             config_hash: "0000000000000000".into(),
         }
     }
@@ -76,6 +85,37 @@ pub struct ClockSpec {
     pub frequency_mhz: f64,
     /// period_ns = 1000 / frequency_mhz.
     pub period_ns: f64,
+}
+
+/// `zero_skip:` — the zero operands the core spends no cycles on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ZeroSkipSpec {
+    /// Activation skipping (Cnvlutin-style, on an output-stationary core): the ifmap holds only
+    /// the reduction steps at which some activation of a row block is not the zero point, each
+    /// word with the index of the next one, so the weight feeder fetches the matching row of B
+    /// and a row block takes as many steps as it has such columns. The brick is the array's R
+    /// rows at one reduction index. The activations reach the array centred (`a − a_zp`, one
+    /// bit wider), so a skipped column contributes exactly nothing.
+    pub activations: bool,
+}
+
+impl ZeroSkipSpec {
+    /// Bits of a skipping core's ifmap word beyond its R activations: the next word's
+    /// reduction index (as wide as the descriptor's K count) and the row block's last-word flag.
+    pub const INDEX_BITS: u32 = 16 + 1;
+
+    /// The centred activation operand the array gets: one bit wider than the stored one, and
+    /// signed (`a − a_zp` spans both signs whatever `a`'s signedness).
+    pub fn array_act(&self, stored: OperandSpec) -> OperandSpec {
+        if self.activations {
+            OperandSpec {
+                bits: stored.bits + 1,
+                signed: true,
+            }
+        } else {
+            stored
+        }
+    }
 }
 
 /// Shape and dataflow of the PE array.

@@ -9,6 +9,7 @@ use super::{ceil_log2, ConfigError, SourceFile, Violation};
 use crate::config::schema::{RawBuffer, RawBuffers, RawDma, RawDram};
 use crate::config::spec::{
     BufferSpec, BuffersSpec, Dataflow, DmaSpec, DramSpec, Im2col, MemoryKind, PeArraySpec, PeSpec,
+    ZeroSkipSpec,
 };
 
 /// Allowed banks per region.
@@ -17,12 +18,14 @@ pub const BANKS_RANGE: RangeInclusive<i64> = 1..=64;
 /// Largest region: 64 MiB, far beyond any edge SRAM, so a bigger number is a unit mistake.
 pub const MAX_REGION_BYTES: u64 = 64 << 20;
 
-/// Validates every region against the array it feeds.
+/// Validates every region against the array it feeds (and, for the ifmap's word, the skipping
+/// `zero_skip` asks for; already validated against this core).
 pub(super) fn validate_buffers(
     file: &SourceFile<'_>,
     raw: &RawBuffers,
     array: &PeArraySpec,
     pe: &PeSpec,
+    zero_skip: ZeroSkipSpec,
 ) -> Result<BuffersSpec, ConfigError> {
     // The lanes of a beat: stationary-operand arrays load the held operand across the columns
     // and stream the other down the rows; input-stationary swaps which operand is which.
@@ -40,8 +43,22 @@ pub(super) fn validate_buffers(
             ..psum
         },
     };
+    // A skipping core's ifmap word carries, beside its activations, the reduction index of the
+    // next stored word and the row block's last-word flag: the ifmap holds only the steps with a
+    // non-zero activation, so the index is how the weight feeder finds the matching weights.
+    // The activations stay stored at their own width; the array gets them centred.
+    let skip_bits = if zero_skip.activations {
+        ZeroSkipSpec::INDEX_BITS
+    } else {
+        0
+    };
     Ok(BuffersSpec {
-        ifmap: validate_region(file, "ifmap", &raw.ifmap, act_lanes * pe.act.bits)?,
+        ifmap: validate_region(
+            file,
+            "ifmap",
+            &raw.ifmap,
+            act_lanes * pe.act.bits + skip_bits,
+        )?,
         weight: validate_region(file, "weight", &raw.weight, weight_lanes * pe.weight.bits)?,
         psum,
         ofmap,
@@ -453,6 +470,23 @@ mod tests {
         // Weights stream down the 4 rows: 32-bit words.
         assert_eq!(buffers.weight.word_bits, 32);
         assert_eq!(buffers.weight.depth, 256);
+    }
+
+    #[test]
+    fn a_skipping_core_adds_the_next_index_and_last_flag_to_the_ifmap_word_only() {
+        let text = config(
+            "output_stationary",
+            8,
+            8,
+            "  ifmap: {capacity: 2048 words}\n  weight: {capacity: 16 kib}\n  psum: {capacity: 64 words}\n",
+        )
+        .replace("buffers:", "zero_skip: {activations: true}\nbuffers:");
+        let buffers = load_str(&text, "t.yaml").unwrap().buffers.unwrap();
+        // 8 int8 activations and ZeroSkipSpec::INDEX_BITS = 16 + 1: 81 bits.
+        assert_eq!(buffers.ifmap.word_bits, 8 * 8 + 17);
+        assert_eq!(buffers.ifmap.depth, 2048);
+        assert_eq!(buffers.weight.word_bits, 64);
+        assert_eq!(buffers.psum.word_bits, 256);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod buffers;
 mod energy;
+mod zero_skip;
 
 use crate::hdl::naming;
 use std::ops::RangeInclusive;
@@ -72,12 +73,20 @@ pub fn validate(
         dataflow: validate_dataflow(&file, &raw.pe_array.dataflow)?,
     };
     let pe = validate_pe(&file, &raw.pe, pe_array.dataflow)?;
+    let zero_skip = zero_skip::validate_zero_skip(
+        &file,
+        raw.zero_skip.as_ref(),
+        raw.buffers.is_some(),
+        pe_array.dataflow,
+        &pe,
+    )?;
     let buffers = match &raw.buffers {
         Some(raw_buffers) => Some(buffers::validate_buffers(
             &file,
             raw_buffers,
             &pe_array,
             &pe,
+            zero_skip,
         )?),
         None => None,
     };
@@ -89,6 +98,7 @@ pub fn validate(
         pe,
         buffers,
         energy,
+        zero_skip,
         config_hash,
     })
 }
@@ -677,6 +687,39 @@ mod tests {
             kib,
             [("ifmap", 64), ("weight", 64), ("psum", 16), ("ofmap", 128)]
         );
+    }
+
+    #[test]
+    fn shipped_cnvlutin_like_config_loads_as_an_8x8_output_stationary_core_skipping_activations() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/cnvlutin_like.yaml");
+        let spec = load(&path).unwrap_or_else(|error| panic!("{error:?}"));
+        assert_eq!(spec.name, "cnvlutin_like");
+        assert_eq!(
+            spec.pe_array,
+            PeArraySpec {
+                rows: 8,
+                cols: 8,
+                dataflow: Dataflow::OutputStationary
+            }
+        );
+        assert_eq!(spec.pe.kind, PeKind::Parallel);
+        assert!(spec.zero_skip.activations);
+        assert_eq!(
+            spec.summary(),
+            "8x8 output_stationary array, i8 x i8 -> 32-bit accumulators, 200 MHz, \
+             activation zero-skipping"
+        );
+        let buffers = spec.buffers.expect("skipping needs the buffered core");
+        assert_eq!(buffers.memory, crate::config::MemoryKind::Sky130Sram);
+        // 8 int8 activations + the next index and last flag; 2048 words, two halves.
+        assert_eq!(
+            (buffers.ifmap.word_bits, buffers.ifmap.depth),
+            (8 * 8 + crate::config::ZeroSkipSpec::INDEX_BITS, 2048)
+        );
+        assert!(buffers.ifmap.double_buffered);
+        assert_eq!((buffers.weight.word_bits, buffers.weight.depth), (64, 2048));
+        // A 128-bit bus: one beat per compacted ifmap word.
+        assert_eq!(buffers.dma.data_bits, 128);
     }
 
     #[test]

@@ -217,6 +217,7 @@ mod tests {
     const TINY_CORE: &str = include_str!("../../../configs/tiny_core.yaml");
     const EDGE_TPU: &str = include_str!("../../../configs/edge_tpu.yaml");
     const EDGE_WS: &str = include_str!("../../../configs/edge_ws.yaml");
+    const CNVLUTIN_LIKE: &str = include_str!("../../../configs/cnvlutin_like.yaml");
 
     fn tree(text: &str) -> Node {
         serde_saphyr::from_str(text).unwrap()
@@ -224,7 +225,7 @@ mod tests {
 
     #[test]
     fn printed_trees_load_back_to_the_same_spec() {
-        for text in [TINY_CORE, EDGE_TPU, EDGE_WS] {
+        for text in [TINY_CORE, EDGE_TPU, EDGE_WS, CNVLUTIN_LIKE] {
             let spec = config::load_str(text, "base.yaml").unwrap();
             let printed = tree(text).to_yaml();
             let again = config::load_str(&printed, "printed.yaml").unwrap();
@@ -237,6 +238,20 @@ mod tests {
                 "{printed}"
             );
         }
+    }
+
+    #[test]
+    fn the_zero_skip_section_is_printed_and_loads_back_with_activations_on() {
+        let spec = config::load_str(CNVLUTIN_LIKE, "base.yaml").unwrap();
+        assert!(spec.zero_skip.activations);
+        let printed = tree(CNVLUTIN_LIKE).to_yaml();
+        assert!(
+            printed.contains("zero_skip:\n  activations: true\n"),
+            "{printed}"
+        );
+        let again = config::load_str(&printed, "printed.yaml").unwrap();
+        assert_eq!(again.zero_skip, spec.zero_skip);
+        assert_eq!(again.buffers, spec.buffers, "the 81-bit ifmap word too");
     }
 
     #[test]
