@@ -177,6 +177,20 @@ pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
             "bits streamed per activation (bit-serial array), 1..=ACT_BITS; 0 reads as ACT_BITS",
         ));
     }
+    if let Some(buffers) = spec.buffers.as_ref().filter(|_| spec.zero_skip.activations) {
+        descriptor.extend([
+            (
+                "act_zero_point",
+                spec.pe.act.bits,
+                "the stored activations' zero point (zero-skipping core: it is subtracted)",
+            ),
+            (
+                "ifmap_words",
+                bits_for(buffers.ifmap.run_depth()),
+                "words of the run's compacted ifmap (zero-skipping core)",
+            ),
+        ]);
+    }
     if super::gemm_core::has_window_mode(spec) {
         descriptor.extend(super::gemm_core::window_walker::fields(spec));
     }

@@ -105,9 +105,18 @@ pub fn gemm_core_cycles(
     finish: bool,
     serial_bits: Option<u64>,
 ) -> u64 {
-    let post_process = if finish { POST_PROCESS_LATENCY } else { 0 };
     let array_cycles = array_cycles(dataflow, array, gemm, serial_bits);
-    array_cycles.expect("the core's dataflows are modelled") + post_process + 1
+    core_compute_cycles(
+        array_cycles.expect("the core's dataflows are modelled"),
+        finish,
+    )
+}
+
+/// The core's compute phase around an array count of `array_cycles`: the post-process pipeline
+/// when the run `finish`es, and the cycle in which the end is noticed.
+pub fn core_compute_cycles(array_cycles: u64, finish: bool) -> u64 {
+    let post_process = if finish { POST_PROCESS_LATENCY } else { 0 };
+    array_cycles + post_process + 1
 }
 
 /// The array's count: [`bit_serial_cycles`] at `serial_bits` bits per activation, or

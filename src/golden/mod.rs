@@ -11,6 +11,7 @@
 //! - [`layer`]: conv2d, depthwise conv2d and fully connected layers on quantized tensors.
 //! - [`tensor`]: integer tensors, `.npy` I/O and element-wise comparison.
 //! - [`bundle`]: layer bundles (`layer.yaml` + `.npy`), loaded and validated.
+//! - [`zero_skip`]: the columns an activation-skipping core keeps, and its cycles.
 
 pub mod bundle;
 pub mod cycles;
@@ -21,6 +22,7 @@ pub mod lowering;
 pub mod profile;
 pub mod requant;
 pub mod tensor;
+pub mod zero_skip;
 
 pub use bundle::{BundleError, LayerBundle};
 pub use layer::{LayerError, LayerOp, LayerParams};

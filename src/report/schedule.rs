@@ -18,8 +18,9 @@
 use super::workload::LayerShape;
 use crate::blocks::gemm_core::{self, ConvLayer, RunPlan};
 use crate::config::{AcceleratorSpec, Dataflow};
-use crate::golden::cycles::{array_cycles, ArrayShape, GemmShape};
+use crate::golden::cycles::{array_cycles, core_compute_cycles, ArrayShape, GemmShape};
 use crate::golden::dma::{self, Loads, RunCycles, RunSettings};
+use crate::golden::zero_skip::{SkippingRun, ZeroMap};
 
 /// What a report's cycle counts cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,10 @@ pub struct Chunk {
     /// Window mode: the words of the input tile the run loads instead of A's K-folds·M
     /// (`gemm_core::Window::words`); `None` for a GEMM run.
     pub ifmap_words: Option<u64>,
+    /// A zero-skipping core's run on known activations: its compacted ifmap and array count
+    /// (`golden::zero_skip`); `None` on other cores, or without the data (then no activation
+    /// is taken to be zero, and the run is the dense one).
+    pub skipping: Option<SkippingRun>,
 }
 
 /// The array of `spec` as the cycle model takes it.
@@ -83,12 +88,13 @@ pub fn core_plan(
     spec: &AcceleratorSpec,
     gemm: GemmShape,
     settings: RunSettings,
+    zeros: Option<&ZeroMap>,
 ) -> Option<Vec<RunPlan>> {
     let shape = (gemm.m as usize, gemm.k as usize, gemm.n as usize);
     let whole = gemm_core::plan_runs(spec, shape.0, shape.1, shape.2)?;
     let rows = spec.pe_array.rows as usize;
     let limits = (2..=MAX_ROW_PIECES).map(|pieces| shape.0.div_ceil(pieces).div_ceil(rows) * rows);
-    quickest(spec, settings, whole, limits, |max_rows| {
+    quickest(spec, settings, zeros, whole, limits, |max_rows| {
         gemm_core::plan_runs_of_rows(spec, shape, max_rows)
     })
 }
@@ -105,10 +111,10 @@ pub fn window_plan(
     settings: RunSettings,
 ) -> Option<Vec<RunPlan>> {
     let plans = window_cut(spec, layer, settings)?;
-    let window = busy(&program(spec, &plans, settings));
+    let window = busy(&program(spec, &plans, settings, None));
     let gemms: Option<u64> = im2col_gemms(layer, spec.pe_array.cols as usize)
         .into_iter()
-        .map(|gemm| Some(busy(&core_program(spec, gemm, settings)?)))
+        .map(|gemm| Some(busy(&core_program(spec, gemm, settings, None)?)))
         .sum();
     match gemms {
         Some(gemms) if gemms <= window => None,
@@ -135,7 +141,7 @@ pub fn window_cut(
     let limits = (1..=out_height)
         .rev()
         .flat_map(|rows| (1..=folds).rev().map(move |folds| (rows, folds)));
-    quickest(spec, settings, whole, limits, |limits| {
+    quickest(spec, settings, None, whole, limits, |limits| {
         gemm_core::plan_window_runs_of(spec, layer, limits)
     })
 }
@@ -174,6 +180,7 @@ fn busy(program: &[RunCycles]) -> u64 {
 fn quickest<Limit: PartialEq + Copy>(
     spec: &AcceleratorSpec,
     settings: RunSettings,
+    zeros: Option<&ZeroMap>,
     whole: Vec<RunPlan>,
     limits: impl Iterator<Item = Limit>,
     cut: impl Fn(Limit) -> Option<Vec<RunPlan>>,
@@ -184,7 +191,7 @@ fn quickest<Limit: PartialEq + Copy>(
     }
     // Fewest cycles first; between plans as quick, the one that moves fewer DRAM bytes.
     let cost = |plans: &[RunPlan]| {
-        let runs = program(spec, plans, settings);
+        let runs = program(spec, plans, settings, zeros);
         let bytes: u64 = runs.iter().map(|r| r.read_bytes + r.write_bytes).sum();
         (busy(&runs), bytes)
     };
@@ -209,18 +216,33 @@ pub fn core_chunks(
     spec: &AcceleratorSpec,
     gemm: GemmShape,
     settings: RunSettings,
+    zeros: Option<&ZeroMap>,
 ) -> Option<Vec<Chunk>> {
     Some(
-        core_plan(spec, gemm, settings)?
+        core_plan(spec, gemm, settings, zeros)?
             .iter()
-            .map(|plan| Chunk::of(plan, settings))
+            .map(|plan| Chunk::of(spec, plan, settings, zeros))
             .collect(),
     )
 }
 
 impl Chunk {
-    /// What the model needs of one planned run.
-    pub fn of(plan: &RunPlan, settings: RunSettings) -> Chunk {
+    /// What the model needs of one planned run; `zeros` maps the GEMM's activations (a
+    /// zero-skipping core's run depends on them).
+    pub fn of(
+        spec: &AcceleratorSpec,
+        plan: &RunPlan,
+        settings: RunSettings,
+        zeros: Option<&ZeroMap>,
+    ) -> Chunk {
+        let skipping = zeros
+            .filter(|_| spec.zero_skip.activations && plan.window.is_none())
+            .map(|zeros| {
+                let rows = spec.pe_array.rows as usize;
+                let kept = zeros.kept_columns(plan.rows.clone(), plan.depth.clone(), rows);
+                let n_folds = plan.columns.len().div_ceil(spec.pe_array.cols as usize);
+                SkippingRun::of(array_shape(spec), &kept, n_folds as u64)
+            });
         Chunk {
             shape: GemmShape {
                 m: plan.rows.len() as u64,
@@ -234,6 +256,7 @@ impl Chunk {
             },
             settings,
             ifmap_words: plan.window.as_ref().map(|window| window.words() as u64),
+            skipping,
         }
     }
 
@@ -245,6 +268,14 @@ impl Chunk {
             .expect("a core has buffers");
         if let (true, Some(words)) = (self.loads.ifmap, self.ifmap_words) {
             run.ifmap_words = words;
+        }
+        if let Some(skipping) = self.skipping {
+            run.ifmap_words = if self.loads.ifmap {
+                skipping.ifmap_words
+            } else {
+                0
+            };
+            run.compute = core_compute_cycles(skipping.array_cycles, self.finish);
         }
         run
     }
@@ -265,8 +296,10 @@ pub fn core_program(
     spec: &AcceleratorSpec,
     gemm: GemmShape,
     settings: RunSettings,
+    zeros: Option<&ZeroMap>,
 ) -> Option<Vec<RunCycles>> {
-    Some(program(spec, &core_plan(spec, gemm, settings)?, settings))
+    let plans = core_plan(spec, gemm, settings, zeros)?;
+    Some(program(spec, &plans, settings, zeros))
 }
 
 /// The model of every descriptor a host gives the core to run convolution `layer` in window mode
@@ -280,24 +313,47 @@ pub fn window_program(
         spec,
         &window_plan(spec, layer, settings)?,
         settings,
+        None,
     ))
 }
 
 /// How the core runs `shape`'s layer: the plan of each program the host sends it. One
 /// window-mode program when the layer is a convolution with a [`window_plan`], else one per
 /// GEMM ([`core_plan`]); `None` when a GEMM's K-fold does not fit the weight buffer.
-pub fn layer_plans(spec: &AcceleratorSpec, shape: &LayerShape) -> Option<Vec<Vec<RunPlan>>> {
+pub fn layer_plans<'a>(spec: &AcceleratorSpec, shape: &'a LayerShape) -> Option<Vec<Program<'a>>> {
     let window = shape
         .conv
         .as_ref()
         .and_then(|conv| window_plan(spec, conv, shape.settings));
     match window {
-        Some(plans) => Some(vec![plans]),
+        Some(plans) => Some(vec![Program { plans, zeros: None }]),
         None => shape
             .gemms
             .iter()
-            .map(|&gemm| core_plan(spec, gemm, shape.settings))
+            .enumerate()
+            .map(|(index, &gemm)| {
+                let zeros = shape.zeros.get(index);
+                let plans = core_plan(spec, gemm, shape.settings, zeros)?;
+                Some(Program { plans, zeros })
+            })
             .collect(),
+    }
+}
+
+/// The runs of one program, and the map of its GEMM's activations when known.
+#[derive(Debug, Clone)]
+pub struct Program<'a> {
+    pub plans: Vec<RunPlan>,
+    pub zeros: Option<&'a ZeroMap>,
+}
+
+impl Program<'_> {
+    /// What the model needs of each run ([`Chunk::of`]).
+    pub fn chunks(&self, spec: &AcceleratorSpec, settings: RunSettings) -> Vec<Chunk> {
+        self.plans
+            .iter()
+            .map(|plan| Chunk::of(spec, plan, settings, self.zeros))
+            .collect()
     }
 }
 
@@ -307,7 +363,7 @@ pub fn layer_program(spec: &AcceleratorSpec, shape: &LayerShape) -> Option<Vec<R
     Some(
         plans
             .iter()
-            .flat_map(|plans| program(spec, plans, shape.settings))
+            .flat_map(|p| program(spec, &p.plans, shape.settings, p.zeros))
             .collect(),
     )
 }
@@ -326,9 +382,17 @@ pub fn layer_model_cycles(spec: &AcceleratorSpec, scope: Scope, shape: &LayerSha
 }
 
 /// The model of every descriptor that runs `plans` (see [`core_program`]).
-pub fn program(spec: &AcceleratorSpec, plans: &[RunPlan], settings: RunSettings) -> Vec<RunCycles> {
+pub fn program(
+    spec: &AcceleratorSpec,
+    plans: &[RunPlan],
+    settings: RunSettings,
+    zeros: Option<&ZeroMap>,
+) -> Vec<RunCycles> {
     let buffers = spec.buffers.as_ref().expect("a core has buffers");
-    let chunks: Vec<Chunk> = plans.iter().map(|plan| Chunk::of(plan, settings)).collect();
+    let chunks: Vec<Chunk> = plans
+        .iter()
+        .map(|plan| Chunk::of(spec, plan, settings, zeros))
+        .collect();
     if !buffers.ifmap.double_buffered {
         return chunks.iter().map(|chunk| core_run(spec, *chunk)).collect();
     }
@@ -364,7 +428,7 @@ pub fn model_cycles(
     let array = array_shape(spec);
     match (scope, &spec.buffers) {
         (Scope::Core, Some(_)) => Some(
-            core_program(spec, gemm, settings)?
+            core_program(spec, gemm, settings, None)?
                 .iter()
                 .map(|run| run.busy)
                 .sum(),
@@ -418,6 +482,7 @@ mod tests {
             &spec,
             GemmShape { m: 40, k: 8, n: 20 },
             RunSettings::storing(Outputs::Bytes),
+            None,
         )
         .unwrap();
         let shapes: Vec<(u64, u64, u64, bool)> = chunks
@@ -446,6 +511,7 @@ mod tests {
             &spec,
             GemmShape { m: 4, k: 100, n: 2 },
             RunSettings::storing(Outputs::Bytes),
+            None,
         )
         .unwrap();
         let shapes: Vec<(u64, u64, u64, bool)> = chunks
@@ -549,6 +615,7 @@ mod tests {
             macs: gemm.macs(),
             settings: RunSettings::storing(Outputs::Bytes),
             conv: layer,
+            zeros: Vec::new(),
         }
     }
 
@@ -567,6 +634,7 @@ mod tests {
                 &spec,
                 im2col(&layer, 2),
                 RunSettings::storing(Outputs::Bytes),
+                None,
             )
             .unwrap();
             let ((window_read, window_written), (gemm_read, gemm_written)) =
@@ -585,7 +653,7 @@ mod tests {
         let layer = conv3x3(6, 5, 2, 2);
         let plans = window_plan(&spec, &layer, RunSettings::storing(Outputs::Bytes)).unwrap();
         assert_eq!(plans.len(), 1);
-        let chunk = Chunk::of(&plans[0], RunSettings::storing(Outputs::Bytes));
+        let chunk = Chunk::of(&spec, &plans[0], RunSettings::storing(Outputs::Bytes), None);
         assert_eq!(
             (chunk.shape, chunk.ifmap_words),
             (im2col(&layer, 2), Some(30))
@@ -666,6 +734,7 @@ mod tests {
             &spec,
             im2col_gemms(&full, 16)[0],
             RunSettings::storing(Outputs::Bytes),
+            None,
         )
         .unwrap();
         assert!(busy(&window) < busy(&gemm));
@@ -688,7 +757,7 @@ mod tests {
     }
 
     fn program_of(spec: &AcceleratorSpec, plans: &[RunPlan]) -> Vec<RunCycles> {
-        program(spec, plans, RunSettings::storing(Outputs::Bytes))
+        program(spec, plans, RunSettings::storing(Outputs::Bytes), None)
     }
 
     #[test]
@@ -698,7 +767,7 @@ mod tests {
         let gemm = im2col(&layer, 2);
         let window = shape_of(Some(layer), gemm);
         let plans = layer_plans(&spec, &window).unwrap();
-        assert!(plans.len() == 1 && plans[0].iter().all(|p| p.window.is_some()));
+        assert!(plans.len() == 1 && plans[0].plans.iter().all(|p| p.window.is_some()));
         let cycles = layer_model_cycles(&spec, Scope::Core, &window);
         assert_eq!(
             cycles,
@@ -710,7 +779,10 @@ mod tests {
         let wide = conv3x3(2, 40, 2, 2);
         for shape in [shape_of(None, gemm), shape_of(Some(wide), im2col(&wide, 2))] {
             let plans = layer_plans(&spec, &shape).unwrap();
-            assert!(plans.iter().flatten().all(|p| p.window.is_none()));
+            assert!(plans
+                .iter()
+                .flat_map(|p| &p.plans)
+                .all(|p| p.window.is_none()));
             assert_eq!(
                 layer_model_cycles(&spec, Scope::Core, &shape),
                 model_cycles(

@@ -186,6 +186,37 @@ fn array_side(dataflow: Dataflow, array: ArrayShape, pe: &PeSpec, gemm: GemmShap
     }
 }
 
+/// The array side of a zero-skipping core's run (output-stationary): as [`array_side`], over
+/// the pairs it streams (its kept columns, once per N-fold) instead of every reduction step;
+/// the activations cross the array centred (one bit wider), and each ifmap read is a whole
+/// compacted word (activations and index).
+fn skipping_side(
+    spec: &AcceleratorSpec,
+    array: ArrayShape,
+    gemm: GemmShape,
+    skipping: crate::golden::zero_skip::SkippingRun,
+) -> ArraySide {
+    let (r, c) = (array.rows, array.cols);
+    let a = u64::from(spec.zero_skip.array_act(spec.pe.act).bits);
+    let (w, p) = (u64::from(spec.pe.weight.bits), u64::from(spec.pe.acc_bits));
+    let tiles = gemm.m.div_ceil(r) * gemm.n.div_ceil(c);
+    let pairs = skipping.ifmap_words * gemm.n.div_ceil(c);
+    let slots = pairs * r * c;
+    let ifmap_word = spec
+        .buffers
+        .as_ref()
+        .map_or(r * a, |b| b.ifmap.word_bits.into());
+    ArraySide {
+        macs_issued: slots,
+        register_file_bits: slots * 2 * p + tiles * r * c * p,
+        pe_to_pe_bits: slots * (a + w) + tiles * c * r * (r + 1) / 2 * p,
+        held_bits: 0,
+        act_read_bits: pairs * ifmap_word,
+        weight_read_bits: pairs * c * w,
+        spill_bits: 0,
+    }
+}
+
 /// The traffic of `gemm` on `spec`'s hardware at `scope`; `None` if the core cannot hold one
 /// K-fold of it.
 pub fn gemm_traffic(
@@ -204,7 +235,7 @@ pub fn gemm_traffic(
     };
     let outputs = gemm.m * gemm.n * output_bits;
     match (scope, &spec.buffers) {
-        (Scope::Core, Some(_)) => core_traffic(spec, &core_chunks(spec, gemm, settings)?),
+        (Scope::Core, Some(_)) => core_traffic(spec, &core_chunks(spec, gemm, settings, None)?),
         _ => {
             let side = array_side(dataflow, array, &spec.pe, gemm);
             Some(Traffic {
@@ -227,12 +258,8 @@ pub fn layer_traffic(spec: &AcceleratorSpec, scope: Scope, shape: &LayerShape) -
     match (scope, &spec.buffers) {
         (Scope::Core, Some(_)) => {
             let mut traffic = Traffic::default();
-            for plans in layer_plans(spec, shape)? {
-                let chunks: Vec<Chunk> = plans
-                    .iter()
-                    .map(|plan| Chunk::of(plan, shape.settings))
-                    .collect();
-                traffic += core_traffic(spec, &chunks)?;
+            for program in layer_plans(spec, shape)? {
+                traffic += core_traffic(spec, &program.chunks(spec, shape.settings))?;
             }
             Some(traffic)
         }
@@ -261,16 +288,23 @@ fn core_traffic(spec: &AcceleratorSpec, chunks: &[Chunk]) -> Option<Traffic> {
     let mut traffic = Traffic::default();
     for &chunk in chunks {
         let shape = chunk.shape;
-        let side = array_side(dataflow, array, &spec.pe, shape);
+        let mut side = array_side(dataflow, array, &spec.pe, shape);
+        if let Some(skipping) = chunk.skipping {
+            side = skipping_side(spec, array, shape, skipping);
+        }
         let handoff = if chunk.finish {
             0
         } else {
             shape.m * shape.n.div_ceil(c) * c * u64::from(spec.pe.acc_bits)
         };
         // The words each region holds in the core's layout for the dataflow; a window-mode
-        // run's ifmap holds its tile.
+        // run's ifmap holds its tile, a skipping run's its compacted words.
         let words = layout.words(shape.m as usize, shape.k as usize, shape.n as usize);
-        let ifmap_words = chunk.ifmap_words.unwrap_or(words.ifmap as u64);
+        let ifmap_words = match chunk.skipping {
+            // A skipping core loads only the kept columns.
+            Some(skipping) => skipping.ifmap_words,
+            None => chunk.ifmap_words.unwrap_or(words.ifmap as u64),
+        };
         let bits =
             |words: u64, region: &crate::config::BufferSpec| words * u64::from(region.word_bits);
         let loaded = |load: bool, bits: u64| if load { bits } else { 0 };
@@ -492,6 +526,7 @@ mod tests {
             macs: gemm.macs(),
             settings: RunSettings::storing(Outputs::Bytes),
             conv: Some(conv),
+            zeros: Vec::new(),
         };
         let t = layer_traffic(&spec, Scope::Core, &shape).unwrap();
         // DRAM, 64-bit beats of whole words: the tile's 30 words, B's 9 folds · 2 rows, one

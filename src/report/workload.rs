@@ -24,6 +24,7 @@ use crate::blocks::gemm_core::ConvLayer;
 use crate::golden::cycles::GemmShape;
 use crate::golden::dma::{Outputs, RunSettings};
 use crate::golden::layer::conv_dims;
+use crate::golden::zero_skip::ZeroMap;
 use crate::golden::{lowering, Dtype, LayerBundle, LayerOp};
 
 /// One layer as the GEMMs the hardware runs.
@@ -41,6 +42,9 @@ pub struct LayerShape {
     /// The convolution the GEMMs lower, when the core could run it in window mode; `None` for
     /// other layers and convolutions it cannot (batch above 1, depthwise channel multipliers).
     pub conv: Option<ConvLayer>,
+    /// Where each GEMM's activations are not the input zero point (bundles only; empty for
+    /// CSV layers, which a zero-skipping core's model then runs dense).
+    pub zeros: Vec<ZeroMap>,
 }
 
 /// Why a workload could not be read.
@@ -167,6 +171,7 @@ pub fn parse_topology(text: &str, path: &Path) -> Result<Vec<LayerShape>, Worklo
             macs: gemm.macs(),
             settings: RunSettings::storing(Outputs::Bytes),
             conv,
+            zeros: Vec::new(),
         });
     }
     Ok(layers)
@@ -208,6 +213,12 @@ pub fn from_bundle(directory: &Path, depthwise_group: usize) -> Result<LayerShap
         })
         .collect();
     let act_range = lowered.act_range();
+    let zero_point = i64::from(bundle.params.input_zero_point);
+    let zeros = lowered
+        .gemms
+        .iter()
+        .map(|gemm| ZeroMap::of(&gemm.a, zero_point))
+        .collect();
     Ok(LayerShape {
         name: bundle.name.clone(),
         op: bundle.params.op.name().to_owned(),
@@ -221,6 +232,7 @@ pub fn from_bundle(directory: &Path, depthwise_group: usize) -> Result<LayerShap
             act_range,
         },
         conv: conv_layer(&bundle),
+        zeros,
     })
 }
 

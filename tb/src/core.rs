@@ -15,6 +15,7 @@ use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::dma::{self as dma_model, Outputs, RunSettings};
 use accelgen::golden::profile::stream_bits;
 use accelgen::golden::requant::QuantizedMultiplier;
+use accelgen::golden::zero_skip::ZeroMap;
 use accelgen::report::schedule;
 use accelgen_sim::{Model, PortId};
 use ndarray::{s, Array2, Array3};
@@ -139,6 +140,17 @@ pub fn bit_serial(spec: &AcceleratorSpec) -> AcceleratorSpec {
     let mut spec = spec.clone();
     spec.name = format!("{}_bs", spec.name);
     spec.pe.kind = PeKind::BitSerial(SerialMode::Stripes);
+    spec
+}
+
+/// `spec` (an output-stationary core) skipping zero activations, under its own name: its
+/// ifmap words grow by the index a compacted word carries (`config::ZeroSkipSpec`).
+pub fn zero_skipping(spec: &AcceleratorSpec) -> AcceleratorSpec {
+    let mut spec = spec.clone();
+    spec.name = format!("{}_zs", spec.name);
+    spec.zero_skip.activations = true;
+    let buffers = spec.buffers.as_mut().expect("a core spec has buffers");
+    buffers.ifmap.word_bits += accelgen::config::ZeroSkipSpec::INDEX_BITS;
     spec
 }
 
@@ -284,6 +296,8 @@ pub struct CoreBench {
     /// The range of the stored activations the runs stream (`RunSettings::act_range`): a
     /// bit-serial core's precision.
     act_range: Option<(i64, i64)>,
+    /// The stored value of a real zero activation: what a zero-skipping core skips.
+    act_zero_point: i64,
 }
 
 impl CoreBench {
@@ -301,6 +315,7 @@ impl CoreBench {
             model,
             pacing: Pacing::Sequential,
             act_range: None,
+            act_zero_point: 0,
         })
     }
 
@@ -314,6 +329,23 @@ impl CoreBench {
     /// it (`RunSettings::serial_bits`), the full width while it is `None`.
     pub fn set_act_range(&mut self, range: Option<(i64, i64)>) {
         self.act_range = range;
+    }
+
+    /// The stored value of a real zero activation in the programs this bench runs from now on
+    /// (a layer's input zero point; 0 until set). A zero-skipping core drops the columns of a
+    /// row block that are all this value, and subtracts it from the rest; the bench folds it
+    /// back into each finishing run's bias, so the core computes post(A·B) as any other.
+    pub fn set_act_zero_point(&mut self, zero_point: i64) {
+        self.act_zero_point = zero_point;
+    }
+
+    /// Where `a` (a GEMM's stored activations) is not this bench's zero point, for the cycle
+    /// model of a zero-skipping core (`None` on other cores).
+    pub fn zeros(&self, a: &Array2<i64>) -> Option<ZeroMap> {
+        self.spec
+            .zero_skip
+            .activations
+            .then(|| ZeroMap::of(a, self.act_zero_point))
     }
 
     /// The settings the cycle model takes for runs with `post`'s results and this bench's
@@ -408,8 +440,9 @@ impl CoreBench {
             k: k_dim as u64,
             n: n_dim as u64,
         };
-        let plans =
-            schedule::core_plan(&self.spec, shape, self.settings(post)).ok_or_else(|| {
+        let zeros = self.zeros(a);
+        let plans = schedule::core_plan(&self.spec, shape, self.settings(post), zeros.as_ref())
+            .ok_or_else(|| {
                 BenchError::Protocol(format!(
                     "{m_dim}x{k_dim}x{n_dim}: one reduction step does not fit the weight buffer"
                 ))
@@ -524,9 +557,11 @@ impl CoreBench {
     ) -> Result<Program, BenchError> {
         let buffers = self.spec.buffers.clone().expect("checked in new");
         let double = buffers.ifmap.double_buffered;
+        let shifts = self.bias_shifts(requests);
         let images = requests
             .iter()
-            .map(|request| self.image(request))
+            .zip(&shifts)
+            .map(|(request, shift)| self.image(request, shift))
             .collect::<Result<Vec<_>, _>>()?;
 
         // The DRAM: every run's regions one after another, each on a 4 KiB boundary.
@@ -678,6 +713,12 @@ impl CoreBench {
             if let Some(bits) = serial_bits {
                 fields.push(("act_precision", bits));
             }
+            if self.spec.zero_skip.activations {
+                let mask = (1i64 << self.spec.pe.act.bits) - 1;
+                fields.push(("act_zero_point", (self.act_zero_point & mask) as u32));
+                let words = stage.run.map_or(0, |i| images[i].words.ifmap);
+                fields.push(("ifmap_words", words as u32));
+            }
             for (name, value) in fields {
                 host.write_ok_during(&mut self.model, &mut memory, offset(name), value)?;
             }
@@ -805,9 +846,38 @@ impl CoreBench {
         })
     }
 
+    /// What a zero-skipping core's host adds to each run's biases: the core sums
+    /// (a − a_zp)·w, so the run that finishes a chain of runs over one reduction (the first
+    /// without `accumulate`, the last with `finish`) gets a_zp·Σ_k w[k][n] over the chain's
+    /// whole B back. Empty vectors (nothing to add) on other cores.
+    fn bias_shifts(&self, requests: &[RunRequest]) -> Vec<Vec<i64>> {
+        if !self.spec.zero_skip.activations {
+            return vec![Vec::new(); requests.len()];
+        }
+        let mut chain: Vec<i64> = Vec::new();
+        requests
+            .iter()
+            .map(|request| {
+                if !request.chunk.accumulate {
+                    chain.clear();
+                }
+                let sums = request.b.sum_axis(ndarray::Axis(0));
+                chain.resize(sums.len(), 0);
+                for (total, sum) in chain.iter_mut().zip(sums) {
+                    *total += self.act_zero_point * sum;
+                }
+                if request.chunk.finish {
+                    chain.clone()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect()
+    }
+
     /// Checks one run against the core and lays its operands out in the core's word order
-    /// (`blocks::gemm_core`).
-    fn image(&self, request: &RunRequest) -> Result<Image, BenchError> {
+    /// (`blocks::gemm_core`), with `bias_shift[n]` added to column n's bias.
+    fn image(&self, request: &RunRequest, bias_shift: &[i64]) -> Result<Image, BenchError> {
         let (b, post) = (request.b, request.post);
         let buffers = self.spec.buffers.clone().expect("checked in new");
         let (rows, cols) = (
@@ -830,6 +900,17 @@ impl CoreBench {
         let mut needs = layout.words(m_dim, k_dim, n_dim);
         if let Activations::Window { window, .. } = request.a {
             needs.ifmap = window.words();
+        }
+        // A zero-skipping core loads only the kept columns of each row block.
+        let kept = match request.a {
+            Activations::Matrix(a) if self.spec.zero_skip.activations => {
+                let zeros = ZeroMap::of(a, self.act_zero_point);
+                Some(zeros.kept_columns(0..m_dim, 0..k_dim, rows))
+            }
+            _ => None,
+        };
+        if let Some(kept) = &kept {
+            needs.ifmap = kept.iter().map(Vec::len).sum();
         }
         let (k_steps, n_folds) = (needs.steps, needs.n_folds);
         if post.bias.len() != n_dim || post.multipliers.len() != n_dim {
@@ -901,9 +982,53 @@ impl CoreBench {
                 unreachable!("check_window refuses output-stationary cores")
             };
             // Ifmap word b·K + k: column k of row block b; weight word n·K + k: row k of B.
-            for block in 0..m_dim.div_ceil(rows) {
-                for k in 0..k_dim {
-                    ifmap.push(act_word(&|r| padded(a, block * rows + r, k)));
+            match &kept {
+                None => {
+                    for block in 0..m_dim.div_ceil(rows) {
+                        for k in 0..k_dim {
+                            ifmap.push(act_word(&|r| padded(a, block * rows + r, k)));
+                        }
+                    }
+                }
+                // Zero skipping: each block's kept columns, the block's last flagged, each
+                // word with the next word's column (the last word: the first's, 0).
+                Some(kept) => {
+                    let zero = self.act_zero_point;
+                    let lane = |row: usize, k: usize| a.get((row, k)).copied().unwrap_or(zero);
+                    let lanes_bits = rows as u32 * act_bits;
+                    let index_bits = accelgen::config::ZeroSkipSpec::INDEX_BITS - 1;
+                    let columns: Vec<(usize, usize, bool)> = kept
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(block, columns)| {
+                            let last = columns.len() - 1;
+                            columns
+                                .iter()
+                                .enumerate()
+                                .map(move |(i, &k)| (block, k, i == last))
+                        })
+                        .collect();
+                    for (index, &(block, k, last)) in columns.iter().enumerate() {
+                        let next = columns.get(index + 1).map_or(0, |&(_, k, _)| k);
+                        let mut word = vec![0u32; buffers.ifmap.word_bits.div_ceil(32) as usize];
+                        pack(
+                            (0..rows).map(|r| lane(block * rows + r, k)),
+                            act_bits,
+                            &mut word,
+                        );
+                        let set = |word: &mut [u32], bit: u32| {
+                            word[(bit / 32) as usize] |= 1 << (bit % 32);
+                        };
+                        if last {
+                            set(&mut word, lanes_bits);
+                        }
+                        for bit in 0..index_bits {
+                            if (next >> bit) & 1 == 1 {
+                                set(&mut word, lanes_bits + 1 + bit);
+                            }
+                        }
+                        ifmap.push(word);
+                    }
                 }
             }
             for n in 0..n_folds {
@@ -943,7 +1068,11 @@ impl CoreBench {
                         })
                         .collect()
                 };
-                let biases = lanes(&|j| i64::from(post.bias[j]));
+                let biases = lanes(&|j| {
+                    // The parameter word holds 32-bit lanes: wrap as the core's sums do.
+                    let shifted = i64::from(post.bias[j]) + bias_shift.get(j).copied().unwrap_or(0);
+                    i64::from(shifted as i32)
+                });
                 let multipliers = lanes(&|j| i64::from(post.multipliers[j].multiplier));
                 let shifts = lanes(&|j| i64::from(post.multipliers[j].shift));
                 let mut packed = vec![0u32; param_bits.div_ceil(32) as usize];

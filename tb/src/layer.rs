@@ -307,6 +307,9 @@ impl CoreBench {
             act_range: prepared.lowered.act_range(),
         };
         self.core.set_act_range(settings.act_range);
+        // A real zero activation is stored as the input zero point: what a skipping core skips.
+        self.core
+            .set_act_zero_point(i64::from(bundle.params.input_zero_point));
         // A convolution the core can walk runs in window mode (the report decides the same way,
         // `schedule::layer_plans`).
         let window = workload::conv_layer(bundle)
@@ -359,8 +362,14 @@ impl CoreBench {
                 k: k_dim as u64,
                 n: n_dim as u64,
             };
-            let model = schedule::core_program(&self.spec, shape, self.core.settings(&post))
-                .expect("plan_runs accepted the GEMM, so the model has its program");
+            let zeros = self.core.zeros(&gemm.a);
+            let model = schedule::core_program(
+                &self.spec,
+                shape,
+                self.core.settings(&post),
+                zeros.as_ref(),
+            )
+            .expect("plan_runs accepted the GEMM, so the model has its program");
             for run in &model {
                 model_cycles += run.busy;
                 model_dram_bytes += run.read_bytes + run.write_bytes;
@@ -425,7 +434,7 @@ impl CoreBench {
         let planned = self
             .core
             .run_window(&plans, &input, pad, (&b, &post), timing, 0)?;
-        let model = schedule::program(&self.spec, &plans, settings);
+        let model = schedule::program(&self.spec, &plans, settings, None);
         let program = &planned.program;
         let counters = accelgen::blocks::regmap::COUNTERS
             .iter()

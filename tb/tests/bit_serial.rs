@@ -166,7 +166,7 @@ fn check_core_gemm(bench: &mut CoreBench, spec: &AcceleratorSpec, bits: u32, see
         k: k as u64,
         n: n as u64,
     };
-    let model = schedule::core_program(&with_dram(spec, timing), shape, settings).unwrap();
+    let model = schedule::core_program(&with_dram(spec, timing), shape, settings, None).unwrap();
     assert_eq!(planned.program.descriptors.len(), model.len());
     for (index, (counters, run)) in planned.program.descriptors.iter().zip(&model).enumerate() {
         let what = format!("{} at {bits} bits, descriptor {index}", spec.name);

@@ -49,6 +49,7 @@ fn model(
             loads: dma::Loads::ALL,
             settings: RunSettings::storing(outputs),
             ifmap_words: None,
+            skipping: None,
         },
     )
 }
@@ -384,6 +385,7 @@ fn a_run_that_reuses_the_weights_loads_only_the_ifmap_and_still_matches() {
             loads,
             settings: RunSettings::storing(post.outputs()),
             ifmap_words: None,
+            skipping: None,
         },
     );
     assert_matches_model(&run, model, "reused weights");
@@ -496,7 +498,8 @@ fn a_double_buffered_core_overlaps_each_run_with_the_next_loads_and_the_previous
                 n: n as u64,
             };
             let model =
-                schedule::core_program(&spec, shape, RunSettings::storing(Outputs::Bytes)).unwrap();
+                schedule::core_program(&spec, shape, RunSettings::storing(Outputs::Bytes), None)
+                    .unwrap();
             let descriptors = &planned.program.descriptors;
             assert_eq!(
                 descriptors.len(),
@@ -510,7 +513,7 @@ fn a_double_buffered_core_overlaps_each_run_with_the_next_loads_and_the_previous
             // The overlap pays: the same runs one after another (load, compute, store) take
             // longer.
             let serial: u64 =
-                schedule::core_chunks(&spec, shape, RunSettings::storing(Outputs::Bytes))
+                schedule::core_chunks(&spec, shape, RunSettings::storing(Outputs::Bytes), None)
                     .unwrap()
                     .iter()
                     .map(|chunk| schedule::core_run(&spec, *chunk).busy)
@@ -577,6 +580,7 @@ fn a_double_buffered_core_with_uneven_halves_and_a_narrow_bus_stores_uint8_int8_
             &with_dram(&spec, timing),
             shape,
             RunSettings::storing(outputs),
+            None,
         )
         .unwrap();
         assert_eq!(planned.program.descriptors.len(), model.len(), "{what}");
@@ -661,6 +665,7 @@ fn a_window_mode_core_convolves_input_tiles_with_stride_dilation_padding_and_dep
                     &with_dram(&spec, timing),
                     &plans,
                     RunSettings::storing(Outputs::Bytes),
+                    None,
                 );
                 let descriptors = &planned.program.descriptors;
                 assert_eq!(descriptors.len(), model.len(), "{what}");

@@ -14,7 +14,7 @@ use accelgen::report::traffic;
 use accelgen::report::workload;
 use accelgen_tb::array::{array_spec, int8_spec};
 use accelgen_tb::checks::narrowed;
-use accelgen_tb::core::{bit_serial, core_spec, core_spec_for, double_buffered};
+use accelgen_tb::core::{bit_serial, core_spec, core_spec_for, double_buffered, zero_skipping};
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::layer::{CoreBench, DatapathBench, Lowering};
 use accelgen_tb::Traffic;
@@ -270,6 +270,24 @@ fn every_tflm_layer_matches_tflite_micro_on_a_double_buffered_8x8_output_station
     // Each run computes while the DMA prefetches the next run's operands and drains the
     // previous run's results; the model predicts every overlapped run exactly.
     let spec = core_spec_for(Dataflow::OutputStationary, 8, 8, 4096, 2048, 1024);
+    every_layer_matches_tflite_micro_on_the_core(&double_buffered(&spec));
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_on_a_double_buffered_zero_skipping_core_that_splits_reductions(
+) {
+    // Activation skipping on real ReLU data: each row block streams its kept columns, and the
+    // cycles follow the data exactly. Halves of 96 ifmap and 64 weight words split the long
+    // reductions into accumulating runs, whose finishing run gets the zero point's share of the
+    // bias back from the host.
+    let spec = zero_skipping(&core_spec_for(
+        Dataflow::OutputStationary,
+        4,
+        4,
+        192,
+        128,
+        64,
+    ));
     every_layer_matches_tflite_micro_on_the_core(&double_buffered(&spec));
 }
 

@@ -330,6 +330,7 @@ fn run_cut(
         &with_dram(spec, timing),
         plans,
         RunSettings::storing(post.outputs()),
+        None,
     );
     let descriptors = &planned.program.descriptors;
     if descriptors.len() != model.len() {

@@ -76,7 +76,7 @@ pub use window::{has_window_mode, ConvLayer, Window};
 
 use super::storage::{self, Storage};
 use super::{dma, pe_array, post_process, regmap};
-use crate::config::{AcceleratorSpec, BufferSpec, Dataflow};
+use crate::config::{AcceleratorSpec, BufferSpec, Dataflow, PeSpec};
 use crate::hdl::{
     add_module, bits_for, Design, Expr, Fsm, HdlError, InstanceHandle, ModuleBuilder, ModuleId,
     Reg, Type,
@@ -125,6 +125,9 @@ pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String
         if window::has_window_mode(spec) {
             name.push_str("_win");
         }
+        if spec.zero_skip.activations {
+            name.push_str("_zs");
+        }
         if config.memory == crate::config::MemoryKind::Sky130Sram {
             name.push_str("_sram");
         }
@@ -160,6 +163,8 @@ pub struct Shell<'a> {
     pub finish: Expr,
     /// The window-mode fields (weight-stationary cores only).
     pub window: Option<&'a window_walker::Descriptor>,
+    /// A zero-skipping core's latched activation zero point (the stored value's bits).
+    pub act_zero_point: Option<Expr>,
 }
 
 /// What a compute section reports back: the events the counters count and the end of the phase.
@@ -190,7 +195,12 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         )));
     }
     let double = double_buffered(buffers)?;
-    let array_id = pe_array::build(&spec.pe_array, &spec.pe, design)?;
+    // A zero-skipping core centres its activations before the array (one bit wider).
+    let array_pe = PeSpec {
+        act: spec.zero_skip.array_act(spec.pe.act),
+        ..spec.pe
+    };
+    let array_id = pe_array::build(&spec.pe_array, &array_pe, design)?;
     let post_process_id = post_process::build(spec.pe_array.cols, spec.pe.acc_bits, design)?;
     let params_depth = param_depth(spec, &buffers.weight);
     let param_spec = BufferSpec {
@@ -420,6 +430,21 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             m.connect(array, "act_precision", &precision_q);
             m.connect(array, "phase_restart", &computing.not());
         }
+        // A zero-skipping core: the zero point the feeder subtracts (latched), and the words of
+        // the compacted ifmap a run loads (the DMA needs them at the accept).
+        let zero_skip = spec.zero_skip.activations.then(|| {
+            let zero_point = m.input_doc(
+                "act_zero_point",
+                Type::unsigned(spec.pe.act.bits),
+                "the stored activations' zero point, subtracted before the array",
+            );
+            let words = m.input_doc(
+                "ifmap_words",
+                Type::unsigned(bits_for(ifmap_run.depth)),
+                "words of the run's compacted ifmap",
+            );
+            (m.pipe_when("act_zero_point", &accept, &zero_point), words)
+        });
         let post = m.instance("post_process", design, post_process_id);
         for ((_, reg), port) in
             settings
@@ -466,6 +491,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             accumulate: accumulate_q,
             finish: finish_q.clone(),
             window: window.as_ref(),
+            act_zero_point: zero_skip.as_ref().map(|(zero_point, _)| zero_point.clone()),
         };
         let events = match dataflow {
             Dataflow::OutputStationary => output_stationary::compute(m, &shell),
@@ -488,7 +514,14 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         let words = |count: Expr, enable: &Expr| {
             enable.select(&count.resize(words_type.width), &Expr::zero(words_type))
         };
-        let (a_words, b_words) = operand_words(m, spec, &m_vectors, &k_folds, &n_folds);
+        let (a_words, b_words) = operand_words(
+            m,
+            spec,
+            &m_vectors,
+            &k_folds,
+            &n_folds,
+            zero_skip.as_ref().map(|(_, words)| words),
+        );
         // Window mode loads the input tile, not the im2col rows.
         let a_words = match &window {
             Some(window) => window.input("window").select(
@@ -842,10 +875,15 @@ fn operand_words(
     m: &Expr,
     k: &Expr,
     n: &Expr,
+    compacted_a: Option<&Expr>,
 ) -> (Expr, Expr) {
     let rows = u64::from(spec.pe_array.rows);
     let rows_const = Expr::constant(i128::from(rows), Type::unsigned(bits_for(rows)));
     match spec.pe_array.dataflow {
+        // A zero-skipping core's A is as long as the host compacted it.
+        Dataflow::OutputStationary if compacted_a.is_some() => {
+            (compacted_a.cloned().unwrap(), n.widening_mul(k))
+        }
         Dataflow::OutputStationary => {
             let blocks = row_blocks(builder, m, rows);
             let blocks = builder.wire("row_blocks", &blocks);

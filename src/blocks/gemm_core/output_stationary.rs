@@ -11,6 +11,7 @@
 
 use super::{count, post_process_input, Events, Shell, FOLD_BITS};
 use crate::blocks::post_process;
+use crate::config::ZeroSkipSpec;
 use crate::hdl::{bits_for, clog2, lane, pack_lanes, Expr, ModuleBuilder, Reg, Type};
 
 pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
@@ -24,7 +25,6 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     let (accept, computing, array) = (&shell.accept, &shell.computing, shell.array);
     let m_q = m.wire("m_rows", &shell.m_vectors.resize(row_type.width));
     let (k_q, n_q) = (&shell.k_steps, &shell.n_folds);
-    let last_k = m.wire("last_k", &k_q.wrapping_decrement());
     // The last row block is the one whose rows reach M.
     let block_is_last = |m: &mut ModuleBuilder, name: &str, base: &Reg| {
         let end = (&base.q() + &rows_const).truncate(row_type.width);
@@ -32,18 +32,16 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     };
 
     // ---- feeders: pair k of row block b and N-fold n is ifmap word b·K + k and weight word
-    // n·K + k; the row blocks again for every N-fold.
-    let p_k = m.reg("p_k", fold_type);
+    // n·K + k; the row blocks again for every N-fold. A zero-skipping core's ifmap holds only
+    // each block's kept columns ([`skipping_feeder`]).
     let p_row = m.reg("p_row", row_type);
     let p_n = m.reg("p_n", fold_type);
     let pair_valid = m.wire("pair_valid", &computing.and(&p_n.q().ne(n_q)));
-    let p_last = m.wire("p_last", &p_k.q().eq(&last_k));
     let p_block_last = block_is_last(m, "p_block_last", &p_row);
     let act_read = shell.ifmap.read_port(m);
     let weight_read = shell.weight.read_port(m);
+    let act_word = act_read.data.clone();
     m.connect(array, "act_valid", &pair_valid);
-    m.connect(array, "act_data", &act_read.data.clone());
-    m.connect(array, "act_last", &p_last);
     m.connect(array, "weight_valid", &pair_valid);
     m.connect(array, "weight_data", &weight_read.data.clone());
     let act_ready = m.connect_output(array, "act_ready");
@@ -51,8 +49,22 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     // The array takes both beats of a pair together (each ready waits for the other's valid).
     m.sink(&weight_ready, "equals act_ready whenever a pair is offered");
     let pair_fire = m.wire("pair_fire", &pair_valid.and(&act_ready));
+    let ifmap_address = Type::unsigned(clog2(buffers.ifmap.run_depth()));
+    let weight_address = Type::unsigned(clog2(buffers.weight.run_depth()));
+    let w_base = m.reg("w_base", weight_address);
+    // The reduction index of the next pair (its weight word's offset in the N-fold).
+    let (p_last, k_next) = match &shell.act_zero_point {
+        None => {
+            let p_k = m.reg("p_k", fold_type);
+            let last_k = m.wire("last_k", &k_q.wrapping_decrement());
+            let p_last = m.wire("p_last", &p_k.q().eq(&last_k));
+            m.connect(array, "act_data", &act_word);
+            (p_last.clone(), count(m, &p_k, accept, &pair_fire, &p_last))
+        }
+        Some(zero_point) => skipping_feeder(m, shell, &act_word, zero_point, &pair_fire),
+    };
+    m.connect(array, "act_last", &p_last);
     let tile_done = m.wire("tile_done", &pair_fire.and(&p_last));
-    let k_next = count(m, &p_k, accept, &pair_fire, &p_last);
     block_step(
         m,
         &p_row,
@@ -63,18 +75,6 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     );
     let fold_done = tile_done.and(&p_block_last);
     count(m, &p_n, accept, &fold_done, &Expr::bit(false));
-    let ifmap_address = Type::unsigned(clog2(buffers.ifmap.run_depth()));
-    let weight_address = Type::unsigned(clog2(buffers.weight.run_depth()));
-    let a_base = m.reg("a_base", ifmap_address);
-    let w_base = m.reg("w_base", weight_address);
-    let a_base_next = block_step(
-        m,
-        &a_base,
-        accept,
-        &tile_done,
-        &p_block_last,
-        k_q.resize(ifmap_address.width),
-    );
     let w_base_next = base_step(
         m,
         &w_base,
@@ -82,16 +82,31 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
         &fold_done,
         &k_q.resize(weight_address.width),
     );
-    let offset = |width: u32| k_next.resize(width);
-    shell.ifmap.read_address(
-        m,
-        act_read,
-        &(&a_base_next + &offset(ifmap_address.width)).truncate(ifmap_address.width),
-    );
+    let ifmap_next = match &shell.act_zero_point {
+        // The compacted words follow one another; every N-fold reads them again.
+        Some(_) => {
+            let a_word = m.reg("a_word", ifmap_address);
+            let one = Expr::constant(1, ifmap_address);
+            block_step(m, &a_word, accept, &pair_fire, &fold_done, one)
+        }
+        None => {
+            let a_base = m.reg("a_base", ifmap_address);
+            let a_base_next = block_step(
+                m,
+                &a_base,
+                accept,
+                &tile_done,
+                &p_block_last,
+                k_q.resize(ifmap_address.width),
+            );
+            (&a_base_next + &k_next.resize(ifmap_address.width)).truncate(ifmap_address.width)
+        }
+    };
+    shell.ifmap.read_address(m, act_read, &ifmap_next);
     shell.weight.read_address(
         m,
         weight_read,
-        &(&w_base_next + &offset(weight_address.width)).truncate(weight_address.width),
+        &(&w_base_next + &k_next.resize(weight_address.width)).truncate(weight_address.width),
     );
 
     // ---- results: R rows per tile, row R−1−i on beat i ---------------------------------------
@@ -209,4 +224,59 @@ fn block_step(
 /// A base register adding `stride` when `step`, cleared by `clear`; returns its next value.
 fn base_step(m: &mut ModuleBuilder, base: &Reg, clear: &Expr, step: &Expr, stride: &Expr) -> Expr {
     block_step(m, base, clear, step, &Expr::bit(false), stride.clone())
+}
+
+/// The activation feeder of a zero-skipping core: ifmap word j holds a kept column of its row
+/// block (R stored activations), a flag marking the block's last kept column, and the reduction
+/// index of word j+1 (`config::ZeroSkipSpec`). The next index is in the word at hand, so the
+/// weight read for the next pair goes out with the ifmap read and both arrive together: no
+/// cycle is lost to the indirection. The run's first word is column 0 of its first block (the
+/// host keeps every block's column 0), whose index the feeder assumes at the accept. Each lane
+/// reaches the array centred, `a − a_zp` in one more bit, so a column the host dropped (every
+/// lane at the zero point) would have added exactly 0.
+///
+/// Returns the current pair's last flag and the next pair's reduction index.
+fn skipping_feeder(
+    m: &mut ModuleBuilder,
+    shell: &Shell,
+    word: &Expr,
+    zero_point: &Expr,
+    pair_fire: &Expr,
+) -> (Expr, Expr) {
+    let spec = shell.spec;
+    let (rows, act) = (spec.pe_array.rows, spec.pe.act);
+    let lanes_bits = rows * act.bits;
+    let centred_bits = act.bits + 1;
+    let widen = |value: &Expr| {
+        let value = value.resize(centred_bits);
+        if act.signed {
+            value
+        } else {
+            value.as_signed()
+        }
+    };
+    let stored = |value: Expr| if act.signed { value.as_signed() } else { value };
+    let zero = widen(&stored(zero_point.clone()));
+    let centred: Vec<Expr> = (0..rows)
+        .map(|r| (&widen(&stored(lane(word, r, act.bits))) - &zero).truncate(centred_bits))
+        .collect();
+    m.sink(
+        &shell.k_steps,
+        "a row block ends at its last kept column; K only steps the weight base",
+    );
+    let centred = m.wire("act_centred", &pack_lanes(&centred));
+    m.connect(shell.array, "act_data", &centred);
+    let last = m.wire("p_last", &word.bit_at(lanes_bits));
+    let index_bits = ZeroSkipSpec::INDEX_BITS - 1;
+    let following = m.wire(
+        "p_next_index",
+        &word.slice(lanes_bits + index_bits, lanes_bits + 1),
+    );
+    let index = m.reg("p_index", Type::unsigned(index_bits));
+    let held = pair_fire.select(&following, &index.q());
+    let next = shell
+        .accept
+        .select(&Expr::zero(Type::unsigned(index_bits)), &held);
+    m.next(&index, &next);
+    (last, next)
 }
