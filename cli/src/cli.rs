@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 /// Validate:   accelgen check --config configs/edge_tpu.yaml
 /// Measure:    accelgen bench gemm --config configs/edge_tpu.yaml --m 64 --k 64 --n 64
 ///             accelgen bench precision --config configs/stripes_like.yaml BUNDLE_DIR...
+///             accelgen bench zero-skip --config configs/cnvlutin_like.yaml BUNDLE_DIR...
 /// Layers:     accelgen run-layer --config configs/edge_tpu.yaml ../shared/vectors/tflm/*/*
 /// Profile:    accelgen profile ../shared/vectors/tflm/*/*
 /// Synthesise: accelgen synth --config configs/edge_tpu.yaml
@@ -80,8 +81,8 @@ pub enum Command {
     /// words; not double buffering), double_buffering (ifmap, weight and ofmap in halves so the
     /// DMA overlaps compute, or back to single), precision=N (N-bit activations and weights),
     /// bit_serial (Stripes PEs instead of parallel ones, or back; each layer streams the bits
-    /// its activations need). zero_skip is accepted and listed as not available until its unit
-    /// is built. Without
+    /// its activations need), zero_skip (activation zero-skipping on the output-stationary
+    /// core; on another dataflow the variant is output-stationary too). Without
     /// --toggle, every toggle that applies to the base. A variant goes through the same
     /// validation as a config file; one it fails is listed with the reason. Numbers come from the
     /// cycle model and the tiling, as in `accelgen report`; --area synthesises every variant
@@ -230,6 +231,22 @@ pub enum BenchCommand {
     /// RTL core at every p, bit-exact against the golden model, with the cycle model's count and
     /// each run's cycles over the full-width run's. Exits non-zero on any mismatch or model miss.
     Precision(PrecisionArgs),
+    /// What activation zero-skipping buys on real layers: each bundle runs through the RTL of a
+    /// skipping core and of its twin without skipping, both bit-exact against the golden model
+    /// and equal to the cycle model, with their compute and whole-run speedups next to the
+    /// profiler's ideal for the skipped brick. Exits non-zero on any mismatch or model miss.
+    ZeroSkip(ZeroSkipArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ZeroSkipArgs {
+    /// The accelerator description (YAML): a buffered core with `zero_skip.activations: true`.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Layer bundle directories (`../shared/vectors/README.md`).
+    #[arg(required = true, value_name = "BUNDLE_DIR")]
+    pub bundles: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

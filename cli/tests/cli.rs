@@ -454,6 +454,53 @@ fn bench_precision_runs_a_narrowed_layer_bit_exactly_at_each_precision_on_the_bi
 }
 
 #[test]
+fn bench_zero_skip_reaches_most_of_the_profiled_ideal_on_a_real_relu_layer_bit_exactly() {
+    let layer = tflm_bundle("resnet8/op10_conv_2d");
+    let result = accelgen(&[
+        "bench",
+        "zero-skip",
+        "--config",
+        "configs/cnvlutin_like.yaml",
+        &layer,
+    ]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    // layer, zero bricks, ideal, compute dense / skipping, speedup, fraction of the ideal, …, ok.
+    let row: Vec<&str> = stdout
+        .lines()
+        .find(|line| line.starts_with("resnet8/op10_conv_2d"))
+        .unwrap_or_else(|| panic!("no row: {stdout}"))
+        .split_whitespace()
+        .collect();
+    let number = |index: usize| row[index].parse::<f64>().unwrap();
+    assert!(number(1) > 0.1, "ReLU outputs leave zero bricks: {stdout}");
+    assert!(
+        number(5) > 1.1,
+        "skipping them shortens the compute: {stdout}"
+    );
+    assert!(number(6) >= 0.8, "at least 80% of the ideal: {stdout}");
+    assert_eq!(
+        row[11], "yes",
+        "bit-exact and as the model predicts: {stdout}"
+    );
+
+    // A core that does not skip is refused, naming the key.
+    let dense = accelgen(&[
+        "bench",
+        "zero-skip",
+        "--config",
+        "configs/edge_tpu_os.yaml",
+        &layer,
+    ]);
+    assert!(!dense.status.success());
+    assert!(String::from_utf8_lossy(&dense.stderr).contains("zero_skip.activations"));
+}
+
+#[test]
 fn run_layer_golden_only_writes_each_output_as_npy() {
     let out = tempfile::tempdir().unwrap();
     let result = accelgen(&[

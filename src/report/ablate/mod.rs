@@ -17,8 +17,8 @@
 //!
 //! Numbers are the cycle model's and the tiling's (`report::schedule`, `report::traffic`), with
 //! the variant's own energy table (`report::energy`); ratios are variant / base, so below 1 is
-//! better. Toggles whose hardware is not built yet (zero skipping, bit-serial PEs: issue 5) are
-//! listed as not available rather than silently left out.
+//! better. A toggle that means nothing for the base (zero skipping without buffers, say) is listed
+//! with the reason rather than silently left out.
 
 mod html;
 mod layer_cache;
@@ -87,10 +87,6 @@ pub enum Outcome {
     },
     /// The toggle means nothing for this base (e.g. resizing buffers it does not have).
     NotApplicable {
-        reason: String,
-    },
-    /// The optimization is not built yet.
-    NotAvailable {
         reason: String,
     },
 }
@@ -175,7 +171,6 @@ pub fn ablate(
             Err(Skip::NotApplicable(reason)) => {
                 (Vec::new(), None, Outcome::NotApplicable { reason })
             }
-            Err(Skip::NotAvailable(reason)) => (Vec::new(), None, Outcome::NotAvailable { reason }),
             Ok(changes) => {
                 let yaml = format!(
                     "# {}: `{name}` applied to {} by accelgen ablate\n{}",

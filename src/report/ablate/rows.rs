@@ -33,11 +33,6 @@ pub(super) fn unmeasured(ablation: &Ablation) -> Vec<(&str, &'static str, &str)>
             Outcome::NotApplicable { reason } => {
                 Some((variant.toggle.as_str(), "not applicable", reason.as_str()))
             }
-            Outcome::NotAvailable { reason } => Some((
-                variant.toggle.as_str(),
-                "not available yet",
-                reason.as_str(),
-            )),
         })
         .collect()
 }

@@ -30,7 +30,8 @@ pub enum Toggle {
     Im2col,
     /// Activations and weights both `N` bits (`precision=N`); the accumulator stays as in the base.
     Precision(u32),
-    /// Skipping MACs on zero operands (`zero_skip`): not built yet.
+    /// Activation zero-skipping switched (`zero_skip`, `zero_skip.activations`): built into
+    /// the output-stationary core, so on another dataflow the variant is also output-stationary.
     ZeroSkip,
     /// Bit-serial PEs switched (`bit_serial`): Stripes PEs instead of parallel multipliers, or
     /// the other way round (`pe.kind`; weight-stationary arrays).
@@ -41,9 +42,6 @@ pub enum Toggle {
 pub const TOGGLE_SYNTAX: &str =
     "dataflow=ws|os|is|rs, half_buffers, double_capacity, double_buffering, im2col, \
      precision=N, zero_skip, bit_serial";
-
-/// What issue 5 will add; the reason a not-yet-built toggle gives.
-const NEEDS_ISSUE_5: &str = "needs issue 5's units";
 
 impl fmt::Display for Toggle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -109,7 +107,6 @@ impl FromStr for Toggle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Skip {
     NotApplicable(String),
-    NotAvailable(String),
 }
 
 impl Toggle {
@@ -131,7 +128,10 @@ impl Toggle {
                 "{bits}-bit activations and weights (accumulator as in the base; the layers' \
                  shapes at the new widths, values not requantized)"
             ),
-            Toggle::ZeroSkip => "skip MACs on zero activations and weights".into(),
+            Toggle::ZeroSkip => "activation zero-skipping switched (bricks of R output pixels at \
+                                 one reduction step; built into the output-stationary core, so \
+                                 on another dataflow compare it with dataflow=os too)"
+                .into(),
             Toggle::BitSerial => "PEs switched between parallel multipliers and bit-serial \
                                   (Stripes: each layer streams the bits its activations need)"
                 .into(),
@@ -158,6 +158,14 @@ impl Toggle {
                     Node::Str(dataflow.config_name().into()),
                     &mut changes,
                 );
+                // Only the output-stationary core skips zero activations.
+                if base.zero_skip.activations && dataflow != Dataflow::OutputStationary {
+                    tree.set(
+                        &["zero_skip", "activations"],
+                        Node::Bool(false),
+                        &mut changes,
+                    );
+                }
                 // Only a weight-stationary core walks input tiles.
                 let hardware = Im2col::Hardware.config_name();
                 if dataflow != Dataflow::WeightStationary
@@ -282,7 +290,44 @@ impl Toggle {
                     );
                 }
             }
-            Toggle::ZeroSkip => return Err(Skip::NotAvailable(NEEDS_ISSUE_5.into())),
+            Toggle::ZeroSkip => {
+                if base.zero_skip.activations {
+                    tree.set(
+                        &["zero_skip", "activations"],
+                        Node::Bool(false),
+                        &mut changes,
+                    );
+                    return Ok(changes);
+                }
+                if base.buffers.is_none() {
+                    return Err(Skip::NotApplicable(
+                        "the base config has no `buffers:`; the core's feeders do the skipping"
+                            .into(),
+                    ));
+                }
+                if base.pe.kind.is_bit_serial() {
+                    return Err(Skip::NotApplicable(
+                        "zero-skipping is built for parallel PEs, and the base's are bit-serial"
+                            .into(),
+                    ));
+                }
+                if base.pe_array.dataflow != Dataflow::OutputStationary {
+                    changes = Toggle::Dataflow(Dataflow::OutputStationary).apply(base, tree)?;
+                }
+                tree.set(
+                    &["zero_skip", "activations"],
+                    Node::Bool(true),
+                    &mut changes,
+                );
+                // The ifmap keeps its words (reduction steps), each now wider by the index.
+                if let Some(buffers) = &base.buffers {
+                    tree.set(
+                        &["buffers", "ifmap", "capacity"],
+                        Node::Str(format!("{} words", buffers.ifmap.depth)),
+                        &mut changes,
+                    );
+                }
+            }
         }
         Ok(changes)
     }
@@ -327,6 +372,7 @@ mod tests {
 
     const TINY_CORE: &str = include_str!("../../../configs/tiny_core.yaml");
     const EDGE_WS: &str = include_str!("../../../configs/edge_ws.yaml");
+    const EDGE_TPU: &str = include_str!("../../../configs/edge_tpu.yaml");
 
     fn tree(text: &str) -> Node {
         serde_saphyr::from_str(text).unwrap()
@@ -450,10 +496,35 @@ mod tests {
             Toggle::HalfBuffers.apply(&edge, &mut tree(EDGE_WS)),
             Err(Skip::NotApplicable(_))
         ));
-        assert_eq!(
+        // zero_skip needs a core; on a weight-stationary one it also makes it
+        // output-stationary, and back.
+        assert!(matches!(
             Toggle::ZeroSkip.apply(&edge, &mut tree(EDGE_WS)),
-            Err(Skip::NotAvailable(NEEDS_ISSUE_5.into()))
+            Err(Skip::NotApplicable(_))
+        ));
+        let edge_tpu = config::load_str(EDGE_TPU, "edge_tpu.yaml").unwrap();
+        let mut edited = tree(EDGE_TPU);
+        let changes = Toggle::ZeroSkip.apply(&edge_tpu, &mut edited).unwrap();
+        assert!(
+            changes.contains(&"zero_skip.activations: (default) → true".to_owned()),
+            "{changes:?}"
         );
+        let skipping = config::load_str(&edited.to_yaml(), "zs.yaml").unwrap();
+        assert!(skipping.zero_skip.activations);
+        assert_eq!(skipping.pe_array.dataflow, Dataflow::OutputStationary);
+        let mut back = edited.clone();
+        Toggle::ZeroSkip.apply(&skipping, &mut back).unwrap();
+        assert!(
+            !config::load_str(&back.to_yaml(), "back.yaml")
+                .unwrap()
+                .zero_skip
+                .activations
+        );
+        let mut ws = edited.clone();
+        Toggle::Dataflow(Dataflow::WeightStationary)
+            .apply(&skipping, &mut ws)
+            .unwrap();
+        assert!(config::load_str(&ws.to_yaml(), "ws.yaml").is_ok());
         // bit_serial makes the PEs Stripes PEs and back, dropping the `serial:` section.
         let mut edited = tree(EDGE_WS);
         let changes = Toggle::BitSerial.apply(&edge, &mut edited).unwrap();

@@ -1,0 +1,199 @@
+//! `accelgen bench zero-skip`: what activation zero-skipping buys on real layers. Each bundle
+//! runs through the RTL of the skipping core and of the same core without skipping (its twin:
+//! the config with `zero_skip.activations` off and the index bits off the ifmap word), both
+//! checked bit-exactly against the golden model and against the cycle model; next to their
+//! compute-phase and whole-run speedups stands the profiler's ideal for the brick the core
+//! skips (R output pixels at one reduction index: `golden::profile`'s pixel bricks), and the
+//! fraction of that ideal the RTL reaches.
+
+use accelgen::config::{AcceleratorSpec, ZeroSkipSpec};
+use accelgen::generate;
+use accelgen::golden::profile::profile;
+use accelgen::golden::{self, compare, LayerBundle};
+use accelgen_tb::layer::{CoreBench, LayerRun};
+use miette::{miette, Report};
+
+use crate::cli::ZeroSkipArgs;
+use crate::run_layer;
+
+/// One layer on both cores.
+struct Row {
+    layer: String,
+    /// The profiler's fraction of zero bricks and ideal speedup `1 / (1 − fraction)`.
+    zero_bricks: f64,
+    ideal: f64,
+    dense: Measured,
+    skipping: Measured,
+}
+
+/// One core's run of a layer.
+struct Measured {
+    mismatches: usize,
+    rtl_cycles: u64,
+    model_cycles: u64,
+    compute_cycles: u64,
+    dram_bytes: u64,
+}
+
+impl Measured {
+    fn of(bundle: &LayerBundle, expected: &golden::Tensor, run: &LayerRun) -> Result<Self, Report> {
+        let counter = |name: &str| {
+            run.counters
+                .iter()
+                .find(|(counter, _)| *counter == name)
+                .map_or(0, |(_, value)| *value)
+        };
+        Ok(Measured {
+            mismatches: compare(expected, &run.output)
+                .map_err(|e| miette!("{}: {e}", bundle.name))?
+                .mismatches,
+            rtl_cycles: run.rtl_cycles,
+            model_cycles: run.model_cycles,
+            compute_cycles: counter("perf_compute_cycles"),
+            dram_bytes: run.dram_bytes.unwrap_or(0),
+        })
+    }
+
+    fn exact(&self) -> bool {
+        self.mismatches == 0 && self.rtl_cycles == self.model_cycles
+    }
+}
+
+/// `spec` without activation skipping: the same array, buffers and DMA, ifmap words without
+/// the index, under its own name.
+fn dense_twin(spec: &AcceleratorSpec) -> AcceleratorSpec {
+    let mut dense = spec.clone();
+    dense.name = format!("{}_dense", spec.name);
+    dense.zero_skip = ZeroSkipSpec::default();
+    if let Some(buffers) = dense.buffers.as_mut() {
+        buffers.ifmap.word_bits -= ZeroSkipSpec::INDEX_BITS;
+    }
+    dense
+}
+
+pub fn run_bench_zero_skip(args: ZeroSkipArgs) -> Result<(), Report> {
+    let (spec, _, _) = generate::build(&args.config).map_err(crate::report)?;
+    if !spec.zero_skip.activations {
+        return Err(miette!(
+            help = "for example: accelgen bench zero-skip --config configs/cnvlutin_like.yaml \
+                    BUNDLE",
+            "{} does not skip zero activations (`zero_skip.activations` is off)",
+            args.config.display()
+        ));
+    }
+    let dense_spec = dense_twin(&spec);
+    let mut skipping = CoreBench::new(&spec).map_err(|e| miette!("building the core: {e}"))?;
+    let mut dense =
+        CoreBench::new(&dense_spec).map_err(|e| miette!("building the dense twin: {e}"))?;
+    let dram = run_layer::dram_timing(&spec, None);
+    let brick = spec.pe_array.rows as usize;
+    let mut rows = Vec::new();
+    for directory in &args.bundles {
+        let bundle =
+            LayerBundle::load(directory).map_err(|e| miette!("{}: {e}", directory.display()))?;
+        let profiled = profile(&bundle.params, &bundle.input, &bundle.weight, &[brick])
+            .map_err(|e| miette!("{}: profile: {e}", bundle.name))?;
+        let expected = golden::run_layer(&bundle)
+            .map_err(|e| miette!("{}: golden model: {e}", bundle.name))?;
+        let run = |bench: &mut CoreBench, what: &str| {
+            let run = bench
+                .run(&bundle, dram)
+                .map_err(|e| miette!("{} on the {what} core: {e}", bundle.name))?;
+            Measured::of(&bundle, &expected, &run)
+        };
+        rows.push(Row {
+            layer: bundle.name.clone(),
+            zero_bricks: profiled
+                .work
+                .pixel_zero_brick_fraction(brick)
+                .unwrap_or(0.0),
+            ideal: profiled
+                .work
+                .pixel_zero_skip_speedup(brick)
+                .flatten()
+                .unwrap_or(f64::INFINITY),
+            dense: run(&mut dense, "dense")?,
+            skipping: run(&mut skipping, "skipping")?,
+        });
+    }
+    println!("{}", table(&rows, brick));
+    let failed = rows
+        .iter()
+        .filter(|r| !r.dense.exact() || !r.skipping.exact())
+        .count();
+    if failed > 0 {
+        return Err(miette!(
+            "{failed} layer(s) differ from the golden model or from the cycle model"
+        ));
+    }
+    Ok(())
+}
+
+/// One line per layer: the profiler's zero bricks and ideal, each core's compute and busy
+/// cycles, the speedups and the compute speedup's fraction of the ideal; then the medians.
+fn table(rows: &[Row], brick: usize) -> String {
+    let mut lines = vec![format!(
+        "{:<30} {:>6} {:>6} {:>8} {:>8} {:>7} {:>6} {:>8} {:>8} {:>7} {:>7} {:>4}",
+        "layer",
+        "zero",
+        "ideal",
+        "comp",
+        "comp_zs",
+        "comp ×",
+        "of id",
+        "busy",
+        "busy_zs",
+        "busy ×",
+        "dram ×",
+        "ok"
+    )];
+    let mut fractions = Vec::new();
+    let mut busy = Vec::new();
+    for row in rows {
+        let compute = row.dense.compute_cycles as f64 / row.skipping.compute_cycles as f64;
+        let whole = row.dense.rtl_cycles as f64 / row.skipping.rtl_cycles as f64;
+        fractions.push(compute / row.ideal);
+        busy.push(whole / row.ideal);
+        lines.push(format!(
+            "{:<30} {:>6.3} {:>6.3} {:>8} {:>8} {:>7.3} {:>6.3} {:>8} {:>8} {:>7.3} {:>7.3} {:>4}",
+            row.layer,
+            row.zero_bricks,
+            row.ideal,
+            row.dense.compute_cycles,
+            row.skipping.compute_cycles,
+            compute,
+            compute / row.ideal,
+            row.dense.rtl_cycles,
+            row.skipping.rtl_cycles,
+            whole,
+            row.skipping.dram_bytes as f64 / row.dense.dram_bytes.max(1) as f64,
+            if row.dense.exact() && row.skipping.exact() {
+                "yes"
+            } else {
+                "NO"
+            },
+        ));
+    }
+    lines.push(format!(
+        "median fraction of the ideal: compute {:.3}, whole run {:.3}",
+        median(&mut fractions),
+        median(&mut busy)
+    ));
+    lines.push(format!(
+        "zero: the profiler's fraction of zero bricks ({brick} output pixels at one reduction \
+         index); ideal: 1 / (1 − zero); comp, busy: RTL compute-phase and busy cycles without \
+         (comp, busy) and with skipping (_zs); ×: their speedup; of id: compute speedup / ideal; \
+         dram ×: DRAM bytes with / without; ok: both cores bit-exact against the golden model \
+         and equal to the cycle model"
+    ));
+    lines.join("\n")
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
