@@ -39,6 +39,8 @@ struct ZeroSkip {
     /// The same for bricks of `granularity` output pixels at one reduction index.
     pixel_zero_brick_fraction: f64,
     pixel_speedup: Option<f64>,
+    /// Bit-Pragmatic with its lanes synchronised per brick of `granularity` channels.
+    pragmatic_speedup: Option<f64>,
 }
 
 /// Ideal speedups over the dense 8-bit array; `None` (null) when no work remains.
@@ -134,6 +136,9 @@ fn stats(
                         .expect("every granularity is profiled"),
                     pixel_speedup: work
                         .pixel_zero_skip_speedup(granularity)
+                        .expect("every granularity is profiled"),
+                    pragmatic_speedup: work
+                        .pragmatic_brick_speedup(granularity)
                         .expect("every granularity is profiled"),
                 })
                 .collect(),
@@ -272,10 +277,16 @@ fn cells(name: &str, op: &str, s: &Stats) -> Vec<String> {
             s.speedup.stripes,
             s.speedup.loom,
             s.speedup.pragmatic,
-            s.speedup.zero_skip_stripes,
         ]
         .map(speedup_cell),
     );
+    row.extend(
+        s.speedup
+            .zero_skip
+            .iter()
+            .map(|z| speedup_cell(z.pragmatic_speedup)),
+    );
+    row.push(speedup_cell(s.speedup.zero_skip_stripes));
     row
 }
 
@@ -289,7 +300,9 @@ fn table(lines: &[LayerLine], total: Option<&Stats>, granularities: &[usize]) ->
     .to_vec();
     header.extend(granularities.iter().map(|g| format!("zs g={g}")));
     header.extend(granularities.iter().map(|g| format!("zs {g} px")));
-    header.extend(["zs both", "Stripes", "Loom", "Pragmatic", "zs+Stripes"].map(String::from));
+    header.extend(["zs both", "Stripes", "Loom", "Pragmatic"].map(String::from));
+    header.extend(granularities.iter().map(|g| format!("Prag g={g}")));
+    header.push("zs+Stripes".into());
     let mut rows: Vec<Vec<String>> = lines
         .iter()
         .filter_map(|l| l.stats.as_ref().map(|s| cells(&l.layer, l.op, s)))
@@ -358,7 +371,10 @@ fn table(lines: &[LayerLine], total: Option<&Stats>, granularities: &[usize]) ->
          bricks of G output pixels at one reduction index (an output-stationary array of G rows); \
          zs both skips MACs with either operand \
          zero; Stripes {BASELINE_BITS}/a bits; Loom {}/(a bits * w bits); Pragmatic \
-         {BASELINE_BITS}/a 1s; zs+Stripes skips zeros and streams a bits. total: MAC-weighted.",
+         {BASELINE_BITS}/a 1s (each activation takes as many steps as it has one-bits); Prag g=G: \
+         Pragmatic lanes that wait for each other at the end of every brick of G channels \
+         (the brick takes the most one-bits of its activations); zs+Stripes skips zeros and \
+         streams a bits. total: MAC-weighted.",
         BASELINE_BITS * BASELINE_BITS
     ));
     out.join("\n") + "\n"

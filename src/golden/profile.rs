@@ -121,6 +121,10 @@ pub struct Bricks {
     pub bricks: u64,
     /// Bricks whose activations are all zero.
     pub zero_bricks: u64,
+    /// Σ over bricks of the most one-bits any of its activations has (at least 1): the steps
+    /// of Bit-Pragmatic lanes that process their own one-bits but wait for each other at the
+    /// end of every brick (channel bricks only; 0 for pixel bricks).
+    pub pragmatic_steps: u64,
 }
 
 /// Dense and remaining work of a layer (or of several, summed), in MACs or in steps.
@@ -238,6 +242,15 @@ impl Work {
         )
     }
 
+    /// Bit-Pragmatic with lanes synchronised per brick of `granularity` activations (a pixel's
+    /// channels, the lanes a weight-stationary array streams together): `B` steps per brick
+    /// dense, the most one-bits of any of its activations (at least 1) with Pragmatic; `None`
+    /// if that granularity was not profiled, `Some(None)` without MACs.
+    pub fn pragmatic_brick_speedup(&self, granularity: usize) -> Option<Option<f64>> {
+        of_granularity(&self.bricks, granularity)
+            .map(|b| speedup(u64::from(BASELINE_BITS) * b.bricks, b.pragmatic_steps))
+    }
+
     /// `B / (p_a · (1 − streamed zero fraction))`.
     pub fn zero_skip_stripes_speedup(&self) -> Option<f64> {
         speedup(
@@ -275,6 +288,7 @@ fn add_bricks(ours: &mut Vec<Bricks>, theirs: &[Bricks]) {
             Some(our) => {
                 our.bricks += their.bricks;
                 our.zero_bricks += their.zero_bricks;
+                our.pragmatic_steps += their.pragmatic_steps;
             }
             None => ours.push(*their),
         }
@@ -342,6 +356,7 @@ pub fn profile(
                 granularity,
                 bricks: 0,
                 zero_bricks: 0,
+                pragmatic_steps: 0,
             };
             work.bricks.push(empty);
             work.pixel_bricks.push(empty);
@@ -390,6 +405,8 @@ pub fn profile(
                 {
                     bricks.bricks += n;
                     bricks.zero_bricks += n * u64::from(chunk.iter().all(|&d| d == 0));
+                    let most = chunk.iter().map(|d| d.unsigned_abs().count_ones());
+                    bricks.pragmatic_steps += n * u64::from(most.max().unwrap_or(0).max(1));
                 }
             }
         }
@@ -596,6 +613,24 @@ mod tests {
         ));
         // Zero skipping leaves 2 of 8 activations, each 2 serial steps: 8 / (2 · 1/4).
         assert_eq!(p.work.zero_skip_stripes_speedup(), Some(16.0));
+    }
+
+    #[test]
+    fn synchronised_pragmatic_lanes_take_each_bricks_most_one_bits_and_at_least_one_step() {
+        let p = hand_counted_fully_connected(&[1, 4, 8]);
+        // Alone, each activation takes max(1, its one-bits): 1+1+1+1+2+1+1+1 = 9 of 64 steps.
+        assert!(close(
+            p.work.pragmatic_brick_speedup(1).unwrap().unwrap(),
+            64.0 / 9.0
+        ));
+        // Bricks of 4: [0 0 1 0] takes 1 step, [3 0 0 0] 2: 16 / 3.
+        assert!(close(
+            p.work.pragmatic_brick_speedup(4).unwrap().unwrap(),
+            16.0 / 3.0
+        ));
+        // One brick of 8 waits for the 3: 2 steps of 8.
+        assert_eq!(p.work.pragmatic_brick_speedup(8), Some(Some(4.0)));
+        assert_eq!(p.work.pragmatic_brick_speedup(2), None, "not profiled");
     }
 
     /// 2×2 single-channel input (zero point 5, centred d = 0 1 / 0 2), 3×3 kernel of ones,
