@@ -6,7 +6,7 @@
 //! skips (R output pixels at one reduction index: `golden::profile`'s pixel bricks), and the
 //! fraction of that ideal the RTL reaches.
 
-use accelgen::config::{AcceleratorSpec, ZeroSkipSpec};
+use accelgen::config::AcceleratorSpec;
 use accelgen::generate;
 use accelgen::golden::profile::profile;
 use accelgen::golden::{self, compare, LayerBundle};
@@ -41,7 +41,8 @@ impl Measured {
             run.counters
                 .iter()
                 .find(|(counter, _)| *counter == name)
-                .map_or(0, |(_, value)| *value)
+                .map(|(_, value)| *value)
+                .ok_or_else(|| miette!("the core has no counter {name}"))
         };
         Ok(Measured {
             mismatches: compare(expected, &run.output)
@@ -49,7 +50,7 @@ impl Measured {
                 .mismatches,
             rtl_cycles: run.rtl_cycles,
             model_cycles: run.model_cycles,
-            compute_cycles: counter("perf_compute_cycles"),
+            compute_cycles: counter("perf_compute_cycles")?,
             dram_bytes: run.dram_bytes.unwrap_or(0),
         })
     }
@@ -62,13 +63,7 @@ impl Measured {
 /// `spec` without activation skipping: the same array, buffers and DMA, ifmap words without
 /// the index, under its own name.
 fn dense_twin(spec: &AcceleratorSpec) -> AcceleratorSpec {
-    let mut dense = spec.clone();
-    dense.name = format!("{}_dense", spec.name);
-    dense.zero_skip = ZeroSkipSpec::default();
-    if let Some(buffers) = dense.buffers.as_mut() {
-        buffers.ifmap.word_bits -= ZeroSkipSpec::INDEX_BITS;
-    }
-    dense
+    spec.with_activation_skipping(false, format!("{}_dense", spec.name))
 }
 
 pub fn run_bench_zero_skip(args: ZeroSkipArgs) -> Result<(), Report> {

@@ -148,10 +148,8 @@ fn ws_to_os_on_the_edge_tpu_core_is_the_report_of_the_edge_tpu_os_core() {
     let row = variant(&json, "zero_skip");
     let measured = &row["outcome"];
     assert_eq!(measured["status"], "measured", "{row:#}");
-    let mut spec = config::load(&repo().join("configs/edge_tpu_os.yaml")).unwrap();
-    spec.zero_skip.activations = true;
-    let buffers = spec.buffers.as_mut().unwrap();
-    buffers.ifmap.word_bits += config::ZeroSkipSpec::INDEX_BITS;
+    let os = config::load(&repo().join("configs/edge_tpu_os.yaml")).unwrap();
+    let spec = os.with_activation_skipping(true, "edge_tpu_os_zs");
     let skipping = report(&spec, &bundles());
     assert_eq!(measured["cycles"], skipping.total.cycles, "{row:#}");
     let os = variant(&json, "dataflow=os");

@@ -9,6 +9,7 @@
 //! | 0x10.. | descriptor | M_VECTORS, K_FOLDS, N_FOLDS, ZERO_POINT, CLAMP_MIN, CLAMP_MAX, BYPASS, ACCUMULATE, FINISH, IFMAP_ADDR, WEIGHT_ADDR, PARAM_ADDR, OFMAP_ADDR, LOAD_IFMAP, LOAD_WEIGHTS, PACK_OUTPUTS |
 //! | 0x4c.. | double-buffered cores only: OFMAP_ADDR is left out, so LOAD_IFMAP, LOAD_WEIGHTS and PACK_OUTPUTS sit 4 bytes lower and these follow | IFMAP_HALF, WEIGHT_HALF, OFMAP_HALF, PREFETCH_{IFMAP,WEIGHT,PARAM}_ADDR, PREFETCH_{IFMAP,WEIGHT,PARAM}_WORDS, DRAIN_ADDR, DRAIN_WORDS |
 //! | then | bit-serial cores only | ACT_PRECISION |
+//! | then | zero-skipping cores only | ACT_ZERO_POINT, IFMAP_WORDS |
 //! | then | weight-stationary cores only | WINDOW, WINDOW_* (window mode: `gemm_core::window_walker`) |
 //! | 0x100.. | counters | PERF_* (read-only, cumulative, cleared by CLEAR_COUNTERS) |
 

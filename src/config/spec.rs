@@ -100,9 +100,14 @@ pub struct ZeroSkipSpec {
 }
 
 impl ZeroSkipSpec {
-    /// Bits of a skipping core's ifmap word beyond its R activations: the next word's
-    /// reduction index (as wide as the descriptor's K count) and the row block's last-word flag.
-    pub const INDEX_BITS: u32 = 16 + 1;
+    /// Bits of a skipping core's ifmap word beyond its R activations: the row block's
+    /// last-word flag (the bit right above the activations), then the next word's reduction
+    /// index ([`ZeroSkipSpec::NEXT_INDEX_BITS`]).
+    pub const INDEX_BITS: u32 = 1 + Self::NEXT_INDEX_BITS;
+
+    /// Width of the next word's reduction index: the descriptor's K count
+    /// (`blocks::gemm_core::FOLD_BITS`), so any K a run can have fits.
+    pub const NEXT_INDEX_BITS: u32 = 16;
 
     /// The centred activation operand the array gets: one bit wider than the stored one, and
     /// signed (`a − a_zp` spans both signs whatever `a`'s signedness).
@@ -115,6 +120,27 @@ impl ZeroSkipSpec {
         } else {
             stored
         }
+    }
+}
+
+impl AcceleratorSpec {
+    /// This spec with activation skipping on or off, under `name`: the ifmap word gains or
+    /// loses the index a compacted word carries ([`ZeroSkipSpec::INDEX_BITS`]), and every
+    /// region keeps its words. For twins of one core that differ only in skipping.
+    pub fn with_activation_skipping(&self, on: bool, name: impl Into<String>) -> AcceleratorSpec {
+        let mut spec = self.clone();
+        spec.name = name.into();
+        if spec.zero_skip.activations != on {
+            spec.zero_skip.activations = on;
+            if let Some(buffers) = spec.buffers.as_mut() {
+                if on {
+                    buffers.ifmap.word_bits += ZeroSkipSpec::INDEX_BITS;
+                } else {
+                    buffers.ifmap.word_bits -= ZeroSkipSpec::INDEX_BITS;
+                }
+            }
+        }
+        spec
     }
 }
 
@@ -370,7 +396,8 @@ impl Default for DramSpec {
 /// One buffer region, derived from its capacity and the array's word widths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BufferSpec {
-    /// Bits per word: one array beat (ifmap: the activation lanes, weight: the weight lanes,
+    /// Bits per word: one array beat (ifmap: the activation lanes, and on a zero-skipping core
+    /// the last flag and next index of [`ZeroSkipSpec::INDEX_BITS`]; weight: the weight lanes;
     /// psum: C accumulators).
     pub word_bits: u32,
     /// Words in the region (all banks, both halves).

@@ -112,7 +112,8 @@ pub struct RunShape {
     pub ifmap_words: u64,
     pub weight_words: u64,
     pub param_words: u64,
-    /// Cycles of the compute phase (`cycles::gemm_core_cycles`).
+    /// Cycles of the compute phase (`cycles::gemm_core_cycles`, or on a zero-skipping core
+    /// `cycles::core_compute_cycles` of `golden::zero_skip`'s count).
     pub compute: u64,
     /// Result words stored (0 when the run does not finish).
     pub ofmap_words: u64,

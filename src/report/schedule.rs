@@ -60,9 +60,8 @@ pub struct Chunk {
     /// Window mode: the words of the input tile the run loads instead of A's K-folds·M
     /// (`gemm_core::Window::words`); `None` for a GEMM run.
     pub ifmap_words: Option<u64>,
-    /// A zero-skipping core's run on known activations: its compacted ifmap and array count
-    /// (`golden::zero_skip`); `None` on other cores, or without the data (then no activation
-    /// is taken to be zero, and the run is the dense one).
+    /// A zero-skipping core's run: its compacted ifmap and array count (`golden::zero_skip`);
+    /// without the activations no column is taken to be skippable. `None` on other cores.
     pub skipping: Option<SkippingRun>,
 }
 
@@ -235,14 +234,17 @@ impl Chunk {
         settings: RunSettings,
         zeros: Option<&ZeroMap>,
     ) -> Chunk {
-        let skipping = zeros
-            .filter(|_| spec.zero_skip.activations && plan.window.is_none())
-            .map(|zeros| {
-                let rows = spec.pe_array.rows as usize;
-                let kept = zeros.kept_columns(plan.rows.clone(), plan.depth.clone(), rows);
-                let n_folds = plan.columns.len().div_ceil(spec.pe_array.cols as usize);
-                SkippingRun::of(array_shape(spec), &kept, n_folds as u64)
-            });
+        // A skipping core's run streams each block's kept columns; without the activations,
+        // every column (the dense count, in the skipping core's word widths).
+        let skipping = (spec.zero_skip.activations && plan.window.is_none()).then(|| {
+            let rows = spec.pe_array.rows as usize;
+            let kept = match zeros {
+                Some(zeros) => zeros.kept_columns(plan.rows.clone(), plan.depth.clone(), rows),
+                None => vec![(0..plan.depth.len()).collect(); plan.rows.len().div_ceil(rows)],
+            };
+            let n_folds = plan.columns.len().div_ceil(spec.pe_array.cols as usize);
+            SkippingRun::of(array_shape(spec), &kept, n_folds as u64)
+        });
         Chunk {
             shape: GemmShape {
                 m: plan.rows.len() as u64,

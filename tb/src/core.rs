@@ -146,12 +146,7 @@ pub fn bit_serial(spec: &AcceleratorSpec) -> AcceleratorSpec {
 /// `spec` (an output-stationary core) skipping zero activations, under its own name: its
 /// ifmap words grow by the index a compacted word carries (`config::ZeroSkipSpec`).
 pub fn zero_skipping(spec: &AcceleratorSpec) -> AcceleratorSpec {
-    let mut spec = spec.clone();
-    spec.name = format!("{}_zs", spec.name);
-    spec.zero_skip.activations = true;
-    let buffers = spec.buffers.as_mut().expect("a core spec has buffers");
-    buffers.ifmap.word_bits += accelgen::config::ZeroSkipSpec::INDEX_BITS;
-    spec
+    spec.with_activation_skipping(true, format!("{}_zs", spec.name))
 }
 
 /// Where a run sits in a reduction split over several runs (see `blocks::gemm_core`).
@@ -298,6 +293,9 @@ pub struct CoreBench {
     act_range: Option<(i64, i64)>,
     /// The stored value of a real zero activation: what a zero-skipping core skips.
     act_zero_point: i64,
+    /// A zero-skipping core: `a_zp·Σ_k w[k][n]` over the runs of the reduction in progress
+    /// (kept across programs, since a reduction may be split over several).
+    bias_chain: Vec<i64>,
 }
 
 impl CoreBench {
@@ -316,6 +314,7 @@ impl CoreBench {
             pacing: Pacing::Sequential,
             act_range: None,
             act_zero_point: 0,
+            bias_chain: Vec::new(),
         })
     }
 
@@ -848,31 +847,30 @@ impl CoreBench {
 
     /// What a zero-skipping core's host adds to each run's biases: the core sums
     /// (a − a_zp)·w, so the run that finishes a chain of runs over one reduction (the first
-    /// without `accumulate`, the last with `finish`) gets a_zp·Σ_k w[k][n] over the chain's
-    /// whole B back. Empty vectors (nothing to add) on other cores.
-    fn bias_shifts(&self, requests: &[RunRequest]) -> Vec<Vec<i64>> {
+    /// without `accumulate`, the last with `finish`, in this program or across several) gets
+    /// a_zp·Σ_k w[k][n] over the chain's whole B back. Empty vectors (nothing to add) on other
+    /// cores.
+    fn bias_shifts(&mut self, requests: &[RunRequest]) -> Vec<Vec<i64>> {
         if !self.spec.zero_skip.activations {
             return vec![Vec::new(); requests.len()];
         }
-        let mut chain: Vec<i64> = Vec::new();
-        requests
-            .iter()
-            .map(|request| {
-                if !request.chunk.accumulate {
-                    chain.clear();
-                }
-                let sums = request.b.sum_axis(ndarray::Axis(0));
-                chain.resize(sums.len(), 0);
-                for (total, sum) in chain.iter_mut().zip(sums) {
-                    *total += self.act_zero_point * sum;
-                }
-                if request.chunk.finish {
-                    chain.clone()
-                } else {
-                    Vec::new()
-                }
-            })
-            .collect()
+        let mut shifts = Vec::with_capacity(requests.len());
+        for request in requests {
+            if !request.chunk.accumulate {
+                self.bias_chain.clear();
+            }
+            let sums = request.b.sum_axis(ndarray::Axis(0));
+            self.bias_chain.resize(sums.len(), 0);
+            for (total, sum) in self.bias_chain.iter_mut().zip(sums) {
+                *total += self.act_zero_point * sum;
+            }
+            shifts.push(if request.chunk.finish {
+                self.bias_chain.clone()
+            } else {
+                Vec::new()
+            });
+        }
+        shifts
     }
 
     /// Checks one run against the core and lays its operands out in the core's word order
@@ -911,6 +909,13 @@ impl CoreBench {
         };
         if let Some(kept) = &kept {
             needs.ifmap = kept.iter().map(Vec::len).sum();
+            let limit = 1usize << accelgen::config::ZeroSkipSpec::NEXT_INDEX_BITS;
+            if k_dim > limit {
+                return Err(BenchError::Protocol(format!(
+                    "K = {k_dim}: a compacted word's next index holds reduction steps below \
+                     {limit}"
+                )));
+            }
         }
         let (k_steps, n_folds) = (needs.steps, needs.n_folds);
         if post.bias.len() != n_dim || post.multipliers.len() != n_dim {
@@ -996,7 +1001,7 @@ impl CoreBench {
                     let zero = self.act_zero_point;
                     let lane = |row: usize, k: usize| a.get((row, k)).copied().unwrap_or(zero);
                     let lanes_bits = rows as u32 * act_bits;
-                    let index_bits = accelgen::config::ZeroSkipSpec::INDEX_BITS - 1;
+                    let index_bits = accelgen::config::ZeroSkipSpec::NEXT_INDEX_BITS;
                     let columns: Vec<(usize, usize, bool)> = kept
                         .iter()
                         .enumerate()

@@ -17,7 +17,10 @@
 //!   B[k·R + R−1−i][n·C .. n·C+C−1] (the array's weight-beat order);
 //! - output-stationary: row blocks of R rows per N-fold, each streaming its K pairs; ifmap word
 //!   `b·K + k` = A[b·R .. b·R+R−1][k] (lane r = row b·R + r, zero-padded); weight word `n·K + k`
-//!   = B[k][n·C .. n·C+C−1];
+//!   = B[k][n·C .. n·C+C−1]; a zero-skipping core's ifmap holds instead each block's kept
+//!   columns one after another (lanes padded with the zero point), each word with the block's
+//!   last-word flag above the lanes and the next word's column above that
+//!   (`config::ZeroSkipSpec`);
 //! - both: param word `n` = the per-channel bias, multiplier and shift of columns
 //!   n·C .. n·C+C−1 (see [`param_word_bits`]); ofmap word `n·M + m` = the post-processed
 //!   C[m][n·C .. n·C+C−1] as signed 32-bit lanes in the buffer, and in DRAM the same
@@ -27,8 +30,9 @@
 //!
 //! A run: `start` with the descriptor (`m_vectors` ≤ the psum depth, `k_folds` — reduction steps:
 //! ceil(K/R) on WS, K on OS — `n_folds`, the layer's `zero_point`, `clamp_min`, `clamp_max`,
-//! `bypass`, `accumulate`/`finish`, the four regions' DRAM addresses and the load flags, all
-//! latched at the start) begins when idle; the core loads the operands whose flags are set,
+//! `bypass`, `accumulate`/`finish`, the four regions' DRAM addresses and the load flags, and on a
+//! zero-skipping core `act_zero_point` and the compacted `ifmap_words`, all latched at the
+//! start) begins when idle; the core loads the operands whose flags are set,
 //! computes, and when it `finish`es stores the ofmap words; `busy` is high until then and `done`
 //! pulses once. A descriptor with a zero fold or row count finishes at once.
 //!
@@ -54,8 +58,9 @@
 //! feeders offer a beat every cycle and the array runs at full rate; the psum buffer is read
 //! ahead and added in the cycle an output leaves the array, and results go through the
 //! post-process unit straight into the ofmap buffer. The compute phase takes the array's own
-//! count (`golden::cycles`), the post-process latency when it finishes, and one cycle to notice
-//! the end; `golden::dma` adds the load and store phases.
+//! count (`golden::cycles`; a zero-skipping core's from its data, `golden::zero_skip`), the
+//! post-process latency when it finishes, and one cycle to notice the end; `golden::dma` adds
+//! the load and store phases.
 //!
 //! Bit-serial PEs: the descriptor's `act_precision` (latched at the accept) sets the bits the
 //! array streams per activation, and the array's bit phases are held at their first outside the
@@ -103,7 +108,7 @@ pub fn param_depth(spec: &AcceleratorSpec, weight: &BufferSpec) -> u64 {
 /// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array (`ws_bs` when bit-serial) and
 /// the buffer depths, then
 /// what else changes the RTL when it is not the default: `_db` (double-buffered), `_win`
-/// (window mode), `_sram` (sky130 macros), `_banks2x1x1x1` (banks of ifmap, weight, psum, ofmap).
+/// (window mode), `_zs` (activation zero-skipping), `_sram` (sky130 macros), `_banks2x1x1x1` (banks of ifmap, weight, psum, ofmap).
 pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String {
     let mut name = format!(
         "gemm_core_{}{}_r{}c{}_a{}_w{}_acc{}_i{}_w{}_p{}",

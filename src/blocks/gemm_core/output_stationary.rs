@@ -1,6 +1,6 @@
 //! The output-stationary core's compute section: for every N-fold and every block of R rows of
 //! A, the K pairs (a column of the row block, a row of the N-fold's B) stream into the array
-//! from the two buffers, and the array's R result rows of the tile go on to the psum buffer or
+//! from the two buffers (a zero-skipping core's: only the block's kept columns, [`skipping_feeder`]), and the array's R result rows of the tile go on to the psum buffer or
 //! the post-process unit. The PEs hold the whole reduction of a run, so the psum buffer only
 //! carries sums from one run to the next (a reduction longer than the buffers).
 //!
@@ -226,6 +226,9 @@ fn base_step(m: &mut ModuleBuilder, base: &Reg, clear: &Expr, step: &Expr, strid
     block_step(m, base, clear, step, &Expr::bit(false), stride.clone())
 }
 
+// The next index holds any reduction step a descriptor can ask for.
+const _: () = assert!(ZeroSkipSpec::NEXT_INDEX_BITS == super::FOLD_BITS);
+
 /// The activation feeder of a zero-skipping core: ifmap word j holds a kept column of its row
 /// block (R stored activations), a flag marking the block's last kept column, and the reduction
 /// index of word j+1 (`config::ZeroSkipSpec`). The next index is in the word at hand, so the
@@ -267,7 +270,7 @@ fn skipping_feeder(
     let centred = m.wire("act_centred", &pack_lanes(&centred));
     m.connect(shell.array, "act_data", &centred);
     let last = m.wire("p_last", &word.bit_at(lanes_bits));
-    let index_bits = ZeroSkipSpec::INDEX_BITS - 1;
+    let index_bits = ZeroSkipSpec::NEXT_INDEX_BITS;
     let following = m.wire(
         "p_next_index",
         &word.slice(lanes_bits + index_bits, lanes_bits + 1),

@@ -1,15 +1,17 @@
 //! Rules of the `zero_skip:` section: which cores can skip zero operands. Activation skipping
-//! needs the buffered core (its feeders do the skipping), the output-stationary dataflow and
-//! parallel PEs; an absent section or key is off.
+//! needs the buffered core (its feeders do the skipping), the output-stationary dataflow,
+//! parallel PEs and room in the accumulator for the centred (one bit wider) activations; an
+//! absent section or key is off.
 
 use super::{ConfigError, SourceFile, Violation};
 use crate::config::schema::RawZeroSkip;
 use crate::config::spec::{Dataflow, PeKind, PeSpec, ZeroSkipSpec};
 
 /// The section checked against the core it would skip in; `None` (no section) skips nothing.
-/// Rules in order: a `buffers:` section, parallel PEs, then the output-stationary dataflow (a
+/// Rules in order: a `buffers:` section, parallel PEs, the output-stationary dataflow (a
 /// bit-serial PE is already refused on any other dataflow than weight-stationary, so checking
-/// the dataflow first would hide the PE rule).
+/// the dataflow first would hide the PE rule), then an accumulator as wide as one product of
+/// the centred activations.
 pub(super) fn validate_zero_skip(
     file: &SourceFile<'_>,
     raw: Option<&RawZeroSkip>,
@@ -66,7 +68,21 @@ pub(super) fn validate_zero_skip(
             "output-stationary only",
         ));
     }
-    Ok(ZeroSkipSpec { activations: true })
+    let skipping = ZeroSkipSpec { activations: true };
+    let product_bits = skipping.array_act(pe.act).bits + pe.weight.bits;
+    if pe.acc_bits < product_bits {
+        return Err(refuse(
+            format!(
+                "needs `pe.accumulator_bits` of at least {product_bits}, not {}",
+                pe.acc_bits
+            ),
+            "the skipping core's array multiplies centred activations (`a − a_zp`, one bit \
+             wider than the stored ones), so one product needs a bit more; widen \
+             `pe.accumulator_bits` or omit it to derive it",
+            "accumulator too narrow",
+        ));
+    }
+    Ok(skipping)
 }
 
 #[cfg(test)]
@@ -115,6 +131,14 @@ mod tests {
             (
                 core(on).split("buffers:").next().unwrap().to_owned(),
                 "buffers:",
+            ),
+            // 8-bit × 8-bit products fit 16 bits, the centred 9-bit × 8-bit ones do not.
+            (
+                core(on).replace(
+                    "weight: {bits: 8, signed: true}}",
+                    "weight: {bits: 8, signed: true}, accumulator_bits: 16}",
+                ),
+                "accumulator_bits` of at least 17",
             ),
         ];
         for (text, expected) in cases {

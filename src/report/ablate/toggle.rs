@@ -160,11 +160,7 @@ impl Toggle {
                 );
                 // Only the output-stationary core skips zero activations.
                 if base.zero_skip.activations && dataflow != Dataflow::OutputStationary {
-                    tree.set(
-                        &["zero_skip", "activations"],
-                        Node::Bool(false),
-                        &mut changes,
-                    );
+                    stop_skipping(base, tree, &mut changes);
                 }
                 // Only a weight-stationary core walks input tiles.
                 let hardware = Im2col::Hardware.config_name();
@@ -292,11 +288,7 @@ impl Toggle {
             }
             Toggle::ZeroSkip => {
                 if base.zero_skip.activations {
-                    tree.set(
-                        &["zero_skip", "activations"],
-                        Node::Bool(false),
-                        &mut changes,
-                    );
+                    stop_skipping(base, tree, &mut changes);
                     return Ok(changes);
                 }
                 if base.buffers.is_none() {
@@ -319,17 +311,28 @@ impl Toggle {
                     Node::Bool(true),
                     &mut changes,
                 );
-                // The ifmap keeps its words (reduction steps), each now wider by the index.
-                if let Some(buffers) = &base.buffers {
-                    tree.set(
-                        &["buffers", "ifmap", "capacity"],
-                        Node::Str(format!("{} words", buffers.ifmap.depth)),
-                        &mut changes,
-                    );
-                }
+                keep_ifmap_words(base, tree, &mut changes);
             }
         }
         Ok(changes)
+    }
+}
+
+/// Switches activation skipping off in `tree`, keeping the ifmap's words.
+fn stop_skipping(base: &AcceleratorSpec, tree: &mut Node, changes: &mut Vec<String>) {
+    tree.set(&["zero_skip", "activations"], Node::Bool(false), changes);
+    keep_ifmap_words(base, tree, changes);
+}
+
+/// Pins the ifmap capacity to the base's words (reduction steps): switching skipping changes
+/// the word's width (the index), not what the buffer holds.
+fn keep_ifmap_words(base: &AcceleratorSpec, tree: &mut Node, changes: &mut Vec<String>) {
+    if let Some(buffers) = &base.buffers {
+        tree.set(
+            &["buffers", "ifmap", "capacity"],
+            Node::Str(format!("{} words", buffers.ifmap.depth)),
+            changes,
+        );
     }
 }
 
