@@ -1,6 +1,7 @@
 rtl/pe_os_ai9_wi8_acc32.v
 rtl/pe_array_os_r8c8_ai9_wi8_acc32.v
 rtl/post_process_l8_acc32.v
+rtl/zero_skip_r8_ai8.v
 rtl/dma_d128_b16_o8_ifmap81_weight64_param560_ofmap256p8.v
 rtl/sram_w81_d2048_sky130.v
 rtl/sram_w64_d2048_sky130.v

@@ -12,6 +12,7 @@ pub mod regmap;
 pub mod sram;
 pub mod storage;
 pub mod top;
+pub mod zero_skip;
 
 use crate::config::AcceleratorSpec;
 use crate::hdl::{Design, HdlError};

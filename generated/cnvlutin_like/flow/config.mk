@@ -18,6 +18,7 @@ export VERILOG_FILES = \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/pe_os_ai9_wi8_acc32.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/pe_array_os_r8c8_ai9_wi8_acc32.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/post_process_l8_acc32.v \
+	$(ACCELGEN_PACKAGE_DIR)/rtl/zero_skip_r8_ai8.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/dma_d128_b16_o8_ifmap81_weight64_param560_ofmap256p8.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w81_d2048_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w64_d2048_sky130.v \

@@ -142,10 +142,10 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
     wire          pe_array_weight_ready;
     wire          pair_fire;
     reg  [9:0]    w_base_q;
-    wire [71:0]   act_centred;
+    wire [71:0]   zero_skip_act_centred;
+    wire          zero_skip_last;
     wire          p_last;
-    wire [15:0]   p_next_index;
-    reg  [15:0]   p_index_q;
+    wire [15:0]   zero_skip_next_index;
     wire          tile_done;
     reg  [9:0]    a_word_q;
     reg  [2:0]    o_i_q;
@@ -238,42 +238,24 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
     reg  [31:0]   perf_param_writes_q;
     reg  [31:0]   perf_dram_read_bytes_q;
     reg  [31:0]   perf_dram_write_bytes_q;
-    wire [7:0]    _act_centred_0;  // helper
-    wire [7:0]    _act_centred_1;  // helper
-    wire [7:0]    _act_centred_2;  // helper
-    wire [7:0]    _act_centred_3;  // helper
-    wire [7:0]    _act_centred_4;  // helper
-    wire [7:0]    _act_centred_5;  // helper
-    wire [7:0]    _act_centred_6;  // helper
-    wire [7:0]    _act_centred_7;  // helper
-    wire          _perf_weight_wait_cycles_q_8;  // helper
-    wire          _perf_psum_reads_q_9;  // helper
-    wire [2:0]    _psum_sram_rd_addr_13;  // helper
+    wire          _perf_weight_wait_cycles_q_0;  // helper
+    wire          _perf_psum_reads_q_1;  // helper
+    wire [2:0]    _psum_sram_rd_addr_4;  // helper
     // Helpers of which only a slice is read (the truncation is intended).
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [15:0]   _weight_sram_rd_addr_10;
-    wire [8:0]    _psum_sram_rd_addr_11;
-    wire [8:0]    _psum_sram_rd_addr_12;
-    wire [8:0]    _psum_sram_rd_addr_14;
-    wire [15:0]   _param_sram_rd_addr_15;
+    wire [8:0]    _psum_sram_rd_addr_2;
+    wire [8:0]    _psum_sram_rd_addr_3;
+    wire [8:0]    _psum_sram_rd_addr_5;
+    wire [15:0]   _param_sram_rd_addr_6;
     /* verilator lint_on UNUSEDSIGNAL */
 
-    assign _act_centred_0 = ifmap_sram_rd_data[63:56];
-    assign _act_centred_1 = ifmap_sram_rd_data[55:48];
-    assign _act_centred_2 = ifmap_sram_rd_data[47:40];
-    assign _act_centred_3 = ifmap_sram_rd_data[39:32];
-    assign _act_centred_4 = ifmap_sram_rd_data[31:24];
-    assign _act_centred_5 = ifmap_sram_rd_data[23:16];
-    assign _act_centred_6 = ifmap_sram_rd_data[15:8];
-    assign _act_centred_7 = ifmap_sram_rd_data[7:0];
-    assign _perf_weight_wait_cycles_q_8 = pair_valid & (~pair_fire);
-    assign _perf_psum_reads_q_9 = row_kept & accumulate_q;
-    assign _weight_sram_rd_addr_10 = accept ? 16'd0 : pair_fire ? p_next_index : p_index_q;
-    assign _psum_sram_rd_addr_11 = accept ? 9'd0 : (out_fire & o_i_last) ? (o_block_last ? 9'd0 : o_row_q + 9'd8) : o_row_q;
-    assign _psum_sram_rd_addr_12 = 9'd7;
-    assign _psum_sram_rd_addr_13 = accept ? 3'd0 : out_fire ? (o_i_last ? 3'd0 : o_i_q + 3'd1) : o_i_q;
-    assign _psum_sram_rd_addr_14 = {{6{1'b0}}, _psum_sram_rd_addr_13};
-    assign _param_sram_rd_addr_15 = accept ? 16'd0 : ((out_fire & o_i_last) & o_block_last) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
+    assign _perf_weight_wait_cycles_q_0 = pair_valid & (~pair_fire);
+    assign _perf_psum_reads_q_1 = row_kept & accumulate_q;
+    assign _psum_sram_rd_addr_2 = accept ? 9'd0 : (out_fire & o_i_last) ? (o_block_last ? 9'd0 : o_row_q + 9'd8) : o_row_q;
+    assign _psum_sram_rd_addr_3 = 9'd7;
+    assign _psum_sram_rd_addr_4 = accept ? 3'd0 : out_fire ? (o_i_last ? 3'd0 : o_i_q + 3'd1) : o_i_q;
+    assign _psum_sram_rd_addr_5 = {{6{1'b0}}, _psum_sram_rd_addr_4};
+    assign _param_sram_rd_addr_6 = accept ? 16'd0 : ((out_fire & o_i_last) & o_block_last) ? (1'd0 ? 16'd0 : o_n_q + 16'd1) : o_n_q;
     assign running = ~(phase_q == PHASE_IDLE);
     assign accept = (start | start_pending_q) & (~running);
     assign pending = start_pending_q;
@@ -283,9 +265,7 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
     assign pair_valid = computing & (p_n_q != n_folds_q);
     assign p_block_last = (p_row_q + 9'd8) >= m_rows;
     assign pair_fire = pair_valid & pe_array_act_ready;
-    assign act_centred = {{{1{_act_centred_0[7]}}, _act_centred_0} - {{1{act_zero_point_q[7]}}, act_zero_point_q}, {{1{_act_centred_1[7]}}, _act_centred_1} - {{1{act_zero_point_q[7]}}, act_zero_point_q}, {{1{_act_centred_2[7]}}, _act_centred_2} - {{1{act_zero_point_q[7]}}, act_zero_point_q}, {{1{_act_centred_3[7]}}, _act_centred_3} - {{1{act_zero_point_q[7]}}, act_zero_point_q}, {{1{_act_centred_4[7]}}, _act_centred_4} - {{1{act_zero_point_q[7]}}, act_zero_point_q}, {{1{_act_centred_5[7]}}, _act_centred_5} - {{1{act_zero_point_q[7]}}, act_zero_point_q}, {{1{_act_centred_6[7]}}, _act_centred_6} - {{1{act_zero_point_q[7]}}, act_zero_point_q}, {{1{_act_centred_7[7]}}, _act_centred_7} - {{1{act_zero_point_q[7]}}, act_zero_point_q}};
-    assign p_last = ifmap_sram_rd_data[64];
-    assign p_next_index = ifmap_sram_rd_data[80:65];
+    assign p_last = zero_skip_last;
     assign tile_done = pair_fire & p_last;
     assign out_ready = (~finish_q) | post_process_in_ready;
     assign out_fire = pe_array_out_valid & out_ready;
@@ -373,7 +353,6 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
     always @(posedge clk) p_row_q <= accept ? 9'd0 : tile_done ? (p_block_last ? 9'd0 : p_row_q + 9'd8) : p_row_q;
     always @(posedge clk) p_n_q <= accept ? 16'd0 : (tile_done & p_block_last) ? (1'd0 ? 16'd0 : p_n_q + 16'd1) : p_n_q;
     always @(posedge clk) w_base_q <= accept ? 10'd0 : (tile_done & p_block_last) ? (1'd0 ? 10'd0 : w_base_q + k_folds_q[9:0]) : w_base_q;
-    always @(posedge clk) p_index_q <= accept ? 16'd0 : pair_fire ? p_next_index : p_index_q;
     always @(posedge clk) a_word_q <= accept ? 10'd0 : pair_fire ? ((tile_done & p_block_last) ? 10'd0 : a_word_q + 10'd1) : a_word_q;
     always @(posedge clk) o_i_q <= accept ? 3'd0 : out_fire ? (o_i_last ? 3'd0 : o_i_q + 3'd1) : o_i_q;
     always @(posedge clk) o_row_q <= accept ? 9'd0 : (out_fire & o_i_last) ? (o_block_last ? 9'd0 : o_row_q + 9'd8) : o_row_q;
@@ -447,11 +426,11 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
     end
     always @(posedge clk) begin
         if (rst) perf_weight_wait_cycles_q <= 32'd0;
-        else perf_weight_wait_cycles_q <= clear_counters ? 32'd0 : perf_weight_wait_cycles_q + {{31{1'b0}}, _perf_weight_wait_cycles_q_8};
+        else perf_weight_wait_cycles_q <= clear_counters ? 32'd0 : perf_weight_wait_cycles_q + {{31{1'b0}}, _perf_weight_wait_cycles_q_0};
     end
     always @(posedge clk) begin
         if (rst) perf_psum_reads_q <= 32'd0;
-        else perf_psum_reads_q <= clear_counters ? 32'd0 : perf_psum_reads_q + {{31{1'b0}}, _perf_psum_reads_q_9};
+        else perf_psum_reads_q <= clear_counters ? 32'd0 : perf_psum_reads_q + {{31{1'b0}}, _perf_psum_reads_q_1};
     end
     always @(posedge clk) begin
         if (rst) perf_psum_writes_q <= 32'd0;
@@ -498,7 +477,7 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
         .wr_addr({weight_half_q ^ (phase_q == PHASE_OVERLAP), dma_weight_wr_addr}),
         .wr_data(dma_weight_wr_data),
         .rd_en(1'd1),
-        .rd_addr({weight_half_q, (accept ? 10'd0 : (tile_done & p_block_last) ? (1'd0 ? 10'd0 : w_base_q + k_folds_q[9:0]) : w_base_q) + _weight_sram_rd_addr_10[9:0]}),
+        .rd_addr({weight_half_q, (accept ? 10'd0 : (tile_done & p_block_last) ? (1'd0 ? 10'd0 : w_base_q + k_folds_q[9:0]) : w_base_q) + zero_skip_next_index[9:0]}),
         .rd_data(weight_sram_rd_data)
     );
 
@@ -508,7 +487,7 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
         .wr_addr(o_row_index[7:0]),
         .wr_data(sum),
         .rd_en(1'd1),
-        .rd_addr((_psum_sram_rd_addr_11[7:0] + _psum_sram_rd_addr_12[7:0]) - _psum_sram_rd_addr_14[7:0]),
+        .rd_addr((_psum_sram_rd_addr_2[7:0] + _psum_sram_rd_addr_3[7:0]) - _psum_sram_rd_addr_5[7:0]),
         .rd_data(psum_sram_rd_data)
     );
 
@@ -528,7 +507,7 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
         .wr_addr({weight_half_q ^ (phase_q == PHASE_OVERLAP), dma_param_wr_addr}),
         .wr_data(dma_param_wr_data),
         .rd_en(1'd1),
-        .rd_addr({weight_half_q, _param_sram_rd_addr_15[6:0]}),
+        .rd_addr({weight_half_q, _param_sram_rd_addr_6[6:0]}),
         .rd_data(param_sram_rd_data)
     );
 
@@ -536,7 +515,7 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
         .clk(clk),
         .rst(rst),
         .act_valid(pair_valid),
-        .act_data(act_centred),
+        .act_data(zero_skip_act_centred),
         .act_last(p_last),
         .weight_valid(pair_valid),
         .weight_data(weight_sram_rd_data),
@@ -546,6 +525,17 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
         .weight_ready(pe_array_weight_ready),
         .out_last(pe_array_out_last),
         .out_data(pe_array_out_data)
+    );
+
+    zero_skip_r8_ai8 zero_skip (
+        .clk(clk),
+        .word(ifmap_sram_rd_data),
+        .zero_point(act_zero_point_q),
+        .advance(pair_fire),
+        .restart(accept),
+        .act_centred(zero_skip_act_centred),
+        .last(zero_skip_last),
+        .next_index(zero_skip_next_index)
     );
 
     post_process_l8_acc32 post_process (
@@ -634,19 +624,24 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
     wire _unused_1 = &{1'b0, k_folds_q};
     /* verilator lint_on UNUSEDSIGNAL */
 
+    // Deliberately unused: a kept step is below K, and K words of B fit the weight buffer's address
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire _unused_2 = &{1'b0, zero_skip_next_index};
+    /* verilator lint_on UNUSEDSIGNAL */
+
     // Deliberately unused: the core counts result rows itself (o_i)
     /* verilator lint_off UNUSEDSIGNAL */
-    wire _unused_2 = &{1'b0, pe_array_out_last};
+    wire _unused_3 = &{1'b0, pe_array_out_last};
     /* verilator lint_on UNUSEDSIGNAL */
 
     // Deliberately unused: the ofmap address counts rows itself
     /* verilator lint_off UNUSEDSIGNAL */
-    wire _unused_3 = &{1'b0, post_process_out_last};
+    wire _unused_4 = &{1'b0, post_process_out_last};
     /* verilator lint_on UNUSEDSIGNAL */
 
     // Deliberately unused: equals the post-process unit's out_valid
     /* verilator lint_off UNUSEDSIGNAL */
-    wire _unused_4 = &{1'b0, result_valid_d5_q};
+    wire _unused_5 = &{1'b0, result_valid_d5_q};
     /* verilator lint_on UNUSEDSIGNAL */
 
 endmodule

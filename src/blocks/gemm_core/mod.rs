@@ -168,8 +168,8 @@ pub struct Shell<'a> {
     pub finish: Expr,
     /// The window-mode fields (weight-stationary cores only).
     pub window: Option<&'a window_walker::Descriptor>,
-    /// A zero-skipping core's latched activation zero point (the stored value's bits).
-    pub act_zero_point: Option<Expr>,
+    /// A zero-skipping core's zero-skip unit (`blocks::zero_skip`), its zero point connected.
+    pub zero_skip: Option<InstanceHandle>,
 }
 
 /// What a compute section reports back: the events the counters count and the end of the phase.
@@ -207,6 +207,10 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
     };
     let array_id = pe_array::build(&spec.pe_array, &array_pe, design)?;
     let post_process_id = post_process::build(spec.pe_array.cols, spec.pe.acc_bits, design)?;
+    let zero_skip_id = match spec.zero_skip.activations {
+        true => Some(super::zero_skip::build(spec, design)?),
+        false => None,
+    };
     let params_depth = param_depth(spec, &buffers.weight);
     let param_spec = BufferSpec {
         word_bits: param_word_bits(spec.pe_array.cols),
@@ -448,7 +452,14 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
                 Type::unsigned(bits_for(ifmap_run.depth)),
                 "words of the run's compacted ifmap",
             );
-            (m.pipe_when("act_zero_point", &accept, &zero_point), words)
+            let unit = m.instance(
+                "zero_skip",
+                design,
+                zero_skip_id.expect("built for a skipping core"),
+            );
+            let zero_point = m.pipe_when("act_zero_point", &accept, &zero_point);
+            m.connect(unit, "zero_point", &zero_point);
+            (unit, words)
         });
         let post = m.instance("post_process", design, post_process_id);
         for ((_, reg), port) in
@@ -496,7 +507,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             accumulate: accumulate_q,
             finish: finish_q.clone(),
             window: window.as_ref(),
-            act_zero_point: zero_skip.as_ref().map(|(zero_point, _)| zero_point.clone()),
+            zero_skip: zero_skip.as_ref().map(|(unit, _)| *unit),
         };
         let events = match dataflow {
             Dataflow::OutputStationary => output_stationary::compute(m, &shell),

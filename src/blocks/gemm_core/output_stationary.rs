@@ -11,8 +11,9 @@
 
 use super::{count, post_process_input, Events, Shell, FOLD_BITS};
 use crate::blocks::post_process;
-use crate::config::ZeroSkipSpec;
-use crate::hdl::{bits_for, clog2, lane, pack_lanes, Expr, ModuleBuilder, Reg, Type};
+use crate::hdl::{
+    bits_for, clog2, lane, pack_lanes, Expr, InstanceHandle, ModuleBuilder, Reg, Type,
+};
 
 pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     let spec = shell.spec;
@@ -53,7 +54,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     let weight_address = Type::unsigned(clog2(buffers.weight.run_depth()));
     let w_base = m.reg("w_base", weight_address);
     // The reduction index of the next pair (its weight word's offset in the N-fold).
-    let (p_last, k_next) = match &shell.act_zero_point {
+    let (p_last, k_next) = match shell.zero_skip {
         None => {
             let p_k = m.reg("p_k", fold_type);
             let last_k = m.wire("last_k", &k_q.wrapping_decrement());
@@ -61,7 +62,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
             m.connect(array, "act_data", &act_word);
             (p_last.clone(), count(m, &p_k, accept, &pair_fire, &p_last))
         }
-        Some(zero_point) => skipping_feeder(m, shell, &act_word, zero_point, &pair_fire),
+        Some(unit) => skipping_feeder(m, shell, unit, &act_word, &pair_fire),
     };
     m.connect(array, "act_last", &p_last);
     let tile_done = m.wire("tile_done", &pair_fire.and(&p_last));
@@ -82,7 +83,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
         &fold_done,
         &k_q.resize(weight_address.width),
     );
-    let ifmap_next = match &shell.act_zero_point {
+    let ifmap_next = match shell.zero_skip {
         // The compacted words follow one another; every N-fold reads them again.
         Some(_) => {
             let a_word = m.reg("a_word", ifmap_address);
@@ -226,60 +227,36 @@ fn base_step(m: &mut ModuleBuilder, base: &Reg, clear: &Expr, step: &Expr, strid
     block_step(m, base, clear, step, &Expr::bit(false), stride.clone())
 }
 
-// The next index holds any reduction step a descriptor can ask for.
-const _: () = assert!(ZeroSkipSpec::NEXT_INDEX_BITS == super::FOLD_BITS);
-
-/// The activation feeder of a zero-skipping core: ifmap word j holds a kept column of its row
-/// block (R stored activations), a flag marking the block's last kept column, and the reduction
-/// index of word j+1 (`config::ZeroSkipSpec`). The next index is in the word at hand, so the
-/// weight read for the next pair goes out with the ifmap read and both arrive together: no
-/// cycle is lost to the indirection. The run's first word is column 0 of its first block (the
-/// host keeps every block's column 0), whose index the feeder assumes at the accept. Each lane
-/// reaches the array centred, `a − a_zp` in one more bit, so a column the host dropped (every
-/// lane at the zero point) would have added exactly 0.
+/// The activation feeder of a zero-skipping core: the zero-skip unit (`blocks::zero_skip`)
+/// takes the compacted ifmap word at hand and gives the array its centred lanes, the pair's
+/// last-of-block flag, and the next pair's reduction step, which addresses the weight buffer
+/// in the same cycle as the ifmap read so both words arrive together: no cycle is lost to the
+/// indirection. The descriptor's K only steps the weight base (a block ends at its last kept
+/// column).
 ///
 /// Returns the current pair's last flag and the next pair's reduction index.
 fn skipping_feeder(
     m: &mut ModuleBuilder,
     shell: &Shell,
+    unit: InstanceHandle,
     word: &Expr,
-    zero_point: &Expr,
     pair_fire: &Expr,
 ) -> (Expr, Expr) {
-    let spec = shell.spec;
-    let (rows, act) = (spec.pe_array.rows, spec.pe.act);
-    let lanes_bits = rows * act.bits;
-    let centred_bits = act.bits + 1;
-    let widen = |value: &Expr| {
-        let value = value.resize(centred_bits);
-        if act.signed {
-            value
-        } else {
-            value.as_signed()
-        }
-    };
-    let stored = |value: Expr| if act.signed { value.as_signed() } else { value };
-    let zero = widen(&stored(zero_point.clone()));
-    let centred: Vec<Expr> = (0..rows)
-        .map(|r| (&widen(&stored(lane(word, r, act.bits))) - &zero).truncate(centred_bits))
-        .collect();
+    m.connect(unit, "word", word);
+    m.connect(unit, "advance", pair_fire);
+    m.connect(unit, "restart", &shell.accept);
+    let centred = m.connect_output(unit, "act_centred");
+    m.connect(shell.array, "act_data", &centred);
     m.sink(
         &shell.k_steps,
         "a row block ends at its last kept column; K only steps the weight base",
     );
-    let centred = m.wire("act_centred", &pack_lanes(&centred));
-    m.connect(shell.array, "act_data", &centred);
-    let last = m.wire("p_last", &word.bit_at(lanes_bits));
-    let index_bits = ZeroSkipSpec::NEXT_INDEX_BITS;
-    let following = m.wire(
-        "p_next_index",
-        &word.slice(lanes_bits + index_bits, lanes_bits + 1),
+    let last = m.connect_output(unit, "last");
+    let last = m.wire("p_last", &last);
+    let next = m.connect_output(unit, "next_index");
+    m.sink(
+        &next,
+        "a kept step is below K, and K words of B fit the weight buffer's address",
     );
-    let index = m.reg("p_index", Type::unsigned(index_bits));
-    let held = pair_fire.select(&following, &index.q());
-    let next = shell
-        .accept
-        .select(&Expr::zero(Type::unsigned(index_bits)), &held);
-    m.next(&index, &next);
     (last, next)
 }

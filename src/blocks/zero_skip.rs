@@ -1,0 +1,101 @@
+//! The zero-skip unit of an activation-skipping output-stationary core (`config::ZeroSkipSpec`):
+//! it unpacks the compacted ifmap word the activation feeder reads each cycle into what the
+//! array and the weight feeder need.
+//!
+//! A compacted word holds one kept reduction step of a block of R rows: R stored activations
+//! (lane r lowest), then the block's last-word flag, then the reduction step of the word that
+//! follows ([`ZeroSkipSpec::NEXT_INDEX_BITS`]). The host keeps only the steps at which some row
+//! is not the zero point, and always each block's first, so a run starts at step 0.
+//!
+//! Ports: `word` (the ifmap read data, valid whenever the feeder offers a pair), `zero_point`
+//! (the stored activations' zero point, stable through a run), `advance` (the pair is taken)
+//! and `restart` (a descriptor is accepted). Out: `act_centred` (every lane `a − a_zp`, one
+//! bit wider and signed, so a skipped step would have added exactly 0), `last` (the pair ends
+//! its block's tile) and `next_index`, the reduction step of the next pair, which addresses the
+//! weight buffer a cycle ahead so the weight row arrives with the word that needs it: 0 after
+//! a restart, the word's field after an advance, held otherwise.
+//!
+//! Latency: combinational, apart from the held index register. Area: R subtractors of
+//! `ACT_BITS + 1` bits and a 16-bit register; the index bits' real cost is in the ifmap buffer.
+
+use crate::config::{AcceleratorSpec, ZeroSkipSpec};
+use crate::hdl::{add_module, lane, pack_lanes, Design, Expr, HdlError, ModuleId, Type};
+
+// The next index holds any reduction step a descriptor can ask for.
+const _: () = assert!(ZeroSkipSpec::NEXT_INDEX_BITS == super::gemm_core::FOLD_BITS);
+
+/// `zero_skip_r8_ai8`: rows and the stored activation type.
+pub fn module_name(spec: &AcceleratorSpec) -> String {
+    format!("zero_skip_r{}_a{}", spec.pe_array.rows, spec.pe.act.tag())
+}
+
+/// Builds the unit for `spec`'s array rows and activations.
+pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, HdlError> {
+    let (rows, act) = (spec.pe_array.rows, spec.pe.act);
+    let centred_bits = spec.zero_skip.array_act(act).bits;
+    let lanes_bits = rows * act.bits;
+    let index_bits = ZeroSkipSpec::NEXT_INDEX_BITS;
+    let index_type = Type::unsigned(index_bits);
+    add_module(design, module_name(spec), |m, _| {
+        m.doc(format!(
+            "Zero-skip unit: unpacks a compacted ifmap word of {rows} activations into centred"
+        ))
+        .doc("lanes (a - a_zp), its block's last flag and the next pair's reduction step.");
+        m.parameter("ROWS", rows.into())
+            .parameter("ACT_BITS", act.bits.into());
+
+        let word = m.input_doc(
+            "word",
+            Type::unsigned(lanes_bits + ZeroSkipSpec::INDEX_BITS),
+            "compacted ifmap word: activations, last flag, next reduction step",
+        );
+        let zero_point = m.input_doc(
+            "zero_point",
+            Type::unsigned(act.bits),
+            "the stored activations' zero point",
+        );
+        let advance = m.input_doc("advance", Type::bit(), "the pair is taken");
+        let restart = m.input_doc("restart", Type::bit(), "a descriptor is accepted");
+
+        // Both operands of the subtraction as signed values one bit wider than stored.
+        let widen = |value: &Expr| {
+            let value = value.resize(centred_bits);
+            if act.signed {
+                value
+            } else {
+                value.as_signed()
+            }
+        };
+        let stored = |value: Expr| if act.signed { value.as_signed() } else { value };
+        let zero = widen(&stored(zero_point));
+        let centred: Vec<Expr> = (0..rows)
+            .map(|r| {
+                let stored_lane = m.wire(&format!("act_{r}"), &lane(&word, r, act.bits));
+                let value = (&widen(&stored(stored_lane)) - &zero).truncate(centred_bits);
+                m.wire(&format!("centred_{r}"), &value)
+            })
+            .collect();
+        m.output_doc(
+            "act_centred",
+            &pack_lanes(&centred),
+            "every lane a - a_zp, signed",
+        );
+        m.output_doc(
+            "last",
+            &word.bit_at(lanes_bits),
+            "the word is its block's last",
+        );
+        let following = word.slice(lanes_bits + index_bits, lanes_bits + 1);
+        let index = m.reg("index", index_type);
+        let next = restart.select(
+            &Expr::zero(index_type),
+            &advance.select(&following, &index.q()),
+        );
+        m.next(&index, &next);
+        m.output_doc(
+            "next_index",
+            &next,
+            "reduction step of the next pair (weight word offset)",
+        );
+    })
+}
