@@ -46,12 +46,12 @@ use std::ops::{Add, AddAssign};
 
 use serde::Serialize;
 
-use super::schedule::{core_chunks, core_run, layer_plans, Chunk, Scope};
+use super::schedule::{core_chunks, layer_plans, Chunk, Scope};
 use super::workload::LayerShape;
-use crate::blocks::gemm_core::Layout;
+use crate::blocks::gemm_core::{self, Layout};
 use crate::config::{AcceleratorSpec, Dataflow, PeSpec};
 use crate::golden::cycles::{tiling, ArrayShape, GemmShape};
-use crate::golden::dma::{Outputs, RunSettings};
+use crate::golden::dma::{self, Outputs, RunSettings};
 
 /// Bits moved at each level (and MACs issued) for one GEMM or a sum of them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -148,15 +148,7 @@ fn array_side(dataflow: Dataflow, array: ArrayShape, pe: &PeSpec, gemm: GemmShap
     let chain_hops = t * c * r * (r + 1) / 2;
     let k_folds = gemm.k.div_ceil(r);
     match dataflow {
-        Dataflow::OutputStationary => ArraySide {
-            macs_issued: slots,
-            register_file_bits: slots * 2 * p + t * r * c * p,
-            pe_to_pe_bits: slots * (a + w) + chain_hops * p,
-            held_bits: 0,
-            act_read_bits: t * beats * r * a,
-            weight_read_bits: t * beats * c * w,
-            spill_bits: 0,
-        },
+        Dataflow::OutputStationary => output_stationary_side(array, t, t * beats, a, r * a, pe),
         _ => {
             let input_stationary = dataflow == Dataflow::InputStationary;
             let (held, streamed) = if input_stationary { (a, w) } else { (w, a) };
@@ -186,35 +178,52 @@ fn array_side(dataflow: Dataflow, array: ArrayShape, pe: &PeSpec, gemm: GemmShap
     }
 }
 
-/// The array side of a zero-skipping core's run (output-stationary): as [`array_side`], over
-/// the pairs it streams (its kept columns, once per N-fold) instead of every reduction step;
-/// the activations cross the array centred (one bit wider), and each ifmap read is a whole
-/// compacted word (activations and index).
+/// The output-stationary array's side of `tiles` tiles streaming `pairs` pairs in all: every
+/// pair is R·C MACs, an `act_bits`-bit activation per row crossing the array and a weight per
+/// column, one ifmap read of `act_read_bits` and a weight-buffer read; each tile's sums shift
+/// down its columns once.
+fn output_stationary_side(
+    array: ArrayShape,
+    tiles: u64,
+    pairs: u64,
+    act_bits: u64,
+    act_read_bits: u64,
+    pe: &PeSpec,
+) -> ArraySide {
+    let (r, c) = (array.rows, array.cols);
+    let (w, p) = (u64::from(pe.weight.bits), u64::from(pe.acc_bits));
+    let slots = pairs * r * c;
+    ArraySide {
+        macs_issued: slots,
+        register_file_bits: slots * 2 * p + tiles * r * c * p,
+        pe_to_pe_bits: slots * (act_bits + w) + tiles * c * r * (r + 1) / 2 * p,
+        held_bits: 0,
+        act_read_bits: pairs * act_read_bits,
+        weight_read_bits: pairs * c * w,
+        spill_bits: 0,
+    }
+}
+
+/// The array side of a zero-skipping core's run: the pairs it streams (its kept columns, once
+/// per N-fold) instead of every reduction step, with the activations crossing the array
+/// centred (one bit wider) and each ifmap read a whole compacted word (activations and index).
 fn skipping_side(
     spec: &AcceleratorSpec,
     array: ArrayShape,
     gemm: GemmShape,
     skipping: crate::golden::zero_skip::SkippingRun,
 ) -> ArraySide {
-    let (r, c) = (array.rows, array.cols);
-    let a = u64::from(spec.zero_skip.array_act(spec.pe.act).bits);
-    let (w, p) = (u64::from(spec.pe.weight.bits), u64::from(spec.pe.acc_bits));
-    let tiles = gemm.m.div_ceil(r) * gemm.n.div_ceil(c);
-    let pairs = skipping.ifmap_words * gemm.n.div_ceil(c);
-    let slots = pairs * r * c;
-    let ifmap_word = spec
-        .buffers
-        .as_ref()
-        .map_or(r * a, |b| b.ifmap.word_bits.into());
-    ArraySide {
-        macs_issued: slots,
-        register_file_bits: slots * 2 * p + tiles * r * c * p,
-        pe_to_pe_bits: slots * (a + w) + tiles * c * r * (r + 1) / 2 * p,
-        held_bits: 0,
-        act_read_bits: pairs * ifmap_word,
-        weight_read_bits: pairs * c * w,
-        spill_bits: 0,
-    }
+    let folds = gemm.n.div_ceil(array.cols);
+    let tiles = gemm.m.div_ceil(array.rows) * folds;
+    let buffers = spec.buffers.as_ref().expect("a skipping core has buffers");
+    output_stationary_side(
+        array,
+        tiles,
+        skipping.ifmap_words * folds,
+        u64::from(spec.zero_skip.array_act(spec.pe.act).bits),
+        u64::from(buffers.ifmap.word_bits),
+        &spec.pe,
+    )
 }
 
 /// The traffic of `gemm` on `spec`'s hardware at `scope`; `None` if the core cannot hold one
@@ -288,27 +297,24 @@ fn core_traffic(spec: &AcceleratorSpec, chunks: &[Chunk]) -> Option<Traffic> {
     let mut traffic = Traffic::default();
     for &chunk in chunks {
         let shape = chunk.shape;
-        let mut side = array_side(dataflow, array, &spec.pe, shape);
-        if let Some(skipping) = chunk.skipping {
-            side = skipping_side(spec, array, shape, skipping);
-        }
+        let side = match chunk.skipping {
+            Some(skipping) => skipping_side(spec, array, shape, skipping),
+            None => array_side(dataflow, array, &spec.pe, shape),
+        };
         let handoff = if chunk.finish {
             0
         } else {
             shape.m * shape.n.div_ceil(c) * c * u64::from(spec.pe.acc_bits)
         };
-        // The words each region holds in the core's layout for the dataflow; a window-mode
-        // run's ifmap holds its tile, a skipping run's its compacted words.
+        // The words each region holds in the core's layout for the dataflow; the run's ifmap
+        // load (its tile in window mode, its compacted words when skipping) is the one the
+        // DMA model moves.
         let words = layout.words(shape.m as usize, shape.k as usize, shape.n as usize);
-        let ifmap_words = match chunk.skipping {
-            // A skipping core loads only the kept columns.
-            Some(skipping) => skipping.ifmap_words,
-            None => chunk.ifmap_words.unwrap_or(words.ifmap as u64),
-        };
+        let moved = chunk.run_shape(spec);
         let bits =
             |words: u64, region: &crate::config::BufferSpec| words * u64::from(region.word_bits);
         let loaded = |load: bool, bits: u64| if load { bits } else { 0 };
-        let ifmap_fill = loaded(chunk.loads.ifmap, bits(ifmap_words, &buffers.ifmap));
+        let ifmap_fill = bits(moved.ifmap_words, &buffers.ifmap);
         let weight_fill = loaded(
             chunk.loads.weights,
             bits(words.weight as u64, &buffers.weight),
@@ -320,7 +326,7 @@ fn core_traffic(spec: &AcceleratorSpec, chunks: &[Chunk]) -> Option<Traffic> {
             0
         };
         // DRAM: what the DMA moves, whole beats (`golden::dma`).
-        let run = core_run(spec, chunk);
+        let run = dma::run_cycles(buffers, gemm_core::param_word_bits(c as u32), moved);
         traffic += Traffic {
             macs_issued: side.macs_issued,
             mac_bit_steps: bit_steps(spec, chunk.settings, side.macs_issued),

@@ -1000,7 +1000,6 @@ impl CoreBench {
                 Some(kept) => {
                     let zero = self.act_zero_point;
                     let lane = |row: usize, k: usize| a.get((row, k)).copied().unwrap_or(zero);
-                    let lanes_bits = rows as u32 * act_bits;
                     let index_bits = accelgen::config::ZeroSkipSpec::NEXT_INDEX_BITS;
                     let columns: Vec<(usize, usize, bool)> = kept
                         .iter()
@@ -1015,23 +1014,17 @@ impl CoreBench {
                         .collect();
                     for (index, &(block, k, last)) in columns.iter().enumerate() {
                         let next = columns.get(index + 1).map_or(0, |&(_, k, _)| k);
+                        let lanes: Vec<i64> =
+                            (0..rows).map(|r| lane(block * rows + r, k)).collect();
                         let mut word = vec![0u32; buffers.ifmap.word_bits.div_ceil(32) as usize];
-                        pack(
-                            (0..rows).map(|r| lane(block * rows + r, k)),
-                            act_bits,
+                        pack_fields(
+                            &[
+                                (&lanes, act_bits),
+                                (&[i64::from(last)], 1),
+                                (&[next as i64], index_bits),
+                            ],
                             &mut word,
                         );
-                        let set = |word: &mut [u32], bit: u32| {
-                            word[(bit / 32) as usize] |= 1 << (bit % 32);
-                        };
-                        if last {
-                            set(&mut word, lanes_bits);
-                        }
-                        for bit in 0..index_bits {
-                            if (next >> bit) & 1 == 1 {
-                                set(&mut word, lanes_bits + 1 + bit);
-                            }
-                        }
                         ifmap.push(word);
                     }
                 }
