@@ -157,6 +157,13 @@ fn fixtures_point_at_the_faulty_key_or_value() {
             16,
         ),
         ("zero_skip_unknown_key", Some("zero_skip.activation"), 14, 3),
+        ("pragmatic_on_weight_stationary", Some("pe.kind"), 10, 9),
+        (
+            "pragmatic_without_zero_skip",
+            Some("pe.serial.mode"),
+            11,
+            18,
+        ),
     ];
     let mut problems = Vec::new();
     for (fixture, key_path, line, column) in expectations {

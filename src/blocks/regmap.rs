@@ -8,7 +8,7 @@
 //! | 0x08 | INFO | ROWS in bits 15..0, COLS in bits 31..16 (read-only) |
 //! | 0x10.. | descriptor | M_VECTORS, K_FOLDS, N_FOLDS, ZERO_POINT, CLAMP_MIN, CLAMP_MAX, BYPASS, ACCUMULATE, FINISH, IFMAP_ADDR, WEIGHT_ADDR, PARAM_ADDR, OFMAP_ADDR, LOAD_IFMAP, LOAD_WEIGHTS, PACK_OUTPUTS |
 //! | 0x4c.. | double-buffered cores only: OFMAP_ADDR is left out, so LOAD_IFMAP, LOAD_WEIGHTS and PACK_OUTPUTS sit 4 bytes lower and these follow | IFMAP_HALF, WEIGHT_HALF, OFMAP_HALF, PREFETCH_{IFMAP,WEIGHT,PARAM}_ADDR, PREFETCH_{IFMAP,WEIGHT,PARAM}_WORDS, DRAIN_ADDR, DRAIN_WORDS |
-//! | then | bit-serial cores only | ACT_PRECISION |
+//! | then | Stripes (bit-serial, weight-stationary) cores only | ACT_PRECISION |
 //! | then | zero-skipping cores only | ACT_ZERO_POINT, IFMAP_WORDS |
 //! | then | weight-stationary cores only | WINDOW, WINDOW_* (window mode: `gemm_core::window_walker`) |
 //! | 0x100.. | counters | PERF_* (read-only, cumulative, cleared by CLEAR_COUNTERS) |
@@ -171,11 +171,11 @@ pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
             ),
         ]);
     }
-    if spec.pe.kind.is_bit_serial() {
+    if spec.pe.kind.is_stripes() {
         descriptor.push((
             "act_precision",
             bits_for(u64::from(spec.pe.act.bits)),
-            "bits streamed per activation (bit-serial array), 1..=ACT_BITS; 0 reads as ACT_BITS",
+            "bits streamed per activation (Stripes array), 1..=ACT_BITS; 0 reads as ACT_BITS",
         ));
     }
     if let Some(buffers) = spec.buffers.as_ref().filter(|_| spec.zero_skip.activations) {

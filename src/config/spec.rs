@@ -30,6 +30,7 @@ impl AcceleratorSpec {
         let kind = match self.pe.kind {
             PeKind::Parallel => "",
             PeKind::BitSerial(SerialMode::Stripes) => " of bit-serial (Stripes) PEs",
+            PeKind::BitSerial(SerialMode::Pragmatic) => " of Bit-Pragmatic PEs",
         };
         let skipping = if self.zero_skip.activations {
             ", activation zero-skipping"
@@ -214,23 +215,36 @@ impl OperandSpec {
 pub enum PeKind {
     /// One full-width MAC per cycle.
     Parallel,
-    /// Activations one bit per cycle against parallel weights (Stripes): a MAC takes `p` cycles
-    /// for a run whose activations fit `p` bits, `p` set per run at run time.
+    /// Activations a bit at a time against parallel weights, walked as [`SerialMode`] says.
     BitSerial(SerialMode),
 }
 
 impl PeKind {
-    /// Short tag for module names: empty for parallel PEs, `_bs` for bit-serial ones.
+    /// Short tag for module names: empty for parallel PEs, `_bs` for Stripes, `_pg` for
+    /// Bit-Pragmatic.
     pub fn tag(self) -> &'static str {
         match self {
             PeKind::Parallel => "",
-            PeKind::BitSerial(_) => "_bs",
+            PeKind::BitSerial(SerialMode::Stripes) => "_bs",
+            PeKind::BitSerial(SerialMode::Pragmatic) => "_pg",
         }
     }
 
-    /// Whether the streamed activations take one cycle per bit.
+    /// Whether the activations take a cycle per bit (every bit, or every one-bit).
     pub fn is_bit_serial(self) -> bool {
         matches!(self, PeKind::BitSerial(_))
+    }
+
+    /// Stripes: every bit of a `p`-bit activation, `p` a run-time setting of each descriptor
+    /// (`ACT_PRECISION`). The array is weight-stationary.
+    pub fn is_stripes(self) -> bool {
+        self == PeKind::BitSerial(SerialMode::Stripes)
+    }
+
+    /// Bit-Pragmatic: only the one-bits of each centred activation, as many cycles per brick
+    /// as its busiest lane has. The array is output-stationary with broadcast operands.
+    pub fn is_pragmatic(self) -> bool {
+        self == PeKind::BitSerial(SerialMode::Pragmatic)
     }
 
     /// The `pe.kind` value that selects it: `parallel` or `bit_serial`.
@@ -247,6 +261,10 @@ impl PeKind {
 pub enum SerialMode {
     /// Stripes (Judd et al., MICRO 2016): every bit of a `p`-bit activation, MSB first.
     Stripes,
+    /// Bit-Pragmatic (Albericio et al., MICRO 2017): only the one-bits ("oneffsets") of each
+    /// activation's magnitude, one per cycle as a shift of the weight, a brick of R
+    /// activations in lockstep (`blocks::pe_array::pragmatic`).
+    Pragmatic,
 }
 
 /// One processing element: operand formats and accumulator.

@@ -163,7 +163,7 @@ pub fn serial_bits(spec: &AcceleratorSpec, act_range: Option<(i64, i64)>) -> Opt
     let act = spec.pe.act;
     spec.pe
         .kind
-        .is_bit_serial()
+        .is_stripes()
         .then(|| act_range.map_or(act.bits, |(min, max)| stream_bits(min, max, act)))
 }
 

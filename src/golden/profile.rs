@@ -56,6 +56,8 @@
 //! - **zero-skip of both operands** (Cambricon-X / SCNN): `1 / (1 − MAC zero fraction)`.
 //! - **Stripes**: `B / p_a`. **Loom** (both operands serial): `B² / (p_a · p_w)`.
 //! - **Bit-Pragmatic**: `B / average one-bits` (it skips zero activations by construction).
+//! - **Bit-Pragmatic over zero-skipped pixel bricks of `g`**: `B` steps per brick dense; an
+//!   all-zero brick none, any other its most one-bits (`g` lanes in lockstep).
 //! - **zero-skip + Stripes**: non-zero activations only, `p_a` steps each:
 //!   `B / (p_a · (1 − streamed zero fraction))`.
 //!
@@ -123,7 +125,8 @@ pub struct Bricks {
     pub zero_bricks: u64,
     /// Σ over bricks of the most one-bits any of its activations has (at least 1): the steps
     /// of Bit-Pragmatic lanes that process their own one-bits but wait for each other at the
-    /// end of every brick (channel bricks only; 0 for pixel bricks).
+    /// end of every brick. Pixel bricks count only the bricks that are not all zero: the steps
+    /// of Pragmatic over zero skipping (`configs/cnvlutin_pragmatic.yaml`'s design).
     pub pragmatic_steps: u64,
 }
 
@@ -266,6 +269,21 @@ impl Work {
             .map(|b| speedup(b.bricks, b.bricks - b.zero_bricks))
     }
 
+    /// Bit-Pragmatic over zero skipping of pixel bricks of `granularity`: `B` steps per brick
+    /// dense, none for an all-zero brick and its most one-bits for any other; `None` if not
+    /// profiled, `Some(None)` if every brick is zero.
+    pub fn pixel_pragmatic_speedup(&self, granularity: usize) -> Option<Option<f64>> {
+        of_granularity(&self.pixel_bricks, granularity)
+            .map(|b| speedup(u64::from(BASELINE_BITS) * b.bricks, b.pragmatic_steps))
+    }
+
+    /// The mean of the most one-bits of a pixel brick of `granularity` over the bricks that are
+    /// not all zero: the cycles a Pragmatic brick takes where a parallel one takes one.
+    pub fn pixel_pragmatic_steps_per_brick(&self, granularity: usize) -> Option<f64> {
+        of_granularity(&self.pixel_bricks, granularity)
+            .map(|b| fraction(b.pragmatic_steps, b.bricks - b.zero_bricks))
+    }
+
     /// Pixel bricks of `granularity` that are all zero, over all (`None` if not profiled).
     pub fn pixel_zero_brick_fraction(&self, granularity: usize) -> Option<f64> {
         of_granularity(&self.pixel_bricks, granularity).map(|b| fraction(b.zero_bricks, b.bricks))
@@ -393,6 +411,8 @@ pub fn profile(
                 for chunk in column.chunks(bricks.granularity) {
                     bricks.bricks += n;
                     bricks.zero_bricks += n * u64::from(chunk.iter().all(|&d| d == 0));
+                    let most = chunk.iter().map(|d| d.unsigned_abs().count_ones()).max();
+                    bricks.pragmatic_steps += n * u64::from(most.unwrap_or(0));
                 }
             }
         }
@@ -549,6 +569,9 @@ mod tests {
         assert_eq!(p.work.pixel_zero_skip_speedup(2), Some(Some(4.0)));
         assert_eq!(p.work.pixel_zero_brick_fraction(2), Some(0.75));
         assert_eq!(p.work.pixel_zero_skip_speedup(4), Some(Some(2.0)));
+        // Pragmatic over them: the one brick with 5 (two one-bits) takes 2 steps of 4·8.
+        assert_eq!(p.work.pixel_pragmatic_speedup(2), Some(Some(16.0)));
+        assert_eq!(p.work.pixel_pragmatic_steps_per_brick(2), Some(2.0));
         // Along K, g = 2 is a whole row: only row 2 is not zero, 3 of 4 zero as well.
         assert_eq!(p.work.zero_skip_speedup(2), Some(Some(4.0)));
         // Summing layers adds the pixel bricks too.

@@ -8,6 +8,11 @@
 //! block's first column (so no block is empty, and the feeder knows where a run starts), and
 //! pads a last, short block with the zero point. Each block is then one tile of as many pairs
 //! as it has kept columns, which is all the cycle model needs ([`skipping_array_cycles`]).
+//!
+//! A Bit-Pragmatic core (`config::SerialMode::Pragmatic`) keeps the same columns; each kept
+//! column (a brick of R centred activations) then takes as many cycles as its busiest lane has
+//! one-bits in its magnitude, at least one ([`ZeroMap::kept_terms`],
+//! [`pragmatic_array_cycles`]).
 
 use std::ops::Range;
 
@@ -15,12 +20,13 @@ use ndarray::Array2;
 
 use super::cycles::ArrayShape;
 
-/// Where a GEMM's stored activations differ from the zero point: what a skipping core keeps.
+/// Where a GEMM's stored activations differ from the zero point, and by how many one-bits:
+/// what a skipping core keeps and how long a Pragmatic core takes over it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZeroMap {
     zero_point: i64,
-    /// `nonzero[[m, k]]`: A[m][k] is not the zero point.
-    nonzero: Array2<bool>,
+    /// `ones[[m, k]]`: the one-bits of `|A[m][k] − zero_point|`; 0 exactly at a real zero.
+    ones: Array2<u8>,
 }
 
 impl ZeroMap {
@@ -28,7 +34,7 @@ impl ZeroMap {
     pub fn of(a: &Array2<i64>, zero_point: i64) -> ZeroMap {
         ZeroMap {
             zero_point,
-            nonzero: a.mapv(|value| value != zero_point),
+            ones: a.mapv(|value| (value - zero_point).unsigned_abs().count_ones() as u8),
         }
     }
 
@@ -54,16 +60,41 @@ impl ZeroMap {
                 let mut kept = vec![0];
                 kept.extend(
                     (1..depth.len())
-                        .filter(|&k| (first..last).any(|m| self.nonzero[[m, depth.start + k]])),
+                        .filter(|&k| (first..last).any(|m| self.ones[[m, depth.start + k]] > 0)),
                 );
                 kept
             })
             .collect()
     }
 
+    /// For every block of [`ZeroMap::kept_columns`], the cycles a Bit-Pragmatic array takes
+    /// over each kept column: the most one-bits of a lane in that brick, at least one (a
+    /// padding lane is the zero point: none).
+    pub fn kept_terms(
+        &self,
+        rows: Range<usize>,
+        depth: Range<usize>,
+        block: usize,
+    ) -> Vec<Vec<u64>> {
+        let kept = self.kept_columns(rows.clone(), depth.clone(), block);
+        rows.step_by(block)
+            .zip(kept)
+            .map(|(first, columns)| {
+                let lanes = first..(first + block).min(self.ones.nrows());
+                columns
+                    .iter()
+                    .map(|&k| {
+                        let most = lanes.clone().map(|m| self.ones[[m, depth.start + k]]).max();
+                        u64::from(most.unwrap_or(0).max(1))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The whole GEMM's fraction of columns a skipping core drops, over `block`-row blocks.
     pub fn skipped_fraction(&self, block: usize) -> f64 {
-        let (rows, depth) = self.nonzero.dim();
+        let (rows, depth) = self.ones.dim();
         let kept: usize = self
             .kept_columns(0..rows, 0..depth, block)
             .iter()
@@ -83,19 +114,36 @@ impl ZeroMap {
 pub struct SkippingRun {
     /// Kept columns over the run's row blocks: the ifmap words it loads.
     pub ifmap_words: u64,
-    /// The array's count for the run ([`skipping_array_cycles`]).
+    /// The array's count for the run ([`skipping_array_cycles`] or
+    /// [`pragmatic_array_cycles`]).
     pub array_cycles: u64,
+    /// A Pragmatic array's term cycles over the run (every N-fold): the cycles its PEs
+    /// add; 0 for a parallel array.
+    pub terms: u64,
 }
 
 impl SkippingRun {
-    /// The run of `kept` (a block's kept columns, [`ZeroMap::kept_columns`]) on `array`, for
-    /// each of `n_folds` N-folds.
+    /// The run of `kept` (a block's kept columns, [`ZeroMap::kept_columns`]) on a parallel
+    /// output-stationary `array`, for each of `n_folds` N-folds.
     pub fn of(array: ArrayShape, kept: &[Vec<usize>], n_folds: u64) -> SkippingRun {
         let beats: Vec<u64> = kept.iter().map(|columns| columns.len() as u64).collect();
         let tiles: Vec<u64> = (0..n_folds).flat_map(|_| beats.iter().copied()).collect();
         SkippingRun {
             ifmap_words: beats.iter().sum(),
             array_cycles: skipping_array_cycles(array, &tiles),
+            terms: 0,
+        }
+    }
+
+    /// The run of `terms` (each block's kept columns' cycles, [`ZeroMap::kept_terms`]) on a
+    /// Bit-Pragmatic `array`, for each of `n_folds` N-folds.
+    pub fn pragmatic(array: ArrayShape, terms: &[Vec<u64>], n_folds: u64) -> SkippingRun {
+        let sums: Vec<u64> = terms.iter().map(|block| block.iter().sum()).collect();
+        let tiles: Vec<u64> = (0..n_folds).flat_map(|_| sums.iter().copied()).collect();
+        SkippingRun {
+            ifmap_words: terms.iter().map(|block| block.len() as u64).sum(),
+            array_cycles: pragmatic_array_cycles(array, &tiles),
+            terms: tiles.iter().sum(),
         }
     }
 }
@@ -115,6 +163,23 @@ pub fn skipping_array_cycles(array: ArrayShape, tile_beats: &[u64]) -> u64 {
         };
     }
     last_pair + 2 * array.rows + array.cols - 2
+}
+
+/// Cycles of the Bit-Pragmatic array (`blocks::pe_array::pragmatic`) for tiles of `tile_terms`
+/// term cycles each, in order: the first pair is taken at edge 1 and its terms follow; each
+/// tile's terms follow the previous tile's capture, which its own capture may not follow by
+/// fewer than R edges (the drain); the last of the R result rows leaves R edges after the last
+/// capture: `1 + S_0 + Σ_{j≥1} max(S_j, R) + R`.
+pub fn pragmatic_array_cycles(array: ArrayShape, tile_terms: &[u64]) -> u64 {
+    let mut capture = 1;
+    for (index, &terms) in tile_terms.iter().enumerate() {
+        capture += if index == 0 {
+            terms
+        } else {
+            terms.max(array.rows)
+        };
+    }
+    capture + array.rows
 }
 
 #[cfg(test)]
@@ -150,6 +215,30 @@ mod tests {
         // A run over columns 1..4 counts from its own first column.
         assert_eq!(map.kept_columns(0..2, 1..4, 2), vec![vec![0, 1]]);
         assert!((map.skipped_fraction(2) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_pragmatic_brick_takes_its_busiest_lanes_one_bits_and_at_least_one_cycle() {
+        // Zero point 3: centred rows [4, 0, 3, 0] (one-bits 1, 0, 2, 0) and [-7, 0, 0, 0]
+        // (|−7| = 7: three). Column 1 is dropped; column 3 is dropped; column 0 keeps 3.
+        let a = array![[7, 3, 6, 3], [-4, 3, 3, 3]];
+        let map = ZeroMap::of(&a, 3);
+        assert_eq!(map.kept_columns(0..2, 0..4, 2), vec![vec![0, 2]]);
+        assert_eq!(map.kept_terms(0..2, 0..4, 2), vec![vec![3, 2]]);
+        // A kept first column of zeros still takes one cycle.
+        assert_eq!(map.kept_terms(0..2, 1..4, 2), vec![vec![1, 2]]);
+        let run = SkippingRun::pragmatic(ArrayShape { rows: 2, cols: 2 }, &[vec![3, 2]], 2);
+        assert_eq!(run.ifmap_words, 2);
+        assert_eq!(run.terms, 10);
+        // Tiles of 5 terms each: captures at 1+5 and 6+5, the last row 2 cycles later.
+        assert_eq!(run.array_cycles, 13);
+    }
+
+    #[test]
+    fn a_short_pragmatic_tile_waits_for_the_previous_drain() {
+        let array = ArrayShape { rows: 4, cols: 2 };
+        // Tiles of 6, 1 and 5 term cycles: captures at 7, 7+4, 11+5; the last row 4 later.
+        assert_eq!(pragmatic_array_cycles(array, &[6, 1, 5]), 16 + 4);
     }
 
     #[test]

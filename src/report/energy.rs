@@ -8,6 +8,9 @@
 //!   A bit-serial PE (Stripes) has no multiplier: each activation bit it streams is one
 //!   (a+w+1)-bit Horner add, `add_32_pj · (a+w+1)/32` per bit step, and the product then joins
 //!   the partial sum in one accumulate, so a p-bit MAC costs p Horner adds and an accumulate.
+//!   A Bit-Pragmatic PE has neither: on each term cycle it adds a shifted weight into its
+//!   accumulator, one accumulate per PE per term cycle (`Traffic::mac_bit_steps`), the
+//!   shifter's muxes not charged; a MAC as such costs nothing more.
 //! - register file and PE-to-PE: per byte moved.
 //! - global buffer: per 64-bit access, by the region's size along Horowitz's SRAM curve
 //!   ([`sram_pj_per_64_bits`]) unless the config fixes one cost for every region.
@@ -59,7 +62,9 @@ impl EnergyTable {
         let energy: &EnergySpec = &spec.energy;
         let pe = &spec.pe;
         let accumulate_pj = energy.add_32_pj * f64::from(pe.acc_bits) / 32.0;
-        let (mac_pj, mac_bit_step_pj) = if pe.kind.is_bit_serial() {
+        let (mac_pj, mac_bit_step_pj) = if pe.kind.is_pragmatic() {
+            (0.0, accumulate_pj)
+        } else if pe.kind.is_bit_serial() {
             let horner_bits = pe.act.bits + pe.weight.bits + 1;
             (
                 accumulate_pj,

@@ -236,14 +236,25 @@ impl Chunk {
     ) -> Chunk {
         // A skipping core's run streams each block's kept columns; without the activations,
         // every column (the dense count, in the skipping core's word widths).
+        // A Pragmatic core's brick takes its busiest lane's one-bits; without the activations,
+        // as many as a magnitude can have.
         let skipping = (spec.zero_skip.activations && plan.window.is_none()).then(|| {
             let rows = spec.pe_array.rows as usize;
+            let (run_rows, depth) = (plan.rows.clone(), plan.depth.clone());
+            let blocks = plan.rows.len().div_ceil(rows);
+            let n_folds = plan.columns.len().div_ceil(spec.pe_array.cols as usize) as u64;
+            if spec.pe.kind.is_pragmatic() {
+                let terms = match zeros {
+                    Some(zeros) => zeros.kept_terms(run_rows, depth, rows),
+                    None => vec![vec![u64::from(spec.pe.act.bits); depth.len()]; blocks],
+                };
+                return SkippingRun::pragmatic(array_shape(spec), &terms, n_folds);
+            }
             let kept = match zeros {
-                Some(zeros) => zeros.kept_columns(plan.rows.clone(), plan.depth.clone(), rows),
-                None => vec![(0..plan.depth.len()).collect(); plan.rows.len().div_ceil(rows)],
+                Some(zeros) => zeros.kept_columns(run_rows, depth, rows),
+                None => vec![(0..depth.len()).collect(); blocks],
             };
-            let n_folds = plan.columns.len().div_ceil(spec.pe_array.cols as usize);
-            SkippingRun::of(array_shape(spec), &kept, n_folds as u64)
+            SkippingRun::of(array_shape(spec), &kept, n_folds)
         });
         Chunk {
             shape: GemmShape {

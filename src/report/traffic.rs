@@ -58,8 +58,9 @@ use crate::golden::dma::{self, Outputs, RunSettings};
 pub struct Traffic {
     /// MACs the array issues, padding lanes included.
     pub macs_issued: u64,
-    /// Bit-serial arrays: the bit steps of those MACs (each MAC takes one per activation bit
-    /// streamed, `RunSettings::serial_bits`); 0 for a parallel array.
+    /// Bit-serial arrays: the bit steps of those MACs (Stripes: one per activation bit
+    /// streamed, `RunSettings::serial_bits`; Pragmatic: every PE's add on each of the run's
+    /// term cycles, `SkippingRun::terms`); 0 for a parallel array.
     pub mac_bit_steps: u64,
     /// Reads and writes of registers inside PEs.
     pub register_file_bits: u64,
@@ -329,7 +330,9 @@ fn core_traffic(spec: &AcceleratorSpec, chunks: &[Chunk]) -> Option<Traffic> {
         let run = dma::run_cycles(buffers, gemm_core::param_word_bits(c as u32), moved);
         traffic += Traffic {
             macs_issued: side.macs_issued,
-            mac_bit_steps: bit_steps(spec, chunk.settings, side.macs_issued),
+            // A Pragmatic array's PEs all add on every term cycle of the run.
+            mac_bit_steps: bit_steps(spec, chunk.settings, side.macs_issued)
+                + chunk.skipping.map_or(0, |run| run.terms * array.rows * c),
             register_file_bits: side.register_file_bits,
             pe_to_pe_bits: side.pe_to_pe_bits,
             ifmap_buffer_bits: side.act_read_bits + ifmap_fill,

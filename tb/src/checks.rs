@@ -2,18 +2,21 @@
 //! layer's, the golden result a core must produce for them (for a window-mode convolution too,
 //! computed from its geometry), the DRAMs they run against (deterministic, or slow and
 //! irregular) with the spec the cycle model needs for each, the check of a descriptor's counters
-//! against the model, and real layers narrowed to fewer activation bits.
+//! against the model, a planned GEMM checked against both (`check_planned`), and real layers
+//! narrowed to fewer activation bits.
 
 use accelgen::blocks::gemm_core::ConvLayer;
 use accelgen::config::{AcceleratorSpec, DramSpec, OperandSpec};
+use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::dma::RunCycles;
 use accelgen::golden::gemm::{gemm, wrap_signed};
 use accelgen::golden::requant::{quantize_multiplier, OutputClamp};
 use accelgen::golden::{LayerBundle, Requantizer, Tensor};
+use accelgen::report::schedule;
 use ndarray::{s, Array2, Array3};
 
-use crate::array::operand_range;
-use crate::core::PostProcessing;
+use crate::array::{mismatches, operand_range};
+use crate::core::{CoreBench, Planned, PostProcessing};
 use crate::dram::{DramTiming, Jitter};
 use crate::post_process::Settings;
 use crate::Rng;
@@ -244,4 +247,49 @@ impl Convolution {
         }
         result
     }
+}
+
+/// Runs `a`·`b` on `bench` (a core of `spec`) as run-layer would (cut by
+/// `schedule::core_plan`, one program) and checks the results against golden and, under a
+/// regular DRAM, every descriptor's counters against the model of the same activations (a
+/// zero-skipping core's cycles depend on them).
+pub fn check_planned(
+    bench: &mut CoreBench,
+    spec: &AcceleratorSpec,
+    (a, b): (&Array2<i64>, &Array2<i64>),
+    timing: DramTiming,
+    seed: u64,
+    what: &str,
+) -> Planned {
+    let mut rng = Rng::new(seed);
+    let post = requantization(&mut rng, b.ncols());
+    let planned = bench
+        .run_planned(a, b, &post, timing, seed)
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let (first, count) = mismatches(&golden(a, b, &post), &planned.result, 8);
+    assert_eq!(
+        count, 0,
+        "{what}: {count} mismatches, first (row, column, expected, actual) {first:?}"
+    );
+    // A regular DRAM is deterministic: the model counts every cycle of it.
+    if timing.jitter.is_none() {
+        let shape = GemmShape {
+            m: a.nrows() as u64,
+            k: a.ncols() as u64,
+            n: b.ncols() as u64,
+        };
+        let zeros = bench.zeros(a);
+        let model = schedule::core_program(
+            &with_dram(spec, timing),
+            shape,
+            bench.settings(&post),
+            zeros.as_ref(),
+        )
+        .unwrap();
+        assert_eq!(planned.program.descriptors.len(), model.len(), "{what}");
+        for (index, (counters, run)) in planned.program.descriptors.iter().zip(&model).enumerate() {
+            assert_counters_match_model(counters, *run, &format!("{what}, descriptor {index}"));
+        }
+    }
+    planned
 }

@@ -149,6 +149,14 @@ pub fn zero_skipping(spec: &AcceleratorSpec) -> AcceleratorSpec {
     spec.with_activation_skipping(true, format!("{}_zs", spec.name))
 }
 
+/// `spec` (an output-stationary core) skipping zero activations with Bit-Pragmatic PEs, under
+/// its own name: the combined core (`config::SerialMode::Pragmatic`).
+pub fn pragmatic(spec: &AcceleratorSpec) -> AcceleratorSpec {
+    let mut spec = spec.with_activation_skipping(true, format!("{}_pg", spec.name));
+    spec.pe.kind = accelgen::config::PeKind::BitSerial(accelgen::config::SerialMode::Pragmatic);
+    spec
+}
+
 /// Where a run sits in a reduction split over several runs (see `blocks::gemm_core`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KChunk {

@@ -14,7 +14,9 @@ use accelgen::report::traffic;
 use accelgen::report::workload;
 use accelgen_tb::array::{array_spec, int8_spec};
 use accelgen_tb::checks::narrowed;
-use accelgen_tb::core::{bit_serial, core_spec, core_spec_for, double_buffered, zero_skipping};
+use accelgen_tb::core::{
+    bit_serial, core_spec, core_spec_for, double_buffered, pragmatic, zero_skipping,
+};
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::layer::{CoreBench, DatapathBench, Lowering};
 use accelgen_tb::Traffic;
@@ -323,6 +325,22 @@ fn every_tflm_layer_matches_tflite_micro_on_a_double_buffered_zero_skipping_core
         "{} beats streamed, {dense} dense: nothing skipped?",
         seen.act_beats
     );
+    assert!(seen.psum_reads > 0, "no reduction was split over runs");
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_on_a_double_buffered_pragmatic_core_with_model_cycles() {
+    // Bit-Pragmatic over zero skipping on real data: each kept brick takes its busiest lane's
+    // one-bits, and the core's cycles equal the model's terms over the kept bricks exactly.
+    let spec = pragmatic(&core_spec_for(
+        Dataflow::OutputStationary,
+        4,
+        4,
+        192,
+        128,
+        64,
+    ));
+    let seen = every_layer_on_the_core(&double_buffered(&spec));
     assert!(seen.psum_reads > 0, "no reduction was split over runs");
 }
 

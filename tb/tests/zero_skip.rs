@@ -9,15 +9,9 @@
 //! drains for R cycles), so the feeder's stall path runs in the sparse cases.
 
 use accelgen::config::{AcceleratorSpec, Dataflow, OperandSpec};
-use accelgen::golden::cycles::GemmShape;
 use accelgen::golden::zero_skip::ZeroMap;
-use accelgen::report::schedule;
-use accelgen_tb::array::mismatches;
-use accelgen_tb::checks::{
-    assert_counters_match_model, dram, golden, irregular, random, requantization, with_dram, I8, U8,
-};
+use accelgen_tb::checks::{check_planned, dram, irregular, random, I8, U8};
 use accelgen_tb::core::{core_spec_for, double_buffered, zero_skipping, CoreBench, Planned};
-use accelgen_tb::dram::DramTiming;
 use accelgen_tb::Rng;
 use ndarray::Array2;
 
@@ -78,50 +72,6 @@ fn sparse(
     a
 }
 
-/// Runs `a`·`b` as run-layer would (cut by `schedule::core_plan`, one program) and checks the
-/// results against golden and every descriptor's counters against the model of the same
-/// activations.
-fn check(
-    bench: &mut CoreBench,
-    spec: &AcceleratorSpec,
-    (a, b): (&Array2<i64>, &Array2<i64>),
-    timing: DramTiming,
-    seed: u64,
-    what: &str,
-) -> Planned {
-    let mut rng = Rng::new(seed);
-    let post = requantization(&mut rng, b.ncols());
-    let planned = bench
-        .run_planned(a, b, &post, timing, seed)
-        .unwrap_or_else(|e| panic!("{what}: {e}"));
-    let (first, count) = mismatches(&golden(a, b, &post), &planned.result, 8);
-    assert_eq!(
-        count, 0,
-        "{what}: {count} mismatches, first (row, column, expected, actual) {first:?}"
-    );
-    // A regular DRAM is deterministic: the model counts every cycle of it.
-    if timing.jitter.is_none() {
-        let shape = GemmShape {
-            m: a.nrows() as u64,
-            k: a.ncols() as u64,
-            n: b.ncols() as u64,
-        };
-        let zeros = bench.zeros(a);
-        let model = schedule::core_program(
-            &with_dram(spec, timing),
-            shape,
-            bench.settings(&post),
-            zeros.as_ref(),
-        )
-        .unwrap();
-        assert_eq!(planned.program.descriptors.len(), model.len(), "{what}");
-        for (index, (counters, run)) in planned.program.descriptors.iter().zip(&model).enumerate() {
-            assert_counters_match_model(counters, *run, &format!("{what}, descriptor {index}"));
-        }
-    }
-    planned
-}
-
 /// A 4×4 output-stationary core small enough that the test GEMMs take several runs, reductions
 /// split over runs (accumulating in the psum buffer) included.
 fn os_core() -> AcceleratorSpec {
@@ -157,10 +107,10 @@ fn a_zero_skipping_core_is_bit_exact_at_every_sparsity_and_its_counters_equal_th
                         spec.name,
                         fraction * 100.0
                     );
-                    check(&mut bench, &spec, (&a, &b), dram(20, 1), seed, &what);
+                    check_planned(&mut bench, &spec, (&a, &b), dram(20, 1), seed, &what);
                     if fraction == 0.5 {
                         let what = format!("{what}, irregular DRAM");
-                        check(&mut bench, &spec, (&a, &b), irregular(seed), seed, &what);
+                        check_planned(&mut bench, &spec, (&a, &b), irregular(seed), seed, &what);
                     }
                 }
             }
@@ -184,8 +134,8 @@ fn skipping_bricks_takes_most_of_the_skipped_fraction_off_the_compute_and_dense_
         let b = random(&mut rng, k, n);
         let what = format!("{:.0}% zero bricks", fraction * 100.0);
         let timing = dram(20, 1);
-        let dense_run = check(&mut dense, &dense_spec, (&a, &b), timing, seed, &what);
-        let skipping_run = check(&mut skipping, &spec, (&a, &b), timing, seed, &what);
+        let dense_run = check_planned(&mut dense, &dense_spec, (&a, &b), timing, seed, &what);
+        let skipping_run = check_planned(&mut skipping, &spec, (&a, &b), timing, seed, &what);
         let compute = |run: &Planned| run.program.total("perf_compute_cycles");
         let (dense_compute, skipping_compute) = (compute(&dense_run), compute(&skipping_run));
         // Each row block streams its kept columns (its first always); each run also pays the

@@ -68,7 +68,7 @@
 #define ACCELGEN_STRIPES_LIKE_REG_PREFETCH_PARAM_WORDS 0x06cU /* words of the next run's parameters (0: none) */
 #define ACCELGEN_STRIPES_LIKE_REG_DRAIN_ADDR 0x070U /* DRAM byte address for the previous run's results */
 #define ACCELGEN_STRIPES_LIKE_REG_DRAIN_WORDS 0x074U /* words of the previous run's results (0: none) */
-#define ACCELGEN_STRIPES_LIKE_REG_ACT_PRECISION 0x078U /* bits streamed per activation (bit-serial array), 1..=ACT_BITS; 0 reads as ACT_BITS */
+#define ACCELGEN_STRIPES_LIKE_REG_ACT_PRECISION 0x078U /* bits streamed per activation (Stripes array), 1..=ACT_BITS; 0 reads as ACT_BITS */
 #define ACCELGEN_STRIPES_LIKE_REG_WINDOW 0x07cU /* 1: A is an input tile the feeder walks (im2col in hardware) */
 #define ACCELGEN_STRIPES_LIKE_REG_WINDOW_DEPTHWISE 0x080U /* 1: N-fold n reads channel block first_block + n */
 #define ACCELGEN_STRIPES_LIKE_REG_WINDOW_WORDS 0x084U /* words of the input tile */

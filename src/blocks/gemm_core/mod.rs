@@ -426,7 +426,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
 
         // ---- the array and the post-process unit, fed by the dataflow's compute section -------
         let array = m.instance("pe_array", design, array_id);
-        if spec.pe.kind.is_bit_serial() {
+        if spec.pe.kind.is_stripes() {
             // The run's activation precision; the array's bit phases start over with each
             // compute phase, so its step k is the phase's (k·p)-th cycle (`golden::cycles`).
             let precision_type = Type::unsigned(bits_for(u64::from(spec.pe.act.bits)));

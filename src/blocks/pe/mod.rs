@@ -1,10 +1,12 @@
 //! Processing elements: one multiply-accumulate per enabled cycle, in the flavour each dataflow
 //! needs. [`stationary`] holds one operand (weight- and input-stationary); [`output_stationary`]
-//! holds the output. This file owns what they share: operand roles, types, the exact product and
+//! holds the output; [`pragmatic`] holds the output and adds one shifted weight per one-bit of
+//! its activation. This file owns what they share: operand roles, types, the exact product and
 //! module naming.
 
 pub mod bit_serial;
 pub mod output_stationary;
+pub mod pragmatic;
 pub mod stationary;
 
 use crate::config::{Dataflow, OperandSpec, PeSpec};

@@ -1,20 +1,22 @@
 //! Systolic PE arrays, one builder per dataflow family. [`stationary`] builds weight- and
 //! input-stationary arrays (one operand preloaded, double-buffered); [`output_stationary`] builds
-//! the output-stationary array (results drain while the next tile accumulates). This file owns
-//! what every array shares: the module name and the dispatch on the configured dataflow.
+//! the output-stationary array (results drain while the next tile accumulates); [`pragmatic`]
+//! the Bit-Pragmatic output-stationary one (broadcast operands, a brick per one-bit count).
+//! This file owns what every array shares: the module name and the dispatch on the configured dataflow.
 //!
 //! Every array speaks valid/ready on its ports and stalls globally when its output is blocked;
 //! the per-dataflow headers say which operand each stream carries, in which order, and the
 //! cycle counts that `golden::cycles` reproduces.
 
 pub mod output_stationary;
+pub mod pragmatic;
 pub mod stationary;
 
 use crate::blocks::pe::Roles;
 use crate::config::{Dataflow, PeArraySpec, PeSpec};
 use crate::hdl::{Design, HdlError, ModuleId};
 
-/// `pe_array_ws_r8c8_ai8_wi8_acc32`: dataflow, PE kind (`_bs` when bit-serial), shape, operand
+/// `pe_array_ws_r8c8_ai8_wi8_acc32`: dataflow, PE kind (`_bs` Stripes, `_pg` Pragmatic), shape, operand
 /// formats and accumulator width.
 pub fn module_name(array: &PeArraySpec, pe: &PeSpec) -> String {
     format!(
@@ -40,6 +42,9 @@ pub fn build(
 ) -> Result<ModuleId, HdlError> {
     let name = module_name(array, pe_spec);
     match array.dataflow {
+        Dataflow::OutputStationary if pe_spec.kind.is_pragmatic() => {
+            pragmatic::build(name, array, pe_spec, design)
+        }
         Dataflow::OutputStationary => output_stationary::build(name, array, pe_spec, design),
         dataflow => match Roles::of(dataflow, pe_spec) {
             Some(roles) => stationary::build(name, &roles, array, pe_spec, design),

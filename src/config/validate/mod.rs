@@ -29,8 +29,11 @@ pub const IMPLEMENTED_DATAFLOWS: &[Dataflow] = &[
 ];
 
 /// PE kinds this version can build.
-pub const IMPLEMENTED_PE_KINDS: &[PeKind] =
-    &[PeKind::Parallel, PeKind::BitSerial(SerialMode::Stripes)];
+pub const IMPLEMENTED_PE_KINDS: &[PeKind] = &[
+    PeKind::Parallel,
+    PeKind::BitSerial(SerialMode::Stripes),
+    PeKind::BitSerial(SerialMode::Pragmatic),
+];
 
 /// Highest clock frequency accepted, in MHz: beyond this no edge process closes timing, so the
 /// value is almost certainly a unit mistake (Hz or kHz instead of MHz).
@@ -80,6 +83,7 @@ pub fn validate(
         pe_array.dataflow,
         &pe,
     )?;
+    zero_skip::validate_pragmatic_needs_skipping(&file, &raw.pe, &pe, zero_skip)?;
     let buffers = match &raw.buffers {
         Some(raw_buffers) => Some(buffers::validate_buffers(
             &file,
@@ -375,20 +379,17 @@ fn validate_pe(
                 None => SerialMode::Stripes,
                 Some(mode) => match mode.value {
                     RawSerialMode::Stripes => SerialMode::Stripes,
-                    RawSerialMode::Pragmatic | RawSerialMode::Loom => {
-                        let name = if mode.value == RawSerialMode::Pragmatic {
-                            "pragmatic"
-                        } else {
-                            "loom"
-                        };
+                    RawSerialMode::Pragmatic => SerialMode::Pragmatic,
+                    RawSerialMode::Loom => {
                         return Err(file.invalid(
                             mode,
-                            name.to_owned(),
+                            "loom".to_owned(),
                             Violation {
                                 key_path: "pe.serial.mode",
-                                rule: "is not implemented yet; implemented: stripes".to_owned(),
-                                reason: "Bit-Pragmatic (one-bits only) and Loom (both operands \
-                                         serial) are planned; use `mode: stripes` for now"
+                                rule: "is not implemented yet; implemented: stripes, pragmatic"
+                                    .to_owned(),
+                                reason: "Loom (both operands serial) is planned; use \
+                                         `mode: stripes` or `mode: pragmatic`"
                                     .to_owned(),
                                 label: "not implemented yet".to_owned(),
                             },
@@ -396,21 +397,38 @@ fn validate_pe(
                     }
                 },
             };
-            if dataflow != Dataflow::WeightStationary {
+            // Stripes is built into the weight-stationary array, Pragmatic into a broadcast
+            // output-stationary one (a brick of R pixels shares its cycles only there).
+            let (needed, reason, label) = match mode {
+                SerialMode::Stripes => (
+                    Dataflow::WeightStationary,
+                    "Stripes PEs hold the weights and take the streamed activations one bit \
+                     per cycle, so this version builds them into the weight-stationary array \
+                     only",
+                    "weight-stationary only",
+                ),
+                SerialMode::Pragmatic => (
+                    Dataflow::OutputStationary,
+                    "Bit-Pragmatic PEs take a brick of R activations (R output pixels, one \
+                     reduction step) in lockstep for as many cycles as its busiest lane has \
+                     one-bits; only an output-stationary array with broadcast operands keeps \
+                     a brick together, so this version builds them there only",
+                    "output-stationary only",
+                ),
+            };
+            if dataflow != needed {
                 return Err(file.invalid(
                     &raw.kind,
                     "bit_serial".to_owned(),
                     Violation {
                         key_path: "pe.kind",
                         rule: format!(
-                            "needs `pe_array.dataflow: weight_stationary`, not {}",
+                            "needs `pe_array.dataflow: {}`, not {}",
+                            needed.config_name(),
                             dataflow.config_name()
                         ),
-                        reason: "bit-serial PEs hold the weights and take the streamed \
-                                 activations one bit per cycle (Stripes), so this version \
-                                 builds them into the weight-stationary array only"
-                            .to_owned(),
-                        label: "weight-stationary only".to_owned(),
+                        reason: reason.to_owned(),
+                        label: label.to_owned(),
                     },
                 ));
             }

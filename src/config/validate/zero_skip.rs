@@ -4,14 +4,16 @@
 //! absent section or key is off.
 
 use super::{ConfigError, SourceFile, Violation};
+use crate::config::schema::RawPe;
 use crate::config::schema::RawZeroSkip;
-use crate::config::spec::{Dataflow, PeKind, PeSpec, ZeroSkipSpec};
+use crate::config::spec::{Dataflow, PeSpec, ZeroSkipSpec};
 
 /// The section checked against the core it would skip in; `None` (no section) skips nothing.
-/// Rules in order: a `buffers:` section, parallel PEs, the output-stationary dataflow (a
-/// bit-serial PE is already refused on any other dataflow than weight-stationary, so checking
-/// the dataflow first would hide the PE rule), then an accumulator as wide as one product of
-/// the centred activations.
+/// Rules in order: a `buffers:` section, parallel or Pragmatic PEs, the output-stationary
+/// dataflow (a Stripes PE is already refused on any other dataflow than weight-stationary, so
+/// checking the dataflow first would hide the PE rule), then an accumulator as wide as one
+/// product of the centred activations. Pragmatic PEs need the section on
+/// ([`validate_pragmatic_needs_skipping`]).
 pub(super) fn validate_zero_skip(
     file: &SourceFile<'_>,
     raw: Option<&RawZeroSkip>,
@@ -47,13 +49,14 @@ pub(super) fn validate_zero_skip(
             "needs buffers:",
         ));
     }
-    if pe.kind != PeKind::Parallel {
+    if pe.kind.is_stripes() {
         return Err(refuse(
-            format!("needs `pe.kind: parallel`, not {}", pe.kind.config_name()),
+            "needs `pe.kind: parallel` or `pe.serial.mode: pragmatic`, not Stripes".to_owned(),
             "the skipping core feeds the array centred activations (`a − a_zp`, one bit wider) \
-             for parallel multipliers; bit-serial PEs are not built with it, so set \
-             `pe.kind: parallel` or remove `zero_skip.activations`",
-            "parallel PEs only",
+             for parallel multipliers or Bit-Pragmatic PEs; Stripes PEs are weight-stationary \
+             and take stored activations bit by bit, so set `pe.kind: parallel` or remove \
+             `zero_skip.activations`",
+            "parallel or Pragmatic PEs only",
         ));
     }
     if dataflow != Dataflow::OutputStationary {
@@ -83,6 +86,37 @@ pub(super) fn validate_zero_skip(
         ));
     }
     Ok(skipping)
+}
+
+/// Bit-Pragmatic PEs walk the one-bits of each activation's real value, `a − a_zp`, which the
+/// zero-skip unit computes (a stored int8 zero, −128, has a one-bit where its real value has
+/// none): they need `zero_skip.activations`, and the refusal points at `pe.serial.mode`.
+pub(super) fn validate_pragmatic_needs_skipping(
+    file: &SourceFile<'_>,
+    raw: &RawPe,
+    pe: &PeSpec,
+    zero_skip: ZeroSkipSpec,
+) -> Result<(), ConfigError> {
+    let Some(serial) = raw.serial.as_ref() else {
+        return Ok(());
+    };
+    if !pe.kind.is_pragmatic() || zero_skip.activations {
+        return Ok(());
+    }
+    Err(file.invalid(
+        &serial.value.mode,
+        "pragmatic".to_owned(),
+        Violation {
+            key_path: "pe.serial.mode",
+            rule: "needs `zero_skip: {activations: true}`".to_owned(),
+            reason: "Bit-Pragmatic takes the one-bits of each activation's real value \
+                     (`a − a_zp`), which the zero-skip unit computes, and a brick with no \
+                     one-bit at all is one it would drop anyway; add `zero_skip: \
+                     {activations: true}` or use `mode: stripes`"
+                .to_owned(),
+            label: "needs zero_skip.activations".to_owned(),
+        },
+    ))
 }
 
 #[cfg(test)]
