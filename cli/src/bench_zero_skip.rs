@@ -5,8 +5,16 @@
 //! compute-phase and whole-run speedups stands the profiler's ideal for the brick the core
 //! skips (R output pixels at one reduction index: `golden::profile`'s pixel bricks), and the
 //! fraction of that ideal the RTL reaches.
+//!
+//! A Bit-Pragmatic config (`pe.serial.mode: pragmatic`, zero skipping with one-bit-serial PEs)
+//! runs on a third core: its skipping twin is then the config with parallel PEs. A second
+//! table sets the Pragmatic core's compute against the parallel skipping core's (a kept brick
+//! takes its busiest lane's one-bits instead of one cycle: the profiler's mean of those is
+//! the slowdown the model predicts) and against an 8-bit serial baseline, 8 × the dense core's
+//! compute, as the Pragmatic paper normalises (a serial PE is about an eighth of a parallel one),
+//! next to the profiler's ideal for that baseline.
 
-use accelgen::config::AcceleratorSpec;
+use accelgen::config::{AcceleratorSpec, PeKind};
 use accelgen::generate;
 use accelgen::golden::profile::profile;
 use accelgen::golden::{self, compare, LayerBundle};
@@ -24,6 +32,17 @@ struct Row {
     ideal: f64,
     dense: Measured,
     skipping: Measured,
+    /// The Pragmatic core's run and the profiler's figures for it (a Pragmatic config only).
+    pragmatic: Option<Pragmatic>,
+}
+
+/// A layer on the Pragmatic core.
+struct Pragmatic {
+    /// The profiler's mean of a kept brick's most one-bits, and its speedup of Pragmatic over
+    /// skipped bricks against 8-bit serial steps.
+    steps_per_brick: f64,
+    ideal: f64,
+    run: Measured,
 }
 
 /// One core's run of a layer.
@@ -66,6 +85,14 @@ fn dense_twin(spec: &AcceleratorSpec) -> AcceleratorSpec {
     spec.with_activation_skipping(false, format!("{}_dense", spec.name))
 }
 
+/// `spec` (a Pragmatic core) with parallel PEs, under its own name.
+fn parallel_twin(spec: &AcceleratorSpec) -> AcceleratorSpec {
+    let mut twin = spec.clone();
+    twin.name = format!("{}_parallel", spec.name);
+    twin.pe.kind = PeKind::Parallel;
+    twin
+}
+
 pub fn run_bench_zero_skip(args: ZeroSkipArgs) -> Result<(), Report> {
     let (spec, _, _) = generate::build(&args.config).map_err(crate::report)?;
     if !spec.zero_skip.activations {
@@ -76,10 +103,23 @@ pub fn run_bench_zero_skip(args: ZeroSkipArgs) -> Result<(), Report> {
             args.config.display()
         ));
     }
-    let dense_spec = dense_twin(&spec);
-    let mut skipping = CoreBench::new(&spec).map_err(|e| miette!("building the core: {e}"))?;
+    // A Pragmatic config runs beside its parallel skipping twin; both beside the dense one.
+    let pragmatic_spec = spec.pe.kind.is_pragmatic().then(|| spec.clone());
+    let skipping_spec = match &pragmatic_spec {
+        Some(spec) => parallel_twin(spec),
+        None => spec.clone(),
+    };
+    let dense_spec = dense_twin(&skipping_spec);
+    let mut skipping =
+        CoreBench::new(&skipping_spec).map_err(|e| miette!("building the core: {e}"))?;
     let mut dense =
         CoreBench::new(&dense_spec).map_err(|e| miette!("building the dense twin: {e}"))?;
+    let mut pragmatic = match &pragmatic_spec {
+        Some(spec) => {
+            Some(CoreBench::new(spec).map_err(|e| miette!("building the Pragmatic core: {e}"))?)
+        }
+        None => None,
+    };
     let dram = run_layer::dram_timing(&spec, None);
     let brick = spec.pe_array.rows as usize;
     let mut rows = Vec::new();
@@ -96,6 +136,21 @@ pub fn run_bench_zero_skip(args: ZeroSkipArgs) -> Result<(), Report> {
                 .map_err(|e| miette!("{} on the {what} core: {e}", bundle.name))?;
             Measured::of(&bundle, &expected, &run)
         };
+        let pragmatic = match pragmatic.as_mut() {
+            Some(bench) => Some(Pragmatic {
+                steps_per_brick: profiled
+                    .work
+                    .pixel_pragmatic_steps_per_brick(brick)
+                    .unwrap_or(0.0),
+                ideal: profiled
+                    .work
+                    .pixel_pragmatic_speedup(brick)
+                    .flatten()
+                    .unwrap_or(f64::INFINITY),
+                run: run(bench, "Pragmatic")?,
+            }),
+            None => None,
+        };
         rows.push(Row {
             layer: bundle.name.clone(),
             zero_bricks: profiled
@@ -109,13 +164,14 @@ pub fn run_bench_zero_skip(args: ZeroSkipArgs) -> Result<(), Report> {
                 .unwrap_or(f64::INFINITY),
             dense: run(&mut dense, "dense")?,
             skipping: run(&mut skipping, "skipping")?,
+            pragmatic,
         });
     }
     println!("{}", table(&rows, brick));
-    let failed = rows
-        .iter()
-        .filter(|r| !r.dense.exact() || !r.skipping.exact())
-        .count();
+    if pragmatic_spec.is_some() {
+        println!("\n{}", pragmatic_table(&rows, brick));
+    }
+    let failed = rows.iter().filter(|r| !r.exact()).count();
     if failed > 0 {
         return Err(miette!(
             "{failed} layer(s) differ from the golden model or from the cycle model"
@@ -180,6 +236,65 @@ fn table(rows: &[Row], brick: usize) -> String {
          (comp, busy) and with skipping (_zs); ×: their speedup; of id: compute speedup / ideal; \
          dram ×: DRAM bytes with / without; ok: both cores bit-exact against the golden model \
          and equal to the cycle model"
+    ));
+    lines.join("\n")
+}
+
+impl Row {
+    /// Every core bit-exact and equal to the cycle model.
+    fn exact(&self) -> bool {
+        self.dense.exact()
+            && self.skipping.exact()
+            && self.pragmatic.as_ref().is_none_or(|p| p.run.exact())
+    }
+}
+
+/// One line per layer for the Pragmatic core: the profiler's mean of a kept brick's most
+/// one-bits, its compute against the parallel skipping core's and the ratio of that slowdown to
+/// the one-bits; its speedup over an 8-bit serial baseline (8 × the dense core's compute) next to
+/// the profiler's ideal, and the fraction reached; then the medians.
+fn pragmatic_table(rows: &[Row], brick: usize) -> String {
+    let mut lines = vec![format!(
+        "{:<30} {:>7} {:>8} {:>8} {:>7} {:>7} {:>7} {:>7} {:>6} {:>4}",
+        "layer", "ones", "comp_zs", "comp_pg", "pg/zs", "of ones", "ideal", "pg ×", "of id", "ok"
+    )];
+    let (mut tracking, mut reached) = (Vec::new(), Vec::new());
+    for row in rows {
+        let Some(pragmatic) = &row.pragmatic else {
+            continue;
+        };
+        let slowdown = pragmatic.run.compute_cycles as f64 / row.skipping.compute_cycles as f64;
+        let speedup = 8.0 * row.dense.compute_cycles as f64 / pragmatic.run.compute_cycles as f64;
+        tracking.push(slowdown / pragmatic.steps_per_brick);
+        reached.push(speedup / pragmatic.ideal);
+        lines.push(format!(
+            "{:<30} {:>7.3} {:>8} {:>8} {:>7.3} {:>7.3} {:>7.3} {:>7.3} {:>6.3} {:>4}",
+            row.layer,
+            pragmatic.steps_per_brick,
+            row.skipping.compute_cycles,
+            pragmatic.run.compute_cycles,
+            slowdown,
+            slowdown / pragmatic.steps_per_brick,
+            pragmatic.ideal,
+            speedup,
+            speedup / pragmatic.ideal,
+            if pragmatic.run.exact() { "yes" } else { "NO" },
+        ));
+    }
+    lines.push(format!(
+        "median: pg/zs over ones {:.3}, fraction of the ideal {:.3}",
+        median(&mut tracking),
+        median(&mut reached)
+    ));
+    lines.push(format!(
+        "ones: the profiler's mean of the most one-bits (|a − a_zp|) in a brick of {brick} output \
+         pixels that is not all zero; comp_zs, comp_pg: RTL compute cycles of the parallel and \
+         the Pragmatic skipping cores; pg/zs: their ratio, of ones: that ratio over ones (1: \
+         the cycles follow the one-bits); ideal: the profiler's Pragmatic-over-skipping speedup \
+         against 8 serial steps per brick; pg ×: 8 × the dense core's compute over comp_pg; of \
+         id: pg × / ideal (above 1 where the baseline's 8 × also multiplies the dense core's fill \
+         and drain, which the Pragmatic core pays once); ok: bit-exact and equal to the cycle \
+         model"
     ));
     lines.join("\n")
 }

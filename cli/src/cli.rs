@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 /// Measure:    accelgen bench gemm --config configs/edge_tpu.yaml --m 64 --k 64 --n 64
 ///             accelgen bench precision --config configs/stripes_like.yaml BUNDLE_DIR...
 ///             accelgen bench zero-skip --config configs/cnvlutin_like.yaml BUNDLE_DIR...
+///             accelgen bench zero-skip --config configs/cnvlutin_pragmatic.yaml BUNDLE_DIR...
 /// Layers:     accelgen run-layer --config configs/edge_tpu.yaml ../shared/vectors/tflm/*/*
 /// Profile:    accelgen profile ../shared/vectors/tflm/*/*
 /// Synthesise: accelgen synth --config configs/edge_tpu.yaml
@@ -234,13 +235,16 @@ pub enum BenchCommand {
     /// What activation zero-skipping buys on real layers: each bundle runs through the RTL of a
     /// skipping core and of its twin without skipping, both bit-exact against the golden model
     /// and equal to the cycle model, with their compute and whole-run speedups next to the
-    /// profiler's ideal for the skipped brick. Exits non-zero on any mismatch or model miss.
+    /// profiler's ideal for the skipped brick. A Bit-Pragmatic config also runs on its own core,
+    /// measured against the one-bits its bricks hold and against an 8-bit serial baseline.
+    /// Exits non-zero on any mismatch or model miss.
     ZeroSkip(ZeroSkipArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ZeroSkipArgs {
-    /// The accelerator description (YAML): a buffered core with `zero_skip.activations: true`.
+    /// The accelerator description (YAML): a buffered core with `zero_skip.activations: true`
+    /// (parallel or Bit-Pragmatic PEs).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: PathBuf,
 

@@ -41,6 +41,9 @@ struct ZeroSkip {
     pixel_speedup: Option<f64>,
     /// Bit-Pragmatic with its lanes synchronised per brick of `granularity` channels.
     pragmatic_speedup: Option<f64>,
+    /// Bit-Pragmatic over skipped bricks of `granularity` output pixels (the lanes of an
+    /// output-stationary array of that many rows, `configs/cnvlutin_pragmatic.yaml`).
+    pixel_pragmatic_speedup: Option<f64>,
 }
 
 /// Ideal speedups over the dense 8-bit array; `None` (null) when no work remains.
@@ -139,6 +142,9 @@ fn stats(
                         .expect("every granularity is profiled"),
                     pragmatic_speedup: work
                         .pragmatic_brick_speedup(granularity)
+                        .expect("every granularity is profiled"),
+                    pixel_pragmatic_speedup: work
+                        .pixel_pragmatic_speedup(granularity)
                         .expect("every granularity is profiled"),
                 })
                 .collect(),
@@ -286,6 +292,12 @@ fn cells(name: &str, op: &str, s: &Stats) -> Vec<String> {
             .iter()
             .map(|z| speedup_cell(z.pragmatic_speedup)),
     );
+    row.extend(
+        s.speedup
+            .zero_skip
+            .iter()
+            .map(|z| speedup_cell(z.pixel_pragmatic_speedup)),
+    );
     row.push(speedup_cell(s.speedup.zero_skip_stripes));
     row
 }
@@ -302,6 +314,7 @@ fn table(lines: &[LayerLine], total: Option<&Stats>, granularities: &[usize]) ->
     header.extend(granularities.iter().map(|g| format!("zs {g} px")));
     header.extend(["zs both", "Stripes", "Loom", "Pragmatic"].map(String::from));
     header.extend(granularities.iter().map(|g| format!("Prag g={g}")));
+    header.extend(granularities.iter().map(|g| format!("zs+Prag {g} px")));
     header.push("zs+Stripes".into());
     let mut rows: Vec<Vec<String>> = lines
         .iter()
@@ -373,8 +386,9 @@ fn table(lines: &[LayerLine], total: Option<&Stats>, granularities: &[usize]) ->
          zero; Stripes {BASELINE_BITS}/a bits; Loom {}/(a bits * w bits); Pragmatic \
          {BASELINE_BITS}/a 1s (each activation takes as many steps as it has one-bits); Prag g=G: \
          Pragmatic lanes that wait for each other at the end of every brick of G channels \
-         (the brick takes the most one-bits of its activations); zs+Stripes skips zeros and \
-         streams a bits. total: MAC-weighted.",
+         (the brick takes the most one-bits of its activations); zs+Prag G px: Pragmatic over \
+         bricks of G output pixels, all-zero bricks skipped (cnvlutin_pragmatic's design); \
+         zs+Stripes skips zeros and streams a bits. total: MAC-weighted.",
         BASELINE_BITS * BASELINE_BITS
     ));
     out.join("\n") + "\n"

@@ -501,6 +501,46 @@ fn bench_zero_skip_reaches_most_of_the_profiled_ideal_on_a_real_relu_layer_bit_e
 }
 
 #[test]
+fn bench_zero_skip_on_the_pragmatic_config_follows_the_one_bits_bit_exactly() {
+    let layer = tflm_bundle("resnet8/op10_conv_2d");
+    let result = accelgen(&[
+        "bench",
+        "zero-skip",
+        "--config",
+        "configs/cnvlutin_pragmatic.yaml",
+        &layer,
+    ]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    // The second table: layer, ones, comp_zs, comp_pg, pg/zs, of ones, ideal, pg ×, of id, ok.
+    let row: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("resnet8/op10_conv_2d"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no Pragmatic row: {stdout}"))
+        .split_whitespace()
+        .collect();
+    let number = |index: usize| row[index].parse::<f64>().unwrap();
+    assert!(
+        number(1) > 1.0 && number(1) <= 8.0,
+        "a kept brick's busiest lane has 1 to 8 one-bits: {stdout}"
+    );
+    assert!(
+        (0.8..=1.0).contains(&number(5)),
+        "the Pragmatic core's slowdown over the parallel one follows the one-bits: {stdout}"
+    );
+    assert!(number(7) > 1.0, "faster than 8-bit serial steps: {stdout}");
+    assert_eq!(
+        row[9], "yes",
+        "bit-exact and as the model predicts: {stdout}"
+    );
+}
+
+#[test]
 fn run_layer_golden_only_writes_each_output_as_npy() {
     let out = tempfile::tempdir().unwrap();
     let result = accelgen(&[

@@ -133,7 +133,9 @@ impl Toggle {
                                  on another dataflow compare it with dataflow=os too)"
                 .into(),
             Toggle::BitSerial => "PEs switched between parallel multipliers and bit-serial \
-                                  (Stripes: each layer streams the bits its activations need)"
+                                  (Stripes: each layer streams the bits its activations need; \
+                                  Bit-Pragmatic on a zero-skipping core: each brick takes its \
+                                  one-bits)"
                 .into(),
         }
     }
@@ -152,6 +154,13 @@ impl Toggle {
                         "the base already is {}",
                         dataflow.config_name()
                     )));
+                }
+                if base.pe.kind.is_pragmatic() {
+                    return Err(Skip::NotApplicable(
+                        "the base's Bit-Pragmatic PEs are built into the output-stationary \
+                         array only; toggle bit_serial to compare with parallel PEs"
+                            .into(),
+                    ));
                 }
                 tree.set(
                     &["pe_array", "dataflow"],
@@ -272,11 +281,21 @@ impl Toggle {
                         tree.set(&["pe", "serial"], Node::Null, &mut changes);
                     }
                 } else {
-                    if base.pe_array.dataflow != Dataflow::WeightStationary {
+                    // Stripes on a weight-stationary base; Bit-Pragmatic on a skipping
+                    // output-stationary one (it walks the skipping core's centred activations).
+                    let pragmatic = base.pe_array.dataflow == Dataflow::OutputStationary
+                        && base.zero_skip.activations;
+                    if base.pe_array.dataflow != Dataflow::WeightStationary && !pragmatic {
                         return Err(Skip::NotApplicable(format!(
-                            "bit-serial PEs are built into the weight-stationary array only, \
-                             not {}",
-                            base.pe_array.dataflow.config_name()
+                            "bit-serial PEs are built into the weight-stationary array \
+                             (Stripes) and the zero-skipping output-stationary one \
+                             (Bit-Pragmatic), not {}{}",
+                            base.pe_array.dataflow.config_name(),
+                            if base.zero_skip.activations {
+                                ""
+                            } else {
+                                " without zero_skip"
+                            }
                         )));
                     }
                     tree.set(
@@ -284,9 +303,24 @@ impl Toggle {
                         Node::Str("bit_serial".into()),
                         &mut changes,
                     );
+                    if pragmatic {
+                        tree.set(
+                            &["pe", "serial", "mode"],
+                            Node::Str("pragmatic".into()),
+                            &mut changes,
+                        );
+                    }
                 }
             }
             Toggle::ZeroSkip => {
+                if base.pe.kind.is_pragmatic() {
+                    return Err(Skip::NotApplicable(
+                        "the base's Bit-Pragmatic PEs walk the skipping core's centred \
+                         activations, so they need zero-skipping; toggle bit_serial to compare \
+                         with parallel PEs"
+                            .into(),
+                    ));
+                }
                 if base.zero_skip.activations {
                     stop_skipping(base, tree, &mut changes);
                     return Ok(changes);
@@ -299,7 +333,8 @@ impl Toggle {
                 }
                 if base.pe.kind.is_bit_serial() {
                     return Err(Skip::NotApplicable(
-                        "zero-skipping is built for parallel PEs, and the base's are bit-serial"
+                        "zero-skipping is built for parallel and Bit-Pragmatic PEs, and the \
+                         base's are Stripes"
                             .into(),
                     ));
                 }
@@ -376,6 +411,7 @@ mod tests {
     const TINY_CORE: &str = include_str!("../../../configs/tiny_core.yaml");
     const EDGE_WS: &str = include_str!("../../../configs/edge_ws.yaml");
     const EDGE_TPU: &str = include_str!("../../../configs/edge_tpu.yaml");
+    const CNVLUTIN: &str = include_str!("../../../configs/cnvlutin_like.yaml");
 
     fn tree(text: &str) -> Node {
         serde_saphyr::from_str(text).unwrap()
@@ -548,6 +584,36 @@ mod tests {
             Toggle::BitSerial.apply(&os, &mut tree(TINY_CORE)),
             Err(Skip::NotApplicable(_))
         ));
+        // On a zero-skipping output-stationary core bit_serial means Bit-Pragmatic, and back;
+        // a Pragmatic base keeps its dataflow and its skipping.
+        let cnvlutin = config::load_str(CNVLUTIN, "cnvlutin_like.yaml").unwrap();
+        let mut edited = tree(CNVLUTIN);
+        let changes = Toggle::BitSerial.apply(&cnvlutin, &mut edited).unwrap();
+        assert_eq!(
+            changes,
+            [
+                "pe.kind: parallel → bit_serial",
+                "pe.serial.mode: (default) → pragmatic"
+            ]
+        );
+        let pragmatic = config::load_str(&edited.to_yaml(), "pg.yaml").unwrap();
+        assert!(pragmatic.pe.kind.is_pragmatic());
+        let mut back = edited.clone();
+        Toggle::BitSerial.apply(&pragmatic, &mut back).unwrap();
+        let parallel = config::load_str(&back.to_yaml(), "back.yaml").unwrap();
+        assert_eq!(parallel.pe, cnvlutin.pe);
+        for toggle in [
+            Toggle::ZeroSkip,
+            Toggle::Dataflow(Dataflow::WeightStationary),
+        ] {
+            assert!(
+                matches!(
+                    toggle.apply(&pragmatic, &mut edited.clone()),
+                    Err(Skip::NotApplicable(_))
+                ),
+                "{toggle}"
+            );
+        }
         let mut edited = tree(EDGE_WS);
         Toggle::Precision(4).apply(&edge, &mut edited).unwrap();
         let narrow = config::load_str(&edited.to_yaml(), "p4.yaml").unwrap();
