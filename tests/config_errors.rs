@@ -159,6 +159,12 @@ fn fixtures_point_at_the_faulty_key_or_value() {
         ("zero_skip_unknown_key", Some("zero_skip.activation"), 14, 3),
         ("pragmatic_on_weight_stationary", Some("pe.kind"), 10, 9),
         (
+            "zero_skip_gating_on_bit_serial_pe",
+            Some("zero_skip.gating"),
+            14,
+            11,
+        ),
+        (
             "pragmatic_without_zero_skip",
             Some("pe.serial.mode"),
             11,

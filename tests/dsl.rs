@@ -249,7 +249,7 @@ fn pe_modules_are_shared_between_identical_parameter_points() {
     assert_eq!(design.module(other).name, "pe_ws_au4_wi8_acc20");
     let input_stationary = stationary_pe(Dataflow::InputStationary, &spec, &mut design);
     assert_eq!(design.module(input_stationary).name, "pe_is_ai8_wi8_acc32");
-    let output_stationary = pe::output_stationary::build(&spec, &mut design).unwrap();
+    let output_stationary = pe::output_stationary::build(&spec, false, &mut design).unwrap();
     assert_eq!(design.module(output_stationary).name, "pe_os_ai8_wi8_acc32");
 }
 
@@ -330,7 +330,9 @@ fn emitted_pe(spec: &PeSpec) -> String {
 fn emitted_pe_of(dataflow: Dataflow, spec: &PeSpec) -> String {
     let mut design = Design::new();
     let id = match dataflow {
-        Dataflow::OutputStationary => pe::output_stationary::build(spec, &mut design).unwrap(),
+        Dataflow::OutputStationary => {
+            pe::output_stationary::build(spec, false, &mut design).unwrap()
+        }
         _ => stationary_pe(dataflow, spec, &mut design),
     };
     render_module(design.module(id), &design, &banner())

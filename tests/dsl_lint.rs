@@ -8,9 +8,10 @@
 use std::fs;
 use std::process::Command;
 
-use accelgen::blocks::{build_design, post_process};
+use accelgen::blocks::{build_design, pe_array, post_process};
 use accelgen::config::{
-    AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, OperandSpec, PeArraySpec,
+    AcceleratorSpec, BufferSpec, BuffersSpec, Dataflow, OperandSpec, PeArraySpec, PeKind, PeSpec,
+    SerialMode,
 };
 use accelgen::emit::{render_design, Banner};
 use accelgen::hdl::{Design, Expr, Fsm, ModuleBuilder, Type};
@@ -141,6 +142,47 @@ fn arrays_of_every_dataflow_at_degenerate_shapes_lint_and_synthesize_clean() {
             let spec = AcceleratorSpec::for_array("lint_top", array, act, i8, 18);
             let design = build_design(&spec).unwrap();
             assert_lint_and_synth_clean(&design, &format!("{dataflow:?} {rows}x{cols}"));
+        }
+    }
+}
+
+#[test]
+fn pragmatic_and_zero_gating_arrays_at_degenerate_shapes_lint_and_synthesize_clean() {
+    // Both take centred activations (a − a_zp: one bit wider, signed); one row has no drain
+    // to space, a 5-bit centred activation the narrowest Pragmatic shifts.
+    let i8 = OperandSpec {
+        bits: 8,
+        signed: true,
+    };
+    let centred = |bits| OperandSpec { bits, signed: true };
+    for (rows, cols, act) in [
+        (1, 1, centred(9)),
+        (1, 3, centred(5)),
+        (2, 1, centred(9)),
+        (3, 2, centred(5)),
+    ] {
+        let array = PeArraySpec {
+            rows,
+            cols,
+            dataflow: Dataflow::OutputStationary,
+        };
+        for (kind, gate_zeros) in [
+            (PeKind::BitSerial(SerialMode::Pragmatic), false),
+            (PeKind::Parallel, true),
+        ] {
+            let pe = PeSpec {
+                kind,
+                act,
+                weight: i8,
+                acc_bits: 20,
+            };
+            let mut design = Design::new();
+            let top = pe_array::build(&array, &pe, gate_zeros, &mut design).unwrap();
+            design.set_top(top);
+            assert_lint_and_synth_clean(
+                &design,
+                &format!("{kind:?} gating {gate_zeros} {rows}x{cols}"),
+            );
         }
     }
 }

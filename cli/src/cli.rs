@@ -107,8 +107,8 @@ pub struct AblateArgs {
     pub topology: Option<PathBuf>,
 
     /// An optimization to toggle (repeatable): dataflow=ws|os|is|rs, half_buffers,
-    /// double_capacity, double_buffering, precision=N, zero_skip, bit_serial. Default: every one
-    /// that applies.
+    /// double_capacity, double_buffering, precision=N, zero_skip, zero_gating, bit_serial.
+    /// Default: every one that applies.
     #[arg(long = "toggle", short = 't', value_name = "NAME", value_parser = clap::value_parser!(Toggle))]
     pub toggles: Vec<Toggle>,
 

@@ -157,6 +157,16 @@ fn ws_to_os_on_the_edge_tpu_core_is_the_report_of_the_edge_tpu_os_core() {
         skipping.total.cycles != os["outcome"]["cycles"].as_u64().unwrap(),
         "skipping the layers' zero activations changes the count"
     );
+    // zero_gating makes it output-stationary and gating: the same cycles as dataflow=os, and
+    // the MACs it gates (most of a ReLU layer's) cost nothing.
+    let gating = &variant(&json, "zero_gating")["outcome"];
+    assert_eq!(gating["status"], "measured", "{gating:#}");
+    assert_eq!(gating["cycles"], os["outcome"]["cycles"], "{gating:#}");
+    let gated = gating["traffic_bits"]["macs_gated"].as_u64().unwrap();
+    let issued = gating["traffic_bits"]["macs_issued"].as_u64().unwrap();
+    assert!(gated * 4 > issued, "{gated} of {issued} MACs gated");
+    let energy = |outcome: &Value| outcome["total_energy_pj"].as_f64().unwrap();
+    assert!(energy(gating) < energy(&os["outcome"]), "{gating:#}");
 }
 
 #[test]

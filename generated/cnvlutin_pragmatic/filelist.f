@@ -9,5 +9,5 @@ rtl/sram_w256_d256_sky130.v
 rtl/sram_w256_d1024_sky130.v
 rtl/sram_w560_d256_sky130.v
 rtl/gemm_core_os_pg_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram.v
-rtl/csr_axil_46regs_6fd13a00.v
+rtl/csr_axil_47regs_df50692c.v
 rtl/cnvlutin_pragmatic.v

@@ -7,5 +7,5 @@ rtl/sram_w512_d256_sky130.v
 rtl/sram_w512_d2048_sky130.v
 rtl/sram_w1120_d256_sky130.v
 rtl/gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_win_sram.v
-rtl/csr_axil_66regs_259736e8.v
+rtl/csr_axil_67regs_6171462a.v
 rtl/edge_tpu.v

@@ -7,5 +7,5 @@ rtl/sram_w256_d256_sky130.v
 rtl/sram_w256_d1024_sky130.v
 rtl/sram_w560_d256_sky130.v
 rtl/gemm_core_ws_bs_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_win_sram.v
-rtl/csr_axil_67regs_53769b23.v
+rtl/csr_axil_68regs_47bb5e80.v
 rtl/stripes_like.v

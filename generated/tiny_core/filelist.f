@@ -3,5 +3,5 @@ rtl/pe_array_ws_r2c2_ai8_wi8_acc32.v
 rtl/post_process_l2_acc32.v
 rtl/dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64p8.v
 rtl/gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win.v
-rtl/csr_axil_56regs_32cbe666.v
+rtl/csr_axil_57regs_b6ebe342.v
 rtl/tiny_core.v

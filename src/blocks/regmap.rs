@@ -9,7 +9,8 @@
 //! | 0x10.. | descriptor | M_VECTORS, K_FOLDS, N_FOLDS, ZERO_POINT, CLAMP_MIN, CLAMP_MAX, BYPASS, ACCUMULATE, FINISH, IFMAP_ADDR, WEIGHT_ADDR, PARAM_ADDR, OFMAP_ADDR, LOAD_IFMAP, LOAD_WEIGHTS, PACK_OUTPUTS |
 //! | 0x4c.. | double-buffered cores only: OFMAP_ADDR is left out, so LOAD_IFMAP, LOAD_WEIGHTS and PACK_OUTPUTS sit 4 bytes lower and these follow | IFMAP_HALF, WEIGHT_HALF, OFMAP_HALF, PREFETCH_{IFMAP,WEIGHT,PARAM}_ADDR, PREFETCH_{IFMAP,WEIGHT,PARAM}_WORDS, DRAIN_ADDR, DRAIN_WORDS |
 //! | then | Stripes (bit-serial, weight-stationary) cores only | ACT_PRECISION |
-//! | then | zero-skipping cores only | ACT_ZERO_POINT, IFMAP_WORDS |
+//! | then | zero-skipping or zero-gating cores only | ACT_ZERO_POINT |
+//! | then | zero-skipping cores only | IFMAP_WORDS |
 //! | then | weight-stationary cores only | WINDOW, WINDOW_* (window mode: `gemm_core::window_walker`) |
 //! | 0x100.. | counters | PERF_* (read-only, cumulative, cleared by CLEAR_COUNTERS) |
 
@@ -53,6 +54,10 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ),
     ("perf_dram_read_bytes", "bytes read from DRAM"),
     ("perf_dram_write_bytes", "bytes written to DRAM"),
+    (
+        "perf_gated_macs",
+        "MACs gated on a zero operand (zero-gating cores; 0 on others)",
+    ),
 ];
 
 /// Offset of the first counter.
@@ -178,19 +183,19 @@ pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
             "bits streamed per activation (Stripes array), 1..=ACT_BITS; 0 reads as ACT_BITS",
         ));
     }
+    if spec.zero_skip.centres() {
+        descriptor.push((
+            "act_zero_point",
+            spec.pe.act.bits,
+            "the stored activations' zero point (zero-skipping or -gating core: it is subtracted)",
+        ));
+    }
     if let Some(buffers) = spec.buffers.as_ref().filter(|_| spec.zero_skip.activations) {
-        descriptor.extend([
-            (
-                "act_zero_point",
-                spec.pe.act.bits,
-                "the stored activations' zero point (zero-skipping core: it is subtracted)",
-            ),
-            (
-                "ifmap_words",
-                bits_for(buffers.ifmap.run_depth()),
-                "words of the run's compacted ifmap (zero-skipping core)",
-            ),
-        ]);
+        descriptor.push((
+            "ifmap_words",
+            bits_for(buffers.ifmap.run_depth()),
+            "words of the run's compacted ifmap (zero-skipping core)",
+        ));
     }
     if super::gemm_core::has_window_mode(spec) {
         descriptor.extend(super::gemm_core::window_walker::fields(spec));

@@ -13,7 +13,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
     let top = match spec.buffers {
         Some(_) => build_core_top(spec, design)?,
         None => {
-            let array = pe_array::build(&spec.pe_array, &spec.pe, design)?;
+            let array = pe_array::build(&spec.pe_array, &spec.pe, false, design)?;
             add_module(design, spec.name.clone(), |m, design| {
                 m.doc(summary(spec));
                 let instance = m.instance("pe_array", design, array);

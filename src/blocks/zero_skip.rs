@@ -18,8 +18,10 @@
 //! Latency: combinational, apart from the held index register. Area: R subtractors of
 //! `ACT_BITS + 1` bits and a 16-bit register; the index bits' real cost is in the ifmap buffer.
 
-use crate::config::{AcceleratorSpec, ZeroSkipSpec};
-use crate::hdl::{add_module, lane, pack_lanes, Design, Expr, HdlError, ModuleId, Type};
+use crate::config::{AcceleratorSpec, OperandSpec, ZeroSkipSpec};
+use crate::hdl::{
+    add_module, lane, pack_lanes, Design, Expr, HdlError, ModuleBuilder, ModuleId, Type,
+};
 
 // The next index holds any reduction step a descriptor can ask for.
 const _: () = assert!(ZeroSkipSpec::NEXT_INDEX_BITS == super::gemm_core::FOLD_BITS);
@@ -32,7 +34,6 @@ pub fn module_name(spec: &AcceleratorSpec) -> String {
 /// Builds the unit for `spec`'s array rows and activations.
 pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, HdlError> {
     let (rows, act) = (spec.pe_array.rows, spec.pe.act);
-    let centred_bits = spec.zero_skip.array_act(act).bits;
     let lanes_bits = rows * act.bits;
     let index_bits = ZeroSkipSpec::NEXT_INDEX_BITS;
     let index_type = Type::unsigned(index_bits);
@@ -57,24 +58,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         let advance = m.input_doc("advance", Type::bit(), "the pair is taken");
         let restart = m.input_doc("restart", Type::bit(), "a descriptor is accepted");
 
-        // Both operands of the subtraction as signed values one bit wider than stored.
-        let widen = |value: &Expr| {
-            let value = value.resize(centred_bits);
-            if act.signed {
-                value
-            } else {
-                value.as_signed()
-            }
-        };
-        let stored = |value: Expr| if act.signed { value.as_signed() } else { value };
-        let zero = widen(&stored(zero_point));
-        let centred: Vec<Expr> = (0..rows)
-            .map(|r| {
-                let stored_lane = m.wire(&format!("act_{r}"), &lane(&word, r, act.bits));
-                let value = (&widen(&stored(stored_lane)) - &zero).truncate(centred_bits);
-                m.wire(&format!("centred_{r}"), &value)
-            })
-            .collect();
+        let centred = centred_lanes(m, &word, &zero_point, rows, act);
         m.output_doc(
             "act_centred",
             &pack_lanes(&centred),
@@ -98,4 +82,36 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             "reduction step of the next pair (weight word offset)",
         );
     })
+}
+
+/// The R lanes at the bottom of `word` (stored activations of `act`'s format) minus
+/// `zero_point` (unsigned, `act.bits` wide), each signed and one bit wider
+/// (`ZeroSkipSpec::array_act`): wires `act_{r}` and `centred_{r}`. The zero-skip unit and a
+/// gating core's feeder both centre this way.
+pub fn centred_lanes(
+    m: &mut ModuleBuilder,
+    word: &Expr,
+    zero_point: &Expr,
+    rows: u32,
+    act: OperandSpec,
+) -> Vec<Expr> {
+    let centred_bits = act.bits + 1;
+    // Both operands of the subtraction as signed values one bit wider than stored.
+    let widen = |value: &Expr| {
+        let value = value.resize(centred_bits);
+        if act.signed {
+            value
+        } else {
+            value.as_signed()
+        }
+    };
+    let stored = |value: Expr| if act.signed { value.as_signed() } else { value };
+    let zero = widen(&stored(zero_point.clone()));
+    (0..rows)
+        .map(|r| {
+            let stored_lane = m.wire(&format!("act_{r}"), &lane(word, r, act.bits));
+            let value = (&widen(&stored(stored_lane)) - &zero).truncate(centred_bits);
+            m.wire(&format!("centred_{r}"), &value)
+        })
+        .collect()
 }

@@ -43,6 +43,10 @@ pub struct RawZeroSkip {
     /// Absent: false. True skips the reduction steps whose activations are all the zero point.
     #[serde(default)]
     pub activations: Option<Spanned<bool>>,
+    /// Absent: false. True gates each PE's accumulator on a zero operand and counts the gated
+    /// MACs (Eyeriss-style zero-gating).
+    #[serde(default)]
+    pub gating: Option<Spanned<bool>>,
 }
 
 /// `energy:` section: the energy table of the report, in pJ. Every key is optional; an absent

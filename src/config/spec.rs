@@ -32,10 +32,11 @@ impl AcceleratorSpec {
             PeKind::BitSerial(SerialMode::Stripes) => " of bit-serial (Stripes) PEs",
             PeKind::BitSerial(SerialMode::Pragmatic) => " of Bit-Pragmatic PEs",
         };
-        let skipping = if self.zero_skip.activations {
-            ", activation zero-skipping"
-        } else {
-            ""
+        let skipping = match (self.zero_skip.activations, self.zero_skip.gating) {
+            (true, true) => ", activation zero-skipping and zero-gating",
+            (true, false) => ", activation zero-skipping",
+            (false, true) => ", zero-gating",
+            (false, false) => "",
         };
         format!(
             "{}x{} {} array{kind}, {} x {} -> {}-bit accumulators, {} MHz{skipping}",
@@ -98,6 +99,12 @@ pub struct ZeroSkipSpec {
     /// rows at one reduction index. The activations reach the array centred (`a − a_zp`, one
     /// bit wider), so a skipped column contributes exactly nothing.
     pub activations: bool,
+    /// Zero-gating (Eyeriss-style, on an output-stationary core): a PE whose centred
+    /// activation or weight is zero this cycle keeps its accumulator as it is instead of
+    /// adding a zero product, and the core counts those gated MACs (`PERF_GATED_MACS`). It
+    /// saves switching energy, not cycles; with `activations` it gates the zeros that the
+    /// kept bricks still hold.
+    pub gating: bool,
 }
 
 impl ZeroSkipSpec {
@@ -110,10 +117,17 @@ impl ZeroSkipSpec {
     /// (`blocks::gemm_core::FOLD_BITS`), so any K a run can have fits.
     pub const NEXT_INDEX_BITS: u32 = 16;
 
-    /// The centred activation operand the array gets: one bit wider than the stored one, and
-    /// signed (`a − a_zp` spans both signs whatever `a`'s signedness).
+    /// Whether the core centres its activations before the array (`a − a_zp`): skipping and
+    /// gating both need a real zero to be a zero.
+    pub fn centres(&self) -> bool {
+        self.activations || self.gating
+    }
+
+    /// The activation operand the array gets: centred ([`ZeroSkipSpec::centres`]) one bit
+    /// wider than the stored one and signed (`a − a_zp` spans both signs whatever `a`'s
+    /// signedness), else the stored one.
     pub fn array_act(&self, stored: OperandSpec) -> OperandSpec {
-        if self.activations {
+        if self.centres() {
             OperandSpec {
                 bits: stored.bits + 1,
                 signed: true,

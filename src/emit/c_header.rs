@@ -52,7 +52,8 @@ struct HeaderTemplate {
     weight_bits: u32,
     weight_signed: u8,
     acc_bits: u32,
-    /// 1 for Stripes PEs (the activation precision is a run-time setting), 0 otherwise.
+    /// 1 for bit-serial PEs (Stripes: the ACT_PRECISION register sets the bits; Pragmatic:
+    /// the one-bits decide), 0 for parallel ones.
     bit_serial: u8,
     /// (macro suffix, byte offset, description) of every register; empty without a core.
     registers: Vec<(String, String, &'static str)>,
@@ -83,7 +84,7 @@ pub fn render(spec: &AcceleratorSpec, design: &Design, banner: &Banner) -> Strin
         weight_bits: spec.pe.weight.bits,
         weight_signed: u8::from(spec.pe.weight.signed),
         acc_bits: spec.pe.acc_bits,
-        bit_serial: u8::from(spec.pe.kind.is_stripes()),
+        bit_serial: u8::from(spec.pe.kind.is_bit_serial()),
         registers: registers(spec),
         core_constants: core_constants(spec),
     };

@@ -21,12 +21,15 @@ use ndarray::Array2;
 use super::cycles::ArrayShape;
 
 /// Where a GEMM's stored activations differ from the zero point, and by how many one-bits:
-/// what a skipping core keeps and how long a Pragmatic core takes over it.
+/// what a skipping core keeps and how long a Pragmatic core takes over it; with the weights'
+/// zeros ([`ZeroMap::with_weights`]), what a zero-gating core gates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZeroMap {
     zero_point: i64,
     /// `ones[[m, k]]`: the one-bits of `|A[m][k] − zero_point|`; 0 exactly at a real zero.
     ones: Array2<u8>,
+    /// `zero_weights[[k, n]]`: B[k][n] is zero; `None` until [`ZeroMap::with_weights`].
+    zero_weights: Option<Array2<bool>>,
 }
 
 impl ZeroMap {
@@ -35,7 +38,46 @@ impl ZeroMap {
         ZeroMap {
             zero_point,
             ones: a.mapv(|value| (value - zero_point).unsigned_abs().count_ones() as u8),
+            zero_weights: None,
         }
+    }
+
+    /// The map with B's zeros (K × N, the weights as the array gets them) beside A's.
+    pub fn with_weights(mut self, b: &Array2<i64>) -> ZeroMap {
+        self.zero_weights = Some(b.mapv(|weight| weight == 0));
+        self
+    }
+
+    /// The MACs a zero-gating output-stationary array gates over a run of rows `rows`,
+    /// reduction steps `depth` and columns `columns` of the GEMM: for every block of R rows
+    /// (`streamed[b]`: the block's columns relative to `depth.start`, all of them on a core
+    /// that does not skip) and every N-fold of C columns, each streamed pair gates
+    /// `za·C + zw·R − za·zw` MACs, `za` of its R activations and `zw` of its C weights being
+    /// zero — lanes past M (the zero point) and past N (zero weights) included. `None` without
+    /// the weights.
+    pub fn gated_macs(
+        &self,
+        (rows, depth, columns): (Range<usize>, Range<usize>, Range<usize>),
+        array: ArrayShape,
+        streamed: &[Vec<usize>],
+    ) -> Option<u64> {
+        let zero_weights = self.zero_weights.as_ref()?;
+        let (r, c) = (array.rows as usize, array.cols as usize);
+        let mut gated = 0;
+        for (first, kept) in rows.clone().step_by(r).zip(streamed) {
+            let block = first..(first + r).min(rows.end);
+            for fold in columns.clone().step_by(c) {
+                let lanes = fold..(fold + c).min(columns.end);
+                for &k in kept {
+                    let k = depth.start + k;
+                    let live_acts = block.clone().filter(|&m| self.ones[[m, k]] > 0).count();
+                    let live_weights = lanes.clone().filter(|&n| !zero_weights[[k, n]]).count();
+                    let (za, zw) = ((r - live_acts) as u64, (c - live_weights) as u64);
+                    gated += za * c as u64 + zw * r as u64 - za * zw;
+                }
+            }
+        }
+        Some(gated)
     }
 
     /// The stored value of a real zero: what the host pads with and the core subtracts.
@@ -232,6 +274,32 @@ mod tests {
         assert_eq!(run.terms, 10);
         // Tiles of 5 terms each: captures at 1+5 and 6+5, the last row 2 cycles later.
         assert_eq!(run.array_cycles, 13);
+    }
+
+    #[test]
+    fn a_gated_pair_counts_its_zero_rows_and_columns_once_each_padding_included() {
+        // Zero point 1. A (3 × 2): column 0 centred [0, 2, 0], column 1 [1, 1, 1].
+        let a = array![[1, 2], [3, 2], [1, 2]];
+        // B (2 × 3): row 0 [0, 5, 0], row 1 [4, 4, 4].
+        let b = array![[0, 5, 0], [4, 4, 4]];
+        let map = ZeroMap::of(&a, 1).with_weights(&b);
+        let array = ArrayShape { rows: 2, cols: 2 };
+        // Blocks {0, 1} and {2, pad}; folds {0, 1} and {2, pad}; both columns streamed.
+        // k = 0: za = 1 and 2 (a padded row is the zero point), zw = 1 and 2 (a padded
+        // column is a zero weight): (1·2 + 1·2 − 1) + (1·2 + 2·2 − 2) + (2·2 + 1·2 − 2)
+        // + (2·2 + 2·2 − 4) = 3 + 4 + 4 + 4. k = 1: za = 0 and 1, zw = 0 and 1: 0 + 2 + 2 + 3.
+        let all = vec![vec![0, 1]; 2];
+        assert_eq!(
+            map.gated_macs((0..3, 0..2, 0..3), array, &all),
+            Some(15 + 7)
+        );
+        // Only the streamed columns count.
+        let first = vec![vec![0]; 2];
+        assert_eq!(map.gated_macs((0..3, 0..2, 0..3), array, &first), Some(15));
+        assert_eq!(
+            ZeroMap::of(&a, 1).gated_macs((0..3, 0..2, 0..3), array, &all),
+            None
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //!   A Bit-Pragmatic PE has neither: on each term cycle it adds a shifted weight into its
 //!   accumulator, one accumulate per PE per term cycle (`Traffic::mac_bit_steps`), the
 //!   shifter's muxes not charged; a MAC as such costs nothing more.
+//!   A MAC a zero-gating PE gates (`Traffic::macs_gated`) costs nothing: its operands and
+//!   accumulator do not switch (the zero detection, two comparators per PE, is not charged).
 //! - register file and PE-to-PE: per byte moved.
 //! - global buffer: per 64-bit access, by the region's size along Horowitz's SRAM curve
 //!   ([`sram_pj_per_64_bits`]) unless the config fixes one cost for every region.
@@ -102,7 +104,7 @@ impl EnergyTable {
     pub fn energy(&self, traffic: &Traffic) -> Energy {
         let bits = |count: u64, cost: f64| count as f64 * cost;
         Energy {
-            mac_pj: bits(traffic.macs_issued, self.mac_pj)
+            mac_pj: bits(traffic.macs_issued - traffic.macs_gated, self.mac_pj)
                 + bits(traffic.mac_bit_steps, self.mac_bit_step_pj),
             register_file_pj: bits(traffic.register_file_bits, self.register_file_pj_per_bit),
             pe_to_pe_pj: bits(traffic.pe_to_pe_bits, self.pe_to_pe_pj_per_bit),
@@ -241,6 +243,12 @@ mod tests {
         };
         let energy = table.energy(&traffic);
         assert!(close(energy.mac_pj, 3.0));
+        // Gated MACs cost nothing.
+        let gated = Traffic {
+            macs_gated: 4,
+            ..traffic
+        };
+        assert!(close(table.energy(&gated).mac_pj, 1.8));
         // 10 bytes at 0.3 pJ, 2 bytes at 0.6 pJ, two 64-bit DRAM accesses at 1300 pJ.
         assert!(close(energy.register_file_pj, 3.0));
         assert!(close(energy.pe_to_pe_pj, 1.2));

@@ -63,6 +63,9 @@ pub struct Chunk {
     /// A zero-skipping core's run: its compacted ifmap and array count (`golden::zero_skip`);
     /// without the activations no column is taken to be skippable. `None` on other cores.
     pub skipping: Option<SkippingRun>,
+    /// A zero-gating core's run: the MACs its array gates (`ZeroMap::gated_macs`); `None`
+    /// on other cores and without the operands.
+    pub gated_macs: Option<u64>,
 }
 
 /// The array of `spec` as the cycle model takes it.
@@ -256,6 +259,18 @@ impl Chunk {
             };
             SkippingRun::of(array_shape(spec), &kept, n_folds)
         });
+        // A gating core gates on the zeros of the pairs it streams: every column of each row
+        // block, or the kept ones.
+        let gated_macs = zeros.filter(|_| spec.zero_skip.gating).and_then(|zeros| {
+            let rows = spec.pe_array.rows as usize;
+            let streamed = if spec.zero_skip.activations {
+                zeros.kept_columns(plan.rows.clone(), plan.depth.clone(), rows)
+            } else {
+                vec![(0..plan.depth.len()).collect(); plan.rows.len().div_ceil(rows)]
+            };
+            let run = (plan.rows.clone(), plan.depth.clone(), plan.columns.clone());
+            zeros.gated_macs(run, array_shape(spec), &streamed)
+        });
         Chunk {
             shape: GemmShape {
                 m: plan.rows.len() as u64,
@@ -270,6 +285,7 @@ impl Chunk {
             settings,
             ifmap_words: plan.window.as_ref().map(|window| window.words() as u64),
             skipping,
+            gated_macs,
         }
     }
 

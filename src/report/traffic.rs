@@ -58,6 +58,9 @@ use crate::golden::dma::{self, Outputs, RunSettings};
 pub struct Traffic {
     /// MACs the array issues, padding lanes included.
     pub macs_issued: u64,
+    /// Of those, the MACs a zero-gating array gates on a zero operand (`PERF_GATED_MACS`); 0
+    /// on other arrays.
+    pub macs_gated: u64,
     /// Bit-serial arrays: the bit steps of those MACs (Stripes: one per activation bit
     /// streamed, `RunSettings::serial_bits`; Pragmatic: every PE's add on each of the run's
     /// term cycles, `SkippingRun::terms`); 0 for a parallel array.
@@ -95,6 +98,7 @@ impl Add for Traffic {
     fn add(self, other: Traffic) -> Traffic {
         Traffic {
             macs_issued: self.macs_issued + other.macs_issued,
+            macs_gated: self.macs_gated + other.macs_gated,
             mac_bit_steps: self.mac_bit_steps + other.mac_bit_steps,
             register_file_bits: self.register_file_bits + other.register_file_bits,
             pe_to_pe_bits: self.pe_to_pe_bits + other.pe_to_pe_bits,
@@ -330,6 +334,7 @@ fn core_traffic(spec: &AcceleratorSpec, chunks: &[Chunk]) -> Option<Traffic> {
         let run = dma::run_cycles(buffers, gemm_core::param_word_bits(c as u32), moved);
         traffic += Traffic {
             macs_issued: side.macs_issued,
+            macs_gated: chunk.gated_macs.unwrap_or(0),
             // A Pragmatic array's PEs all add on every term cycle of the run.
             mac_bit_steps: bit_steps(spec, chunk.settings, side.macs_issued)
                 + chunk.skipping.map_or(0, |run| run.terms * array.rows * c),
@@ -350,7 +355,8 @@ fn core_traffic(spec: &AcceleratorSpec, chunks: &[Chunk]) -> Option<Traffic> {
 /// summed over a layer's runs): global-buffer and DRAM levels from the counters, the levels
 /// inside the array (MACs, register files, PE-to-PE), which have no counters, from `model`.
 /// Buffer reads are the array's beats (one word each), fills the DMA's writes, results are
-/// written and read once; parameter words are not counted, as in the model. With a
+/// written and read once; parameter words are not counted, as in the model; gated MACs are
+/// `PERF_GATED_MACS`. With a
 /// deterministic DRAM it equals [`gemm_traffic`]'s core figure (tb/tests/layers.rs checks it).
 pub fn from_counters(
     spec: &AcceleratorSpec,
@@ -371,6 +377,7 @@ pub fn from_counters(
         ofmap_buffer_bits: 2 * words(&["perf_results"], &buffers.ofmap),
         dram_read_bits: 8 * counter("perf_dram_read_bytes"),
         dram_write_bits: 8 * counter("perf_dram_write_bytes"),
+        macs_gated: counter("perf_gated_macs"),
         ..*model
     }
 }

@@ -217,7 +217,9 @@ pub fn from_bundle(directory: &Path, depthwise_group: usize) -> Result<LayerShap
     let zeros = lowered
         .gemms
         .iter()
-        .map(|gemm| ZeroMap::of(&gemm.a, zero_point))
+        // The stored weights: a gating core gates on the weights it gets, which differ only
+        // under a weight zero point (TFLite's int8 weights are symmetric).
+        .map(|gemm| ZeroMap::of(&gemm.a, zero_point).with_weights(&gemm.b))
         .collect();
     Ok(LayerShape {
         name: bundle.name.clone(),

@@ -250,9 +250,9 @@ impl Convolution {
 }
 
 /// Runs `a`·`b` on `bench` (a core of `spec`) as run-layer would (cut by
-/// `schedule::core_plan`, one program) and checks the results against golden and, under a
-/// regular DRAM, every descriptor's counters against the model of the same activations (a
-/// zero-skipping core's cycles depend on them).
+/// `schedule::core_plan`, one program) and checks the results against golden, the gated MACs
+/// against the model of the same operands and, under a regular DRAM, every descriptor's
+/// counters against the model (a zero-skipping core's cycles depend on the activations).
 pub fn check_planned(
     bench: &mut CoreBench,
     spec: &AcceleratorSpec,
@@ -271,14 +271,22 @@ pub fn check_planned(
         count, 0,
         "{what}: {count} mismatches, first (row, column, expected, actual) {first:?}"
     );
+    let shape = GemmShape {
+        m: a.nrows() as u64,
+        k: a.ncols() as u64,
+        n: b.ncols() as u64,
+    };
+    let zeros = bench.zeros(a, b);
+    // The MACs a zero-gating array gates depend on the data alone (0 on other cores).
+    let chunks = schedule::core_chunks(spec, shape, bench.settings(&post), zeros.as_ref()).unwrap();
+    let gated: u64 = chunks.iter().filter_map(|chunk| chunk.gated_macs).sum();
+    assert_eq!(
+        planned.program.total("perf_gated_macs"),
+        gated,
+        "{what}: gated MACs, counted against golden::zero_skip"
+    );
     // A regular DRAM is deterministic: the model counts every cycle of it.
     if timing.jitter.is_none() {
-        let shape = GemmShape {
-            m: a.nrows() as u64,
-            k: a.ncols() as u64,
-            n: b.ncols() as u64,
-        };
-        let zeros = bench.zeros(a);
         let model = schedule::core_program(
             &with_dram(spec, timing),
             shape,

@@ -149,6 +149,15 @@ pub fn zero_skipping(spec: &AcceleratorSpec) -> AcceleratorSpec {
     spec.with_activation_skipping(true, format!("{}_zs", spec.name))
 }
 
+/// `spec` (an output-stationary core) gating its PEs on zero operands, under its own name
+/// (`config::ZeroSkipSpec::gating`).
+pub fn zero_gating(spec: &AcceleratorSpec) -> AcceleratorSpec {
+    let mut spec = spec.clone();
+    spec.zero_skip.gating = true;
+    spec.name = format!("{}_zg", spec.name);
+    spec
+}
+
 /// `spec` (an output-stationary core) skipping zero activations with Bit-Pragmatic PEs, under
 /// its own name: the combined core (`config::SerialMode::Pragmatic`).
 pub fn pragmatic(spec: &AcceleratorSpec) -> AcceleratorSpec {
@@ -346,13 +355,13 @@ impl CoreBench {
         self.act_zero_point = zero_point;
     }
 
-    /// Where `a` (a GEMM's stored activations) is not this bench's zero point, for the cycle
-    /// model of a zero-skipping core (`None` on other cores).
-    pub fn zeros(&self, a: &Array2<i64>) -> Option<ZeroMap> {
+    /// Where `a` (a GEMM's stored activations) is not this bench's zero point and `b` (its
+    /// weights) is zero, for the model of a zero-skipping or -gating core (`None` on others).
+    pub fn zeros(&self, a: &Array2<i64>, b: &Array2<i64>) -> Option<ZeroMap> {
         self.spec
             .zero_skip
-            .activations
-            .then(|| ZeroMap::of(a, self.act_zero_point))
+            .centres()
+            .then(|| ZeroMap::of(a, self.act_zero_point).with_weights(b))
     }
 
     /// The settings the cycle model takes for runs with `post`'s results and this bench's
@@ -447,7 +456,7 @@ impl CoreBench {
             k: k_dim as u64,
             n: n_dim as u64,
         };
-        let zeros = self.zeros(a);
+        let zeros = self.zeros(a, b);
         let plans = schedule::core_plan(&self.spec, shape, self.settings(post), zeros.as_ref())
             .ok_or_else(|| {
                 BenchError::Protocol(format!(
@@ -720,9 +729,11 @@ impl CoreBench {
             if let Some(bits) = serial_bits {
                 fields.push(("act_precision", bits));
             }
-            if self.spec.zero_skip.activations {
+            if self.spec.zero_skip.centres() {
                 let mask = (1i64 << self.spec.pe.act.bits) - 1;
                 fields.push(("act_zero_point", (self.act_zero_point & mask) as u32));
+            }
+            if self.spec.zero_skip.activations {
                 let words = stage.run.map_or(0, |i| images[i].words.ifmap);
                 fields.push(("ifmap_words", words as u32));
             }
@@ -853,13 +864,13 @@ impl CoreBench {
         })
     }
 
-    /// What a zero-skipping core's host adds to each run's biases: the core sums
-    /// (a − a_zp)·w, so the run that finishes a chain of runs over one reduction (the first
-    /// without `accumulate`, the last with `finish`, in this program or across several) gets
-    /// a_zp·Σ_k w[k][n] over the chain's whole B back. Empty vectors (nothing to add) on other
-    /// cores.
+    /// What a centring (zero-skipping or -gating) core's host adds to each run's biases: the
+    /// core sums (a − a_zp)·w, so the run that finishes a chain of runs over one reduction (the
+    /// first without `accumulate`, the last with `finish`, in this program or across several)
+    /// gets a_zp·Σ_k w[k][n] over the chain's whole B back. Empty vectors (nothing to add) on
+    /// other cores.
     fn bias_shifts(&mut self, requests: &[RunRequest]) -> Vec<Vec<i64>> {
-        if !self.spec.zero_skip.activations {
+        if !self.spec.zero_skip.centres() {
             return vec![Vec::new(); requests.len()];
         }
         let mut shifts = Vec::with_capacity(requests.len());
@@ -997,9 +1008,16 @@ impl CoreBench {
             // Ifmap word b·K + k: column k of row block b; weight word n·K + k: row k of B.
             match &kept {
                 None => {
+                    // A centring core's padding rows are the zero point: real zeros.
+                    let pad = if self.spec.zero_skip.centres() {
+                        self.act_zero_point
+                    } else {
+                        0
+                    };
+                    let lane = |row: usize, k: usize| a.get((row, k)).copied().unwrap_or(pad);
                     for block in 0..m_dim.div_ceil(rows) {
                         for k in 0..k_dim {
-                            ifmap.push(act_word(&|r| padded(a, block * rows + r, k)));
+                            ifmap.push(act_word(&|r| lane(block * rows + r, k)));
                         }
                     }
                 }

@@ -362,7 +362,7 @@ impl CoreBench {
                 k: k_dim as u64,
                 n: n_dim as u64,
             };
-            let zeros = self.core.zeros(&gemm.a);
+            let zeros = self.core.zeros(&gemm.a, &gemm.b);
             let model = schedule::core_program(
                 &self.spec,
                 shape,

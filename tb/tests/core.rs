@@ -50,6 +50,7 @@ fn model(
             settings: RunSettings::storing(outputs),
             ifmap_words: None,
             skipping: None,
+            gated_macs: None,
         },
     )
 }
@@ -386,6 +387,7 @@ fn a_run_that_reuses_the_weights_loads_only_the_ifmap_and_still_matches() {
             settings: RunSettings::storing(post.outputs()),
             ifmap_words: None,
             skipping: None,
+            gated_macs: None,
         },
     );
     assert_matches_model(&run, model, "reused weights");

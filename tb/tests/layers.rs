@@ -15,7 +15,7 @@ use accelgen::report::workload;
 use accelgen_tb::array::{array_spec, int8_spec};
 use accelgen_tb::checks::narrowed;
 use accelgen_tb::core::{
-    bit_serial, core_spec, core_spec_for, double_buffered, pragmatic, zero_skipping,
+    bit_serial, core_spec, core_spec_for, double_buffered, pragmatic, zero_gating, zero_skipping,
 };
 use accelgen_tb::dram::{DramTiming, Jitter};
 use accelgen_tb::layer::{CoreBench, DatapathBench, Lowering};
@@ -199,9 +199,11 @@ fn every_layer_matches_tflite_micro_on_the_core(spec: &AcceleratorSpec) -> Vec<S
 struct Seen {
     /// Layers that ran in window mode.
     windowed: Vec<String>,
-    /// Over all layers: activation beats into the array, and psum reads (accumulating runs).
+    /// Over all layers: activation beats into the array, psum reads (accumulating runs) and
+    /// gated MACs.
     act_beats: u64,
     psum_reads: u64,
+    gated_macs: u64,
 }
 
 /// Runs every TFLM layer on `spec`'s core and checks it against TFLite Micro, the cycle model
@@ -210,7 +212,7 @@ fn every_layer_on_the_core(spec: &AcceleratorSpec) -> Seen {
     let mut bench = CoreBench::new(spec).unwrap();
     let mut failures = Vec::new();
     let mut windowed = Vec::new();
-    let (mut act_beats, mut psum_reads) = (0, 0);
+    let (mut act_beats, mut psum_reads, mut gated_macs) = (0, 0, 0);
     for directory in bundles() {
         let bundle = LayerBundle::load(&directory).unwrap();
         let run = bench
@@ -240,6 +242,7 @@ fn every_layer_on_the_core(spec: &AcceleratorSpec) -> Seen {
                 .1
         };
         act_beats += counter("perf_act_beats");
+        gated_macs += counter("perf_gated_macs");
         psum_reads += counter("perf_psum_reads");
         let measured = traffic::from_counters(spec, &counter, &model);
         if measured != model {
@@ -254,6 +257,7 @@ fn every_layer_on_the_core(spec: &AcceleratorSpec) -> Seen {
         windowed,
         act_beats,
         psum_reads,
+        gated_macs,
     }
 }
 
@@ -326,6 +330,29 @@ fn every_tflm_layer_matches_tflite_micro_on_a_double_buffered_zero_skipping_core
         seen.act_beats
     );
     assert!(seen.psum_reads > 0, "no reduction was split over runs");
+}
+
+#[test]
+fn every_tflm_layer_matches_tflite_micro_on_a_zero_gating_core_that_counts_the_gated_macs() {
+    // Zero-gating on real data: the core centres its activations (a padding row is the zero
+    // point), holds a PE's accumulator on a zero operand and counts it; the traffic check
+    // compares the counted gated MACs with the model's. Most MACs of a ReLU layer have a zero
+    // activation, so a good part must be gated.
+    let spec = zero_gating(&core_spec_for(
+        Dataflow::OutputStationary,
+        4,
+        4,
+        192,
+        128,
+        64,
+    ));
+    let seen = every_layer_on_the_core(&double_buffered(&spec));
+    assert!(
+        seen.gated_macs * 4 > seen.act_beats * 16,
+        "{} of {} MACs gated: fewer than a quarter?",
+        seen.gated_macs,
+        seen.act_beats * 16
+    );
 }
 
 #[test]

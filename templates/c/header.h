@@ -33,8 +33,9 @@
 /* Accumulator width in bits (always signed). */
 #define {{ prefix }}_ACC_BITS {{ acc_bits }}U
 
-/* PE kind: BIT_SERIAL is 1 when the PEs take activations one bit per cycle (Stripes), so a run
- * takes ACT_PRECISION cycles per array step, 1..ACT_BITS; 0 for parallel multipliers. */
+/* PE kind: BIT_SERIAL is 1 when the PEs take activations a bit at a time: Stripes (the
+ * ACT_PRECISION register is there; a run takes that many cycles per array step, 1..ACT_BITS) or
+ * Bit-Pragmatic (a brick takes its busiest activation's one-bits); 0 for parallel multipliers. */
 #define {{ prefix }}_PE_BIT_SERIAL {{ bit_serial }}
 
 {% if registers.is_empty() %}/*

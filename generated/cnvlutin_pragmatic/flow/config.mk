@@ -26,7 +26,7 @@ export VERILOG_FILES = \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w256_d1024_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w560_d256_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/gemm_core_os_pg_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram.v \
-	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_46regs_6fd13a00.v \
+	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_47regs_df50692c.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/cnvlutin_pragmatic.v
 export SDC_FILE = $(ACCELGEN_FLOW_DIR)/constraint.sdc
 

@@ -115,6 +115,7 @@ module cnvlutin_pragmatic (
     wire [31:0]   core_perf_param_writes;
     wire [31:0]   core_perf_dram_read_bytes;
     wire [31:0]   core_perf_dram_write_bytes;
+    wire [31:0]   core_perf_gated_macs;
     wire          core_busy;
     wire          core_pending;
     wire          core_done;
@@ -229,10 +230,11 @@ module cnvlutin_pragmatic (
         .perf_weight_writes(core_perf_weight_writes),
         .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
-        .perf_dram_write_bytes(core_perf_dram_write_bytes)
+        .perf_dram_write_bytes(core_perf_dram_write_bytes),
+        .perf_gated_macs(core_perf_gated_macs)
     );
 
-    csr_axil_46regs_6fd13a00 csr (
+    csr_axil_47regs_df50692c csr (
         .clk(clk),
         .rst(rst),
         .s_axil_awaddr(s_axil_awaddr),
@@ -290,6 +292,7 @@ module cnvlutin_pragmatic (
         .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
         .perf_dram_write_bytes(core_perf_dram_write_bytes),
+        .perf_gated_macs(core_perf_gated_macs),
         .busy(core_busy),
         .pending(core_pending),
         .done(core_done),

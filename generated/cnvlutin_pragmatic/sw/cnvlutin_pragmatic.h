@@ -34,9 +34,10 @@
 /* Accumulator width in bits (always signed). */
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_ACC_BITS 32U
 
-/* PE kind: BIT_SERIAL is 1 when the PEs take activations one bit per cycle (Stripes), so a run
- * takes ACT_PRECISION cycles per array step, 1..ACT_BITS; 0 for parallel multipliers. */
-#define ACCELGEN_CNVLUTIN_PRAGMATIC_PE_BIT_SERIAL 0
+/* PE kind: BIT_SERIAL is 1 when the PEs take activations a bit at a time: Stripes (the
+ * ACT_PRECISION register is there; a run takes that many cycles per array step, 1..ACT_BITS) or
+ * Bit-Pragmatic (a brick takes its busiest activation's one-bits); 0 for parallel multipliers. */
+#define ACCELGEN_CNVLUTIN_PRAGMATIC_PE_BIT_SERIAL 1
 
 /* AXI4-Lite register map (byte offsets on s_axil_*; every register is 32 bits). */
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_CTRL 0x000U /* bit 0 START, bit 1 CLEAR_COUNTERS (pulses), bit 2 IRQ_ENABLE */
@@ -68,7 +69,7 @@
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_PREFETCH_PARAM_WORDS 0x06cU /* words of the next run's parameters (0: none) */
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_DRAIN_ADDR 0x070U /* DRAM byte address for the previous run's results */
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_DRAIN_WORDS 0x074U /* words of the previous run's results (0: none) */
-#define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_ACT_ZERO_POINT 0x078U /* the stored activations' zero point (zero-skipping core: it is subtracted) */
+#define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_ACT_ZERO_POINT 0x078U /* the stored activations' zero point (zero-skipping or -gating core: it is subtracted) */
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_IFMAP_WORDS 0x07cU /* words of the run's compacted ifmap (zero-skipping core) */
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_PERF_BUSY_CYCLES 0x100U /* cycles with a GEMM running */
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_PERF_LOAD_CYCLES 0x104U /* cycles loading operands from DRAM */
@@ -85,6 +86,7 @@
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_PERF_PARAM_WRITES 0x130U /* words the DMA wrote into the param buffer */
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_PERF_DRAM_READ_BYTES 0x134U /* bytes read from DRAM */
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_PERF_DRAM_WRITE_BYTES 0x138U /* bytes written to DRAM */
+#define ACCELGEN_CNVLUTIN_PRAGMATIC_REG_PERF_GATED_MACS 0x13cU /* MACs gated on a zero operand (zero-gating cores; 0 on others) */
 
 /* Register bits and buffer geometry. */
 #define ACCELGEN_CNVLUTIN_PRAGMATIC_CTRL_START (1U << 0) /* CTRL bit start (pulse) */

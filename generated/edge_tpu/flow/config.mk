@@ -24,7 +24,7 @@ export VERILOG_FILES = \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w512_d2048_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w1120_d256_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/gemm_core_ws_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_win_sram.v \
-	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_66regs_259736e8.v \
+	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_67regs_6171462a.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/edge_tpu.v
 export SDC_FILE = $(ACCELGEN_FLOW_DIR)/constraint.sdc
 

@@ -135,6 +135,7 @@ module edge_tpu (
     wire [31:0]   core_perf_param_writes;
     wire [31:0]   core_perf_dram_read_bytes;
     wire [31:0]   core_perf_dram_write_bytes;
+    wire [31:0]   core_perf_gated_macs;
     wire          core_busy;
     wire          core_pending;
     wire          core_done;
@@ -269,10 +270,11 @@ module edge_tpu (
         .perf_weight_writes(core_perf_weight_writes),
         .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
-        .perf_dram_write_bytes(core_perf_dram_write_bytes)
+        .perf_dram_write_bytes(core_perf_dram_write_bytes),
+        .perf_gated_macs(core_perf_gated_macs)
     );
 
-    csr_axil_66regs_259736e8 csr (
+    csr_axil_67regs_6171462a csr (
         .clk(clk),
         .rst(rst),
         .s_axil_awaddr(s_axil_awaddr),
@@ -350,6 +352,7 @@ module edge_tpu (
         .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
         .perf_dram_write_bytes(core_perf_dram_write_bytes),
+        .perf_gated_macs(core_perf_gated_macs),
         .busy(core_busy),
         .pending(core_pending),
         .done(core_done),

@@ -24,7 +24,7 @@ export VERILOG_FILES = \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w512_d2048_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w1120_d256_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_sram.v \
-	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_44regs_faa749d7.v \
+	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_45regs_1e305b6a.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/edge_tpu_os.v
 export SDC_FILE = $(ACCELGEN_FLOW_DIR)/constraint.sdc
 

@@ -113,6 +113,7 @@ module edge_tpu_os (
     wire [31:0]   core_perf_param_writes;
     wire [31:0]   core_perf_dram_read_bytes;
     wire [31:0]   core_perf_dram_write_bytes;
+    wire [31:0]   core_perf_gated_macs;
     wire          core_busy;
     wire          core_pending;
     wire          core_done;
@@ -225,10 +226,11 @@ module edge_tpu_os (
         .perf_weight_writes(core_perf_weight_writes),
         .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
-        .perf_dram_write_bytes(core_perf_dram_write_bytes)
+        .perf_dram_write_bytes(core_perf_dram_write_bytes),
+        .perf_gated_macs(core_perf_gated_macs)
     );
 
-    csr_axil_44regs_faa749d7 csr (
+    csr_axil_45regs_1e305b6a csr (
         .clk(clk),
         .rst(rst),
         .s_axil_awaddr(s_axil_awaddr),
@@ -284,6 +286,7 @@ module edge_tpu_os (
         .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
         .perf_dram_write_bytes(core_perf_dram_write_bytes),
+        .perf_gated_macs(core_perf_gated_macs),
         .busy(core_busy),
         .pending(core_pending),
         .done(core_done),

@@ -82,7 +82,8 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_sram (
     output wire [31:0]   perf_weight_writes,  // words the DMA wrote into the weight buffer
     output wire [31:0]   perf_param_writes,  // words the DMA wrote into the param buffer
     output wire [31:0]   perf_dram_read_bytes,  // bytes read from DRAM
-    output wire [31:0]   perf_dram_write_bytes  // bytes written to DRAM
+    output wire [31:0]   perf_dram_write_bytes,  // bytes written to DRAM
+    output wire [31:0]   perf_gated_macs  // MACs gated on a zero operand (zero-gating cores; 0 on others)
 );
 
     // What this module was generated for (informational: the RTL is specialised).
@@ -235,6 +236,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_sram (
     reg  [31:0]   perf_param_writes_q;
     reg  [31:0]   perf_dram_read_bytes_q;
     reg  [31:0]   perf_dram_write_bytes_q;
+    reg  [31:0]   perf_gated_macs_q;
     wire          _perf_weight_wait_cycles_q_1;  // helper
     wire          _perf_psum_reads_q_2;  // helper
     wire [3:0]    _psum_sram_rd_addr_7;  // helper
@@ -321,6 +323,7 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_sram (
     assign perf_param_writes = perf_param_writes_q;
     assign perf_dram_read_bytes = perf_dram_read_bytes_q;
     assign perf_dram_write_bytes = perf_dram_write_bytes_q;
+    assign perf_gated_macs = perf_gated_macs_q;
 
     always @(posedge clk) if (accept) zero_point_q <= zero_point;
     always @(posedge clk) if (accept) clamp_min_q <= clamp_min;
@@ -464,6 +467,10 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_sram (
     always @(posedge clk) begin
         if (rst) perf_dram_write_bytes_q <= 32'd0;
         else perf_dram_write_bytes_q <= clear_counters ? 32'd0 : perf_dram_write_bytes_q + (dma_write_beat ? 32'd16 : 32'd0);
+    end
+    always @(posedge clk) begin
+        if (rst) perf_gated_macs_q <= 32'd0;
+        else perf_gated_macs_q <= clear_counters ? 32'd0 : perf_gated_macs_q + 32'd0;
     end
 
     sram_w128_d4096_sky130 ifmap_sram (

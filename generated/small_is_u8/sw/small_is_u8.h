@@ -34,8 +34,9 @@
 /* Accumulator width in bits (always signed). */
 #define ACCELGEN_SMALL_IS_U8_ACC_BITS 24U
 
-/* PE kind: BIT_SERIAL is 1 when the PEs take activations one bit per cycle (Stripes), so a run
- * takes ACT_PRECISION cycles per array step, 1..ACT_BITS; 0 for parallel multipliers. */
+/* PE kind: BIT_SERIAL is 1 when the PEs take activations a bit at a time: Stripes (the
+ * ACT_PRECISION register is there; a run takes that many cycles per array step, 1..ACT_BITS) or
+ * Bit-Pragmatic (a brick takes its busiest activation's one-bits); 0 for parallel multipliers. */
 #define ACCELGEN_SMALL_IS_U8_PE_BIT_SERIAL 0
 
 /*

@@ -24,7 +24,7 @@ export VERILOG_FILES = \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w256_d1024_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/sram_w560_d256_sky130.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/gemm_core_ws_bs_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_win_sram.v \
-	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_67regs_53769b23.v \
+	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_68regs_47bb5e80.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/stripes_like.v
 export SDC_FILE = $(ACCELGEN_FLOW_DIR)/constraint.sdc
 

@@ -105,7 +105,8 @@ module gemm_core_ws_bs_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_win_sram (
     output wire [31:0]   perf_weight_writes,  // words the DMA wrote into the weight buffer
     output wire [31:0]   perf_param_writes,  // words the DMA wrote into the param buffer
     output wire [31:0]   perf_dram_read_bytes,  // bytes read from DRAM
-    output wire [31:0]   perf_dram_write_bytes  // bytes written to DRAM
+    output wire [31:0]   perf_dram_write_bytes,  // bytes written to DRAM
+    output wire [31:0]   perf_gated_macs  // MACs gated on a zero operand (zero-gating cores; 0 on others)
 );
 
     // What this module was generated for (informational: the RTL is specialised).
@@ -300,6 +301,7 @@ module gemm_core_ws_bs_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_win_sram (
     reg  [31:0]   perf_param_writes_q;
     reg  [31:0]   perf_dram_read_bytes_q;
     reg  [31:0]   perf_dram_write_bytes_q;
+    reg  [31:0]   perf_gated_macs_q;
     wire          _perf_weight_wait_cycles_q_3;  // helper
     wire          _perf_psum_reads_q_4;  // helper
     wire [8:0]    _ifmap_sram_rd_addr_5;  // helper
@@ -398,6 +400,7 @@ module gemm_core_ws_bs_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_win_sram (
     assign perf_param_writes = perf_param_writes_q;
     assign perf_dram_read_bytes = perf_dram_read_bytes_q;
     assign perf_dram_write_bytes = perf_dram_write_bytes_q;
+    assign perf_gated_macs = perf_gated_macs_q;
 
     always @(posedge clk) if (accept) zero_point_q <= zero_point;
     always @(posedge clk) if (accept) clamp_min_q <= clamp_min;
@@ -559,6 +562,10 @@ module gemm_core_ws_bs_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_win_sram (
     always @(posedge clk) begin
         if (rst) perf_dram_write_bytes_q <= 32'd0;
         else perf_dram_write_bytes_q <= clear_counters ? 32'd0 : perf_dram_write_bytes_q + (dma_write_beat ? 32'd8 : 32'd0);
+    end
+    always @(posedge clk) begin
+        if (rst) perf_gated_macs_q <= 32'd0;
+        else perf_gated_macs_q <= clear_counters ? 32'd0 : perf_gated_macs_q + 32'd0;
     end
 
     sram_w64_d2048_sky130 ifmap_sram (

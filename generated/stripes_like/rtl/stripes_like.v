@@ -136,6 +136,7 @@ module stripes_like (
     wire [31:0]   core_perf_param_writes;
     wire [31:0]   core_perf_dram_read_bytes;
     wire [31:0]   core_perf_dram_write_bytes;
+    wire [31:0]   core_perf_gated_macs;
     wire          core_busy;
     wire          core_pending;
     wire          core_done;
@@ -271,10 +272,11 @@ module stripes_like (
         .perf_weight_writes(core_perf_weight_writes),
         .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
-        .perf_dram_write_bytes(core_perf_dram_write_bytes)
+        .perf_dram_write_bytes(core_perf_dram_write_bytes),
+        .perf_gated_macs(core_perf_gated_macs)
     );
 
-    csr_axil_67regs_53769b23 csr (
+    csr_axil_68regs_47bb5e80 csr (
         .clk(clk),
         .rst(rst),
         .s_axil_awaddr(s_axil_awaddr),
@@ -353,6 +355,7 @@ module stripes_like (
         .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
         .perf_dram_write_bytes(core_perf_dram_write_bytes),
+        .perf_gated_macs(core_perf_gated_macs),
         .busy(core_busy),
         .pending(core_pending),
         .done(core_done),

@@ -34,8 +34,9 @@
 /* Accumulator width in bits (always signed). */
 #define ACCELGEN_STRIPES_LIKE_ACC_BITS 32U
 
-/* PE kind: BIT_SERIAL is 1 when the PEs take activations one bit per cycle (Stripes), so a run
- * takes ACT_PRECISION cycles per array step, 1..ACT_BITS; 0 for parallel multipliers. */
+/* PE kind: BIT_SERIAL is 1 when the PEs take activations a bit at a time: Stripes (the
+ * ACT_PRECISION register is there; a run takes that many cycles per array step, 1..ACT_BITS) or
+ * Bit-Pragmatic (a brick takes its busiest activation's one-bits); 0 for parallel multipliers. */
 #define ACCELGEN_STRIPES_LIKE_PE_BIT_SERIAL 1
 
 /* AXI4-Lite register map (byte offsets on s_axil_*; every register is 32 bits). */
@@ -106,6 +107,7 @@
 #define ACCELGEN_STRIPES_LIKE_REG_PERF_PARAM_WRITES 0x130U /* words the DMA wrote into the param buffer */
 #define ACCELGEN_STRIPES_LIKE_REG_PERF_DRAM_READ_BYTES 0x134U /* bytes read from DRAM */
 #define ACCELGEN_STRIPES_LIKE_REG_PERF_DRAM_WRITE_BYTES 0x138U /* bytes written to DRAM */
+#define ACCELGEN_STRIPES_LIKE_REG_PERF_GATED_MACS 0x13cU /* MACs gated on a zero operand (zero-gating cores; 0 on others) */
 
 /* Register bits and buffer geometry. */
 #define ACCELGEN_STRIPES_LIKE_CTRL_START (1U << 0) /* CTRL bit start (pulse) */

@@ -20,7 +20,7 @@ export VERILOG_FILES = \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/post_process_l2_acc32.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/dma_d64_b16_o4_ifmap16_weight16_param140_ofmap64p8.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win.v \
-	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_56regs_32cbe666.v \
+	$(ACCELGEN_PACKAGE_DIR)/rtl/csr_axil_57regs_b6ebe342.v \
 	$(ACCELGEN_PACKAGE_DIR)/rtl/tiny_core.v
 export SDC_FILE = $(ACCELGEN_FLOW_DIR)/constraint.sdc
 

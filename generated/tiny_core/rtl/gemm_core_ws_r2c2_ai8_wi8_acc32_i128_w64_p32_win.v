@@ -92,7 +92,8 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     output wire [31:0]   perf_weight_writes,  // words the DMA wrote into the weight buffer
     output wire [31:0]   perf_param_writes,  // words the DMA wrote into the param buffer
     output wire [31:0]   perf_dram_read_bytes,  // bytes read from DRAM
-    output wire [31:0]   perf_dram_write_bytes  // bytes written to DRAM
+    output wire [31:0]   perf_dram_write_bytes,  // bytes written to DRAM
+    output wire [31:0]   perf_gated_macs  // MACs gated on a zero operand (zero-gating cores; 0 on others)
 );
 
     // What this module was generated for (informational: the RTL is specialised).
@@ -272,6 +273,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     reg  [31:0]   perf_param_writes_q;
     reg  [31:0]   perf_dram_read_bytes_q;
     reg  [31:0]   perf_dram_write_bytes_q;
+    reg  [31:0]   perf_gated_macs_q;
     reg  [15:0]   ifmap_buffer [0:127];  // 128 words
     reg  [15:0]   weight_buffer [0:63];  // 64 words
     reg  [63:0]   psum_buffer [0:31];  // 32 words
@@ -374,6 +376,7 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     assign perf_param_writes = perf_param_writes_q;
     assign perf_dram_read_bytes = perf_dram_read_bytes_q;
     assign perf_dram_write_bytes = perf_dram_write_bytes_q;
+    assign perf_gated_macs = perf_gated_macs_q;
 
     always @(posedge clk) if (accept) zero_point_q <= zero_point;
     always @(posedge clk) if (accept) clamp_min_q <= clamp_min;
@@ -513,6 +516,10 @@ module gemm_core_ws_r2c2_ai8_wi8_acc32_i128_w64_p32_win (
     always @(posedge clk) begin
         if (rst) perf_dram_write_bytes_q <= 32'd0;
         else perf_dram_write_bytes_q <= clear_counters ? 32'd0 : perf_dram_write_bytes_q + (dma_write_beat ? 32'd8 : 32'd0);
+    end
+    always @(posedge clk) begin
+        if (rst) perf_gated_macs_q <= 32'd0;
+        else perf_gated_macs_q <= clear_counters ? 32'd0 : perf_gated_macs_q + 32'd0;
     end
 
     always @(posedge clk) if (dma_ifmap_wr_valid) ifmap_buffer[dma_ifmap_wr_addr] <= dma_ifmap_wr_data;

@@ -125,6 +125,7 @@ module tiny_core (
     wire [31:0]   core_perf_param_writes;
     wire [31:0]   core_perf_dram_read_bytes;
     wire [31:0]   core_perf_dram_write_bytes;
+    wire [31:0]   core_perf_gated_macs;
     wire          core_busy;
     wire          core_pending;
     wire          core_done;
@@ -249,10 +250,11 @@ module tiny_core (
         .perf_weight_writes(core_perf_weight_writes),
         .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
-        .perf_dram_write_bytes(core_perf_dram_write_bytes)
+        .perf_dram_write_bytes(core_perf_dram_write_bytes),
+        .perf_gated_macs(core_perf_gated_macs)
     );
 
-    csr_axil_56regs_32cbe666 csr (
+    csr_axil_57regs_b6ebe342 csr (
         .clk(clk),
         .rst(rst),
         .s_axil_awaddr(s_axil_awaddr),
@@ -320,6 +322,7 @@ module tiny_core (
         .perf_param_writes(core_perf_param_writes),
         .perf_dram_read_bytes(core_perf_dram_read_bytes),
         .perf_dram_write_bytes(core_perf_dram_write_bytes),
+        .perf_gated_macs(core_perf_gated_macs),
         .busy(core_busy),
         .pending(core_pending),
         .done(core_done),

@@ -108,7 +108,8 @@ pub fn param_depth(spec: &AcceleratorSpec, weight: &BufferSpec) -> u64 {
 /// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array (`ws_bs` when bit-serial) and
 /// the buffer depths, then
 /// what else changes the RTL when it is not the default: `_db` (double-buffered), `_win`
-/// (window mode), `_zs` (activation zero-skipping), `_sram` (sky130 macros), `_banks2x1x1x1` (banks of ifmap, weight, psum, ofmap).
+/// (window mode), `_zs` (activation zero-skipping), `_zg` (zero-gating), `_sram` (sky130
+/// macros), `_banks2x1x1x1` (banks of ifmap, weight, psum, ofmap).
 pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String {
     let mut name = format!(
         "gemm_core_{}{}_r{}c{}_a{}_w{}_acc{}_i{}_w{}_p{}",
@@ -132,6 +133,9 @@ pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String
         }
         if spec.zero_skip.activations {
             name.push_str("_zs");
+        }
+        if spec.zero_skip.gating {
+            name.push_str("_zg");
         }
         if config.memory == crate::config::MemoryKind::Sky130Sram {
             name.push_str("_sram");
@@ -170,6 +174,8 @@ pub struct Shell<'a> {
     pub window: Option<&'a window_walker::Descriptor>,
     /// A zero-skipping core's zero-skip unit (`blocks::zero_skip`), its zero point connected.
     pub zero_skip: Option<InstanceHandle>,
+    /// A centring core's latched activation zero point (`ZeroSkipSpec::centres`).
+    pub act_zero_point: Option<Expr>,
 }
 
 /// What a compute section reports back: the events the counters count and the end of the phase.
@@ -182,6 +188,8 @@ pub struct Events {
     pub psum_write: Expr,
     /// A result word written into the ofmap buffer.
     pub result_fire: Expr,
+    /// MACs gated on a zero operand this cycle (a zero-gating core; 0 elsewhere).
+    pub gated_macs: Expr,
     /// The compute phase is over: the last result is in the ofmap buffer (finish) or the last
     /// sum in the psum buffer.
     pub computed: Expr,
@@ -200,12 +208,13 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
         )));
     }
     let double = double_buffered(buffers)?;
-    // A zero-skipping core centres its activations before the array (one bit wider).
+    // A zero-skipping or -gating core centres its activations before the array (one bit
+    // wider); a gating core's PEs hold their accumulators on a zero operand.
     let array_pe = PeSpec {
         act: spec.zero_skip.array_act(spec.pe.act),
         ..spec.pe
     };
-    let array_id = pe_array::build(&spec.pe_array, &array_pe, design)?;
+    let array_id = pe_array::build(&spec.pe_array, &array_pe, spec.zero_skip.gating, design)?;
     let post_process_id = post_process::build(spec.pe_array.cols, spec.pe.acc_bits, design)?;
     let zero_skip_id = match spec.zero_skip.activations {
         true => Some(super::zero_skip::build(spec, design)?),
@@ -439,14 +448,18 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             m.connect(array, "act_precision", &precision_q);
             m.connect(array, "phase_restart", &computing.not());
         }
-        // A zero-skipping core: the zero point the feeder subtracts (latched), and the words of
-        // the compacted ifmap a run loads (the DMA needs them at the accept).
-        let zero_skip = spec.zero_skip.activations.then(|| {
+        // A zero-skipping or -gating core: the zero point the feeder subtracts (latched); a
+        // skipping core's zero-skip unit subtracts it and takes the words of the compacted
+        // ifmap a run loads (the DMA needs them at the accept).
+        let act_zero_point = spec.zero_skip.centres().then(|| {
             let zero_point = m.input_doc(
                 "act_zero_point",
                 Type::unsigned(spec.pe.act.bits),
                 "the stored activations' zero point, subtracted before the array",
             );
+            m.pipe_when("act_zero_point", &accept, &zero_point)
+        });
+        let zero_skip = spec.zero_skip.activations.then(|| {
             let words = m.input_doc(
                 "ifmap_words",
                 Type::unsigned(bits_for(ifmap_run.depth)),
@@ -457,8 +470,8 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
                 design,
                 zero_skip_id.expect("built for a skipping core"),
             );
-            let zero_point = m.pipe_when("act_zero_point", &accept, &zero_point);
-            m.connect(unit, "zero_point", &zero_point);
+            let zero_point = act_zero_point.as_ref().expect("a skipping core centres");
+            m.connect(unit, "zero_point", zero_point);
             (unit, words)
         });
         let post = m.instance("post_process", design, post_process_id);
@@ -508,6 +521,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             finish: finish_q.clone(),
             window: window.as_ref(),
             zero_skip: zero_skip.as_ref().map(|(unit, _)| *unit),
+            act_zero_point: act_zero_point.clone(),
         };
         let events = match dataflow {
             Dataflow::OutputStationary => output_stationary::compute(m, &shell),
@@ -720,6 +734,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
                 "perf_ifmap_writes" => buffer_writes[0].clone(),
                 "perf_weight_writes" => buffer_writes[1].clone(),
                 "perf_param_writes" => buffer_writes[2].clone(),
+                "perf_gated_macs" => events.gated_macs.clone(),
                 other => {
                     unreachable!("regmap::COUNTERS names {other}, which the core does not count")
                 }

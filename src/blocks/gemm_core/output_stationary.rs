@@ -11,6 +11,7 @@
 
 use super::{count, post_process_input, Events, Shell, FOLD_BITS};
 use crate::blocks::post_process;
+use crate::blocks::zero_skip::centred_lanes;
 use crate::hdl::{
     bits_for, clog2, lane, pack_lanes, Expr, InstanceHandle, ModuleBuilder, Reg, Type,
 };
@@ -54,17 +55,31 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     let weight_address = Type::unsigned(clog2(buffers.weight.run_depth()));
     let w_base = m.reg("w_base", weight_address);
     // The reduction index of the next pair (its weight word's offset in the N-fold).
-    let (p_last, k_next) = match shell.zero_skip {
+    let (p_last, k_next, act_data) = match shell.zero_skip {
         None => {
             let p_k = m.reg("p_k", fold_type);
             let last_k = m.wire("last_k", &k_q.wrapping_decrement());
             let p_last = m.wire("p_last", &p_k.q().eq(&last_k));
-            m.connect(array, "act_data", &act_word);
-            (p_last.clone(), count(m, &p_k, accept, &pair_fire, &p_last))
+            // A gating core centres here (a skipping one in its zero-skip unit).
+            let act_data = match &shell.act_zero_point {
+                Some(zero_point) => {
+                    let lanes = centred_lanes(m, &act_word, zero_point, rows, spec.pe.act);
+                    m.wire("act_centred", &pack_lanes(&lanes))
+                }
+                None => act_word.clone(),
+            };
+            let k_next = count(m, &p_k, accept, &pair_fire, &p_last);
+            (p_last, k_next, act_data)
         }
         Some(unit) => skipping_feeder(m, shell, unit, &act_word, &pair_fire),
     };
+    m.connect(array, "act_data", &act_data);
     m.connect(array, "act_last", &p_last);
+    let gated_macs = if spec.zero_skip.gating {
+        gated_macs(m, shell, (&act_data, &weight_read.data), &pair_fire)
+    } else {
+        Expr::bit(false)
+    };
     let tile_done = m.wire("tile_done", &pair_fire.and(&p_last));
     block_step(
         m,
@@ -200,6 +215,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
         psum_read: kept.and(&shell.accumulate),
         psum_write,
         result_fire,
+        gated_macs,
         computed,
     }
 }
@@ -234,19 +250,19 @@ fn base_step(m: &mut ModuleBuilder, base: &Reg, clear: &Expr, step: &Expr, strid
 /// indirection. The descriptor's K only steps the weight base (a block ends at its last kept
 /// column).
 ///
-/// Returns the current pair's last flag and the next pair's reduction index.
+/// Returns the current pair's last flag, the next pair's reduction index and the centred
+/// activations.
 fn skipping_feeder(
     m: &mut ModuleBuilder,
     shell: &Shell,
     unit: InstanceHandle,
     word: &Expr,
     pair_fire: &Expr,
-) -> (Expr, Expr) {
+) -> (Expr, Expr, Expr) {
     m.connect(unit, "word", word);
     m.connect(unit, "advance", pair_fire);
     m.connect(unit, "restart", &shell.accept);
     let centred = m.connect_output(unit, "act_centred");
-    m.connect(shell.array, "act_data", &centred);
     m.sink(
         &shell.k_steps,
         "a row block ends at its last kept column; K only steps the weight base",
@@ -258,5 +274,43 @@ fn skipping_feeder(
         &next,
         "a kept step is below K, and K words of B fit the weight buffer's address",
     );
-    (last, next)
+    (last, next, centred)
+}
+
+/// The MACs a zero-gating core's array gates for the pair taken this cycle (0 otherwise): its
+/// PE (r, c) holds when activation lane r or weight lane c is zero, so with `za` zero
+/// activations and `zw` zero weights, `za·C + zw·R − za·zw` of the pair's R·C MACs. The lanes
+/// are counted as they enter the array; the skew moves them, not their count.
+fn gated_macs(
+    m: &mut ModuleBuilder,
+    shell: &Shell,
+    (act, weight): (&Expr, &Expr),
+    pair_fire: &Expr,
+) -> Expr {
+    let spec = shell.spec;
+    let (rows, cols) = (spec.pe_array.rows, spec.pe_array.cols);
+    let act_bits = spec.zero_skip.array_act(spec.pe.act).bits;
+    let zeros = |m: &mut ModuleBuilder, name: &str, bus: &Expr, lanes: u32, bits: u32| {
+        let count_type = Type::unsigned(bits_for(u64::from(lanes)));
+        let total = (0..lanes).fold(Expr::zero(count_type), |total, lane_index| {
+            let zero = lane(bus, lane_index, bits).eq(&Expr::zero(Type::unsigned(bits)));
+            (&total + &zero.resize(count_type.width)).truncate(count_type.width)
+        });
+        m.wire(name, &total)
+    };
+    let zero_acts = zeros(m, "zero_acts", act, rows, act_bits);
+    let zero_weights = zeros(m, "zero_weights", weight, cols, spec.pe.weight.bits);
+    let macs_type = Type::unsigned(bits_for(u64::from(rows * cols)));
+    let widen = |value: &Expr| value.resize(macs_type.width);
+    let constant = |value: u32| Expr::constant(i128::from(value), macs_type);
+    let by_acts = widen(&zero_acts).widening_mul(&constant(cols));
+    let by_weights = widen(&zero_weights).widening_mul(&constant(rows));
+    let both = widen(&zero_acts).widening_mul(&widen(&zero_weights));
+    let gated = (&(&by_acts + &by_weights) - &both.resize(by_acts.width() + 1))
+        .as_unsigned()
+        .resize(macs_type.width);
+    m.wire(
+        "gated_macs",
+        &pair_fire.select(&gated, &Expr::zero(macs_type)),
+    )
 }

@@ -198,6 +198,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
         psum_read: out_fire.and(&from_zero.not()),
         psum_write,
         result_fire,
+        gated_macs: Expr::bit(false),
         computed,
     }
 }

@@ -31,21 +31,29 @@ pub fn module_name(array: &PeArraySpec, pe: &PeSpec) -> String {
     )
 }
 
-/// Builds the array of the configured dataflow (and its PE) into `design`.
+/// Builds the array of the configured dataflow (and its PE) into `design`; `gate_zeros` (a
+/// zero-gating core, output-stationary only) makes its PEs hold their accumulators on a zero
+/// operand.
 ///
 /// Row-stationary is not built by this version; the config layer rejects it before this point,
 /// so reaching it here is a caller's bug and is reported as an [`HdlError`].
 pub fn build(
     array: &PeArraySpec,
     pe_spec: &PeSpec,
+    gate_zeros: bool,
     design: &mut Design,
 ) -> Result<ModuleId, HdlError> {
-    let name = module_name(array, pe_spec);
+    let mut name = module_name(array, pe_spec);
+    if gate_zeros {
+        name.push_str("_zg");
+    }
     match array.dataflow {
         Dataflow::OutputStationary if pe_spec.kind.is_pragmatic() => {
             pragmatic::build(name, array, pe_spec, design)
         }
-        Dataflow::OutputStationary => output_stationary::build(name, array, pe_spec, design),
+        Dataflow::OutputStationary => {
+            output_stationary::build(name, array, pe_spec, gate_zeros, design)
+        }
         dataflow => match Roles::of(dataflow, pe_spec) {
             Some(roles) => stationary::build(name, &roles, array, pe_spec, design),
             None => Err(HdlError::Unsupported(format!(

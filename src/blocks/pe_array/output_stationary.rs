@@ -40,14 +40,15 @@ pub fn latency(array: &PeArraySpec) -> u32 {
     array.rows + array.cols - 1
 }
 
-/// Builds the array (and its PE) into `design`, named `name`.
+/// Builds the array (and its PE, gating zeros when `gate_zeros`) into `design`, named `name`.
 pub fn build(
     name: String,
     array: &PeArraySpec,
     pe_spec: &PeSpec,
+    gate_zeros: bool,
     design: &mut Design,
 ) -> Result<ModuleId, HdlError> {
-    let pe_id = pe::output_stationary::build(pe_spec, design)?;
+    let pe_id = pe::output_stationary::build(pe_spec, gate_zeros, design)?;
     let (rows, cols) = (array.rows, array.cols);
     let act_bits = pe_spec.act.bits;
     let weight_bits = pe_spec.weight.bits;

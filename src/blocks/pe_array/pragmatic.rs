@@ -135,9 +135,13 @@ pub fn build(
         m.assign(&out_valid, &beats_left.q().ne(&Expr::zero(beats_type)));
         let out_fire = m.wire("out_fire", &out_valid.value().and(&out_ready));
         // A capture may come once the previous tile's last row is leaving: with the datapath
-        // advancing, a valid beat is leaving this cycle.
-        let gap_ok = m.wire("gap_ok", &beats_left.q().le(&Expr::constant(1, beats_type)));
-        let held_back = brick_last.q().and(&final_term).and(&gap_ok.not());
+        // advancing, a valid beat is leaving this cycle. One row always is.
+        let held_back = if rows == 1 {
+            Expr::bit(false)
+        } else {
+            let gap_ok = m.wire("gap_ok", &beats_left.q().le(&Expr::constant(1, beats_type)));
+            brick_last.q().and(&final_term).and(&gap_ok.not())
+        };
         let step = m.wire("step", &advance.and(&brick_valid.q()).and(&held_back.not()));
         let finishing = m.wire("finishing", &step.and(&final_term));
         let capture = m.wire("capture", &finishing.and(&brick_last.q()));

@@ -721,11 +721,11 @@ mod tests {
             }
         );
         assert_eq!(spec.pe.kind, PeKind::Parallel);
-        assert!(spec.zero_skip.activations);
+        assert!(spec.zero_skip.activations && spec.zero_skip.gating);
         assert_eq!(
             spec.summary(),
             "8x8 output_stationary array, i8 x i8 -> 32-bit accumulators, 200 MHz, \
-             activation zero-skipping"
+             activation zero-skipping and zero-gating"
         );
         let buffers = spec.buffers.expect("skipping needs the buffered core");
         assert_eq!(buffers.memory, crate::config::MemoryKind::Sky130Sram);

@@ -1,19 +1,16 @@
-//! Rules of the `zero_skip:` section: which cores can skip zero operands. Activation skipping
-//! needs the buffered core (its feeders do the skipping), the output-stationary dataflow,
-//! parallel PEs and room in the accumulator for the centred (one bit wider) activations; an
-//! absent section or key is off.
+//! Rules of the `zero_skip:` section: which cores can skip or gate zero operands. Activation
+//! skipping and zero-gating each need the buffered core (its feeders skip, centre and count),
+//! the output-stationary dataflow, parallel PEs (skipping: or Bit-Pragmatic ones) and room in
+//! the accumulator for the centred (one bit wider) activations; an absent section or key is
+//! off.
 
 use super::{ConfigError, SourceFile, Violation};
-use crate::config::schema::RawPe;
-use crate::config::schema::RawZeroSkip;
-use crate::config::spec::{Dataflow, PeSpec, ZeroSkipSpec};
+use crate::config::schema::{RawPe, RawZeroSkip};
+use crate::config::spec::{Dataflow, PeKind, PeSpec, ZeroSkipSpec};
+use serde_saphyr::Spanned;
 
 /// The section checked against the core it would skip in; `None` (no section) skips nothing.
-/// Rules in order: a `buffers:` section, parallel or Pragmatic PEs, the output-stationary
-/// dataflow (a Stripes PE is already refused on any other dataflow than weight-stationary, so
-/// checking the dataflow first would hide the PE rule), then an accumulator as wide as one
-/// product of the centred activations. Pragmatic PEs need the section on
-/// ([`validate_pragmatic_needs_skipping`]).
+/// Each key that is on ([`check_key`]) is checked on its own, activations first.
 pub(super) fn validate_zero_skip(
     file: &SourceFile<'_>,
     raw: Option<&RawZeroSkip>,
@@ -21,71 +18,159 @@ pub(super) fn validate_zero_skip(
     dataflow: Dataflow,
     pe: &PeSpec,
 ) -> Result<ZeroSkipSpec, ConfigError> {
-    let Some(activations) = raw.and_then(|raw| raw.activations.as_ref()) else {
-        return Ok(ZeroSkipSpec::default());
-    };
-    if !activations.value {
-        return Ok(ZeroSkipSpec::default());
+    fn on(key: Option<&Spanned<bool>>) -> Option<&Spanned<bool>> {
+        key.filter(|key| key.value)
     }
-    let refuse = |rule: String, reason: &str, label: &str| {
+    let activations = on(raw.and_then(|raw| raw.activations.as_ref()));
+    let gating = on(raw.and_then(|raw| raw.gating.as_ref()));
+    let core = Core {
+        has_buffers,
+        dataflow,
+        pe,
+    };
+    if let Some(key) = activations {
+        check_key(file, key, &SKIPPING, &core)?;
+    }
+    if let Some(key) = gating {
+        check_key(file, key, &GATING, &core)?;
+    }
+    Ok(ZeroSkipSpec {
+        activations: activations.is_some(),
+        gating: gating.is_some(),
+    })
+}
+
+/// What the rules look at.
+struct Core<'a> {
+    has_buffers: bool,
+    dataflow: Dataflow,
+    pe: &'a PeSpec,
+}
+
+/// One key's wording: its path, what it does in the core (why it needs buffers), and whether
+/// Pragmatic PEs go with it.
+struct Key {
+    path: &'static str,
+    buffers_reason: &'static str,
+    dataflow_reason: &'static str,
+    pragmatic: bool,
+}
+
+const SKIPPING: Key = Key {
+    path: "zero_skip.activations",
+    buffers_reason: "skipping is done by the buffered core's feeders: the ifmap holds only the \
+                     reduction steps with a non-zero activation, each with the index of the \
+                     next, and the weight feeder fetches the matching weights",
+    dataflow_reason: "activation skipping is built for the output-stationary core, where a \
+                      skipped reduction step changes no output's address: each PE keeps \
+                      accumulating its own output while the feeders jump to the next non-zero \
+                      step",
+    pragmatic: true,
+};
+
+const GATING: Key = Key {
+    path: "zero_skip.gating",
+    buffers_reason: "the buffered core centres the activations (`a − a_zp`, from the \
+                     descriptor's zero point) so that a real zero is a zero, and counts the \
+                     gated MACs",
+    dataflow_reason: "zero-gating is built into the output-stationary PE, whose accumulator \
+                      holds when its activation or weight is zero; the core counts the gated \
+                      MACs from the operands it feeds",
+    pragmatic: false,
+};
+
+/// Rules in order: a `buffers:` section, parallel PEs (or Pragmatic ones, for skipping), the
+/// output-stationary dataflow (a Stripes PE is already refused on any other dataflow than
+/// weight-stationary, so checking the dataflow first would hide the PE rule), then an
+/// accumulator as wide as one product of the centred activations.
+fn check_key(
+    file: &SourceFile<'_>,
+    key: &Spanned<bool>,
+    rules: &Key,
+    core: &Core<'_>,
+) -> Result<(), ConfigError> {
+    let refuse = |rule: String, reason: String, label: &str| {
         file.invalid(
-            activations,
-            file.written(activations, || "true".to_owned()),
+            key,
+            file.written(key, || "true".to_owned()),
             Violation {
-                key_path: "zero_skip.activations",
+                key_path: rules.path,
                 rule,
-                reason: reason.to_owned(),
+                reason,
                 label: label.to_owned(),
             },
         )
     };
-    if !has_buffers {
+    let path = rules.path;
+    if !core.has_buffers {
         return Err(refuse(
             "needs a `buffers:` section".to_owned(),
-            "skipping is done by the buffered core's feeders: the ifmap holds only the reduction \
-             steps with a non-zero activation, each with the index of the next, and the weight \
-             feeder fetches the matching weights; add a `buffers:` section or remove \
-             `zero_skip.activations`",
+            format!(
+                "{}; add a `buffers:` section or remove `{path}`",
+                rules.buffers_reason
+            ),
             "needs buffers:",
         ));
     }
-    if pe.kind.is_stripes() {
-        return Err(refuse(
-            "needs `pe.kind: parallel` or `pe.serial.mode: pragmatic`, not Stripes".to_owned(),
-            "the skipping core feeds the array centred activations (`a − a_zp`, one bit wider) \
-             for parallel multipliers or Bit-Pragmatic PEs; Stripes PEs are weight-stationary \
-             and take stored activations bit by bit, so set `pe.kind: parallel` or remove \
-             `zero_skip.activations`",
-            "parallel or Pragmatic PEs only",
-        ));
+    let pe_fits =
+        core.pe.kind == PeKind::Parallel || (rules.pragmatic && core.pe.kind.is_pragmatic());
+    if !pe_fits {
+        let (rule, reason, label) = if rules.pragmatic {
+            (
+                "needs `pe.kind: parallel` or `pe.serial.mode: pragmatic`, not Stripes".to_owned(),
+                format!(
+                    "the skipping core feeds the array centred activations (`a − a_zp`, one bit \
+                     wider) for parallel multipliers or Bit-Pragmatic PEs; Stripes PEs are \
+                     weight-stationary and take stored activations bit by bit, so set \
+                     `pe.kind: parallel` or remove `{path}`"
+                ),
+                "parallel or Pragmatic PEs only",
+            )
+        } else {
+            (
+                format!(
+                    "needs `pe.kind: parallel`, not {}",
+                    core.pe.kind.config_name()
+                ),
+                format!(
+                    "zero-gating is built into the parallel output-stationary PE, whose \
+                     accumulator holds on a zero product; set `pe.kind: parallel` or remove \
+                     `{path}`"
+                ),
+                "parallel PEs only",
+            )
+        };
+        return Err(refuse(rule, reason, label));
     }
-    if dataflow != Dataflow::OutputStationary {
+    if core.dataflow != Dataflow::OutputStationary {
         return Err(refuse(
             format!(
                 "needs `pe_array.dataflow: output_stationary`, not {}",
-                dataflow.config_name()
+                core.dataflow.config_name()
             ),
-            "activation skipping is built for the output-stationary core, where a skipped \
-             reduction step changes no output's address: each PE keeps accumulating its own \
-             output while the feeders jump to the next non-zero step",
+            rules.dataflow_reason.to_owned(),
             "output-stationary only",
         ));
     }
-    let skipping = ZeroSkipSpec { activations: true };
-    let product_bits = skipping.array_act(pe.act).bits + pe.weight.bits;
-    if pe.acc_bits < product_bits {
+    let centring = ZeroSkipSpec {
+        activations: true,
+        gating: false,
+    };
+    let product_bits = centring.array_act(core.pe.act).bits + core.pe.weight.bits;
+    if core.pe.acc_bits < product_bits {
         return Err(refuse(
             format!(
                 "needs `pe.accumulator_bits` of at least {product_bits}, not {}",
-                pe.acc_bits
+                core.pe.acc_bits
             ),
-            "the skipping core's array multiplies centred activations (`a − a_zp`, one bit \
-             wider than the stored ones), so one product needs a bit more; widen \
-             `pe.accumulator_bits` or omit it to derive it",
+            "the array multiplies centred activations (`a − a_zp`, one bit wider than the \
+             stored ones), so one product needs a bit more; widen `pe.accumulator_bits` or \
+             omit it to derive it"
+                .to_owned(),
             "accumulator too narrow",
         ));
     }
-    Ok(skipping)
+    Ok(())
 }
 
 /// Bit-Pragmatic PEs walk the one-bits of each activation's real value, `a − a_zp`, which the
@@ -146,6 +231,36 @@ mod tests {
             "{}",
             spec.summary()
         );
+    }
+
+    #[test]
+    fn gating_alone_or_with_skipping_centres_the_activations() {
+        let spec = load_str(&core("zero_skip: {gating: true}\n"), "t.yaml").unwrap();
+        assert_eq!(
+            spec.zero_skip,
+            ZeroSkipSpec {
+                activations: false,
+                gating: true
+            }
+        );
+        assert!(spec.zero_skip.centres());
+        assert_eq!(spec.zero_skip.array_act(spec.pe.act).bits, 9);
+        assert!(
+            spec.summary().ends_with(", zero-gating"),
+            "{}",
+            spec.summary()
+        );
+        // The ifmap word holds no index without skipping.
+        assert_eq!(spec.buffers.unwrap().ifmap.word_bits, 64);
+        let both = "zero_skip: {activations: true, gating: true}\n";
+        let spec = load_str(&core(both), "t.yaml").unwrap();
+        assert!(spec.zero_skip.activations && spec.zero_skip.gating);
+        let error = load_str(
+            &core("zero_skip: {gating: true}\n").replace("output_stationary", "weight_stationary"),
+            "t.yaml",
+        )
+        .unwrap_err();
+        assert_eq!(error.key_path(), Some("zero_skip.gating"));
     }
 
     #[test]

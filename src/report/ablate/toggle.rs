@@ -33,6 +33,10 @@ pub enum Toggle {
     /// Activation zero-skipping switched (`zero_skip`, `zero_skip.activations`): built into
     /// the output-stationary core, so on another dataflow the variant is also output-stationary.
     ZeroSkip,
+    /// Zero-gating switched (`zero_gating`, `zero_skip.gating`): PEs that hold their
+    /// accumulators on a zero operand, and the MACs they gate cost no energy; built into the
+    /// output-stationary core, so on another dataflow the variant is also output-stationary.
+    ZeroGating,
     /// Bit-serial PEs switched (`bit_serial`): Stripes PEs instead of parallel multipliers, or
     /// the other way round (`pe.kind`; weight-stationary arrays).
     BitSerial,
@@ -41,7 +45,7 @@ pub enum Toggle {
 /// The spellings [`Toggle::from_str`] accepts, for messages and `--help`.
 pub const TOGGLE_SYNTAX: &str =
     "dataflow=ws|os|is|rs, half_buffers, double_capacity, double_buffering, im2col, \
-     precision=N, zero_skip, bit_serial";
+     precision=N, zero_skip, zero_gating, bit_serial";
 
 impl fmt::Display for Toggle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -53,6 +57,7 @@ impl fmt::Display for Toggle {
             Toggle::Im2col => f.write_str("im2col"),
             Toggle::Precision(bits) => write!(f, "precision={bits}"),
             Toggle::ZeroSkip => f.write_str("zero_skip"),
+            Toggle::ZeroGating => f.write_str("zero_gating"),
             Toggle::BitSerial => f.write_str("bit_serial"),
         }
     }
@@ -76,6 +81,7 @@ impl FromStr for Toggle {
                      {TOGGLE_SYNTAX}"
                 )),
                 "zero_skip" => Ok(Toggle::ZeroSkip),
+                "zero_gating" => Ok(Toggle::ZeroGating),
                 "bit_serial" => Ok(Toggle::BitSerial),
                 "dataflow" | "precision" => Err(format!(
                     "toggle `{text}` needs a value, e.g. `dataflow=os` or `precision=4`; \
@@ -132,6 +138,10 @@ impl Toggle {
                                  one reduction step; built into the output-stationary core, so \
                                  on another dataflow compare it with dataflow=os too)"
                 .into(),
+            Toggle::ZeroGating => "zero-gating switched (a PE holds its accumulator on a zero \
+                                   activation or weight, saving that MAC's energy, not its \
+                                   cycle; built into the output-stationary core)"
+                .into(),
             Toggle::BitSerial => "PEs switched between parallel multipliers and bit-serial \
                                   (Stripes: each layer streams the bits its activations need; \
                                   Bit-Pragmatic on a zero-skipping core: each brick takes its \
@@ -167,9 +177,12 @@ impl Toggle {
                     Node::Str(dataflow.config_name().into()),
                     &mut changes,
                 );
-                // Only the output-stationary core skips zero activations.
+                // Only the output-stationary core skips zero activations and gates zeros.
                 if base.zero_skip.activations && dataflow != Dataflow::OutputStationary {
                     stop_skipping(base, tree, &mut changes);
+                }
+                if base.zero_skip.gating && dataflow != Dataflow::OutputStationary {
+                    tree.set(&["zero_skip", "gating"], Node::Bool(false), &mut changes);
                 }
                 // Only a weight-stationary core walks input tiles.
                 let hardware = Im2col::Hardware.config_name();
@@ -309,8 +322,36 @@ impl Toggle {
                             Node::Str("pragmatic".into()),
                             &mut changes,
                         );
+                        // Pragmatic PEs have no product to gate.
+                        if base.zero_skip.gating {
+                            tree.set(&["zero_skip", "gating"], Node::Bool(false), &mut changes);
+                        }
                     }
                 }
+            }
+            Toggle::ZeroGating => {
+                if base.zero_skip.gating {
+                    tree.set(&["zero_skip", "gating"], Node::Bool(false), &mut changes);
+                    return Ok(changes);
+                }
+                if base.buffers.is_none() {
+                    return Err(Skip::NotApplicable(
+                        "the base config has no `buffers:`; the core centres the activations \
+                         and counts the gated MACs"
+                            .into(),
+                    ));
+                }
+                if base.pe.kind.is_bit_serial() {
+                    return Err(Skip::NotApplicable(
+                        "zero-gating is built into the parallel output-stationary PE, and the \
+                         base's PEs are bit-serial"
+                            .into(),
+                    ));
+                }
+                if base.pe_array.dataflow != Dataflow::OutputStationary {
+                    changes = Toggle::Dataflow(Dataflow::OutputStationary).apply(base, tree)?;
+                }
+                tree.set(&["zero_skip", "gating"], Node::Bool(true), &mut changes);
             }
             Toggle::ZeroSkip => {
                 if base.pe.kind.is_pragmatic() {
@@ -396,8 +437,13 @@ pub fn default_toggles(base: &AcceleratorSpec) -> Vec<Toggle> {
     } else {
         4
     };
-    toggles.extend([Toggle::Precision(narrow), Toggle::ZeroSkip]);
-    if base.pe_array.dataflow == Dataflow::WeightStationary {
+    toggles.extend([
+        Toggle::Precision(narrow),
+        Toggle::ZeroSkip,
+        Toggle::ZeroGating,
+    ]);
+    // Stripes on a weight-stationary base, Bit-Pragmatic on a skipping output-stationary one.
+    if base.pe_array.dataflow == Dataflow::WeightStationary || base.zero_skip.activations {
         toggles.push(Toggle::BitSerial);
     }
     toggles
@@ -430,6 +476,7 @@ mod tests {
             "im2col",
             "precision=4",
             "zero_skip",
+            "zero_gating",
             "bit_serial",
         ] {
             assert_eq!(text.parse::<Toggle>().unwrap().to_string(), text);
@@ -593,7 +640,8 @@ mod tests {
             changes,
             [
                 "pe.kind: parallel → bit_serial",
-                "pe.serial.mode: (default) → pragmatic"
+                "pe.serial.mode: (default) → pragmatic",
+                "zero_skip.gating: true → false"
             ]
         );
         let pragmatic = config::load_str(&edited.to_yaml(), "pg.yaml").unwrap();
@@ -602,6 +650,7 @@ mod tests {
         Toggle::BitSerial.apply(&pragmatic, &mut back).unwrap();
         let parallel = config::load_str(&back.to_yaml(), "back.yaml").unwrap();
         assert_eq!(parallel.pe, cnvlutin.pe);
+        assert!(!parallel.zero_skip.gating, "the gating stays off");
         for toggle in [
             Toggle::ZeroSkip,
             Toggle::Dataflow(Dataflow::WeightStationary),
@@ -614,6 +663,39 @@ mod tests {
                 "{toggle}"
             );
         }
+        // zero_gating: on a weight-stationary core also output-stationary; off again on a
+        // gating base, and dropped when the dataflow leaves output-stationary.
+        let mut edited = tree(EDGE_TPU);
+        let changes = Toggle::ZeroGating.apply(&edge_tpu, &mut edited).unwrap();
+        assert!(
+            changes.contains(&"zero_skip.gating: (default) → true".to_owned()),
+            "{changes:?}"
+        );
+        let gating = config::load_str(&edited.to_yaml(), "zg.yaml").unwrap();
+        assert!(gating.zero_skip.gating);
+        assert_eq!(gating.pe_array.dataflow, Dataflow::OutputStationary);
+        let mut back = edited.clone();
+        Toggle::ZeroGating.apply(&gating, &mut back).unwrap();
+        assert!(
+            !config::load_str(&back.to_yaml(), "back.yaml")
+                .unwrap()
+                .zero_skip
+                .gating
+        );
+        let mut ws = edited.clone();
+        Toggle::Dataflow(Dataflow::WeightStationary)
+            .apply(&gating, &mut ws)
+            .unwrap();
+        assert!(
+            !config::load_str(&ws.to_yaml(), "ws.yaml")
+                .unwrap()
+                .zero_skip
+                .gating
+        );
+        assert!(matches!(
+            Toggle::ZeroGating.apply(&edge, &mut tree(EDGE_WS)),
+            Err(Skip::NotApplicable(_))
+        ));
         let mut edited = tree(EDGE_WS);
         Toggle::Precision(4).apply(&edge, &mut edited).unwrap();
         let narrow = config::load_str(&edited.to_yaml(), "p4.yaml").unwrap();
@@ -635,6 +717,7 @@ mod tests {
                 "dataflow=is",
                 "precision=4",
                 "zero_skip",
+                "zero_gating",
                 "bit_serial"
             ]
         );
