@@ -64,10 +64,8 @@ impl ZeroMap {
         let zero_weights = self.zero_weights.as_ref()?;
         let (r, c) = (array.rows as usize, array.cols as usize);
         let mut gated = 0;
-        for (first, kept) in rows.clone().step_by(r).zip(streamed) {
-            let block = first..(first + r).min(rows.end);
-            for fold in columns.clone().step_by(c) {
-                let lanes = fold..(fold + c).min(columns.end);
+        for (block, kept) in blocks(rows, r).zip(streamed) {
+            for lanes in blocks(columns.clone(), c) {
                 for &k in kept {
                     let k = depth.start + k;
                     let live_acts = block.clone().filter(|&m| self.ones[[m, k]] > 0).count();
@@ -95,14 +93,12 @@ impl ZeroMap {
         depth: Range<usize>,
         block: usize,
     ) -> Vec<Vec<usize>> {
-        rows.clone()
-            .step_by(block)
-            .map(|first| {
-                let last = (first + block).min(rows.end);
+        blocks(rows, block)
+            .map(|lanes| {
                 let mut kept = vec![0];
                 kept.extend(
                     (1..depth.len())
-                        .filter(|&k| (first..last).any(|m| self.ones[[m, depth.start + k]] > 0)),
+                        .filter(|&k| lanes.clone().any(|m| self.ones[[m, depth.start + k]] > 0)),
                 );
                 kept
             })
@@ -119,10 +115,9 @@ impl ZeroMap {
         block: usize,
     ) -> Vec<Vec<u64>> {
         let kept = self.kept_columns(rows.clone(), depth.clone(), block);
-        rows.step_by(block)
+        blocks(rows, block)
             .zip(kept)
-            .map(|(first, columns)| {
-                let lanes = first..(first + block).min(self.ones.nrows());
+            .map(|(lanes, columns)| {
                 columns
                     .iter()
                     .map(|&k| {
@@ -149,6 +144,15 @@ impl ZeroMap {
             1.0 - kept as f64 / total as f64
         }
     }
+}
+
+/// `range` cut into consecutive blocks of `size` from its start, the last one short: the row
+/// blocks (or N-folds) an output-stationary array of that many rows (or columns) takes.
+fn blocks(range: Range<usize>, size: usize) -> impl Iterator<Item = Range<usize>> {
+    let end = range.end;
+    range
+        .step_by(size)
+        .map(move |first| first..(first + size).min(end))
 }
 
 /// What a skipping core's run streams: its compacted ifmap words and its array's cycles.
