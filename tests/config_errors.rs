@@ -170,6 +170,18 @@ fn fixtures_point_at_the_faulty_key_or_value() {
             11,
             18,
         ),
+        (
+            "zero_skip_weights_with_activations",
+            Some("zero_skip.weights"),
+            15,
+            12,
+        ),
+        (
+            "zero_skip_weights_on_weight_stationary",
+            Some("zero_skip.weights"),
+            14,
+            12,
+        ),
     ];
     let mut problems = Vec::new();
     for (fixture, key_path, line, column) in expectations {

@@ -44,6 +44,10 @@ struct ZeroSkip {
     /// Bit-Pragmatic over skipped bricks of `granularity` output pixels (the lanes of an
     /// output-stationary array of that many rows, `configs/cnvlutin_pragmatic.yaml`).
     pixel_pragmatic_speedup: Option<f64>,
+    /// The same for bricks of `granularity` output channels' weights at one reduction index
+    /// (weight skipping on an output-stationary array of that many columns).
+    weight_zero_brick_fraction: f64,
+    weight_speedup: Option<f64>,
 }
 
 /// Ideal speedups over the dense 8-bit array; `None` (null) when no work remains.
@@ -145,6 +149,12 @@ fn stats(
                         .expect("every granularity is profiled"),
                     pixel_pragmatic_speedup: work
                         .pixel_pragmatic_speedup(granularity)
+                        .expect("every granularity is profiled"),
+                    weight_zero_brick_fraction: work
+                        .weight_zero_brick_fraction(granularity)
+                        .expect("every granularity is profiled"),
+                    weight_speedup: work
+                        .weight_zero_skip_speedup(granularity)
                         .expect("every granularity is profiled"),
                 })
                 .collect(),
@@ -278,6 +288,12 @@ fn cells(name: &str, op: &str, s: &Stats) -> Vec<String> {
             .map(|z| speedup_cell(z.pixel_speedup)),
     );
     row.extend(
+        s.speedup
+            .zero_skip
+            .iter()
+            .map(|z| speedup_cell(z.weight_speedup)),
+    );
+    row.extend(
         [
             s.speedup.zero_skip_both,
             s.speedup.stripes,
@@ -312,6 +328,7 @@ fn table(lines: &[LayerLine], total: Option<&Stats>, granularities: &[usize]) ->
     .to_vec();
     header.extend(granularities.iter().map(|g| format!("zs g={g}")));
     header.extend(granularities.iter().map(|g| format!("zs {g} px")));
+    header.extend(granularities.iter().map(|g| format!("zs {g} w")));
     header.extend(["zs both", "Stripes", "Loom", "Pragmatic"].map(String::from));
     header.extend(granularities.iter().map(|g| format!("Prag g={g}")));
     header.extend(granularities.iter().map(|g| format!("zs+Prag {g} px")));
@@ -382,8 +399,9 @@ fn table(lines: &[LayerLine], total: Option<&Stats>, granularities: &[usize]) ->
         "Ideal speedups over a dense {BASELINE_BITS}-bit array (inf: nothing left to do): zs g=G \
          skips bricks of G activations that are all zero (G channels of a pixel); zs G px skips \
          bricks of G output pixels at one reduction index (an output-stationary array of G rows); \
-         zs both skips MACs with either operand \
-         zero; Stripes {BASELINE_BITS}/a bits; Loom {}/(a bits * w bits); Pragmatic \
+         zs G w skips bricks of G output channels' weights that are all zero at one reduction \
+         index (weight skipping on an output-stationary array of G columns); zs both skips MACs \
+         with either operand zero; Stripes {BASELINE_BITS}/a bits; Loom {}/(a bits * w bits); Pragmatic \
          {BASELINE_BITS}/a 1s (each activation takes as many steps as it has one-bits); Prag g=G: \
          Pragmatic lanes that wait for each other at the end of every brick of G channels \
          (the brick takes the most one-bits of its activations); zs+Prag G px: Pragmatic over \

@@ -11,6 +11,7 @@
 //! | then | Stripes (bit-serial, weight-stationary) cores only | ACT_PRECISION |
 //! | then | zero-skipping or zero-gating cores only | ACT_ZERO_POINT |
 //! | then | zero-skipping cores only | IFMAP_WORDS |
+//! | then | weight-skipping cores only | WEIGHT_WORDS |
 //! | then | weight-stationary cores only | WINDOW, WINDOW_* (window mode: `gemm_core::window_walker`) |
 //! | 0x100.. | counters | PERF_* (read-only, cumulative, cleared by CLEAR_COUNTERS) |
 
@@ -195,6 +196,13 @@ pub fn core_registers(spec: &AcceleratorSpec) -> Vec<Register> {
             "ifmap_words",
             bits_for(buffers.ifmap.run_depth()),
             "words of the run's compacted ifmap (zero-skipping core)",
+        ));
+    }
+    if let Some(buffers) = spec.buffers.as_ref().filter(|_| spec.zero_skip.weights) {
+        descriptor.push((
+            "weight_words",
+            bits_for(buffers.weight.run_depth()),
+            "words of the run's compacted weights (weight-skipping core)",
         ));
     }
     if super::gemm_core::has_window_mode(spec) {

@@ -47,6 +47,10 @@ pub struct RawZeroSkip {
     /// MACs (Eyeriss-style zero-gating).
     #[serde(default)]
     pub gating: Option<Spanned<bool>>,
+    /// Absent: false. True skips, per N-fold, the reduction steps whose weights are all zero
+    /// (Cambricon-X-style weight skipping).
+    #[serde(default)]
+    pub weights: Option<Spanned<bool>>,
 }
 
 /// `energy:` section: the energy table of the report, in pJ. Every key is optional; an absent

@@ -25,18 +25,23 @@ pub struct AcceleratorSpec {
 impl AcceleratorSpec {
     /// One line for people: `8x8 weight_stationary array, i8 x i8 -> 32-bit accumulators,
     /// 200 MHz`, with `of bit-serial (Stripes) PEs` after `array` when they are and `,
-    /// activation zero-skipping` at the end when the core skips.
+    /// activation zero-skipping` (or weight) at the end when the core skips.
     pub fn summary(&self) -> String {
         let kind = match self.pe.kind {
             PeKind::Parallel => "",
             PeKind::BitSerial(SerialMode::Stripes) => " of bit-serial (Stripes) PEs",
             PeKind::BitSerial(SerialMode::Pragmatic) => " of Bit-Pragmatic PEs",
         };
-        let skipping = match (self.zero_skip.activations, self.zero_skip.gating) {
-            (true, true) => ", activation zero-skipping and zero-gating",
-            (true, false) => ", activation zero-skipping",
-            (false, true) => ", zero-gating",
-            (false, false) => "",
+        let skipping = match (self.zero_skip.activations, self.zero_skip.weights) {
+            (true, _) => Some("activation zero-skipping"),
+            (false, true) => Some("weight zero-skipping"),
+            (false, false) => None,
+        };
+        let skipping = match (skipping, self.zero_skip.gating) {
+            (Some(skipping), true) => format!(", {skipping} and zero-gating"),
+            (Some(skipping), false) => format!(", {skipping}"),
+            (None, true) => ", zero-gating".to_owned(),
+            (None, false) => String::new(),
         };
         format!(
             "{}x{} {} array{kind}, {} x {} -> {}-bit accumulators, {} MHz{skipping}",
@@ -105,6 +110,14 @@ pub struct ZeroSkipSpec {
     /// saves switching energy, not cycles; with `activations` it gates the zeros that the
     /// kept bricks still hold.
     pub gating: bool,
+    /// Weight skipping (Cambricon-X-style, on an output-stationary core): the weight buffer
+    /// holds, for every N-fold of C columns of B, only the reduction steps at which some of
+    /// its C weights is not zero, each word with the index of the next one, so the activation
+    /// feeder fetches the matching column of A and a tile takes as many steps as its N-fold
+    /// has such rows. The brick is the array's C columns at one reduction index. A weight
+    /// that is zero as the array gets it adds exactly nothing, whatever the zero points; the
+    /// core walks one compacted operand, so this excludes `activations`.
+    pub weights: bool,
 }
 
 impl ZeroSkipSpec {
@@ -152,6 +165,27 @@ impl AcceleratorSpec {
                     buffers.ifmap.word_bits += ZeroSkipSpec::INDEX_BITS;
                 } else {
                     buffers.ifmap.word_bits -= ZeroSkipSpec::INDEX_BITS;
+                }
+            }
+        }
+        spec
+    }
+}
+
+impl AcceleratorSpec {
+    /// This spec with weight skipping on or off, under `name`: the weight word gains or loses
+    /// the index a compacted word carries ([`ZeroSkipSpec::INDEX_BITS`]), and every region
+    /// keeps its words. For twins of one core that differ only in skipping.
+    pub fn with_weight_skipping(&self, on: bool, name: impl Into<String>) -> AcceleratorSpec {
+        let mut spec = self.clone();
+        spec.name = name.into();
+        if spec.zero_skip.weights != on {
+            spec.zero_skip.weights = on;
+            if let Some(buffers) = spec.buffers.as_mut() {
+                if on {
+                    buffers.weight.word_bits += ZeroSkipSpec::INDEX_BITS;
+                } else {
+                    buffers.weight.word_bits -= ZeroSkipSpec::INDEX_BITS;
                 }
             }
         }

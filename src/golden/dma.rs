@@ -108,7 +108,9 @@ fn last_beat(channel: Channel, earliest: u64, previous: Option<&u64>, beats: u64
 /// One run of the core: what it loads, how long it computes, whether it stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunShape {
-    /// Words the DMA loads into the ifmap, weight and param buffers (0: reuse what is there).
+    /// Words the DMA loads into the ifmap, weight and param buffers (0: reuse what is there);
+    /// on a zero-skipping core the compacted operand's are its kept words
+    /// (`golden::zero_skip::SkippingRun`), which [`run_shape`] leaves to its caller.
     pub ifmap_words: u64,
     pub weight_words: u64,
     pub param_words: u64,

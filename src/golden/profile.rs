@@ -53,6 +53,13 @@
 //!   array of `g` rows takes at one reduction index; skipped only if all `g` activations are zero.
 //!   Whether neighbouring pixels of one channel are zero together more often than `g` channels
 //!   of one pixel is a property of the data; the profile measures both.
+//! - **zero-skip of weight bricks of `g`** (Cambricon-X's, on an output-stationary array of `g`
+//!   columns): each row of `B` (one reduction index) cut into bricks of `g` consecutive output
+//!   channels from `n = 0`, the last may be shorter; a brick is one step for the `M` rows of `A`
+//!   it meets (weighted by `M`) and is skipped only if all of its centred weights are zero
+//!   (`e == 0`). Speedup = bricks / non-zero bricks. For a depthwise layer every channel is its
+//!   own single-column GEMM, so a brick is one weight: a block-diagonal GEMM of `g` channels
+//!   has one live weight per step too.
 //! - **zero-skip of both operands** (Cambricon-X / SCNN): `1 / (1 − MAC zero fraction)`.
 //! - **Stripes**: `B / p_a`. **Loom** (both operands serial): `B² / (p_a · p_w)`.
 //! - **Bit-Pragmatic**: `B / average one-bits` (it skips zero activations by construction).
@@ -155,6 +162,9 @@ pub struct Work {
     pub bricks: Vec<Bricks>,
     /// The same granularities as pixel bricks (along `M`).
     pub pixel_bricks: Vec<Bricks>,
+    /// The same granularities as weight bricks (`g` output channels of `B` at one reduction
+    /// index, weighted by the `M` rows they meet; `pragmatic_steps` is not counted, 0).
+    pub weight_bricks: Vec<Bricks>,
 }
 
 fn fraction(part: u64, whole: u64) -> f64 {
@@ -185,6 +195,7 @@ impl Work {
         self.zero_skip_stripes_steps += other.zero_skip_stripes_steps;
         add_bricks(&mut self.bricks, &other.bricks);
         add_bricks(&mut self.pixel_bricks, &other.pixel_bricks);
+        add_bricks(&mut self.weight_bricks, &other.weight_bricks);
     }
 
     /// MACs whose activation is zero, padding included.
@@ -289,6 +300,18 @@ impl Work {
         of_granularity(&self.pixel_bricks, granularity).map(|b| fraction(b.zero_bricks, b.bricks))
     }
 
+    /// Skipping all-zero weight bricks of `granularity` output channels (an output-stationary
+    /// array of that many columns): bricks / non-zero bricks, as [`Work::zero_skip_speedup`].
+    pub fn weight_zero_skip_speedup(&self, granularity: usize) -> Option<Option<f64>> {
+        of_granularity(&self.weight_bricks, granularity)
+            .map(|b| speedup(b.bricks, b.bricks - b.zero_bricks))
+    }
+
+    /// Weight bricks of `granularity` that are all zero, over all (`None` if not profiled).
+    pub fn weight_zero_brick_fraction(&self, granularity: usize) -> Option<f64> {
+        of_granularity(&self.weight_bricks, granularity).map(|b| fraction(b.zero_bricks, b.bricks))
+    }
+
     fn bricks_of(&self, granularity: usize) -> Option<&Bricks> {
         of_granularity(&self.bricks, granularity)
     }
@@ -378,6 +401,7 @@ pub fn profile(
             };
             work.bricks.push(empty);
             work.pixel_bricks.push(empty);
+            work.weight_bricks.push(empty);
         }
     }
     let (mut activation_range, mut weight_range) = ((0i64, 0i64), (0i64, 0i64));
@@ -413,6 +437,16 @@ pub fn profile(
                     bricks.zero_bricks += n * u64::from(chunk.iter().all(|&d| d == 0));
                     let most = chunk.iter().map(|d| d.unsigned_abs().count_ones()).max();
                     bricks.pragmatic_steps += n * u64::from(most.unwrap_or(0));
+                }
+            }
+        }
+        // A weight brick meets every row of A at its reduction index.
+        for bricks in &mut work.weight_bricks {
+            for weights in gemm.b.rows() {
+                let weights: Vec<i64> = weights.iter().copied().collect();
+                for chunk in weights.chunks(bricks.granularity) {
+                    bricks.bricks += m;
+                    bricks.zero_bricks += m * u64::from(chunk.iter().all(|&e| e == 0));
                 }
             }
         }
@@ -581,6 +615,45 @@ mod tests {
             twice.pixel_bricks[0].bricks,
             2 * p.work.pixel_bricks[0].bricks
         );
+    }
+
+    #[test]
+    fn a_weight_brick_is_skipped_only_when_its_output_channels_are_zero_at_one_reduction_index() {
+        // Two rows (pixels) × K = 3 of non-zero activations, and 5 output channels of weights
+        // (OI order): centred B (K × N) rows k0 [0 0 0 0 0], k1 [1 0 0 0 0], k2 [0 0 0 2 0].
+        let input = Tensor::from_vec(Dtype::Int8, &[2, 3], vec![1, 2, 3, 4, 5, 6]).unwrap();
+        let weight = Tensor::from_vec(
+            Dtype::Int8,
+            &[5, 3],
+            vec![0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0],
+        )
+        .unwrap();
+        let layer = params(LayerOp::FullyConnected, 0, PerChannel::PerTensor(0));
+        let p = profile(&layer, &input, &weight, &[1, 2, 4]).unwrap();
+        // g = 2: k0 [0 0] [0 0] [0], k1 [1 0] [0 0] [0], k2 [0 0] [0 2] [0]: 7 of 9 zero,
+        // each brick meeting both pixels.
+        assert_eq!(p.work.weight_bricks[1].bricks, 9 * 2);
+        assert_eq!(p.work.weight_zero_brick_fraction(2), Some(7.0 / 9.0));
+        assert!(close(
+            p.work.weight_zero_skip_speedup(2).unwrap().unwrap(),
+            9.0 / 2.0
+        ));
+        // g = 1: 2 of 15 weights non-zero. g = 4: k0 [0 0 0 0] [0], k1 [1 0 0 0] [0],
+        // k2 [0 0 0 2] [0] (the short last brick costs a step too): 2 of 6 not zero.
+        assert!(close(
+            p.work.weight_zero_skip_speedup(1).unwrap().unwrap(),
+            15.0 / 2.0
+        ));
+        assert_eq!(p.work.weight_zero_skip_speedup(4), Some(Some(3.0)));
+        assert_eq!(p.work.weight_zero_skip_speedup(8), None, "not profiled");
+        // At g = 1 a brick is one weight meeting M activations: the weight zero MACs.
+        let bricks = &p.work.weight_bricks[0];
+        assert_eq!(bricks.zero_bricks, p.work.zero_weight_macs);
+        // Summing layers adds the weight bricks too.
+        let mut twice = p.work.clone();
+        twice.add(&p.work);
+        assert_eq!(twice.weight_zero_skip_speedup(4), Some(Some(3.0)));
+        assert_eq!(twice.weight_bricks[2].bricks, 2 * 6 * 2);
     }
 
     #[test]
@@ -794,6 +867,12 @@ mod tests {
             let skip = |g| w.zero_skip_speedup(g).unwrap().unwrap_or(f64::INFINITY);
             prop_assert!(skip(1) >= skip(4) && skip(4) >= skip(16) && skip(16) >= 1.0);
             prop_assert!(w.zero_skip_both_speedup().unwrap_or(f64::INFINITY) >= skip(1));
+            // The same for weight bricks (at most 4 columns: every g ≥ 4 is a whole row of B).
+            let skip_weights =
+                |g| w.weight_zero_skip_speedup(g).unwrap().unwrap_or(f64::INFINITY);
+            prop_assert!(skip_weights(1) >= skip_weights(4) && skip_weights(4) >= 1.0);
+            prop_assert_eq!(skip_weights(4), skip_weights(16));
+            prop_assert!(w.zero_skip_both_speedup().unwrap_or(f64::INFINITY) >= skip_weights(1));
             // Pragmatic's terms are never more than the precision's bits (a sign bit aside).
             let pragmatic = w.pragmatic_speedup().unwrap_or(f64::INFINITY);
             prop_assert!(pragmatic >= w.stripes_speedup().unwrap());

@@ -20,7 +20,7 @@ use crate::blocks::gemm_core::{self, ConvLayer, RunPlan};
 use crate::config::{AcceleratorSpec, Dataflow};
 use crate::golden::cycles::{array_cycles, core_compute_cycles, ArrayShape, GemmShape};
 use crate::golden::dma::{self, Loads, RunCycles, RunSettings};
-use crate::golden::zero_skip::{SkippingRun, ZeroMap};
+use crate::golden::zero_skip::{SkippingRun, Streamed, ZeroMap};
 
 /// What a report's cycle counts cover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,8 +60,9 @@ pub struct Chunk {
     /// Window mode: the words of the input tile the run loads instead of A's K-folds·M
     /// (`gemm_core::Window::words`); `None` for a GEMM run.
     pub ifmap_words: Option<u64>,
-    /// A zero-skipping core's run: its compacted ifmap and array count (`golden::zero_skip`);
-    /// without the activations no column is taken to be skippable. `None` on other cores.
+    /// A zero-skipping core's run: its compacted ifmap (activation skipping) or weights
+    /// (weight skipping) and array count (`golden::zero_skip`); without the operand's zeros no
+    /// step is taken to be skippable. `None` on other cores.
     pub skipping: Option<SkippingRun>,
     /// A zero-gating core's run: the MACs its array gates (`ZeroMap::gated_macs`); `None`
     /// on other cores and without the operands.
@@ -229,47 +230,63 @@ pub fn core_chunks(
 }
 
 impl Chunk {
-    /// What the model needs of one planned run; `zeros` maps the GEMM's activations (a
-    /// zero-skipping core's run depends on them).
+    /// What the model needs of one planned run; `zeros` maps the GEMM's activations and
+    /// weights (a zero-skipping or -gating core's run depends on them).
     pub fn of(
         spec: &AcceleratorSpec,
         plan: &RunPlan,
         settings: RunSettings,
         zeros: Option<&ZeroMap>,
     ) -> Chunk {
-        // A skipping core's run streams each block's kept columns; without the activations,
-        // every column (the dense count, in the skipping core's word widths).
+        let (rows, cols) = (spec.pe_array.rows as usize, spec.pe_array.cols as usize);
+        let row_blocks = plan.rows.len().div_ceil(rows);
+        let n_folds = plan.columns.len().div_ceil(cols);
+        let depth = plan.depth.len() as u64;
+        // A weight-skipping core streams each N-fold's kept steps; without the weights, every
+        // step (the dense count, in the skipping core's word widths).
+        let kept_steps = (spec.zero_skip.weights && plan.window.is_none()).then(|| {
+            zeros
+                .and_then(|zeros| zeros.kept_steps(plan.depth.clone(), plan.columns.clone(), cols))
+                .unwrap_or_else(|| vec![(0..plan.depth.len()).collect(); n_folds])
+        });
+        // An activation-skipping core's run streams each block's kept columns; without the
+        // activations, every column (the dense count, in the skipping core's word widths).
         // A Pragmatic core's brick takes its busiest lane's one-bits; without the activations,
         // as many as a magnitude can have.
-        let skipping = (spec.zero_skip.activations && plan.window.is_none()).then(|| {
-            let rows = spec.pe_array.rows as usize;
-            let (run_rows, depth) = (plan.rows.clone(), plan.depth.clone());
-            let blocks = plan.rows.len().div_ceil(rows);
-            let n_folds = plan.columns.len().div_ceil(spec.pe_array.cols as usize) as u64;
-            if spec.pe.kind.is_pragmatic() {
+        let kept_columns =
+            (spec.zero_skip.activations && plan.window.is_none()).then(|| match zeros {
+                Some(zeros) => zeros.kept_columns(plan.rows.clone(), plan.depth.clone(), rows),
+                None => vec![(0..plan.depth.len()).collect(); row_blocks],
+            });
+        let array = array_shape(spec);
+        let skipping = match (&kept_steps, &kept_columns) {
+            (Some(kept), _) => Some(SkippingRun::of_weights(
+                array,
+                kept,
+                row_blocks as u64,
+                depth,
+            )),
+            (None, Some(_)) if spec.pe.kind.is_pragmatic() => {
                 let terms = match zeros {
-                    Some(zeros) => zeros.kept_terms(run_rows, depth, rows),
-                    None => vec![vec![u64::from(spec.pe.act.bits); depth.len()]; blocks],
+                    Some(zeros) => zeros.kept_terms(plan.rows.clone(), plan.depth.clone(), rows),
+                    None => vec![vec![u64::from(spec.pe.act.bits); depth as usize]; row_blocks],
                 };
-                return SkippingRun::pragmatic(array_shape(spec), &terms, n_folds);
+                Some(SkippingRun::pragmatic(array, &terms, n_folds as u64, depth))
             }
-            let kept = match zeros {
-                Some(zeros) => zeros.kept_columns(run_rows, depth, rows),
-                None => vec![(0..depth.len()).collect(); blocks],
-            };
-            SkippingRun::of(array_shape(spec), &kept, n_folds)
-        });
-        // A gating core gates on the zeros of the pairs it streams: every column of each row
-        // block, or the kept ones.
+            (None, Some(kept)) => Some(SkippingRun::of(array, kept, n_folds as u64, depth)),
+            (None, None) => None,
+        };
+        // A gating core gates on the zeros of the pairs it streams: every step of each tile, or
+        // the kept ones of its row block (activation skipping) or of its N-fold (weight
+        // skipping).
         let gated_macs = zeros.filter(|_| spec.zero_skip.gating).and_then(|zeros| {
-            let rows = spec.pe_array.rows as usize;
-            let streamed = if spec.zero_skip.activations {
-                zeros.kept_columns(plan.rows.clone(), plan.depth.clone(), rows)
-            } else {
-                vec![(0..plan.depth.len()).collect(); plan.rows.len().div_ceil(rows)]
+            let streamed = match (&kept_columns, &kept_steps) {
+                (Some(kept), _) => Streamed::PerBlock(kept),
+                (None, Some(kept)) => Streamed::PerFold(kept),
+                (None, None) => Streamed::All,
             };
             let run = (plan.rows.clone(), plan.depth.clone(), plan.columns.clone());
-            zeros.gated_macs(run, array_shape(spec), &streamed)
+            zeros.gated_macs(run, array, streamed)
         });
         Chunk {
             shape: GemmShape {
@@ -290,8 +307,9 @@ impl Chunk {
     }
 
     /// What the run moves and computes (`golden::dma::run_shape`): the GEMM's, except that a
-    /// window-mode run loads its tile's words into the ifmap buffer. The compute is the same:
-    /// the feeder offers a beat every cycle whether it reads the tile or the padding.
+    /// window-mode run loads its tile's words into the ifmap buffer (the compute is the same:
+    /// the feeder offers a beat every cycle whether it reads the tile or the padding), and a
+    /// skipping core's run loads its compacted words and takes its array's count.
     pub fn run_shape(&self, spec: &AcceleratorSpec) -> dma::RunShape {
         let mut run = dma::run_shape(spec, self.shape, self.finish, self.loads, self.settings)
             .expect("a core has buffers");
@@ -299,11 +317,9 @@ impl Chunk {
             run.ifmap_words = words;
         }
         if let Some(skipping) = self.skipping {
-            run.ifmap_words = if self.loads.ifmap {
-                skipping.ifmap_words
-            } else {
-                0
-            };
+            let loaded = |load: bool, words: u64| if load { words } else { 0 };
+            run.ifmap_words = loaded(self.loads.ifmap, skipping.ifmap_words);
+            run.weight_words = loaded(self.loads.weights, skipping.weight_words);
             run.compute = core_compute_cycles(skipping.array_cycles, self.finish);
         }
         run
@@ -834,5 +850,93 @@ mod tests {
                 RunSettings::storing(Outputs::Bytes)
             )
         );
+    }
+
+    /// cnvlutin_like (8×8 output-stationary, gating) turned into a weight-skipping core, and
+    /// its dense twin.
+    fn weight_skipping_and_dense_cores() -> (AcceleratorSpec, AcceleratorSpec) {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/configs/cnvlutin_like.yaml"
+        ))
+        .unwrap();
+        let spec = load_str(&text, "cnvlutin_like.yaml")
+            .unwrap()
+            .with_activation_skipping(false, "dense");
+        let skipping = spec.with_weight_skipping(true, "weight_skipping");
+        (skipping, spec)
+    }
+
+    /// A 16×10×16 GEMM whose first N-fold (columns 0..8) has weights only at steps 3 and 7
+    /// and whose second has them at every step; no activation is zero.
+    fn zero_bricked_gemm() -> ZeroMap {
+        let a = ndarray::Array2::<i64>::ones((16, 10));
+        let b = ndarray::Array2::from_shape_fn((10, 16), |(k, n)| {
+            i64::from(n >= 8 || k == 3 || k == 7)
+        });
+        ZeroMap::of(&a, 0).with_weights(&b)
+    }
+
+    #[test]
+    fn a_weight_skipping_run_streams_each_n_folds_kept_steps_for_every_row_block() {
+        let (spec, dense) = weight_skipping_and_dense_cores();
+        assert!(spec.zero_skip.weights && spec.zero_skip.gating && !spec.zero_skip.activations);
+        let zeros = zero_bricked_gemm();
+        let settings = RunSettings::storing(Outputs::Bytes);
+        let plans = gemm_core::plan_runs(&spec, 16, 10, 16).unwrap();
+        assert_eq!(plans.len(), 1, "the GEMM fits one run");
+        let chunk = Chunk::of(&spec, &plans[0], settings, Some(&zeros));
+        // Fold 0 keeps steps 0 (always), 3 and 7; fold 1 all 10. Tiles fold-major over the
+        // two row blocks: 3, 3, 10, 10. Last pairs at 3, 3+8 (the drain), 21, 31; the last row
+        // leaves 2·8 + 8 − 2 edges later. Dense: 4 tiles of 10, 40 + 22.
+        assert_eq!(
+            chunk.skipping,
+            Some(SkippingRun {
+                ifmap_words: 2 * 10,
+                weight_words: 3 + 10,
+                pairs: 2 * (3 + 10),
+                array_cycles: 31 + 22,
+                terms: 0,
+            })
+        );
+        let run = chunk.run_shape(&spec);
+        assert_eq!((run.ifmap_words, run.weight_words), (20, 13));
+        assert_eq!(run.compute, core_compute_cycles(53, true));
+        let dense_chunk = Chunk::of(&dense, &plans[0], settings, Some(&zeros));
+        assert_eq!(dense_chunk.skipping, None);
+        let dense_run = dense_chunk.run_shape(&dense);
+        assert_eq!(dense_run.compute, core_compute_cycles(40 + 22, true));
+        assert_eq!(dense_run.compute - run.compute, 62 - 53);
+        assert_eq!(dense_run.weight_words, 20);
+        // The 7 dropped steps of fold 0 are pairs of 8 zero weights over both row blocks: the
+        // dense gating core gates all 64 MACs of each; the skipping core never streams them.
+        let gated = |chunk: &Chunk| chunk.gated_macs.unwrap();
+        assert_eq!(gated(&dense_chunk) - gated(&chunk), 7 * 2 * 64);
+        // Without the weights' zeros, every step: the dense count in the skipping core's words.
+        let blind = Chunk::of(&spec, &plans[0], settings, None);
+        let blind_run = blind.run_shape(&spec);
+        assert_eq!(blind_run.weight_words, 20);
+        assert_eq!(blind_run.compute, dense_run.compute);
+        assert_eq!(blind.gated_macs, None);
+        let activations_only = ZeroMap::of(&ndarray::Array2::<i64>::ones((16, 10)), 0);
+        let unweighted = Chunk::of(&spec, &plans[0], settings, Some(&activations_only));
+        assert_eq!(unweighted.skipping, blind.skipping);
+    }
+
+    #[test]
+    fn a_weight_skipping_program_takes_fewer_cycles_and_loads_fewer_weights() {
+        let (spec, dense) = weight_skipping_and_dense_cores();
+        let zeros = zero_bricked_gemm();
+        let gemm = GemmShape {
+            m: 16,
+            k: 10,
+            n: 16,
+        };
+        let settings = RunSettings::storing(Outputs::Bytes);
+        let program = |spec: &AcceleratorSpec| core_program(spec, gemm, settings, Some(&zeros));
+        let (skipping, dense) = (program(&spec).unwrap(), program(&dense).unwrap());
+        assert!(busy(&skipping) < busy(&dense));
+        let read = |runs: &[RunCycles]| runs.iter().map(|r| r.read_bytes).sum::<u64>();
+        assert!(read(&skipping) < read(&dense));
     }
 }

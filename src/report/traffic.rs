@@ -40,6 +40,12 @@
 //! offers the array a beat per step and pixel, and a tap in the padding, which reads no word
 //! (the feeder sends the zero point), is counted as a read all the same, so the figure does not
 //! depend on where the padding falls ([`layer_traffic`]).
+//!
+//! A zero-skipping core's run (`Chunk::skipping`) streams only its kept pairs: an
+//! activation-skipping core each row block's kept columns once per N-fold, a weight-skipping
+//! core each N-fold's kept steps once per row block (`SkippingRun::pairs`). Every pair reads a
+//! whole word of each operand's region (the compacted operand's word carries its index bits),
+//! and the DMA fills the compacted region with the kept words only (`Chunk::run_shape`).
 
 use std::iter::Sum;
 use std::ops::{Add, AddAssign};
@@ -153,7 +159,9 @@ fn array_side(dataflow: Dataflow, array: ArrayShape, pe: &PeSpec, gemm: GemmShap
     let chain_hops = t * c * r * (r + 1) / 2;
     let k_folds = gemm.k.div_ceil(r);
     match dataflow {
-        Dataflow::OutputStationary => output_stationary_side(array, t, t * beats, a, r * a, pe),
+        Dataflow::OutputStationary => {
+            output_stationary_side(array, t, t * beats, a, (r * a, c * w), pe)
+        }
         _ => {
             let input_stationary = dataflow == Dataflow::InputStationary;
             let (held, streamed) = if input_stationary { (a, w) } else { (w, a) };
@@ -185,14 +193,14 @@ fn array_side(dataflow: Dataflow, array: ArrayShape, pe: &PeSpec, gemm: GemmShap
 
 /// The output-stationary array's side of `tiles` tiles streaming `pairs` pairs in all: every
 /// pair is R·C MACs, an `act_bits`-bit activation per row crossing the array and a weight per
-/// column, one ifmap read of `act_read_bits` and a weight-buffer read; each tile's sums shift
-/// down its columns once.
+/// column, one ifmap read of `read_bits.0` and one weight read of `read_bits.1`; each tile's
+/// sums shift down its columns once.
 fn output_stationary_side(
     array: ArrayShape,
     tiles: u64,
     pairs: u64,
     act_bits: u64,
-    act_read_bits: u64,
+    (act_read_bits, weight_read_bits): (u64, u64),
     pe: &PeSpec,
 ) -> ArraySide {
     let (r, c) = (array.rows, array.cols);
@@ -204,29 +212,34 @@ fn output_stationary_side(
         pe_to_pe_bits: slots * (act_bits + w) + tiles * c * r * (r + 1) / 2 * p,
         held_bits: 0,
         act_read_bits: pairs * act_read_bits,
-        weight_read_bits: pairs * c * w,
+        weight_read_bits: pairs * weight_read_bits,
         spill_bits: 0,
     }
 }
 
-/// The array side of a zero-skipping core's run: the pairs it streams (its kept columns, once
-/// per N-fold) instead of every reduction step, with the activations crossing the array
-/// centred (one bit wider) and each ifmap read a whole compacted word (activations and index).
+/// The array side of a zero-skipping core's run: the pairs it streams (`SkippingRun::pairs`:
+/// an activation-skipping core's kept columns once per N-fold, a weight-skipping core's kept
+/// steps once per row block) instead of every reduction step, with the activations crossing
+/// the array as the core gives them (centred, one bit wider, when it centres), and each read a
+/// whole word of its region: the compacted operand's words carry their index, the other
+/// operand's are dense.
 fn skipping_side(
     spec: &AcceleratorSpec,
     array: ArrayShape,
     gemm: GemmShape,
     skipping: crate::golden::zero_skip::SkippingRun,
 ) -> ArraySide {
-    let folds = gemm.n.div_ceil(array.cols);
-    let tiles = gemm.m.div_ceil(array.rows) * folds;
+    let tiles = gemm.m.div_ceil(array.rows) * gemm.n.div_ceil(array.cols);
     let buffers = spec.buffers.as_ref().expect("a skipping core has buffers");
     output_stationary_side(
         array,
         tiles,
-        skipping.ifmap_words * folds,
+        skipping.pairs,
         u64::from(spec.zero_skip.array_act(spec.pe.act).bits),
-        u64::from(buffers.ifmap.word_bits),
+        (
+            u64::from(buffers.ifmap.word_bits),
+            u64::from(buffers.weight.word_bits),
+        ),
         &spec.pe,
     )
 }
@@ -311,19 +324,15 @@ fn core_traffic(spec: &AcceleratorSpec, chunks: &[Chunk]) -> Option<Traffic> {
         } else {
             shape.m * shape.n.div_ceil(c) * c * u64::from(spec.pe.acc_bits)
         };
-        // The words each region holds in the core's layout for the dataflow; the run's ifmap
-        // load (its tile in window mode, its compacted words when skipping) is the one the
-        // DMA model moves.
+        // The words each region holds in the core's layout for the dataflow; the run's loads
+        // (its tile in window mode, the compacted operand's kept words when skipping) are the
+        // ones the DMA model moves.
         let words = layout.words(shape.m as usize, shape.k as usize, shape.n as usize);
         let moved = chunk.run_shape(spec);
         let bits =
             |words: u64, region: &crate::config::BufferSpec| words * u64::from(region.word_bits);
-        let loaded = |load: bool, bits: u64| if load { bits } else { 0 };
         let ifmap_fill = bits(moved.ifmap_words, &buffers.ifmap);
-        let weight_fill = loaded(
-            chunk.loads.weights,
-            bits(words.weight as u64, &buffers.weight),
-        );
+        let weight_fill = bits(moved.weight_words, &buffers.weight);
         // Every result row is written once and read once by the store.
         let results = if chunk.finish {
             2 * bits(words.ofmap as u64, &buffers.ofmap)
@@ -570,5 +579,51 @@ mod tests {
             ..shape
         };
         assert_eq!(layer_traffic(&spec, Scope::Core, &plain), Some(im2col));
+    }
+
+    #[test]
+    fn a_weight_skipping_run_reads_its_kept_pairs_and_loads_its_kept_weight_words() {
+        use crate::blocks::gemm_core::plan_runs;
+        use crate::golden::zero_skip::ZeroMap;
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/configs/cnvlutin_like.yaml"
+        ))
+        .unwrap();
+        let dense = crate::config::load_str(&text, "cnvlutin_like.yaml")
+            .unwrap()
+            .with_activation_skipping(false, "dense");
+        let spec = dense.with_weight_skipping(true, "weight_skipping");
+        // 16×10×16 on 8×8: N-fold 0 has weights at steps 3 and 7 only (3 kept steps with step
+        // 0), N-fold 1 at all 10; two row blocks, so 2·(3 + 10) pairs against 2·2·10.
+        let a = ndarray::Array2::<i64>::ones((16, 10));
+        let b = ndarray::Array2::from_shape_fn((10, 16), |(k, n)| {
+            i64::from(n >= 8 || k == 3 || k == 7)
+        });
+        let zeros = ZeroMap::of(&a, 0).with_weights(&b);
+        let plans = plan_runs(&spec, 16, 10, 16).unwrap();
+        let settings = RunSettings::storing(Outputs::Bytes);
+        let traffic = |spec: &AcceleratorSpec| {
+            let chunks: Vec<Chunk> = plans
+                .iter()
+                .map(|plan| Chunk::of(spec, plan, settings, Some(&zeros)))
+                .collect();
+            core_traffic(spec, &chunks).unwrap()
+        };
+        let (skipping, dense) = (traffic(&spec), traffic(&dense));
+        let (pairs, dense_pairs) = (2 * 13, 40);
+        assert_eq!(skipping.macs_issued, pairs * 64);
+        assert_eq!(dense.macs_issued, dense_pairs * 64);
+        // Weight words of 8 int8 weights, the next step and the last-of-fold flag (81 bits):
+        // one read per pair, and the fill is the 13 kept words.
+        assert_eq!(spec.buffers.as_ref().unwrap().weight.word_bits, 81);
+        assert_eq!(skipping.weight_buffer_bits, (pairs + 13) * 81);
+        assert_eq!(dense.weight_buffer_bits, (dense_pairs + 20) * 64);
+        // The ifmap stays dense (64-bit words, 2 blocks · 10 steps), read once per pair.
+        assert_eq!(skipping.ifmap_buffer_bits, (pairs + 20) * 64);
+        // DRAM: each weight word is one 128-bit beat either way, so the 7 dropped words are 7
+        // beats fewer; everything else moves the same.
+        assert_eq!(dense.dram_read_bits - skipping.dram_read_bits, 7 * 128);
+        assert_eq!(dense.dram_write_bits, skipping.dram_write_bits);
     }
 }

@@ -42,8 +42,9 @@ pub struct LayerShape {
     /// The convolution the GEMMs lower, when the core could run it in window mode; `None` for
     /// other layers and convolutions it cannot (batch above 1, depthwise channel multipliers).
     pub conv: Option<ConvLayer>,
-    /// Where each GEMM's activations are not the input zero point (bundles only; empty for
-    /// CSV layers, which a zero-skipping core's model then runs dense).
+    /// Where each GEMM's activations are not the input zero point and its weights are not
+    /// zero (bundles only; empty for CSV layers, which a zero-skipping core's model then runs
+    /// dense).
     pub zeros: Vec<ZeroMap>,
 }
 
@@ -217,8 +218,9 @@ pub fn from_bundle(directory: &Path, depthwise_group: usize) -> Result<LayerShap
     let zeros = lowered
         .gemms
         .iter()
-        // The stored weights: a gating core gates on the weights it gets, which differ only
-        // under a weight zero point (TFLite's int8 weights are symmetric).
+        // The stored weights: a gating core gates on the weights it gets, and a weight-skipping
+        // core drops the steps at which they are all zero; they differ from the centred ones
+        // only under a weight zero point (TFLite's int8 weights are symmetric).
         .map(|gemm| ZeroMap::of(&gemm.a, zero_point).with_weights(&gemm.b))
         .collect();
     Ok(LayerShape {

@@ -149,6 +149,12 @@ pub fn zero_skipping(spec: &AcceleratorSpec) -> AcceleratorSpec {
     spec.with_activation_skipping(true, format!("{}_zs", spec.name))
 }
 
+/// `spec` (an output-stationary core) skipping zero weights, under its own name: its weight
+/// words grow by the index a compacted word carries (`config::ZeroSkipSpec::weights`).
+pub fn weight_skipping(spec: &AcceleratorSpec) -> AcceleratorSpec {
+    spec.with_weight_skipping(true, format!("{}_zw", spec.name))
+}
+
 /// `spec` (an output-stationary core) gating its PEs on zero operands, under its own name
 /// (`config::ZeroSkipSpec::gating`).
 pub fn zero_gating(spec: &AcceleratorSpec) -> AcceleratorSpec {
@@ -358,9 +364,8 @@ impl CoreBench {
     /// Where `a` (a GEMM's stored activations) is not this bench's zero point and `b` (its
     /// weights) is zero, for the model of a zero-skipping or -gating core (`None` on others).
     pub fn zeros(&self, a: &Array2<i64>, b: &Array2<i64>) -> Option<ZeroMap> {
-        self.spec
-            .zero_skip
-            .centres()
+        let skip = self.spec.zero_skip;
+        (skip.centres() || skip.weights)
             .then(|| ZeroMap::of(a, self.act_zero_point).with_weights(b))
     }
 
@@ -737,6 +742,10 @@ impl CoreBench {
                 let words = stage.run.map_or(0, |i| images[i].words.ifmap);
                 fields.push(("ifmap_words", words as u32));
             }
+            if self.spec.zero_skip.weights {
+                let words = stage.run.map_or(0, |i| images[i].words.weight);
+                fields.push(("weight_words", words as u32));
+            }
             for (name, value) in fields {
                 host.write_ok_during(&mut self.model, &mut memory, offset(name), value)?;
             }
@@ -926,8 +935,21 @@ impl CoreBench {
             }
             _ => None,
         };
+        // A weight-skipping core loads only the kept rows of each N-fold of B.
+        let kept_steps = match request.a {
+            Activations::Matrix(a) if self.spec.zero_skip.weights => {
+                let zeros = ZeroMap::of(a, self.act_zero_point).with_weights(b);
+                zeros.kept_steps(0..k_dim, 0..n_dim, cols)
+            }
+            _ => None,
+        };
         if let Some(kept) = &kept {
             needs.ifmap = kept.iter().map(Vec::len).sum();
+        }
+        if let Some(kept) = &kept_steps {
+            needs.weight = kept.iter().map(Vec::len).sum();
+        }
+        if kept.is_some() || kept_steps.is_some() {
             let limit = 1usize << accelgen::config::ZeroSkipSpec::NEXT_INDEX_BITS;
             if k_dim > limit {
                 return Err(BenchError::Protocol(format!(
@@ -1055,9 +1077,37 @@ impl CoreBench {
                     }
                 }
             }
-            for n in 0..n_folds {
-                for k in 0..k_dim {
-                    weight.push(weight_word(k, n));
+            match &kept_steps {
+                None => {
+                    for n in 0..n_folds {
+                        for k in 0..k_dim {
+                            weight.push(weight_word(k, n));
+                        }
+                    }
+                }
+                // Weight skipping: each N-fold's kept rows, the fold's last flagged, each word
+                // with the next word's step (the last word: the next fold's first, 0).
+                Some(kept) => {
+                    let index_bits = accelgen::config::ZeroSkipSpec::NEXT_INDEX_BITS;
+                    for (n, steps) in kept.iter().enumerate() {
+                        for (i, &k) in steps.iter().enumerate() {
+                            let last = i + 1 == steps.len();
+                            let next = if last { 0 } else { steps[i + 1] };
+                            let lanes: Vec<i64> =
+                                (0..cols).map(|c| padded(b, k, n * cols + c)).collect();
+                            let mut word =
+                                vec![0u32; buffers.weight.word_bits.div_ceil(32) as usize];
+                            pack_fields(
+                                &[
+                                    (&lanes, weight_bits),
+                                    (&[i64::from(last)], 1),
+                                    (&[next as i64], index_bits),
+                                ],
+                                &mut word,
+                            );
+                            weight.push(word);
+                        }
+                    }
                 }
             }
         } else {

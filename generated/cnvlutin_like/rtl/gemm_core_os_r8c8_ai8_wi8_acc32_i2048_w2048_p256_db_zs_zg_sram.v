@@ -142,7 +142,6 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_zg_sram (
     wire          pe_array_act_ready;
     wire          pe_array_weight_ready;
     wire          pair_fire;
-    reg  [9:0]    w_base_q;
     wire [71:0]   zero_skip_act_centred;
     wire          zero_skip_last;
     wire          p_last;
@@ -151,6 +150,7 @@ module gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_zg_sram (
     wire [3:0]    zero_weights;
     wire [6:0]    gated_macs;
     wire          tile_done;
+    reg  [9:0]    w_base_q;
     reg  [9:0]    a_word_q;
     reg  [2:0]    o_i_q;
     reg  [8:0]    o_row_q;

@@ -13,7 +13,7 @@ module zero_skip_r8_ai8 (
     input  wire          advance,  // the pair is taken
     input  wire          restart,  // a descriptor is accepted
     output wire [71:0]   act_centred,  // every lane a - a_zp, signed
-    output wire          last,  // the word is its block's last
+    output wire          last,  // the word is its tile's last
     output wire [15:0]   next_index  // reduction step of the next pair (weight word offset)
 );
 

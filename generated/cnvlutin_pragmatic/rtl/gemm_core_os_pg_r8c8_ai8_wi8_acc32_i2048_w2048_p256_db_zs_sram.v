@@ -142,12 +142,12 @@ module gemm_core_os_pg_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zs_sram (
     wire          pe_array_act_ready;
     wire          pe_array_weight_ready;
     wire          pair_fire;
-    reg  [9:0]    w_base_q;
     wire [71:0]   zero_skip_act_centred;
     wire          zero_skip_last;
     wire          p_last;
     wire [15:0]   zero_skip_next_index;
     wire          tile_done;
+    reg  [9:0]    w_base_q;
     reg  [9:0]    a_word_q;
     reg  [2:0]    o_i_q;
     reg  [8:0]    o_row_q;

@@ -139,11 +139,11 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_sram (
     wire          pe_array_act_ready;
     wire          pe_array_weight_ready;
     wire          pair_fire;
-    reg  [10:0]   w_base_q;
     reg  [15:0]   p_k_q;
     wire [15:0]   last_k;
     wire          p_last;
     wire          tile_done;
+    reg  [10:0]   w_base_q;
     reg  [10:0]   a_base_q;
     reg  [3:0]    o_i_q;
     reg  [8:0]    o_row_q;
@@ -359,8 +359,8 @@ module gemm_core_os_r16c16_ai8_wi8_acc32_i4096_w4096_p256_db_sram (
     always @(posedge clk) if (accept) drain_words_q <= drain_words;
     always @(posedge clk) p_row_q <= accept ? 9'd0 : tile_done ? (p_block_last ? 9'd0 : p_row_q + 9'd16) : p_row_q;
     always @(posedge clk) p_n_q <= accept ? 16'd0 : (tile_done & p_block_last) ? (1'd0 ? 16'd0 : p_n_q + 16'd1) : p_n_q;
-    always @(posedge clk) w_base_q <= accept ? 11'd0 : (tile_done & p_block_last) ? (1'd0 ? 11'd0 : w_base_q + k_folds_q[10:0]) : w_base_q;
     always @(posedge clk) p_k_q <= accept ? 16'd0 : pair_fire ? (p_last ? 16'd0 : p_k_q + 16'd1) : p_k_q;
+    always @(posedge clk) w_base_q <= accept ? 11'd0 : (tile_done & p_block_last) ? (1'd0 ? 11'd0 : w_base_q + k_folds_q[10:0]) : w_base_q;
     always @(posedge clk) a_base_q <= accept ? 11'd0 : tile_done ? (p_block_last ? 11'd0 : a_base_q + k_folds_q[10:0]) : a_base_q;
     always @(posedge clk) o_i_q <= accept ? 4'd0 : out_fire ? (o_i_last ? 4'd0 : o_i_q + 4'd1) : o_i_q;
     always @(posedge clk) o_row_q <= accept ? 9'd0 : (out_fire & o_i_last) ? (o_block_last ? 9'd0 : o_row_q + 9'd16) : o_row_q;

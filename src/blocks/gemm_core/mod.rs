@@ -20,7 +20,9 @@
 //!   = B[k][n·C .. n·C+C−1]; a zero-skipping core's ifmap holds instead each block's kept
 //!   columns one after another (lanes padded with the zero point), each word with the block's
 //!   last-word flag above the lanes and the next word's column above that
-//!   (`config::ZeroSkipSpec`);
+//!   (`config::ZeroSkipSpec`), and a weight-skipping core's weight buffer each N-fold's kept
+//!   rows of B one after another (lanes past N zero), each word with the N-fold's last-word
+//!   flag and the next word's step;
 //! - both: param word `n` = the per-channel bias, multiplier and shift of columns
 //!   n·C .. n·C+C−1 (see [`param_word_bits`]); ofmap word `n·M + m` = the post-processed
 //!   C[m][n·C .. n·C+C−1] as signed 32-bit lanes in the buffer, and in DRAM the same
@@ -31,7 +33,8 @@
 //! A run: `start` with the descriptor (`m_vectors` ≤ the psum depth, `k_folds` — reduction steps:
 //! ceil(K/R) on WS, K on OS — `n_folds`, the layer's `zero_point`, `clamp_min`, `clamp_max`,
 //! `bypass`, `accumulate`/`finish`, the four regions' DRAM addresses and the load flags, and on a
-//! zero-skipping core `act_zero_point` and the compacted `ifmap_words`, all latched at the
+//! zero-skipping core `act_zero_point` and the compacted `ifmap_words` (a weight-skipping one:
+//! `weight_words`), all latched at the
 //! start) begins when idle; the core loads the operands whose flags are set,
 //! computes, and when it `finish`es stores the ofmap words; `busy` is high until then and `done`
 //! pulses once. A descriptor with a zero fold or row count finishes at once.
@@ -108,7 +111,8 @@ pub fn param_depth(spec: &AcceleratorSpec, weight: &BufferSpec) -> u64 {
 /// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array (`ws_bs` when bit-serial) and
 /// the buffer depths, then
 /// what else changes the RTL when it is not the default: `_db` (double-buffered), `_win`
-/// (window mode), `_zs` (activation zero-skipping), `_zg` (zero-gating), `_sram` (sky130
+/// (window mode), `_zs` (activation zero-skipping), `_zw` (weight zero-skipping), `_zg`
+/// (zero-gating), `_sram` (sky130
 /// macros), `_banks2x1x1x1` (banks of ifmap, weight, psum, ofmap).
 pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String {
     let mut name = format!(
@@ -133,6 +137,9 @@ pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String
         }
         if spec.zero_skip.activations {
             name.push_str("_zs");
+        }
+        if spec.zero_skip.weights {
+            name.push_str("_zw");
         }
         if spec.zero_skip.gating {
             name.push_str("_zg");
@@ -174,6 +181,8 @@ pub struct Shell<'a> {
     pub window: Option<&'a window_walker::Descriptor>,
     /// A zero-skipping core's zero-skip unit (`blocks::zero_skip`), its zero point connected.
     pub zero_skip: Option<InstanceHandle>,
+    /// A weight-skipping core's zero-skip unit (`blocks::zero_skip::build_weights`).
+    pub weight_skip: Option<InstanceHandle>,
     /// A centring core's latched activation zero point (`ZeroSkipSpec::centres`).
     pub act_zero_point: Option<Expr>,
 }
@@ -218,6 +227,10 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
     let post_process_id = post_process::build(spec.pe_array.cols, spec.pe.acc_bits, design)?;
     let zero_skip_id = match spec.zero_skip.activations {
         true => Some(super::zero_skip::build(spec, design)?),
+        false => None,
+    };
+    let weight_skip_id = match spec.zero_skip.weights {
+        true => Some(super::zero_skip::build_weights(spec, design)?),
         false => None,
     };
     let params_depth = param_depth(spec, &buffers.weight);
@@ -474,6 +487,20 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             m.connect(unit, "zero_point", zero_point);
             (unit, words)
         });
+        // A weight-skipping core's unit, and the words of the compacted weights a run loads.
+        let weight_skip = spec.zero_skip.weights.then(|| {
+            let words = m.input_doc(
+                "weight_words",
+                Type::unsigned(bits_for(weight_run.depth)),
+                "words of the run's compacted weights",
+            );
+            let unit = m.instance(
+                "weight_skip",
+                design,
+                weight_skip_id.expect("built for a weight-skipping core"),
+            );
+            (unit, words)
+        });
         let post = m.instance("post_process", design, post_process_id);
         for ((_, reg), port) in
             settings
@@ -521,6 +548,7 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             finish: finish_q.clone(),
             window: window.as_ref(),
             zero_skip: zero_skip.as_ref().map(|(unit, _)| *unit),
+            weight_skip: weight_skip.as_ref().map(|(unit, _)| *unit),
             act_zero_point: act_zero_point.clone(),
         };
         let events = match dataflow {
@@ -550,7 +578,10 @@ pub fn build(spec: &AcceleratorSpec, design: &mut Design) -> Result<ModuleId, Hd
             &m_vectors,
             &k_folds,
             &n_folds,
-            zero_skip.as_ref().map(|(_, words)| words),
+            [
+                zero_skip.as_ref().map(|(_, words)| words),
+                weight_skip.as_ref().map(|(_, words)| words),
+            ],
         );
         // Window mode loads the input tile, not the im2col rows.
         let a_words = match &window {
@@ -898,7 +929,8 @@ impl Overlap {
 }
 
 /// The ifmap and weight words a descriptor loads ([`Layout::words`] in hardware): WS loads
-/// k_folds·M and n_folds·k_folds·R, OS loads ceil(M/R)·K and n_folds·K. R is a constant, so
+/// k_folds·M and n_folds·k_folds·R, OS loads ceil(M/R)·K and n_folds·K, or what the host
+/// compacted (`compacted`: A's and B's word counts on a skipping core). R is a constant, so
 /// ceil(M/R) is a shift when R is a power of two and a constant divide otherwise.
 fn operand_words(
     builder: &mut ModuleBuilder,
@@ -906,19 +938,23 @@ fn operand_words(
     m: &Expr,
     k: &Expr,
     n: &Expr,
-    compacted_a: Option<&Expr>,
+    [compacted_a, compacted_b]: [Option<&Expr>; 2],
 ) -> (Expr, Expr) {
     let rows = u64::from(spec.pe_array.rows);
     let rows_const = Expr::constant(i128::from(rows), Type::unsigned(bits_for(rows)));
     match spec.pe_array.dataflow {
-        // A zero-skipping core's A is as long as the host compacted it.
-        Dataflow::OutputStationary if compacted_a.is_some() => {
-            (compacted_a.cloned().unwrap(), n.widening_mul(k))
-        }
+        // A zero-skipping core's compacted operand is as long as the host made it.
         Dataflow::OutputStationary => {
-            let blocks = row_blocks(builder, m, rows);
-            let blocks = builder.wire("row_blocks", &blocks);
-            (k.widening_mul(&blocks), n.widening_mul(k))
+            let a = match compacted_a {
+                Some(words) => words.clone(),
+                None => {
+                    let blocks = row_blocks(builder, m, rows);
+                    let blocks = builder.wire("row_blocks", &blocks);
+                    k.widening_mul(&blocks)
+                }
+            };
+            let b = compacted_b.cloned().unwrap_or_else(|| n.widening_mul(k));
+            (a, b)
         }
         _ => (
             k.widening_mul(m),

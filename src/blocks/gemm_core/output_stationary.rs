@@ -1,7 +1,9 @@
 //! The output-stationary core's compute section: for every N-fold and every block of R rows of
 //! A, the K pairs (a column of the row block, a row of the N-fold's B) stream into the array
-//! from the two buffers (a zero-skipping core's: only the block's kept columns, [`skipping_feeder`]), and the array's R result rows of the tile go on to the psum buffer or
-//! the post-process unit. The PEs hold the whole reduction of a run, so the psum buffer only
+//! from the two buffers (an activation-skipping core's: only the block's kept columns,
+//! [`skipping_feeder`]; a weight-skipping core's: only the N-fold's kept rows, every row block
+//! again, [`weight_skipping_feeder`]), and the array's R result rows of the tile go on to the
+//! psum buffer or the post-process unit. The PEs hold the whole reduction of a run, so the psum buffer only
 //! carries sums from one run to the next (a reduction longer than the buffers).
 //!
 //! A tile's rows leave the array bottom row first (`pe_array::output_stationary`), so result row
@@ -45,7 +47,6 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     let act_word = act_read.data.clone();
     m.connect(array, "act_valid", &pair_valid);
     m.connect(array, "weight_valid", &pair_valid);
-    m.connect(array, "weight_data", &weight_read.data.clone());
     let act_ready = m.connect_output(array, "act_ready");
     let weight_ready = m.connect_output(array, "weight_ready");
     // The array takes both beats of a pair together (each ready waits for the other's valid).
@@ -53,10 +54,11 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     let pair_fire = m.wire("pair_fire", &pair_valid.and(&act_ready));
     let ifmap_address = Type::unsigned(clog2(buffers.ifmap.run_depth()));
     let weight_address = Type::unsigned(clog2(buffers.weight.run_depth()));
-    let w_base = m.reg("w_base", weight_address);
-    // The reduction index of the next pair (its weight word's offset in the N-fold).
-    let (p_last, k_next, act_data) = match shell.zero_skip {
-        None => {
+    // The reduction index of the next pair (its weight word's offset in the N-fold; on a
+    // weight-skipping core, its ifmap word's offset in the row block).
+    let weight_data = weight_read.data.clone();
+    let (p_last, k_next, act_data, weight_data) = match (shell.zero_skip, shell.weight_skip) {
+        (None, None) => {
             let p_k = m.reg("p_k", fold_type);
             let last_k = m.wire("last_k", &k_q.wrapping_decrement());
             let p_last = m.wire("p_last", &p_k.q().eq(&last_k));
@@ -69,14 +71,30 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
                 None => act_word.clone(),
             };
             let k_next = count(m, &p_k, accept, &pair_fire, &p_last);
-            (p_last, k_next, act_data)
+            (p_last, k_next, act_data, weight_data)
         }
-        Some(unit) => skipping_feeder(m, shell, unit, &act_word, &pair_fire),
+        (Some(unit), _) => {
+            let (last, next, act) = skipping_feeder(m, shell, unit, &act_word, &pair_fire);
+            (last, next, act, weight_data)
+        }
+        (None, Some(unit)) => {
+            let (last, next, weights) =
+                weight_skipping_feeder(m, shell, unit, &weight_data, &pair_fire);
+            let act_data = match &shell.act_zero_point {
+                Some(zero_point) => {
+                    let lanes = centred_lanes(m, &act_word, zero_point, rows, spec.pe.act);
+                    m.wire("act_centred", &pack_lanes(&lanes))
+                }
+                None => act_word.clone(),
+            };
+            (last, next, act_data, weights)
+        }
     };
     m.connect(array, "act_data", &act_data);
+    m.connect(array, "weight_data", &weight_data);
     m.connect(array, "act_last", &p_last);
     let gated_macs = if spec.zero_skip.gating {
-        gated_macs(m, shell, (&act_data, &weight_read.data), &pair_fire)
+        gated_macs(m, shell, (&act_data, &weight_data), &pair_fire)
     } else {
         Expr::bit(false)
     };
@@ -91,13 +109,39 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
     );
     let fold_done = tile_done.and(&p_block_last);
     count(m, &p_n, accept, &fold_done, &Expr::bit(false));
-    let w_base_next = base_step(
-        m,
-        &w_base,
-        accept,
-        &fold_done,
-        &k_q.resize(weight_address.width),
-    );
+    let weight_next = match shell.weight_skip {
+        // The compacted words follow one another; every row block reads its N-fold's again.
+        Some(_) => {
+            let w_word = m.reg("w_word", weight_address);
+            let w_fold = m.reg("w_fold", weight_address);
+            let one = Expr::constant(1, weight_address);
+            let following = (&w_word.q() + &one).truncate(weight_address.width);
+            let replay = tile_done.and(&p_block_last.not());
+            let stepped = replay.select(&w_fold.q(), &following);
+            let next = accept.select(
+                &Expr::zero(weight_address),
+                &pair_fire.select(&stepped, &w_word.q()),
+            );
+            m.next(&w_word, &next);
+            let fold_next = accept.select(
+                &Expr::zero(weight_address),
+                &fold_done.select(&following, &w_fold.q()),
+            );
+            m.next(&w_fold, &fold_next);
+            next
+        }
+        None => {
+            let w_base = m.reg("w_base", weight_address);
+            let w_base_next = base_step(
+                m,
+                &w_base,
+                accept,
+                &fold_done,
+                &k_q.resize(weight_address.width),
+            );
+            (&w_base_next + &k_next.resize(weight_address.width)).truncate(weight_address.width)
+        }
+    };
     let ifmap_next = match shell.zero_skip {
         // The compacted words follow one another; every N-fold reads them again.
         Some(_) => {
@@ -119,11 +163,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
         }
     };
     shell.ifmap.read_address(m, act_read, &ifmap_next);
-    shell.weight.read_address(
-        m,
-        weight_read,
-        &(&w_base_next + &k_next.resize(weight_address.width)).truncate(weight_address.width),
-    );
+    shell.weight.read_address(m, weight_read, &weight_next);
 
     // ---- results: R rows per tile, row R−1−i on beat i ---------------------------------------
     let o_i = m.reg("o_i", Type::unsigned(bits_for(u64::from(rows - 1))));
@@ -275,6 +315,38 @@ fn skipping_feeder(
         "a kept step is below K, and K words of B fit the weight buffer's address",
     );
     (last, next, centred)
+}
+
+/// The weight feeder of a weight-skipping core: the weight zero-skip unit
+/// (`blocks::zero_skip::build_weights`) takes the compacted weight word at hand and gives the
+/// array its weights, the pair's last-of-tile flag and the next pair's reduction step, which
+/// addresses the ifmap buffer in the same cycle as the weight read so both words arrive
+/// together. The descriptor's K only steps the ifmap's row-block base (the ifmap is dense).
+///
+/// Returns the current pair's last flag, the next pair's reduction index and the weights.
+fn weight_skipping_feeder(
+    m: &mut ModuleBuilder,
+    shell: &Shell,
+    unit: InstanceHandle,
+    word: &Expr,
+    pair_fire: &Expr,
+) -> (Expr, Expr, Expr) {
+    m.connect(unit, "word", word);
+    m.connect(unit, "advance", pair_fire);
+    m.connect(unit, "restart", &shell.accept);
+    m.sink(
+        &shell.k_steps,
+        "a tile ends at its N-fold's last kept step; K only steps the ifmap base",
+    );
+    let weights = m.connect_output(unit, "weights");
+    let last = m.connect_output(unit, "last");
+    let last = m.wire("p_last", &last);
+    let next = m.connect_output(unit, "next_index");
+    m.sink(
+        &next,
+        "a kept step is below K, and K words of A fit the ifmap buffer's address",
+    );
+    (last, next, weights)
 }
 
 /// The MACs a zero-gating core's array gates for the pair taken this cycle (0 otherwise): its

@@ -52,6 +52,13 @@ pub(super) fn validate_buffers(
     } else {
         0
     };
+    // A weight-skipping core's weight word likewise: the N-fold's last-word flag and the next
+    // stored word's reduction step, by which the activation feeder finds the matching column.
+    let weight_skip_bits = if zero_skip.weights {
+        ZeroSkipSpec::INDEX_BITS
+    } else {
+        0
+    };
     Ok(BuffersSpec {
         ifmap: validate_region(
             file,
@@ -59,7 +66,12 @@ pub(super) fn validate_buffers(
             &raw.ifmap,
             act_lanes * pe.act.bits + skip_bits,
         )?,
-        weight: validate_region(file, "weight", &raw.weight, weight_lanes * pe.weight.bits)?,
+        weight: validate_region(
+            file,
+            "weight",
+            &raw.weight,
+            weight_lanes * pe.weight.bits + weight_skip_bits,
+        )?,
         psum,
         ofmap,
         memory: validate_memory(file, raw.memory.as_ref())?,

@@ -741,6 +741,34 @@ mod tests {
     }
 
     #[test]
+    fn shipped_cambricon_like_config_is_cnvlutin_like_skipping_weights_instead() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+        let spec = load(&dir.join("cambricon_like.yaml")).unwrap_or_else(|e| panic!("{e:?}"));
+        let cnvlutin = load(&dir.join("cnvlutin_like.yaml")).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(spec.zero_skip.weights && spec.zero_skip.gating && !spec.zero_skip.activations);
+        assert_eq!(
+            spec.summary(),
+            "8x8 output_stationary array, i8 x i8 -> 32-bit accumulators, 200 MHz, \
+             weight zero-skipping and zero-gating"
+        );
+        // The same array, PEs, memories, bus and DRAM; the index moves to the weight word.
+        assert_eq!((&spec.pe_array, spec.pe), (&cnvlutin.pe_array, cnvlutin.pe));
+        let (ours, theirs) = (spec.buffers.unwrap(), cnvlutin.buffers.unwrap());
+        let index = crate::config::ZeroSkipSpec::INDEX_BITS;
+        assert_eq!(
+            (ours.weight.word_bits, ours.weight.depth),
+            (64 + index, 2048)
+        );
+        assert_eq!((ours.ifmap.word_bits, ours.ifmap.depth), (64, 2048));
+        assert_eq!(theirs.ifmap.depth, 2048);
+        assert_eq!((ours.psum, ours.ofmap), (theirs.psum, theirs.ofmap));
+        assert_eq!(
+            (ours.memory, ours.dma, ours.dram),
+            (theirs.memory, theirs.dma, theirs.dram)
+        );
+    }
+
+    #[test]
     fn shipped_tiny_2x2_config_loads_as_a_2x2_array() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/tiny_2x2.yaml");
         let spec = load(&path).unwrap_or_else(|error| panic!("{error:?}"));

@@ -1,8 +1,10 @@
 //! Rules of the `zero_skip:` section: which cores can skip or gate zero operands. Activation
-//! skipping and zero-gating each need the buffered core (its feeders skip, centre and count),
-//! the output-stationary dataflow, parallel PEs (skipping: or Bit-Pragmatic ones) and room in
-//! the accumulator for the centred (one bit wider) activations; an absent section or key is
-//! off.
+//! skipping, weight skipping and zero-gating each need the buffered core (its feeders skip,
+//! centre and count), the output-stationary dataflow, parallel PEs (activation skipping: or
+//! Bit-Pragmatic ones) and, where the core centres its activations, room in the accumulator for
+//! the centred (one bit wider) activations. The core walks one compacted operand and fetches
+//! the other by index, so activation and weight skipping exclude each other. An absent section
+//! or key is off.
 
 use super::{ConfigError, SourceFile, Violation};
 use crate::config::schema::{RawPe, RawZeroSkip};
@@ -23,6 +25,7 @@ pub(super) fn validate_zero_skip(
     }
     let activations = on(raw.and_then(|raw| raw.activations.as_ref()));
     let gating = on(raw.and_then(|raw| raw.gating.as_ref()));
+    let weights = on(raw.and_then(|raw| raw.weights.as_ref()));
     let core = Core {
         has_buffers,
         dataflow,
@@ -31,13 +34,38 @@ pub(super) fn validate_zero_skip(
     if let Some(key) = activations {
         check_key(file, key, &SKIPPING, &core)?;
     }
+    if let Some(key) = weights {
+        if activations.is_some() {
+            return Err(refuse_both(file, key));
+        }
+        check_key(file, key, &WEIGHTS, &core)?;
+    }
     if let Some(key) = gating {
         check_key(file, key, &GATING, &core)?;
     }
     Ok(ZeroSkipSpec {
         activations: activations.is_some(),
         gating: gating.is_some(),
+        weights: weights.is_some(),
     })
+}
+
+/// Both operands compacted: refused at `zero_skip.weights`.
+fn refuse_both(file: &SourceFile<'_>, key: &Spanned<bool>) -> ConfigError {
+    file.invalid(
+        key,
+        file.written(key, || "true".to_owned()),
+        Violation {
+            key_path: WEIGHTS.path,
+            rule: "cannot be combined with `zero_skip.activations`".to_owned(),
+            reason: "the skipping core walks one compacted operand and fetches the other by the \
+                     index each word carries; skipping both would need an intersection unit \
+                     that matches two index streams (SCNN/SparTen-style), which this core does \
+                     not have; keep one of `zero_skip.activations` and `zero_skip.weights`"
+                .to_owned(),
+            label: "one compacted operand only".to_owned(),
+        },
+    )
 }
 
 /// What the rules look at.
@@ -47,13 +75,15 @@ struct Core<'a> {
     pe: &'a PeSpec,
 }
 
-/// One key's wording: its path, what it does in the core (why it needs buffers), and whether
-/// Pragmatic PEs go with it.
+/// One key's wording: its path, what it does in the core (why it needs buffers), whether
+/// Pragmatic PEs go with it and whether it makes the core centre its activations (so the
+/// accumulator must hold a product one bit wider).
 struct Key {
     path: &'static str,
     buffers_reason: &'static str,
     dataflow_reason: &'static str,
     pragmatic: bool,
+    centres: bool,
 }
 
 const SKIPPING: Key = Key {
@@ -66,6 +96,21 @@ const SKIPPING: Key = Key {
                       accumulating its own output while the feeders jump to the next non-zero \
                       step",
     pragmatic: true,
+    centres: true,
+};
+
+const WEIGHTS: Key = Key {
+    path: "zero_skip.weights",
+    buffers_reason: "skipping is done by the buffered core's feeders: the weight buffer holds \
+                     only the reduction steps at which some weight of an N-fold is not zero, \
+                     each with the index of the next, and the activation feeder fetches the \
+                     matching activations",
+    dataflow_reason: "weight skipping is built for the output-stationary core, where a skipped \
+                      reduction step changes no output's address: each PE keeps accumulating \
+                      its own output while the feeders jump to the next step with a non-zero \
+                      weight",
+    pragmatic: false,
+    centres: false,
 };
 
 const GATING: Key = Key {
@@ -77,6 +122,7 @@ const GATING: Key = Key {
                       holds when its activation or weight is zero; the core counts the gated \
                       MACs from the operands it feeds",
     pragmatic: false,
+    centres: true,
 };
 
 /// Rules in order: a `buffers:` section, parallel PEs (or Pragmatic ones, for skipping), the
@@ -126,7 +172,7 @@ fn check_key(
                 ),
                 "parallel or Pragmatic PEs only",
             )
-        } else {
+        } else if rules.centres {
             (
                 format!(
                     "needs `pe.kind: parallel`, not {}",
@@ -135,6 +181,20 @@ fn check_key(
                 format!(
                     "zero-gating is built into the parallel output-stationary PE, whose \
                      accumulator holds on a zero product; set `pe.kind: parallel` or remove \
+                     `{path}`"
+                ),
+                "parallel PEs only",
+            )
+        } else {
+            (
+                format!(
+                    "needs `pe.kind: parallel`, not {}",
+                    core.pe.kind.config_name()
+                ),
+                format!(
+                    "weight skipping is built for the parallel output-stationary array; \
+                     Stripes PEs are weight-stationary, and Bit-Pragmatic ones walk the \
+                     activation-skipping core's bricks; set `pe.kind: parallel` or remove \
                      `{path}`"
                 ),
                 "parallel PEs only",
@@ -154,10 +214,10 @@ fn check_key(
     }
     let centring = ZeroSkipSpec {
         activations: true,
-        gating: false,
+        ..ZeroSkipSpec::default()
     };
     let product_bits = centring.array_act(core.pe.act).bits + core.pe.weight.bits;
-    if core.pe.acc_bits < product_bits {
+    if rules.centres && core.pe.acc_bits < product_bits {
         return Err(refuse(
             format!(
                 "needs `pe.accumulator_bits` of at least {product_bits}, not {}",
@@ -239,8 +299,8 @@ mod tests {
         assert_eq!(
             spec.zero_skip,
             ZeroSkipSpec {
-                activations: false,
-                gating: true
+                gating: true,
+                ..ZeroSkipSpec::default()
             }
         );
         assert!(spec.zero_skip.centres());
@@ -261,6 +321,55 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.key_path(), Some("zero_skip.gating"));
+    }
+
+    #[test]
+    fn weight_skipping_widens_the_weight_word_and_keeps_stored_activations() {
+        let spec = load_str(&core("zero_skip: {weights: true}\n"), "t.yaml").unwrap();
+        assert!(spec.zero_skip.weights && !spec.zero_skip.centres());
+        assert_eq!(spec.zero_skip.array_act(spec.pe.act), spec.pe.act);
+        let buffers = spec.buffers.as_ref().unwrap();
+        // 8 int8 weights, then the fold's last flag and the next step: 64 + 17 bits.
+        assert_eq!(buffers.weight.word_bits, 64 + ZeroSkipSpec::INDEX_BITS);
+        assert_eq!(buffers.ifmap.word_bits, 64);
+        assert!(
+            spec.summary().ends_with(", weight zero-skipping"),
+            "{}",
+            spec.summary()
+        );
+        // Without centring, 8 × 8-bit products fit a 16-bit accumulator.
+        let narrow = core("zero_skip: {weights: true}\n").replace(
+            "weight: {bits: 8, signed: true}}",
+            "weight: {bits: 8, signed: true}, accumulator_bits: 16}",
+        );
+        assert!(load_str(&narrow, "t.yaml").is_ok());
+        let gating = load_str(
+            &core("zero_skip: {weights: true, gating: true}\n"),
+            "t.yaml",
+        );
+        let gating = gating.unwrap();
+        assert!(gating.zero_skip.centres());
+        assert!(gating
+            .summary()
+            .ends_with(", weight zero-skipping and zero-gating"));
+        // The twin without skipping is the plain core.
+        let plain = spec.with_weight_skipping(false, "plain");
+        assert_eq!(plain.buffers.unwrap().weight.word_bits, 64);
+        assert!(!plain.zero_skip.weights);
+    }
+
+    #[test]
+    fn skipping_both_operands_is_refused_at_the_weights_key() {
+        let both = "zero_skip: {activations: true, weights: true}\n";
+        let error = load_str(&core(both), "t.yaml").unwrap_err();
+        assert_eq!(error.key_path(), Some("zero_skip.weights"), "{error}");
+        assert!(error.to_string().contains("cannot be combined"), "{error}");
+        let bit_serial = core("zero_skip: {weights: true}\n")
+            .replace("output_stationary", "weight_stationary")
+            .replace("parallel", "bit_serial");
+        let error = load_str(&bit_serial, "t.yaml").unwrap_err();
+        assert_eq!(error.key_path(), Some("zero_skip.weights"), "{error}");
+        assert!(error.to_string().contains("pe.kind: parallel"), "{error}");
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub enum Toggle {
     /// Activation zero-skipping switched (`zero_skip`, `zero_skip.activations`): built into
     /// the output-stationary core, so on another dataflow the variant is also output-stationary.
     ZeroSkip,
+    /// Weight zero-skipping switched (`weight_skip`, `zero_skip.weights`): built into the
+    /// output-stationary core like activation skipping, and excluding it.
+    WeightSkip,
     /// Zero-gating switched (`zero_gating`, `zero_skip.gating`): PEs that hold their
     /// accumulators on a zero operand, and the MACs they gate cost no energy; built into the
     /// output-stationary core, so on another dataflow the variant is also output-stationary.
@@ -45,7 +48,7 @@ pub enum Toggle {
 /// The spellings [`Toggle::from_str`] accepts, for messages and `--help`.
 pub const TOGGLE_SYNTAX: &str =
     "dataflow=ws|os|is|rs, half_buffers, double_capacity, double_buffering, im2col, \
-     precision=N, zero_skip, zero_gating, bit_serial";
+     precision=N, zero_skip, weight_skip, zero_gating, bit_serial";
 
 impl fmt::Display for Toggle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -57,6 +60,7 @@ impl fmt::Display for Toggle {
             Toggle::Im2col => f.write_str("im2col"),
             Toggle::Precision(bits) => write!(f, "precision={bits}"),
             Toggle::ZeroSkip => f.write_str("zero_skip"),
+            Toggle::WeightSkip => f.write_str("weight_skip"),
             Toggle::ZeroGating => f.write_str("zero_gating"),
             Toggle::BitSerial => f.write_str("bit_serial"),
         }
@@ -81,6 +85,7 @@ impl FromStr for Toggle {
                      {TOGGLE_SYNTAX}"
                 )),
                 "zero_skip" => Ok(Toggle::ZeroSkip),
+                "weight_skip" => Ok(Toggle::WeightSkip),
                 "zero_gating" => Ok(Toggle::ZeroGating),
                 "bit_serial" => Ok(Toggle::BitSerial),
                 "dataflow" | "precision" => Err(format!(
@@ -138,6 +143,11 @@ impl Toggle {
                                  one reduction step; built into the output-stationary core, so \
                                  on another dataflow compare it with dataflow=os too)"
                 .into(),
+            Toggle::WeightSkip => "weight zero-skipping switched (bricks of C output channels \
+                                   at one reduction step, on the layers' own weights, which are \
+                                   barely sparse unless pruned; built into the \
+                                   output-stationary core)"
+                .into(),
             Toggle::ZeroGating => "zero-gating switched (a PE holds its accumulator on a zero \
                                    activation or weight, saving that MAC's energy, not its \
                                    cycle; built into the output-stationary core)"
@@ -180,6 +190,9 @@ impl Toggle {
                 // Only the output-stationary core skips zero activations and gates zeros.
                 if base.zero_skip.activations && dataflow != Dataflow::OutputStationary {
                     stop_skipping(base, tree, &mut changes);
+                }
+                if base.zero_skip.weights && dataflow != Dataflow::OutputStationary {
+                    stop_weight_skipping(base, tree, &mut changes);
                 }
                 if base.zero_skip.gating && dataflow != Dataflow::OutputStationary {
                     tree.set(&["zero_skip", "gating"], Node::Bool(false), &mut changes);
@@ -379,6 +392,13 @@ impl Toggle {
                             .into(),
                     ));
                 }
+                if base.zero_skip.weights {
+                    return Err(Skip::NotApplicable(
+                        "the base skips zero weights, and the core compacts one operand only; \
+                         toggle weight_skip to compare with the dense core"
+                            .into(),
+                    ));
+                }
                 if base.pe_array.dataflow != Dataflow::OutputStationary {
                     changes = Toggle::Dataflow(Dataflow::OutputStationary).apply(base, tree)?;
                 }
@@ -389,8 +409,57 @@ impl Toggle {
                 );
                 keep_ifmap_words(base, tree, &mut changes);
             }
+            Toggle::WeightSkip => {
+                if base.zero_skip.weights {
+                    stop_weight_skipping(base, tree, &mut changes);
+                    return Ok(changes);
+                }
+                if base.buffers.is_none() {
+                    return Err(Skip::NotApplicable(
+                        "the base config has no `buffers:`; the core's feeders do the skipping"
+                            .into(),
+                    ));
+                }
+                if base.pe.kind.is_bit_serial() {
+                    return Err(Skip::NotApplicable(
+                        "weight skipping is built for the parallel output-stationary array, and \
+                         the base's PEs are bit-serial"
+                            .into(),
+                    ));
+                }
+                if base.zero_skip.activations {
+                    return Err(Skip::NotApplicable(
+                        "the base skips zero activations, and the core compacts one operand \
+                         only; toggle zero_skip to compare with the dense core"
+                            .into(),
+                    ));
+                }
+                if base.pe_array.dataflow != Dataflow::OutputStationary {
+                    changes = Toggle::Dataflow(Dataflow::OutputStationary).apply(base, tree)?;
+                }
+                tree.set(&["zero_skip", "weights"], Node::Bool(true), &mut changes);
+                keep_weight_words(base, tree, &mut changes);
+            }
         }
         Ok(changes)
+    }
+}
+
+/// Switches weight skipping off in `tree`, keeping the weight buffer's words.
+fn stop_weight_skipping(base: &AcceleratorSpec, tree: &mut Node, changes: &mut Vec<String>) {
+    tree.set(&["zero_skip", "weights"], Node::Bool(false), changes);
+    keep_weight_words(base, tree, changes);
+}
+
+/// Pins the weight capacity to the base's words: switching weight skipping changes the word's
+/// width (the index), not what the buffer holds.
+fn keep_weight_words(base: &AcceleratorSpec, tree: &mut Node, changes: &mut Vec<String>) {
+    if let Some(buffers) = &base.buffers {
+        tree.set(
+            &["buffers", "weight", "capacity"],
+            Node::Str(format!("{} words", buffers.weight.depth)),
+            changes,
+        );
     }
 }
 
@@ -440,6 +509,7 @@ pub fn default_toggles(base: &AcceleratorSpec) -> Vec<Toggle> {
     toggles.extend([
         Toggle::Precision(narrow),
         Toggle::ZeroSkip,
+        Toggle::WeightSkip,
         Toggle::ZeroGating,
     ]);
     // Stripes on a weight-stationary base, Bit-Pragmatic on a skipping output-stationary one.
@@ -458,6 +528,7 @@ mod tests {
     const EDGE_WS: &str = include_str!("../../../configs/edge_ws.yaml");
     const EDGE_TPU: &str = include_str!("../../../configs/edge_tpu.yaml");
     const CNVLUTIN: &str = include_str!("../../../configs/cnvlutin_like.yaml");
+    const CAMBRICON: &str = include_str!("../../../configs/cambricon_like.yaml");
 
     fn tree(text: &str) -> Node {
         serde_saphyr::from_str(text).unwrap()
@@ -476,6 +547,7 @@ mod tests {
             "im2col",
             "precision=4",
             "zero_skip",
+            "weight_skip",
             "zero_gating",
             "bit_serial",
         ] {
@@ -704,6 +776,49 @@ mod tests {
     }
 
     #[test]
+    fn weight_skip_switches_the_core_and_keeps_the_weight_words_and_refuses_skipping_both() {
+        // On a weight-stationary base: output-stationary and skipping, the weight words kept.
+        let edge_tpu = config::load_str(EDGE_TPU, "edge_tpu.yaml").unwrap();
+        let mut edited = tree(EDGE_TPU);
+        let changes = Toggle::WeightSkip.apply(&edge_tpu, &mut edited).unwrap();
+        assert!(
+            changes.contains(&"zero_skip.weights: (default) → true".to_owned()),
+            "{changes:?}"
+        );
+        let skipping = config::load_str(&edited.to_yaml(), "zw.yaml").unwrap();
+        assert!(skipping.zero_skip.weights);
+        assert_eq!(skipping.pe_array.dataflow, Dataflow::OutputStationary);
+        let depth = |spec: &AcceleratorSpec| spec.buffers.as_ref().unwrap().weight.depth;
+        assert_eq!(depth(&skipping), depth(&edge_tpu));
+        // Off again on a skipping base, and when the dataflow leaves output-stationary.
+        let cambricon = config::load_str(CAMBRICON, "cambricon_like.yaml").unwrap();
+        for toggle in [
+            Toggle::WeightSkip,
+            Toggle::Dataflow(Dataflow::WeightStationary),
+        ] {
+            let mut edited = tree(CAMBRICON);
+            toggle.apply(&cambricon, &mut edited).unwrap();
+            let variant = config::load_str(&edited.to_yaml(), "v.yaml").unwrap();
+            assert!(!variant.zero_skip.weights, "{toggle}");
+            assert_eq!(depth(&variant), depth(&cambricon), "{toggle}");
+        }
+        // One compacted operand per core.
+        let cnvlutin = config::load_str(CNVLUTIN, "cnvlutin_like.yaml").unwrap();
+        for (toggle, base, text) in [
+            (Toggle::WeightSkip, &cnvlutin, CNVLUTIN),
+            (Toggle::ZeroSkip, &cambricon, CAMBRICON),
+        ] {
+            assert!(
+                matches!(
+                    toggle.apply(base, &mut tree(text)),
+                    Err(Skip::NotApplicable(_))
+                ),
+                "{toggle}"
+            );
+        }
+    }
+
+    #[test]
     fn defaults_cover_the_other_dataflows_buffers_precision_and_the_missing_units() {
         let edge = config::load_str(EDGE_WS, "edge_ws.yaml").unwrap();
         let names: Vec<String> = default_toggles(&edge)
@@ -717,6 +832,7 @@ mod tests {
                 "dataflow=is",
                 "precision=4",
                 "zero_skip",
+                "weight_skip",
                 "zero_gating",
                 "bit_serial"
             ]

@@ -1,0 +1,13 @@
+rtl/pe_os_ai9_wi8_acc32_zg.v
+rtl/pe_array_os_r8c8_ai9_wi8_acc32_zg.v
+rtl/post_process_l8_acc32.v
+rtl/zero_skip_w_c8_wi8.v
+rtl/dma_d128_b16_o8_ifmap64_weight81_param560_ofmap256p8.v
+rtl/sram_w64_d2048_sky130.v
+rtl/sram_w81_d2048_sky130.v
+rtl/sram_w256_d256_sky130.v
+rtl/sram_w256_d1024_sky130.v
+rtl/sram_w560_d256_sky130.v
+rtl/gemm_core_os_r8c8_ai8_wi8_acc32_i2048_w2048_p256_db_zw_zg_sram.v
+rtl/csr_axil_47regs_b972477a.v
+rtl/cambricon_like.v
