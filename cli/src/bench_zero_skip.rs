@@ -46,16 +46,20 @@ struct Pragmatic {
 }
 
 /// One core's run of a layer.
-struct Measured {
-    mismatches: usize,
-    rtl_cycles: u64,
-    model_cycles: u64,
-    compute_cycles: u64,
-    dram_bytes: u64,
+pub(crate) struct Measured {
+    pub(crate) mismatches: usize,
+    pub(crate) rtl_cycles: u64,
+    pub(crate) model_cycles: u64,
+    pub(crate) compute_cycles: u64,
+    pub(crate) dram_bytes: u64,
 }
 
 impl Measured {
-    fn of(bundle: &LayerBundle, expected: &golden::Tensor, run: &LayerRun) -> Result<Self, Report> {
+    pub(crate) fn of(
+        bundle: &LayerBundle,
+        expected: &golden::Tensor,
+        run: &LayerRun,
+    ) -> Result<Self, Report> {
         let counter = |name: &str| {
             run.counters
                 .iter()
@@ -74,7 +78,7 @@ impl Measured {
         })
     }
 
-    fn exact(&self) -> bool {
+    pub(crate) fn exact(&self) -> bool {
         self.mismatches == 0 && self.rtl_cycles == self.model_cycles
     }
 }
@@ -299,7 +303,7 @@ fn pragmatic_table(rows: &[Row], brick: usize) -> String {
     lines.join("\n")
 }
 
-fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     match values.len() {
         0 => f64::NAN,

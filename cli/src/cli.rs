@@ -83,7 +83,9 @@ pub enum Command {
     /// DMA overlaps compute, or back to single), precision=N (N-bit activations and weights),
     /// bit_serial (Stripes PEs instead of parallel ones, or back; each layer streams the bits
     /// its activations need), zero_skip (activation zero-skipping on the output-stationary
-    /// core; on another dataflow the variant is output-stationary too). Without
+    /// core; on another dataflow the variant is output-stationary too), weight_skip (weight
+    /// zero-skipping, likewise; on the layers' own weights), zero_gating (zero operands gated,
+    /// their MACs' energy saved). Without
     /// --toggle, every toggle that applies to the base. A variant goes through the same
     /// validation as a config file; one it fails is listed with the reason. Numbers come from the
     /// cycle model and the tiling, as in `accelgen report`; --area synthesises every variant
@@ -239,6 +241,48 @@ pub enum BenchCommand {
     /// measured against the one-bits its bricks hold and against an 8-bit serial baseline.
     /// Exits non-zero on any mismatch or model miss.
     ZeroSkip(ZeroSkipArgs),
+    /// What weight zero-skipping buys on real layers pruned to a chosen sparsity (the shared
+    /// networks are barely sparse): each bundle's weights are pruned by magnitude (in bricks of
+    /// the array's output channels, or element by element), and each pruned layer runs through
+    /// the RTL of a weight-skipping core and of its twin without skipping, both bit-exact against
+    /// the golden model of the pruned layer and equal to the cycle model, with their speedups
+    /// next to the profiler's ideal for the skipped brick. Exits non-zero on any mismatch or
+    /// model miss.
+    WeightSkip(WeightSkipArgs),
+}
+
+/// How `bench weight-skip` prunes (`golden::prune::Pruning`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PruneGranularity {
+    /// Whole bricks: the array's C output channels at one reduction step (Cambricon-S's
+    /// coarse-grained pruning; what the core skips).
+    Bricks,
+    /// Each weight on its own (unstructured).
+    Elements,
+}
+
+#[derive(Debug, Args)]
+pub struct WeightSkipArgs {
+    /// The accelerator description (YAML): a buffered core with `zero_skip.weights: true`.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Fractions of each layer's weights to prune (comma-separated or repeated), each in 0..=1.
+    #[arg(
+        long,
+        value_name = "P",
+        value_delimiter = ',',
+        default_value = "0.5,0.75,0.9"
+    )]
+    pub prune: Vec<f64>,
+
+    /// What is pruned as a whole.
+    #[arg(long, value_enum, default_value = "bricks")]
+    pub pruning: PruneGranularity,
+
+    /// Layer bundle directories (`../shared/vectors/README.md`).
+    #[arg(required = true, value_name = "BUNDLE_DIR")]
+    pub bundles: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

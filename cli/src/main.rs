@@ -3,6 +3,7 @@
 
 mod ablate;
 mod bench_precision;
+mod bench_weight_skip;
 mod bench_zero_skip;
 mod cli;
 mod profile;
@@ -28,6 +29,9 @@ fn main() -> ExitCode {
         Some(Command::Generate(args)) => run_generate(args),
         Some(Command::Check(args)) => run_check(args),
         Some(Command::Bench(BenchCommand::Gemm(args))) => run_bench_gemm(args),
+        Some(Command::Bench(BenchCommand::WeightSkip(args))) => {
+            bench_weight_skip::run_bench_weight_skip(args)
+        }
         Some(Command::Bench(BenchCommand::ZeroSkip(args))) => {
             bench_zero_skip::run_bench_zero_skip(args)
         }

@@ -501,6 +501,58 @@ fn bench_zero_skip_reaches_most_of_the_profiled_ideal_on_a_real_relu_layer_bit_e
 }
 
 #[test]
+fn bench_weight_skip_on_brick_pruned_weights_reaches_most_of_the_ideal_bit_exactly() {
+    let layer = tflm_bundle("resnet8/op10_conv_2d");
+    let result = accelgen(&[
+        "bench",
+        "weight-skip",
+        "--config",
+        "configs/cambricon_like.yaml",
+        "--prune",
+        "0.5",
+        &layer,
+    ]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    // layer, prune, zero bricks, ideal, compute dense / skipping, speedup, of the ideal, …, ok.
+    let row: Vec<&str> = stdout
+        .lines()
+        .find(|line| line.starts_with("resnet8/op10_conv_2d"))
+        .unwrap_or_else(|| panic!("no row: {stdout}"))
+        .split_whitespace()
+        .collect();
+    let number = |index: usize| row[index].parse::<f64>().unwrap();
+    assert!(
+        (number(2) - 0.5).abs() < 0.01,
+        "half the bricks pruned: {stdout}"
+    );
+    assert!(
+        number(6) > 1.5,
+        "skipping them shortens the compute: {stdout}"
+    );
+    assert!(number(7) >= 0.8, "at least 80% of the ideal: {stdout}");
+    assert_eq!(
+        row[12], "yes",
+        "bit-exact and as the model predicts: {stdout}"
+    );
+
+    // A core that does not skip weights is refused, naming the key.
+    let dense = accelgen(&[
+        "bench",
+        "weight-skip",
+        "--config",
+        "configs/cnvlutin_like.yaml",
+        &layer,
+    ]);
+    assert!(!dense.status.success());
+    assert!(String::from_utf8_lossy(&dense.stderr).contains("zero_skip.weights"));
+}
+
+#[test]
 fn bench_zero_skip_on_the_pragmatic_config_follows_the_one_bits_bit_exactly() {
     let layer = tflm_bundle("resnet8/op10_conv_2d");
     let result = accelgen(&[

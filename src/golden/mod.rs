@@ -12,6 +12,7 @@
 //! - [`tensor`]: integer tensors, `.npy` I/O and element-wise comparison.
 //! - [`bundle`]: layer bundles (`layer.yaml` + `.npy`), loaded and validated.
 //! - [`zero_skip`]: the columns an activation-skipping core keeps, and its cycles.
+//! - [`prune`]: synthetic magnitude pruning of a layer's weights (elements or weight bricks).
 
 pub mod bundle;
 pub mod cycles;
@@ -20,6 +21,7 @@ pub mod gemm;
 pub mod layer;
 pub mod lowering;
 pub mod profile;
+pub mod prune;
 pub mod requant;
 pub mod tensor;
 pub mod zero_skip;
