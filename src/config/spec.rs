@@ -156,37 +156,46 @@ impl AcceleratorSpec {
     /// loses the index a compacted word carries ([`ZeroSkipSpec::INDEX_BITS`]), and every
     /// region keeps its words. For twins of one core that differ only in skipping.
     pub fn with_activation_skipping(&self, on: bool, name: impl Into<String>) -> AcceleratorSpec {
-        let mut spec = self.clone();
-        spec.name = name.into();
-        if spec.zero_skip.activations != on {
-            spec.zero_skip.activations = on;
-            if let Some(buffers) = spec.buffers.as_mut() {
-                if on {
-                    buffers.ifmap.word_bits += ZeroSkipSpec::INDEX_BITS;
-                } else {
-                    buffers.ifmap.word_bits -= ZeroSkipSpec::INDEX_BITS;
-                }
-            }
-        }
-        spec
+        self.with_skipping(
+            on,
+            name.into(),
+            |skip| &mut skip.activations,
+            |buffers| &mut buffers.ifmap.word_bits,
+        )
     }
-}
 
-impl AcceleratorSpec {
     /// This spec with weight skipping on or off, under `name`: the weight word gains or loses
     /// the index a compacted word carries ([`ZeroSkipSpec::INDEX_BITS`]), and every region
     /// keeps its words. For twins of one core that differ only in skipping.
     pub fn with_weight_skipping(&self, on: bool, name: impl Into<String>) -> AcceleratorSpec {
+        self.with_skipping(
+            on,
+            name.into(),
+            |skip| &mut skip.weights,
+            |buffers| &mut buffers.weight.word_bits,
+        )
+    }
+
+    /// The twin with the skipping `flag` selects set to `on`, the compacted region's word
+    /// (`word`) widened or narrowed by the index accordingly.
+    fn with_skipping(
+        &self,
+        on: bool,
+        name: String,
+        flag: fn(&mut ZeroSkipSpec) -> &mut bool,
+        word: fn(&mut BuffersSpec) -> &mut u32,
+    ) -> AcceleratorSpec {
         let mut spec = self.clone();
-        spec.name = name.into();
-        if spec.zero_skip.weights != on {
-            spec.zero_skip.weights = on;
+        spec.name = name;
+        if *flag(&mut spec.zero_skip) != on {
+            *flag(&mut spec.zero_skip) = on;
             if let Some(buffers) = spec.buffers.as_mut() {
-                if on {
-                    buffers.weight.word_bits += ZeroSkipSpec::INDEX_BITS;
+                let bits = word(buffers);
+                *bits = if on {
+                    *bits + ZeroSkipSpec::INDEX_BITS
                 } else {
-                    buffers.weight.word_bits -= ZeroSkipSpec::INDEX_BITS;
-                }
+                    *bits - ZeroSkipSpec::INDEX_BITS
+                };
             }
         }
         spec

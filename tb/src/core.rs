@@ -1048,33 +1048,10 @@ impl CoreBench {
                 Some(kept) => {
                     let zero = self.act_zero_point;
                     let lane = |row: usize, k: usize| a.get((row, k)).copied().unwrap_or(zero);
-                    let index_bits = accelgen::config::ZeroSkipSpec::NEXT_INDEX_BITS;
-                    let columns: Vec<(usize, usize, bool)> = kept
-                        .iter()
-                        .enumerate()
-                        .flat_map(|(block, columns)| {
-                            let last = columns.len() - 1;
-                            columns
-                                .iter()
-                                .enumerate()
-                                .map(move |(i, &k)| (block, k, i == last))
-                        })
-                        .collect();
-                    for (index, &(block, k, last)) in columns.iter().enumerate() {
-                        let next = columns.get(index + 1).map_or(0, |&(_, k, _)| k);
-                        let lanes: Vec<i64> =
-                            (0..rows).map(|r| lane(block * rows + r, k)).collect();
-                        let mut word = vec![0u32; buffers.ifmap.word_bits.div_ceil(32) as usize];
-                        pack_fields(
-                            &[
-                                (&lanes, act_bits),
-                                (&[i64::from(last)], 1),
-                                (&[next as i64], index_bits),
-                            ],
-                            &mut word,
-                        );
-                        ifmap.push(word);
-                    }
+                    ifmap =
+                        compacted_words(kept, (act_bits, buffers.ifmap.word_bits), |block, k| {
+                            (0..rows).map(|r| lane(block * rows + r, k)).collect()
+                        });
                 }
             }
             match &kept_steps {
@@ -1088,26 +1065,10 @@ impl CoreBench {
                 // Weight skipping: each N-fold's kept rows, the fold's last flagged, each word
                 // with the next word's step (the last word: the next fold's first, 0).
                 Some(kept) => {
-                    let index_bits = accelgen::config::ZeroSkipSpec::NEXT_INDEX_BITS;
-                    for (n, steps) in kept.iter().enumerate() {
-                        for (i, &k) in steps.iter().enumerate() {
-                            let last = i + 1 == steps.len();
-                            let next = if last { 0 } else { steps[i + 1] };
-                            let lanes: Vec<i64> =
-                                (0..cols).map(|c| padded(b, k, n * cols + c)).collect();
-                            let mut word =
-                                vec![0u32; buffers.weight.word_bits.div_ceil(32) as usize];
-                            pack_fields(
-                                &[
-                                    (&lanes, weight_bits),
-                                    (&[i64::from(last)], 1),
-                                    (&[next as i64], index_bits),
-                                ],
-                                &mut word,
-                            );
-                            weight.push(word);
-                        }
-                    }
+                    let word_bits = buffers.weight.word_bits;
+                    weight = compacted_words(kept, (weight_bits, word_bits), |n, k| {
+                        (0..cols).map(|c| padded(b, k, n * cols + c)).collect()
+                    });
                 }
             }
         } else {
@@ -1399,6 +1360,46 @@ fn descriptor(
         ]);
     }
     fields
+}
+
+/// A compacted region (`config::ZeroSkipSpec`): for every tile `t` (a row block of A or an
+/// N-fold of B) its kept steps `kept[t]` in order, each word `lanes(t, k)` (lanes of
+/// `lane_bits`), then the tile's last-word flag, then the next word's step (after a tile's
+/// last word, the next tile's first, always 0), in words of `word_bits`.
+fn compacted_words(
+    kept: &[Vec<usize>],
+    (lane_bits, word_bits): (u32, u32),
+    lanes: impl Fn(usize, usize) -> Vec<i64>,
+) -> Vec<Vec<u32>> {
+    let index_bits = accelgen::config::ZeroSkipSpec::NEXT_INDEX_BITS;
+    let steps: Vec<(usize, usize, bool)> = kept
+        .iter()
+        .enumerate()
+        .flat_map(|(tile, steps)| {
+            let last = steps.len() - 1;
+            steps
+                .iter()
+                .enumerate()
+                .map(move |(i, &k)| (tile, k, i == last))
+        })
+        .collect();
+    steps
+        .iter()
+        .enumerate()
+        .map(|(index, &(tile, k, last))| {
+            let next = steps.get(index + 1).map_or(0, |&(_, k, _)| k);
+            let mut word = vec![0u32; word_bits.div_ceil(32) as usize];
+            pack_fields(
+                &[
+                    (&lanes(tile, k), lane_bits),
+                    (&[i64::from(last)], 1),
+                    (&[next as i64], index_bits),
+                ],
+                &mut word,
+            );
+            word
+        })
+        .collect()
 }
 
 /// One buffer word of `word_bits` bits from its lanes of `lane_bits`, as 32-bit words.

@@ -2,7 +2,7 @@
 //! A, the K pairs (a column of the row block, a row of the N-fold's B) stream into the array
 //! from the two buffers (an activation-skipping core's: only the block's kept columns,
 //! [`skipping_feeder`]; a weight-skipping core's: only the N-fold's kept rows, every row block
-//! again, [`weight_skipping_feeder`]), and the array's R result rows of the tile go on to the
+//! again), and the array's R result rows of the tile go on to the
 //! psum buffer or the post-process unit. The PEs hold the whole reduction of a run, so the psum buffer only
 //! carries sums from one run to the next (a reduction longer than the buffers).
 //!
@@ -74,12 +74,13 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
             (p_last, k_next, act_data, weight_data)
         }
         (Some(unit), _) => {
+            let unit = (unit, Compacted::Activations);
             let (last, next, act) = skipping_feeder(m, shell, unit, &act_word, &pair_fire);
             (last, next, act, weight_data)
         }
         (None, Some(unit)) => {
-            let (last, next, weights) =
-                weight_skipping_feeder(m, shell, unit, &weight_data, &pair_fire);
+            let unit = (unit, Compacted::Weights);
+            let (last, next, weights) = skipping_feeder(m, shell, unit, &weight_data, &pair_fire);
             let act_data = match &shell.act_zero_point {
                 Some(zero_point) => {
                     let lanes = centred_lanes(m, &act_word, zero_point, rows, spec.pe.act);
@@ -283,70 +284,60 @@ fn base_step(m: &mut ModuleBuilder, base: &Reg, clear: &Expr, step: &Expr, strid
     block_step(m, base, clear, step, &Expr::bit(false), stride.clone())
 }
 
-/// The activation feeder of a zero-skipping core: the zero-skip unit (`blocks::zero_skip`)
-/// takes the compacted ifmap word at hand and gives the array its centred lanes, the pair's
-/// last-of-block flag, and the next pair's reduction step, which addresses the weight buffer
-/// in the same cycle as the ifmap read so both words arrive together: no cycle is lost to the
-/// indirection. The descriptor's K only steps the weight base (a block ends at its last kept
-/// column).
+/// The operand a skipping core compacts, which its feeder walks ([`skipping_feeder`]).
+#[derive(Clone, Copy)]
+enum Compacted {
+    /// Each row block's kept columns of A (`zero_skip.activations`): the next step addresses
+    /// the weight buffer.
+    Activations,
+    /// Each N-fold's kept rows of B (`zero_skip.weights`): the next step addresses the ifmap.
+    Weights,
+}
+
+/// The feeder of the compacted operand on a skipping core: its zero-skip unit
+/// (`blocks::zero_skip`) takes the compacted word at hand and gives the array its lanes
+/// (centred activations, or weights as stored), the pair's last-of-tile flag, and the next
+/// pair's reduction step, which addresses the other operand's buffer in the same cycle as this
+/// read so both words arrive together: no cycle is lost to the indirection. The descriptor's
+/// K only steps the other operand's base (a tile ends at its last kept step).
 ///
-/// Returns the current pair's last flag, the next pair's reduction index and the centred
-/// activations.
+/// Returns the current pair's last flag, the next pair's reduction index and the lanes.
 fn skipping_feeder(
     m: &mut ModuleBuilder,
     shell: &Shell,
-    unit: InstanceHandle,
+    (unit, compacted): (InstanceHandle, Compacted),
     word: &Expr,
     pair_fire: &Expr,
 ) -> (Expr, Expr, Expr) {
+    // The lanes port, where a tile ends, and the other operand and its buffer.
+    let (lanes, tile, (other, base)) = match compacted {
+        Compacted::Activations => (
+            "act_centred",
+            "a row block ends at its last kept column",
+            ("B", "weight"),
+        ),
+        Compacted::Weights => (
+            "weights",
+            "a tile ends at its N-fold's last kept step",
+            ("A", "ifmap"),
+        ),
+    };
     m.connect(unit, "word", word);
     m.connect(unit, "advance", pair_fire);
     m.connect(unit, "restart", &shell.accept);
-    let centred = m.connect_output(unit, "act_centred");
+    let lanes = m.connect_output(unit, lanes);
     m.sink(
         &shell.k_steps,
-        "a row block ends at its last kept column; K only steps the weight base",
+        &format!("{tile}; K only steps the {base} base"),
     );
     let last = m.connect_output(unit, "last");
     let last = m.wire("p_last", &last);
     let next = m.connect_output(unit, "next_index");
     m.sink(
         &next,
-        "a kept step is below K, and K words of B fit the weight buffer's address",
+        &format!("a kept step is below K, and K words of {other} fit the {base} buffer's address"),
     );
-    (last, next, centred)
-}
-
-/// The weight feeder of a weight-skipping core: the weight zero-skip unit
-/// (`blocks::zero_skip::build_weights`) takes the compacted weight word at hand and gives the
-/// array its weights, the pair's last-of-tile flag and the next pair's reduction step, which
-/// addresses the ifmap buffer in the same cycle as the weight read so both words arrive
-/// together. The descriptor's K only steps the ifmap's row-block base (the ifmap is dense).
-///
-/// Returns the current pair's last flag, the next pair's reduction index and the weights.
-fn weight_skipping_feeder(
-    m: &mut ModuleBuilder,
-    shell: &Shell,
-    unit: InstanceHandle,
-    word: &Expr,
-    pair_fire: &Expr,
-) -> (Expr, Expr, Expr) {
-    m.connect(unit, "word", word);
-    m.connect(unit, "advance", pair_fire);
-    m.connect(unit, "restart", &shell.accept);
-    m.sink(
-        &shell.k_steps,
-        "a tile ends at its N-fold's last kept step; K only steps the ifmap base",
-    );
-    let weights = m.connect_output(unit, "weights");
-    let last = m.connect_output(unit, "last");
-    let last = m.wire("p_last", &last);
-    let next = m.connect_output(unit, "next_index");
-    m.sink(
-        &next,
-        "a kept step is below K, and K words of A fit the ifmap buffer's address",
-    );
-    (last, next, weights)
+    (last, next, lanes)
 }
 
 /// The MACs a zero-gating core's array gates for the pair taken this cycle (0 otherwise): its

@@ -407,7 +407,7 @@ impl Toggle {
                     Node::Bool(true),
                     &mut changes,
                 );
-                keep_ifmap_words(base, tree, &mut changes);
+                keep_words(base, "ifmap", tree, &mut changes);
             }
             Toggle::WeightSkip => {
                 if base.zero_skip.weights {
@@ -438,47 +438,39 @@ impl Toggle {
                     changes = Toggle::Dataflow(Dataflow::OutputStationary).apply(base, tree)?;
                 }
                 tree.set(&["zero_skip", "weights"], Node::Bool(true), &mut changes);
-                keep_weight_words(base, tree, &mut changes);
+                keep_words(base, "weight", tree, &mut changes);
             }
         }
         Ok(changes)
     }
 }
 
-/// Switches weight skipping off in `tree`, keeping the weight buffer's words.
-fn stop_weight_skipping(base: &AcceleratorSpec, tree: &mut Node, changes: &mut Vec<String>) {
-    tree.set(&["zero_skip", "weights"], Node::Bool(false), changes);
-    keep_weight_words(base, tree, changes);
-}
-
-/// Pins the weight capacity to the base's words: switching weight skipping changes the word's
-/// width (the index), not what the buffer holds.
-fn keep_weight_words(base: &AcceleratorSpec, tree: &mut Node, changes: &mut Vec<String>) {
-    if let Some(buffers) = &base.buffers {
-        tree.set(
-            &["buffers", "weight", "capacity"],
-            Node::Str(format!("{} words", buffers.weight.depth)),
-            changes,
-        );
-    }
-}
-
 /// Switches activation skipping off in `tree`, keeping the ifmap's words.
 fn stop_skipping(base: &AcceleratorSpec, tree: &mut Node, changes: &mut Vec<String>) {
     tree.set(&["zero_skip", "activations"], Node::Bool(false), changes);
-    keep_ifmap_words(base, tree, changes);
+    keep_words(base, "ifmap", tree, changes);
 }
 
-/// Pins the ifmap capacity to the base's words (reduction steps): switching skipping changes
+/// Switches weight skipping off in `tree`, keeping the weight buffer's words.
+fn stop_weight_skipping(base: &AcceleratorSpec, tree: &mut Node, changes: &mut Vec<String>) {
+    tree.set(&["zero_skip", "weights"], Node::Bool(false), changes);
+    keep_words(base, "weight", tree, changes);
+}
+
+/// Pins `region`'s capacity (ifmap or weight) to the base's words: switching skipping changes
 /// the word's width (the index), not what the buffer holds.
-fn keep_ifmap_words(base: &AcceleratorSpec, tree: &mut Node, changes: &mut Vec<String>) {
-    if let Some(buffers) = &base.buffers {
-        tree.set(
-            &["buffers", "ifmap", "capacity"],
-            Node::Str(format!("{} words", buffers.ifmap.depth)),
-            changes,
-        );
-    }
+fn keep_words(base: &AcceleratorSpec, region: &str, tree: &mut Node, changes: &mut Vec<String>) {
+    let Some(buffers) = &base.buffers else { return };
+    let depth = if region == "ifmap" {
+        buffers.ifmap.depth
+    } else {
+        buffers.weight.depth
+    };
+    tree.set(
+        &["buffers", region, "capacity"],
+        Node::Str(format!("{depth} words")),
+        changes,
+    );
 }
 
 /// Every toggle that applies to `base`: each other implemented dataflow, halving and doubling the
