@@ -927,22 +927,21 @@ impl CoreBench {
         if let Activations::Window { window, .. } = request.a {
             needs.ifmap = window.words();
         }
-        // A zero-skipping core loads only the kept columns of each row block.
-        let kept = match request.a {
-            Activations::Matrix(a) if self.spec.zero_skip.activations => {
-                let zeros = ZeroMap::of(a, self.act_zero_point);
-                Some(zeros.kept_columns(0..m_dim, 0..k_dim, rows))
-            }
-            _ => None,
+        // A skipping core loads only the compacted operand's kept words: each row block's
+        // kept columns of A, or each N-fold's kept rows of B (one map of the run serves both).
+        let zeros = match request.a {
+            Activations::Matrix(a) => self.zeros(a, b),
+            Activations::Window { .. } => None,
         };
-        // A weight-skipping core loads only the kept rows of each N-fold of B.
-        let kept_steps = match request.a {
-            Activations::Matrix(a) if self.spec.zero_skip.weights => {
-                let zeros = ZeroMap::of(a, self.act_zero_point).with_weights(b);
-                zeros.kept_steps(0..k_dim, 0..n_dim, cols)
-            }
-            _ => None,
-        };
+        let skip = self.spec.zero_skip;
+        let kept = zeros
+            .as_ref()
+            .filter(|_| skip.activations)
+            .map(|zeros| zeros.kept_columns(0..m_dim, 0..k_dim, rows));
+        let kept_steps = zeros
+            .as_ref()
+            .filter(|_| skip.weights)
+            .and_then(|zeros| zeros.kept_steps(0..k_dim, 0..n_dim, cols));
         if let Some(kept) = &kept {
             needs.ifmap = kept.iter().map(Vec::len).sum();
         }

@@ -109,11 +109,10 @@ pub fn param_depth(spec: &AcceleratorSpec, weight: &BufferSpec) -> u64 {
 }
 
 /// `gemm_core_ws_r8c8_ai8_wi8_acc32_i4096_w2048_p512`: the array (`ws_bs` when bit-serial) and
-/// the buffer depths, then
-/// what else changes the RTL when it is not the default: `_db` (double-buffered), `_win`
-/// (window mode), `_zs` (activation zero-skipping), `_zw` (weight zero-skipping), `_zg`
-/// (zero-gating), `_sram` (sky130
-/// macros), `_banks2x1x1x1` (banks of ifmap, weight, psum, ofmap).
+/// the buffer depths, then what else changes the RTL when it is not the default: `_db`
+/// (double-buffered), `_win` (window mode), `_zs` (activation zero-skipping), `_zw` (weight
+/// zero-skipping), `_zg` (zero-gating), `_sram` (sky130 macros), `_banks2x1x1x1` (banks of
+/// ifmap, weight, psum, ofmap).
 pub fn module_name(spec: &AcceleratorSpec, buffers: &[&BufferSpec; 3]) -> String {
     let mut name = format!(
         "gemm_core_{}{}_r{}c{}_a{}_w{}_acc{}_i{}_w{}_p{}",

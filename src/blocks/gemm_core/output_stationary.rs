@@ -1,9 +1,9 @@
 //! The output-stationary core's compute section: for every N-fold and every block of R rows of
 //! A, the K pairs (a column of the row block, a row of the N-fold's B) stream into the array
-//! from the two buffers (an activation-skipping core's: only the block's kept columns,
-//! [`skipping_feeder`]; a weight-skipping core's: only the N-fold's kept rows, every row block
-//! again), and the array's R result rows of the tile go on to the
-//! psum buffer or the post-process unit. The PEs hold the whole reduction of a run, so the psum buffer only
+//! from the two buffers (an activation-skipping core's: only the block's kept columns; a
+//! weight-skipping core's: only the N-fold's kept rows, every row block again;
+//! [`skipping_feeder`]), and the array's R result rows of the tile go on to the psum buffer or
+//! the post-process unit. The PEs hold the whole reduction of a run, so the psum buffer only
 //! carries sums from one run to the next (a reduction longer than the buffers).
 //!
 //! A tile's rows leave the array bottom row first (`pe_array::output_stationary`), so result row
@@ -62,14 +62,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
             let p_k = m.reg("p_k", fold_type);
             let last_k = m.wire("last_k", &k_q.wrapping_decrement());
             let p_last = m.wire("p_last", &p_k.q().eq(&last_k));
-            // A gating core centres here (a skipping one in its zero-skip unit).
-            let act_data = match &shell.act_zero_point {
-                Some(zero_point) => {
-                    let lanes = centred_lanes(m, &act_word, zero_point, rows, spec.pe.act);
-                    m.wire("act_centred", &pack_lanes(&lanes))
-                }
-                None => act_word.clone(),
-            };
+            let act_data = stored_or_centred(m, shell, &act_word);
             let k_next = count(m, &p_k, accept, &pair_fire, &p_last);
             (p_last, k_next, act_data, weight_data)
         }
@@ -81,13 +74,7 @@ pub fn compute(m: &mut ModuleBuilder, shell: &Shell) -> Events {
         (None, Some(unit)) => {
             let unit = (unit, Compacted::Weights);
             let (last, next, weights) = skipping_feeder(m, shell, unit, &weight_data, &pair_fire);
-            let act_data = match &shell.act_zero_point {
-                Some(zero_point) => {
-                    let lanes = centred_lanes(m, &act_word, zero_point, rows, spec.pe.act);
-                    m.wire("act_centred", &pack_lanes(&lanes))
-                }
-                None => act_word.clone(),
-            };
+            let act_data = stored_or_centred(m, shell, &act_word);
             (last, next, act_data, weights)
         }
     };
@@ -282,6 +269,20 @@ fn block_step(
 /// A base register adding `stride` when `step`, cleared by `clear`; returns its next value.
 fn base_step(m: &mut ModuleBuilder, base: &Reg, clear: &Expr, step: &Expr, stride: &Expr) -> Expr {
     block_step(m, base, clear, step, &Expr::bit(false), stride.clone())
+}
+
+/// The activations of an ifmap `word` as the array gets them from a core that does not skip
+/// them: centred (`a − a_zp`, wire `act_centred`) on a gating core, which must see a real zero
+/// as 0 (an activation-skipping core centres in its zero-skip unit), else as stored.
+fn stored_or_centred(m: &mut ModuleBuilder, shell: &Shell, word: &Expr) -> Expr {
+    match &shell.act_zero_point {
+        Some(zero_point) => {
+            let (rows, act) = (shell.spec.pe_array.rows, shell.spec.pe.act);
+            let lanes = centred_lanes(m, word, zero_point, rows, act);
+            m.wire("act_centred", &pack_lanes(&lanes))
+        }
+        None => word.clone(),
+    }
 }
 
 /// The operand a skipping core compacts, which its feeder walks ([`skipping_feeder`]).
