@@ -1,5 +1,5 @@
 //! The layers a report covers, as GEMM shapes: from layer bundles (lowered exactly as the RTL runs
-//! them, `golden::lowering::lower_grouped`) or from a SCALE-Sim topology CSV.
+//! them, `golden::lowering::lower_with`, weight zero points in the weights) or from a SCALE-Sim topology CSV.
 //!
 //! SCALE-Sim topologies come in two formats, told apart by the header:
 //! - convolutions, `Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels,
@@ -196,12 +196,16 @@ pub fn from_bundle(directory: &Path, depthwise_group: usize) -> Result<LayerShap
         message,
     };
     let bundle = LayerBundle::load(directory).map_err(|e| bundle_error(e.to_string()))?;
-    let lowered = lowering::lower_grouped(
+    // The weight zero points folded into B, as the buffered core's host sends it
+    // (`tb::layer`): a skipping or gating core's zero map must see the weights it gets. The
+    // shapes and the activations are the same either way.
+    let lowered = lowering::lower_with(
         &bundle.params,
         &bundle.input,
         &bundle.weight,
         bundle.bias.as_deref(),
         depthwise_group,
+        lowering::WeightZeroPoints::InWeights,
     )
     .map_err(|e| bundle_error(e.to_string()))?;
     let gemms = lowered
@@ -218,9 +222,8 @@ pub fn from_bundle(directory: &Path, depthwise_group: usize) -> Result<LayerShap
     let zeros = lowered
         .gemms
         .iter()
-        // The stored weights: a gating core gates on the weights it gets, and a weight-skipping
-        // core drops the steps at which they are all zero; they differ from the centred ones
-        // only under a weight zero point (TFLite's int8 weights are symmetric).
+        // A gating core gates on the (folded) weights it gets, and a weight-skipping core drops
+        // the steps at which they are all zero.
         .map(|gemm| ZeroMap::of(&gemm.a, zero_point).with_weights(&gemm.b))
         .collect();
     Ok(LayerShape {
@@ -269,6 +272,49 @@ pub fn conv_layer(bundle: &LayerBundle) -> Option<ConvLayer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bundles_zero_map_marks_the_weights_equal_to_their_zero_point_as_the_core_gets_them() {
+        // resnet8/op06 (a 1×1 conv, so B is the weight tensor) with weight zero point 3: the
+        // core's host folds it into B (`w − 3`), so a skipping or gating core sees a zero
+        // exactly where a stored weight is 3, not where it is 0.
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/vectors/tflm/resnet8/op06_conv_2d");
+        let scratch = tempfile::tempdir().unwrap();
+        for file in [
+            "layer.yaml",
+            "input.npy",
+            "weight.npy",
+            "bias.npy",
+            "expected.npy",
+        ] {
+            std::fs::copy(source.join(file), scratch.path().join(file)).unwrap();
+        }
+        let yaml = scratch.path().join("layer.yaml");
+        let text = std::fs::read_to_string(&yaml).unwrap();
+        let weight_line = text.lines().find(|l| l.starts_with("weight:")).unwrap();
+        assert!(weight_line.ends_with("zero_point: 0}"), "{weight_line}");
+        let shifted = weight_line.replace("zero_point: 0}", "zero_point: 3}");
+        std::fs::write(&yaml, text.replace(weight_line, &shifted)).unwrap();
+
+        let shape = from_bundle(scratch.path(), 8).unwrap();
+        let bundle = LayerBundle::load(scratch.path()).unwrap();
+        // OHWI [32, 1, 1, 16]: B[k][n] is weight n·16 + k.
+        let stored = bundle.weight.as_slice();
+        let kept = |zero: i32| -> Vec<Vec<usize>> {
+            (0..32)
+                .map(|n| {
+                    let mut steps = vec![0];
+                    steps.extend((1..16).filter(|&k| stored[n * 16 + k] != zero));
+                    steps
+                })
+                .collect()
+        };
+        // Folds of one column: each column's steps with a non-zero weight (and step 0).
+        let kept_steps = shape.zeros[0].kept_steps(0..16, 0..32, 1).unwrap();
+        assert_eq!(kept_steps, kept(3));
+        assert_ne!(kept(3), kept(0), "the layer must tell the two apart");
+    }
 
     #[test]
     fn conv_rows_become_gemms_without_padding() {
